@@ -1,0 +1,236 @@
+"""Contrastive divergence (CD-k) and persistent CD mini-batch updates.
+
+Plain-array Numba kernels: no estimators, no scikit-learn. Shapes use
+``V`` visible units, ``H`` hidden units, ``B`` the buffer batch size and
+``m <= B`` the rows of the current mini-batch.
+
+One update on a mini-batch ``v0`` (Hinton 2002; Tieleman 2008 for PCD;
+statistics as in Hinton's practical guide, UTML TR 2010-003):
+
+* ``ph0 = sigmoid(v0 W^T + c)`` -- hidden probabilities for the positive phase;
+* the negative chain starts from hidden states sampled from ``ph0`` (CD) or
+  from the persistent hidden states (PCD), and runs ``k`` Gibbs steps with
+  sampled binary states ``v_k``, then ``ph_k = sigmoid(v_k W^T + c)``;
+* ``grad W = (ph0^T v0 - ph_k^T v_k) / m`` computed as ONE matrix product of
+  the stacked ``[ph0; -ph_k]^T [v0; v_k]`` (a single GEMM with 2m rows).
+
+Visible units may be Bernoulli (``gaussian_units=False``) or Gaussian
+(``gaussian_units=True``) with the energy of Cho, Ilin and Raiko (2011):
+``E = sum (v-b)^2 / (2 sigma^2) - c h - (v / sigma^2) W^T h``, so that
+``p(h=1|v) = sigmoid(c + (v/sigma^2) W^T)`` and ``p(v|h) = N(b + h W, sigma^2)``.
+For Gaussian units the kernels hold ``u = v / sigma^2`` in the visible
+buffers: then every formula (hidden input, gradient of W, gradient of b)
+is the Bernoulli one with ``u`` in place of ``v``.
+All random numbers come from the counter-based generator in ``sampling``.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .sampling import gaussian, sigmoid, stream_key, uniform
+
+
+@njit(cache=True)
+def gather_dense(X, order, start, stop, out):
+    """Copy rows ``X[order[start:stop]]`` into the first rows of ``out``."""
+    V = X.shape[1]
+    for r in range(stop - start):
+        src = order[start + r]
+        for i in range(V):
+            out[r, i] = X[src, i]
+
+
+@njit(cache=True)
+def gather_csr(data, indices, indptr, order, start, stop, out):
+    """Densify CSR rows ``order[start:stop]`` into the first rows of ``out``."""
+    V = out.shape[1]
+    for r in range(stop - start):
+        for i in range(V):
+            out[r, i] = 0.0
+        src = order[start + r]
+        for p in range(indptr[src], indptr[src + 1]):
+            out[r, indices[p]] = data[p]
+
+
+@njit(parallel=True, cache=True)
+def _hidden_probs(v, W, c, out):
+    """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
+    m = v.shape[0]
+    np.dot(v, W.T, out)
+    H = out.shape[1]
+    for r in prange(m):
+        for j in range(H):
+            out[r, j] = sigmoid(out[r, j] + c[j])
+
+
+@njit(parallel=True, cache=True)
+def _sample_hidden(ph, hs, key):
+    """hs = Bernoulli(ph), row-parallel, deterministic for any thread count."""
+    m, H = ph.shape
+    for r in prange(m):
+        for j in range(H):
+            hs[r, j] = 1.0 if uniform(key, r * H + j) < ph[r, j] else 0.0
+
+
+@njit(parallel=True, cache=True)
+def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key):
+    """v ~ p(v | h): Bernoulli or Gaussian visible units; pre is scratch (m, V)."""
+    m = hs.shape[0]
+    np.dot(hs, W, pre)
+    V = pre.shape[1]
+    for r in prange(m):
+        for i in range(V):
+            if gaussian_units:
+                s = sigma[i]
+                v[r, i] = (b[i] + pre[r, i] + s * gaussian(key, r * V + i)) / (s * s)
+            else:
+                p = sigmoid(pre[r, i] + b[i])
+                v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
+
+
+@njit(cache=True)
+def cd_update(m, k, persistent, gaussian_units, seed, update_index,
+              W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
+              Vcat, Hcat, hs, pre_v, grad_W,
+              learning_rate, momentum, weight_decay,
+              sparsity_target, sparsity_cost, sparsity_decay):
+    """One CD-k / PCD update on the mini-batch held in ``Vcat[:m]``.
+
+    Parameters
+    ----------
+    m : int
+        Rows of the mini-batch (``m <= B``).
+    k : int
+        Gibbs steps of the negative chain.
+    persistent : bool
+        Start the chain from ``hchain[:m]`` and store its end state there (PCD).
+    gaussian_units : bool
+        Gaussian visible units (``Vcat[:m]`` must hold ``v / sigma^2``).
+    seed, update_index : int
+        Random stream of this update: ``(seed, update_index)``.
+    W : ndarray (H, V)
+        Weights, updated in place; ``c`` (H,) hidden and ``b`` (V,) visible
+        biases likewise. ``sigma`` (V,) visible standard deviations (Gaussian).
+    vel_W, vel_c, vel_b : ndarrays
+        Momentum buffers, same shapes as the parameters.
+    hchain : ndarray (B, H)
+        Persistent hidden states (read and written when ``persistent``).
+    sparse_q : ndarray (H,)
+        Running mean activation of the hidden units (sparsity target).
+    Vcat : ndarray (2B, V)
+        Rows ``[:m]`` hold the data on entry; rows ``[m:2m]`` get ``v_k``.
+    Hcat : ndarray (2B, H)
+        Scratch: rows ``[:m]`` get ``ph0``, rows ``[m:2m]`` get ``-ph_k``.
+    hs : ndarray (B, H), pre_v : ndarray (B, V), grad_W : ndarray (H, V)
+        Scratch buffers.
+    """
+    H, V = W.shape
+    inv_m = 1.0 / m
+    nstreams = np.uint64(2 * k + 1)
+    base = np.uint64(update_index) * nstreams
+
+    v0 = Vcat[:m]
+    ph0 = Hcat[:m]
+    vk = Vcat[m:2 * m]
+    phk = Hcat[m:2 * m]
+    h = hs[:m]
+    pv = pre_v[:m]
+
+    _hidden_probs(v0, W, c, ph0)
+    if persistent:
+        h[:, :] = hchain[:m]
+    else:
+        _sample_hidden(ph0, h, stream_key(seed, base))
+    for step in range(k):
+        key_v = stream_key(seed, base + np.uint64(2 * step + 1))
+        _sample_visible(h, W, b, sigma, gaussian_units, pv, vk, key_v)
+        _hidden_probs(vk, W, c, phk)
+        if step < k - 1 or persistent:
+            _sample_hidden(phk, h, stream_key(seed, base + np.uint64(2 * step + 2)))
+    if persistent:
+        hchain[:m] = h
+
+    _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                  Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
+                  sparsity_target, sparsity_cost, sparsity_decay)
+
+
+@njit(parallel=True, cache=True)
+def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                  Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
+                  sparsity_target, sparsity_cost, sparsity_decay):
+    H, V = W.shape
+    # hidden-bias gradient and sparsity estimate, then flip the sign of ph_k
+    for j in prange(H):
+        s0 = 0.0
+        sk = 0.0
+        for r in range(m):
+            s0 += Hcat[r, j]
+            sk += Hcat[m + r, j]
+            Hcat[m + r, j] = -Hcat[m + r, j]
+        q = s0 * inv_m
+        sparse_q[j] = sparsity_decay * sparse_q[j] + (1.0 - sparsity_decay) * q
+        g = (s0 - sk) * inv_m - sparsity_cost * (sparse_q[j] - sparsity_target)
+        vel_c[j] = momentum * vel_c[j] + learning_rate * g
+        c[j] += vel_c[j]
+    # one GEMM for both gradient statistics: [ph0; -phk]^T [v0; vk]
+    np.dot(Hcat[:2 * m].T, Vcat[:2 * m], grad_W)
+    for i in prange(V):
+        s = 0.0
+        for r in range(m):
+            s += Vcat[r, i] - Vcat[m + r, i]
+        vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
+        b[i] += vel_b[i]
+    do_sparse = sparsity_cost > 0.0
+    for j in prange(H):
+        extra = sparsity_cost * (sparse_q[j] - sparsity_target) if do_sparse else 0.0
+        for i in range(V):
+            g = grad_W[j, i] * inv_m - weight_decay * W[j, i]
+            if do_sparse:
+                # d(penalty)/dW_ji ~ (q_j - p) * mean_r v0_ri
+                vm = 0.0
+                for r in range(m):
+                    vm += Vcat[r, i]
+                g -= extra * vm * inv_m
+            vel_W[j, i] = momentum * vel_W[j, i] + learning_rate * g
+            W[j, i] += vel_W[j, i]
+
+
+@njit(cache=True)
+def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
+             k, persistent, gaussian_units, seed, update_index,
+             W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
+             Vcat, Hcat, hs, pre_v, grad_W,
+             learning_rate, momentum, weight_decay,
+             sparsity_target, sparsity_cost, sparsity_decay):
+    """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
+
+    Rows come from dense ``X`` or, when ``is_sparse``, from the CSR triplet
+    ``(data, indices, indptr)``; one mini-batch at a time is densified into
+    ``Vcat``. For Gaussian visible units the rows are divided by ``sigma^2``
+    as they are gathered. Returns the number of updates performed (the caller
+    adds it to ``update_index``). Allocates nothing.
+    """
+    n = order.shape[0]
+    n_batches = (n + batch_size - 1) // batch_size
+    V = W.shape[1]
+    start = 0
+    for t in range(n_batches):
+        # even slices, as sklearn.utils.gen_even_slices
+        size = n // n_batches + (1 if t < n % n_batches else 0)
+        stop = start + size
+        if is_sparse:
+            gather_csr(data, indices, indptr, order, start, stop, Vcat)
+        else:
+            gather_dense(X, order, start, stop, Vcat)
+        if gaussian_units:
+            for r in range(size):
+                for i in range(V):
+                    Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
+        cd_update(size, k, persistent, gaussian_units, seed, update_index + t,
+                  W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
+                  Vcat, Hcat, hs, pre_v, grad_W,
+                  learning_rate, momentum, weight_decay,
+                  sparsity_target, sparsity_cost, sparsity_decay)
+        start = stop
+    return n_batches
