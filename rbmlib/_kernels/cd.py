@@ -25,7 +25,7 @@ All random numbers come from the counter-based generator in ``sampling``.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .sampling import gaussian, sigmoid, stream_key, uniform
 
@@ -52,33 +52,33 @@ def gather_csr(data, indices, indptr, order, start, stop, out):
             out[r, indices[p]] = data[p]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _hidden_probs(v, W, c, out):
     """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
     m = v.shape[0]
     np.dot(v, W.T, out)
     H = out.shape[1]
-    for r in prange(m):
+    for r in range(m):
         for j in range(H):
             out[r, j] = sigmoid(out[r, j] + c[j])
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _sample_hidden(ph, hs, key):
-    """hs = Bernoulli(ph), row-parallel, deterministic for any thread count."""
+    """hs = Bernoulli(ph) with uniforms from the stream ``key``."""
     m, H = ph.shape
-    for r in prange(m):
+    for r in range(m):
         for j in range(H):
             hs[r, j] = 1.0 if uniform(key, r * H + j) < ph[r, j] else 0.0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key):
     """v ~ p(v | h): Bernoulli or Gaussian visible units; pre is scratch (m, V)."""
     m = hs.shape[0]
     np.dot(hs, W, pre)
     V = pre.shape[1]
-    for r in prange(m):
+    for r in range(m):
         for i in range(V):
             if gaussian_units:
                 s = sigma[i]
@@ -155,13 +155,13 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
                   sparsity_target, sparsity_cost, sparsity_decay)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                   Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay):
     H, V = W.shape
     # hidden-bias gradient and sparsity estimate, then flip the sign of ph_k
-    for j in prange(H):
+    for j in range(H):
         s0 = 0.0
         sk = 0.0
         for r in range(m):
@@ -175,14 +175,14 @@ def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
         c[j] += vel_c[j]
     # one GEMM for both gradient statistics: [ph0; -phk]^T [v0; vk]
     np.dot(Hcat[:2 * m].T, Vcat[:2 * m], grad_W)
-    for i in prange(V):
+    for i in range(V):
         s = 0.0
         for r in range(m):
             s += Vcat[r, i] - Vcat[m + r, i]
         vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
         b[i] += vel_b[i]
     do_sparse = sparsity_cost > 0.0
-    for j in prange(H):
+    for j in range(H):
         extra = sparsity_cost * (sparse_q[j] - sparsity_target) if do_sparse else 0.0
         for i in range(V):
             g = grad_W[j, i] * inv_m - weight_decay * W[j, i]
