@@ -42,6 +42,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     """
 
     _gaussian_visible = False
+    # history_ key and verbose label of the per-epoch mean of score_samples
+    _score_key = "pseudo_log_likelihood"
+    _score_label = "pseudo-likelihood"
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -210,7 +213,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
                 print(
                     f"[{type(self).__name__}] Iteration {self.n_iter_}, "
-                    f"pseudo-likelihood = {record['pseudo_log_likelihood']:.4f}, "
+                    f"{self._score_label} = {record[self._score_key]:.4f}, "
                     f"reconstruction error = {record['reconstruction_error']:.4f}"
                     f"{extra}, time = {seconds:.2f}s, time left ~ {left:.1f}s"
                 )
@@ -234,7 +237,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         rec = {
             "epoch": self.n_iter_,
             "reconstruction_error": float(np.mean(self.reconstruction_error(X_monitor))),
-            "pseudo_log_likelihood": float(np.mean(self.score_samples(X_monitor))),
+            self._score_key: float(np.mean(self.score_samples(X_monitor))),
             "seconds": seconds,
         }
         if X_val is not None:
