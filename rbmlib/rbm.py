@@ -104,6 +104,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ]
         self._sparsity_q = np.full(H, self.sparsity_target, dtype=dtype)
         self._seed = int(rng.randint(0, 2**63 - 1, dtype=np.int64))
+        self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
         self._n_updates = 0
         self.n_iter_ = 0
         self.history_ = []
@@ -316,9 +317,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         first = not hasattr(self, "components_")
         X = self._validate_X(X, reset=first)
         if first:
-            self._random_state_pf = check_random_state(self.random_state)
-            self._init_params(X, self._random_state_pf)
-        self._train(X, 1, self._random_state_pf, shuffle=False)
+            self._init_params(X, check_random_state(self.random_state))
+        self._train(X, 1, self._rng, shuffle=False)
         return self
 
     # ------------------------------------------------------------- inference
