@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 

@@ -475,3 +475,17 @@ def test_errors():
         L.free_energy(m, np.zeros((2, 5)))
     with pytest.raises(ValueError, match="sigma_ must be positive"):
         L.log_partition_exact(_model(np.zeros((3, 4)), np.zeros(3), np.zeros(4), np.zeros(4)))
+
+
+def test_with_bernoulli_rbm_estimator():
+    from rbmlib.rbm import BernoulliRBM
+
+    X = (load_digits().data[:500] > 7).astype(np.float64)
+    rbm = BernoulliRBM(n_components=12, n_iter=3, batch_size=20, learning_rate=0.05,
+                       random_state=0).fit(X)
+    np.testing.assert_allclose(L.free_energy(rbm, X), rbm.free_energy(X), rtol=1e-10)
+    exact = L.log_partition_exact(rbm)
+    est = L.ais(rbm, n_runs=50, betas=BETAS_TEST, base_rate=X, random_state=0)
+    assert abs(est.log_z - exact.log_z) < 0.1
+    ll = L.log_likelihood(rbm, X)
+    np.testing.assert_allclose(ll, -rbm.free_energy(X) - exact.log_z)
