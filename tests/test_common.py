@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import BernoulliRBM
+from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor
 
 # Small, fast instances. BernoulliRBM's checks run with check_range=False:
 # scikit-learn's generic check data (make_blobs, uniform * 3, ...) is not in
@@ -10,6 +10,14 @@ from rbmlib import BernoulliRBM
 # check itself is tested in tests/test_rbm.py.
 ESTIMATORS = [
     BernoulliRBM(n_components=8, n_iter=3, random_state=0, check_range=False),
+    # DBNClassifier: -1 is a class label in the generic checks, so the unlabelled
+    # marker (unlabeled_label=-1 by default) is switched off; semi-supervised
+    # fitting is tested in tests/test_dbn.py.
+    DBN((6, 4), n_iter=2, rbm_params={"check_range": False}, random_state=0),
+    DBNClassifier((16,), n_iter_pretrain=2, pretrain_params={"rbm_params": {"check_range": False}},
+                  max_iter=50, unlabeled_label=None, random_state=0),
+    DBNRegressor((16,), n_iter_pretrain=2, pretrain_params={"rbm_params": {"check_range": False}},
+                 max_iter=50, random_state=0),
 ]
 
 # scikit-learn lists two expected failures for its own BernoulliRBM

@@ -1,0 +1,401 @@
+"""Forward and backward passes of a sigmoid multilayer perceptron, and its optimisers.
+
+Plain-array Numba kernels: no estimators, no scikit-learn. They serve the
+fine-tuning stage of a Deep Belief Network (Hinton and Salakhutdinov 2006):
+the hidden layers are logistic (as the pretrained RBMs' hidden units), the
+output layer is the identity (squared error), logistic (binary
+cross-entropy) or softmax (cross-entropy).
+
+Memory layout
+-------------
+All parameters live in ONE flat vector ``params`` so that the optimisers are
+single fused loops; layer ``l`` (``0 <= l < L``) maps ``sizes[l]`` units to
+``sizes[l + 1]`` units with
+
+* ``W_l = params[offsets[2l] : offsets[2l] + sizes[l] * sizes[l+1]]`` viewed
+  as a C-contiguous ``(sizes[l], sizes[l+1])`` matrix (scikit-learn's
+  ``coefs_[l]`` orientation, i.e. an RBM's ``components_.T``);
+* ``b_l = params[offsets[2l + 1] : offsets[2l + 1] + sizes[l+1]]``.
+
+Gradients and optimiser moments use the same layout. The activations of all
+layers for a mini-batch of at most ``B`` rows live in one flat buffer
+``acts``; layer ``l``'s output for ``m <= B`` rows is
+``acts[a_off[l] : a_off[l] + m * sizes[l+1]]`` viewed as ``(m, sizes[l+1])``,
+so a short last batch still gets contiguous views and nothing is allocated
+per mini-batch. ``deltas`` (the back-propagated errors) has the layout of
+``acts``.
+
+Dropout (Srivastava et al. 2014) is "inverted": a kept unit is scaled by
+``1 / keep`` during training so that prediction uses the weights unchanged.
+The dropped activation ``a'`` is all the backward pass needs: the derivative
+of ``a' = mask * sigmoid(z) / keep`` is ``a' * (1 - keep * a')``. Masks come
+from the counter-based generator of ``sampling``: the uniform of element
+``(r, j)`` of layer ``l`` in update ``t`` depends only on
+``(seed, t * (L + 1) + l, r * n_units + j)``, so results do not depend on the
+number of threads.
+
+Matrix products go to BLAS through ``np.dot(a, b, out)`` (BLAS brings its
+own threads); the elementwise work around them (bias, sigmoid, dropout,
+softmax, loss, derivative) is fused into single serial loops. They are
+deliberately not ``parallel=True``: their cost is a small fraction of the
+GEMMs' (one pass over the activations against ``n_units_in`` multiply-adds
+per activation), and a fork-join per mini-batch alongside BLAS's own thread
+pool made fine-tuning up to 30-80x slower on a loaded 2-core machine
+(OpenMP workers spinning against OpenBLAS threads). Serial loops also make
+every reduction's order fixed, so results do not depend on thread counts.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .cd import gather_csr, gather_dense
+from .sampling import sigmoid, softplus, stream_key, uniform
+
+IDENTITY = 0
+LOGISTIC = 1
+SOFTMAX = 2
+
+SGD = 0
+ADAM = 1
+
+
+@njit(inline="always", cache=True)
+def _weights(params, sizes, offsets, l):
+    n_in = sizes[l]
+    n_out = sizes[l + 1]
+    o = offsets[2 * l]
+    return params[o:o + n_in * n_out].reshape((n_in, n_out))
+
+
+@njit(inline="always", cache=True)
+def _bias(params, sizes, offsets, l):
+    o = offsets[2 * l + 1]
+    return params[o:o + sizes[l + 1]]
+
+
+@njit(inline="always", cache=True)
+def _rows(buf, sizes, a_off, l, m):
+    n = sizes[l + 1]
+    o = a_off[l]
+    return buf[o:o + m * n].reshape((m, n))
+
+
+@njit(cache=True)
+def _bias_sigmoid_dropout(z, b, keep, key, dropout):
+    """z = sigmoid(z + b), then inverted dropout with keep probability ``keep``."""
+    m, n = z.shape
+    inv_keep = 1.0 / keep
+    for r in range(m):
+        for j in range(n):
+            a = sigmoid(z[r, j] + b[j])
+            if dropout:
+                if uniform(key, r * n + j) < keep:
+                    a = a * inv_keep
+                else:
+                    a = 0.0
+            z[r, j] = a
+
+
+@njit(cache=True)
+def input_dropout(x, keep, key):
+    """In place: x[r, i] = x[r, i] / keep with probability keep, else 0."""
+    m, n = x.shape
+    inv_keep = 1.0 / keep
+    for r in range(m):
+        for i in range(n):
+            if uniform(key, r * n + i) < keep:
+                x[r, i] = x[r, i] * inv_keep
+            else:
+                x[r, i] = 0.0
+
+
+@njit(cache=True)
+def _output(z, b, y, out_kind, rowloss, with_loss):
+    """Output activation in place on ``z`` (pre-activation without bias).
+
+    With ``with_loss`` also ``rowloss[r]`` = loss of row r (nats for the
+    cross-entropies; half the squared error summed over outputs otherwise),
+    computed from the pre-activation so that it is finite for any input.
+    """
+    m, n = z.shape
+    for r in range(m):
+        if out_kind == SOFTMAX:
+            mx = -np.inf
+            for j in range(n):
+                t = z[r, j] + b[j]
+                z[r, j] = t
+                if t > mx:
+                    mx = t
+            s = 0.0
+            for j in range(n):
+                s += math.exp(z[r, j] - mx)
+            lse = mx + math.log(s)
+            loss = 0.0
+            for j in range(n):
+                t = z[r, j]
+                if with_loss:
+                    loss += y[r, j] * (lse - t)
+                z[r, j] = math.exp(t - lse)
+        elif out_kind == LOGISTIC:
+            loss = 0.0
+            for j in range(n):
+                t = z[r, j] + b[j]
+                if with_loss:
+                    loss += softplus(t) - y[r, j] * t
+                z[r, j] = sigmoid(t)
+        else:
+            loss = 0.0
+            for j in range(n):
+                t = z[r, j] + b[j]
+                z[r, j] = t
+                if with_loss:
+                    e = t - y[r, j]
+                    loss += 0.5 * e * e
+        if with_loss:
+            rowloss[r] = loss
+
+
+@njit(cache=True)
+def forward(x, params, sizes, offsets, acts, a_off, out_kind, upto,
+            y, rowloss, with_loss, keep_hidden, seed, stream0):
+    """Forward pass of the rows ``x`` (m, sizes[0]) through layers ``0..upto``.
+
+    Parameters
+    ----------
+    x : ndarray (m, sizes[0])
+        Input rows (already dropped out when training with input dropout).
+    params : ndarray (n_params,)
+        Flat parameters (see the module docstring for the layout).
+    sizes : int64 ndarray (L + 1,)
+        Units per layer, input first, output last.
+    offsets : int64 ndarray (2L,)
+        Start of ``W_l`` at ``offsets[2l]`` and of ``b_l`` at ``offsets[2l+1]``.
+    acts : ndarray (B * sum(sizes[1:]),)
+        Activation buffer, written for layers ``0..upto``.
+    a_off : int64 ndarray (L,)
+        Start of each layer's rows in ``acts``.
+    out_kind : int
+        ``IDENTITY``, ``LOGISTIC`` or ``SOFTMAX`` for the last layer.
+    upto : int
+        Last layer computed (``L - 1`` for the whole network).
+    y : ndarray (m, sizes[L])
+        Targets (read only when ``with_loss``).
+    rowloss : float64 ndarray (>= m,)
+        Per-row loss, written when ``with_loss``.
+    keep_hidden : float
+        Keep probability of hidden units; dropout is applied when < 1.
+    seed, stream0 : int
+        Random stream of hidden layer l is ``(seed, stream0 + l + 1)``.
+    """
+    m = x.shape[0]
+    L = sizes.shape[0] - 1
+    dropout = keep_hidden < 1.0
+    for l in range(upto + 1):
+        W = _weights(params, sizes, offsets, l)
+        b = _bias(params, sizes, offsets, l)
+        z = _rows(acts, sizes, a_off, l, m)
+        if l == 0:
+            np.dot(x, W, z)
+        else:
+            np.dot(_rows(acts, sizes, a_off, l - 1, m), W, z)
+        if l < L - 1:
+            key = stream_key(seed, np.uint64(stream0 + l + 1))
+            _bias_sigmoid_dropout(z, b, keep_hidden, key, dropout)
+        else:
+            _output(z, b, y, out_kind, rowloss, with_loss)
+
+
+@njit(cache=True)
+def _output_delta(p, y, d, inv_m):
+    m, n = p.shape
+    for r in range(m):
+        for j in range(n):
+            d[r, j] = (p[r, j] - y[r, j]) * inv_m
+
+
+@njit(cache=True)
+def _penalty_and_bias_grad(gW, W, alpha, d, gb):
+    n_in, n_out = gW.shape
+    m = d.shape[0]
+    if alpha != 0.0:
+        for i in range(n_in):
+            for j in range(n_out):
+                gW[i, j] += alpha * W[i, j]
+    for j in range(n_out):
+        s = 0.0
+        for r in range(m):
+            s += d[r, j]
+        gb[j] = s
+
+
+@njit(cache=True)
+def _sigmoid_backward(dp, a, keep):
+    """dp *= a * (1 - keep * a): derivative of the (dropped-out) logistic units."""
+    m, n = dp.shape
+    for r in range(m):
+        for j in range(n):
+            ar = a[r, j]
+            dp[r, j] = dp[r, j] * ar * (1.0 - keep * ar)
+
+
+@njit(cache=True)
+def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
+             keep_hidden, alpha):
+    """Gradient of ``mean_r loss_r + alpha / 2 * sum_l ||W_l||^2`` into ``grads``.
+
+    Needs the activations of a full forward pass of the same rows in ``acts``.
+    The output delta ``p - y`` is the gradient of every supported
+    (activation, loss) pair -- identity with squared error, logistic with
+    binary cross-entropy, softmax with cross-entropy -- with respect to the
+    output pre-activation (the canonical link).
+
+    Parameters
+    ----------
+    x : ndarray (m, sizes[0])
+        The forward pass's input rows.
+    y : ndarray (m, sizes[L])
+        Targets.
+    grads : ndarray (n_params,)
+        Output, in the layout of ``params``.
+    deltas : ndarray like ``acts``
+        Scratch for the back-propagated errors.
+    keep_hidden : float
+        Keep probability used in the forward pass.
+    alpha : float
+        L2 penalty on the weights (not on the biases).
+    """
+    m = x.shape[0]
+    L = sizes.shape[0] - 1
+    _output_delta(_rows(acts, sizes, a_off, L - 1, m), y,
+                  _rows(deltas, sizes, a_off, L - 1, m), 1.0 / m)
+    for l in range(L - 1, -1, -1):
+        d = _rows(deltas, sizes, a_off, l, m)
+        W = _weights(params, sizes, offsets, l)
+        gW = _weights(grads, sizes, offsets, l)
+        gb = _bias(grads, sizes, offsets, l)
+        if l == 0:
+            np.dot(x.T, d, gW)
+        else:
+            np.dot(_rows(acts, sizes, a_off, l - 1, m).T, d, gW)
+        _penalty_and_bias_grad(gW, W, alpha, d, gb)
+        if l > 0:
+            dp = _rows(deltas, sizes, a_off, l - 1, m)
+            np.dot(d, W.T, dp)
+            _sigmoid_backward(dp, _rows(acts, sizes, a_off, l - 1, m), keep_hidden)
+
+
+@njit(cache=True)
+def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
+    """Momentum SGD: ``v = mu v - lr g``; ``p += v`` or, Nesterov, ``p += mu v - lr g``."""
+    n = params.shape[0]
+    for i in range(n):
+        g = grads[i]
+        v = momentum * velocity[i] - learning_rate * g
+        velocity[i] = v
+        if nesterov:
+            params[i] += momentum * v - learning_rate * g
+        else:
+            params[i] += v
+
+
+@njit(cache=True)
+def adam_step(params, grads, m1, m2, learning_rate, beta_1, beta_2, epsilon, t):
+    """Adam (Kingma and Ba 2015), step number ``t >= 1``, bias-corrected step size."""
+    n = params.shape[0]
+    lr_t = learning_rate * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
+    for i in range(n):
+        g = grads[i]
+        a = beta_1 * m1[i] + (1.0 - beta_1) * g
+        s = beta_2 * m2[i] + (1.0 - beta_2) * g * g
+        m1[i] = a
+        m2[i] = s
+        params[i] -= lr_t * a / (math.sqrt(s) + epsilon)
+
+
+@njit(cache=True)
+def train_epoch(X, data, indices, indptr, is_sparse, Y, order, batch_size,
+                params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+                xbuf, ybuf, rowloss, out_kind, keep_input, keep_hidden, alpha,
+                solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                seed, update_index):
+    """One pass over ``order`` in even mini-batches of at most ``batch_size`` rows.
+
+    Each mini-batch is gathered into ``xbuf``/``ybuf`` (dense rows of ``X`` or
+    densified CSR rows of ``(data, indices, indptr)``), dropped out, passed
+    forward and backward, and the parameters are updated with momentum SGD
+    (``solver == SGD``; ``opt1`` is the velocity) or Adam (``solver == ADAM``;
+    ``opt1``/``opt2`` are the moment estimates, step ``update_index + t + 1``).
+    Update ``t`` draws its dropout masks from streams
+    ``(update_index + t) * (L + 1) + l``. Allocates nothing.
+
+    Returns
+    -------
+    loss_sum : float
+        Sum over the rows of their data loss (nats or half squared error),
+        measured in the forward pass of their update (with dropout).
+    n_updates : int
+        Number of mini-batches processed.
+    """
+    n = order.shape[0]
+    L = sizes.shape[0] - 1
+    n_batches = (n + batch_size - 1) // batch_size
+    total = 0.0
+    start = 0
+    drop_in = keep_input < 1.0
+    for t in range(n_batches):
+        size = n // n_batches + (1 if t < n % n_batches else 0)
+        stop = start + size
+        if is_sparse:
+            gather_csr(data, indices, indptr, order, start, stop, xbuf)
+        else:
+            gather_dense(X, order, start, stop, xbuf)
+        gather_dense(Y, order, start, stop, ybuf)
+        x = xbuf[:size]
+        y = ybuf[:size]
+        stream0 = (update_index + t) * (L + 1)
+        if drop_in:
+            input_dropout(x, keep_input, stream_key(seed, np.uint64(stream0)))
+        forward(x, params, sizes, offsets, acts, a_off, out_kind, L - 1,
+                y, rowloss, True, keep_hidden, seed, stream0)
+        for r in range(size):
+            total += rowloss[r]
+        backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
+                 keep_hidden, alpha)
+        if solver == ADAM:
+            adam_step(params, grads, opt1, opt2, learning_rate, beta_1, beta_2,
+                      epsilon, update_index + t + 1)
+        else:
+            sgd_step(params, grads, opt1, learning_rate, momentum, nesterov)
+        start = stop
+    return total, n_batches
+
+
+@njit(cache=True)
+def predict(X, data, indices, indptr, is_sparse, params, sizes, offsets, a_off,
+            acts, xbuf, out_kind, upto, out):
+    """Activations of layer ``upto`` for every row of X, in chunks of ``xbuf``'s rows.
+
+    ``out`` has shape ``(n_samples, sizes[upto + 1])``; no dropout. Rows come
+    from dense ``X`` or from the CSR triplet when ``is_sparse``.
+    """
+    n = out.shape[0]
+    B = xbuf.shape[0]
+    k = out.shape[1]
+    dummy_y = xbuf[:0, :0]
+    dummy_loss = np.empty(0)
+    order = np.arange(n)
+    for start in range(0, n, B):
+        stop = min(start + B, n)
+        m = stop - start
+        if is_sparse:
+            gather_csr(data, indices, indptr, order, start, stop, xbuf)
+        else:
+            gather_dense(X, order, start, stop, xbuf)
+        forward(xbuf[:m], params, sizes, offsets, acts, a_off, out_kind, upto,
+                dummy_y, dummy_loss, False, 1.0, 0, 0)
+        a = _rows(acts, sizes, a_off, upto, m)
+        for r in range(m):
+            for j in range(k):
+                out[start + r, j] = a[r, j]

@@ -1,0 +1,1102 @@
+"""Deep Belief Networks: greedy layer-wise pretraining and backprop fine-tuning.
+
+:class:`DBN` stacks RBMs trained greedily, each on the hidden probabilities
+of the one below (Hinton, Osindero and Teh 2006; Bengio et al. 2007). It is
+a transformer (the top layer's hidden probabilities) and a generative model
+(:meth:`DBN.sample`).
+
+:class:`DBNClassifier` and :class:`DBNRegressor` pretrain a DBN on all rows
+of X, carry its weights and hidden biases into a multilayer perceptron with
+logistic hidden units and a fresh output layer, and fine-tune the whole
+network by back-propagation (:mod:`rbmlib.mlp`). Rows labelled ``-1`` take
+part in pretraining only (semi-supervised learning, scikit-learn's
+convention for unlabeled samples). ``to_sklearn()`` converts the fitted
+network into an equivalent scikit-learn MLP.
+"""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.metrics import r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._parallel import thread_limits
+from .mlp import SCHEDULES, fit_backprop, forward, glorot_uniform
+from .rbm import BernoulliRBM
+
+__all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
+
+_FIRST_LAYERS = ("bernoulli", "gaussian")
+
+
+def _rbm_class(first_layer, layer):
+    """RBM class of a layer; the Gaussian class is looked up lazily."""
+    if layer > 0 or first_layer == "bernoulli":
+        return BernoulliRBM
+    import rbmlib
+
+    cls = getattr(rbmlib, "GaussianBernoulliRBM", None)
+    if cls is None:
+        raise ValueError(
+            "first_layer='gaussian' needs rbmlib.GaussianBernoulliRBM, which this version "
+            "of rbmlib does not provide yet; use first_layer='bernoulli' with data scaled "
+            "to [0, 1]."
+        )
+    return cls
+
+
+def _layer_sizes(hidden_layer_sizes):
+    if isinstance(hidden_layer_sizes, Integral):
+        sizes = [hidden_layer_sizes]
+    else:
+        sizes = list(hidden_layer_sizes)
+    if len(sizes) == 0:
+        raise ValueError("hidden_layer_sizes must name at least one hidden layer; got ().")
+    for s in sizes:
+        if not isinstance(s, Integral) or isinstance(s, bool) or s < 1:
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers; got {hidden_layer_sizes!r}."
+            )
+    return [int(s) for s in sizes]
+
+
+def _per_layer(name, value, n_layers):
+    """Expand a setting given once, or once per layer, to a list of n_layers values."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = list(value)
+        if len(values) != n_layers:
+            raise ValueError(
+                f"{name} must be a single value or one value per layer ({n_layers}); got "
+                f"{len(values)} values: {value!r}."
+            )
+        return values
+    return [value] * n_layers
+
+
+def _affine_hidden_map(rbm):
+    """(W, c) with ``rbm.transform(X) == sigmoid(X @ W + c)``; W is (n_features, n_components).
+
+    The visible input of an RBM (``_visible_input``: identity for Bernoulli
+    units, ``v / sigma^2`` for Gaussian ones) is an affine map of X; it is
+    folded into the weights and hidden biases.
+    """
+    Wt = rbm.components_.T
+    c = rbm.intercept_hidden_
+    visible_input = getattr(rbm, "_visible_input", None)
+    if visible_input is None or isinstance(rbm, BernoulliRBM):
+        return np.array(Wt), np.array(c)
+    V = Wt.shape[0]
+    dtype = Wt.dtype
+    offset = np.asarray(visible_input(np.zeros((1, V), dtype)), dtype=np.float64).ravel()
+    scale = np.asarray(visible_input(np.ones((1, V), dtype)), dtype=np.float64).ravel() - offset
+    W = (scale[:, None] * Wt).astype(dtype)
+    c = (c + offset @ Wt).astype(dtype)
+    return W, c
+
+
+class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Deep Belief Network trained by greedy layer-wise pretraining.
+
+    A stack of RBMs: layer 0 is trained on X, layer ``l`` on the hidden
+    probabilities of layer ``l - 1`` (Hinton, Osindero and Teh 2006;
+    Bengio et al. 2007). Every RBM setting below is given either once, for
+    all layers, or as a list with one value per layer.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(256, 256)
+        Hidden units of each layer, bottom first.
+    first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
+        Visible units of the bottom RBM: :class:`~rbmlib.BernoulliRBM` (X in
+        [0, 1]) or ``rbmlib.GaussianBernoulliRBM`` (real-valued X; a
+        ValueError is raised while that class does not exist). Upper layers
+        are always Bernoulli.
+    learning_rate : float or list of float, default=None
+        CD learning rate; None (or a None entry) takes the layer class's
+        default (0.1 for BernoulliRBM, 0.01 for GaussianBernoulliRBM).
+    batch_size : int or list of int, default=10
+        Mini-batch rows of CD.
+    n_iter : int or list of int, default=10
+        Epochs of CD per layer (0 keeps a layer at its random initialisation).
+    k : int or list of int, default=1
+        Gibbs steps per CD update.
+    persistent : bool or list of bool, default=True
+        Persistent CD (Tieleman 2008) instead of CD-k.
+    momentum : float or list of float, default=0.0
+    weight_decay : float or list of float, default=0.0
+    sparsity_target : float or list of float, default=0.1
+    sparsity_cost : float or list of float, default=0.0
+        As in :class:`~rbmlib.BernoulliRBM`.
+    rbm_params : dict or list of dict, default=None
+        Further keyword arguments of the RBM class (for example
+        ``{"check_range": False}``), once or per layer.
+    verbose : int, default=0
+        Print one line per layer (and the RBMs' own per-epoch lines).
+    random_state : int, RandomState instance or None, default=None
+        Seeds every layer.
+    n_jobs : int, default=None
+        Threads for Numba and BLAS; results do not depend on it.
+
+    Attributes
+    ----------
+    rbms_ : list of RBM
+        The fitted layers, bottom first.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in fit, when X has string feature names.
+
+    References
+    ----------
+    Hinton, G. E., Osindero, S. and Teh, Y.-W. (2006). A fast learning
+    algorithm for deep belief nets. Neural Computation 18, 1527-1554.
+
+    Bengio, Y., Lamblin, P., Popovici, D. and Larochelle, H. (2007). Greedy
+    layer-wise training of deep networks. NIPS 19.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rbmlib import DBN
+    >>> X = np.random.RandomState(0).rand(20, 6)
+    >>> DBN((4, 3), n_iter=2, random_state=0).fit(X).transform(X).shape
+    (20, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "first_layer": [StrOptions(set(_FIRST_LAYERS))],
+        "learning_rate": [None, Interval(Real, 0, None, closed="neither"), "array-like"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "persistent": ["boolean", "array-like"],
+        "momentum": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "rbm_params": [None, dict, list, tuple],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
+
+    _rbm_settings = ("learning_rate", "batch_size", "n_iter", "k", "persistent", "momentum",
+                     "weight_decay", "sparsity_target", "sparsity_cost")
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        first_layer="bernoulli",
+        learning_rate=None,
+        batch_size=10,
+        n_iter=10,
+        k=1,
+        persistent=True,
+        momentum=0.0,
+        weight_decay=0.0,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        rbm_params=None,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.first_layer = first_layer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.rbm_params = rbm_params
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _make_rbms(self, rng):
+        sizes = _layer_sizes(self.hidden_layer_sizes)
+        L = len(sizes)
+        settings = {name: _per_layer(name, getattr(self, name), L) for name in self._rbm_settings}
+        extra = self.rbm_params
+        if extra is None:
+            extra = [{}] * L
+        elif isinstance(extra, dict):
+            extra = [extra] * L
+        else:
+            extra = _per_layer("rbm_params", list(extra), L)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=L)
+        rbms = []
+        for l, h in enumerate(sizes):
+            kw = {name: settings[name][l] for name in self._rbm_settings
+                  if settings[name][l] is not None}
+            kw.update(extra[l])
+            cls = _rbm_class(self.first_layer, l)
+            rbms.append(cls(n_components=h, random_state=int(seeds[l]),
+                            verbose=max(0, int(self.verbose) - 1), n_jobs=self.n_jobs, **kw))
+        return rbms
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the layers greedily, bottom first.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (in [0, 1] for a Bernoulli first layer).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DBN
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf, 1-D, empty, out of range for Bernoulli
+            units), on a per-layer setting of the wrong length, or for
+            ``first_layer="gaussian"`` when that RBM class is missing.
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        rng = check_random_state(self.random_state)
+        rbms = self._make_rbms(rng)
+        H = X
+        for l, rbm in enumerate(rbms):
+            t0 = time.time()
+            rbm.fit(H)
+            H = rbm.transform(H)
+            if self.verbose:
+                print(f"[DBN] Layer {l + 1}/{len(rbms)}: {rbm.n_features_in_} -> "
+                      f"{rbm.n_components} units ({type(rbm).__name__}), "
+                      f"time = {time.time() - t0:.2f}s")
+        self.rbms_ = rbms
+        return self
+
+    def transform(self, X):
+        """Hidden probabilities of the top layer (an upward mean-field pass).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            In the float dtype of the model.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        H = X
+        for rbm in self.rbms_:
+            H = rbm.transform(H)
+        return H
+
+    def sample(self, n_samples=1, n_gibbs=1000, random_state=None):
+        """Draw samples from the DBN's generative model.
+
+        Runs ``n_gibbs`` steps of block Gibbs sampling in the top RBM (an
+        undirected associative memory), starting from visible states drawn
+        from its visible biases, then passes down through the directed
+        lower layers, sampling binary states and returning the bottom
+        layer's visible means ``E[v | h_1]`` (Hinton et al. 2006).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        n_gibbs : int, default=1000
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the chains.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features_in_)
+            Visible means (probabilities for Bernoulli units).
+
+        Raises
+        ------
+        ValueError
+            If n_samples < 1 or n_gibbs < 0.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        if not isinstance(n_gibbs, Integral) or n_gibbs < 0:
+            raise ValueError(f"n_gibbs must be a non-negative integer; got {n_gibbs!r}.")
+        rng = check_random_state(random_state)
+        top = self.rbms_[-1]
+        H = top.components_.shape[0]
+        with thread_limits(self.n_jobs):
+            # h = 0 gives visible states drawn from the visible biases alone
+            v = top._sample_visibles(np.zeros((n_samples, H), top.components_.dtype), rng)
+            for _ in range(n_gibbs):
+                v = top._sample_visibles(top._sample_hiddens(v, rng), rng)
+            if len(self.rbms_) == 1:
+                return top._visible_means(top._sample_hiddens(v, rng))
+            for rbm in self.rbms_[-2:0:-1]:
+                v = rbm._sample_visibles(v, rng)
+        return self.rbms_[0]._visible_means(v)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.rbms_[-1].n_components
+
+
+# --------------------------------------------------------------------------
+# Fine-tuned networks
+# --------------------------------------------------------------------------
+
+
+class _BaseDBNNetwork(BaseEstimator):
+    """Pretraining plus back-propagation, shared by the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "first_layer": [StrOptions(set(_FIRST_LAYERS))],
+        "dbn": [None, HasMethods(["fit", "transform"])],
+        "n_iter_pretrain": [Interval(Integral, 0, None, closed="left"), "array-like"],
+        "learning_rate_pretrain": [None, Interval(Real, 0, None, closed="neither"),
+                                   "array-like"],
+        "batch_size_pretrain": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "pretrain_params": [None, dict],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
+
+    _out_name = "values"
+
+    # ------------------------------------------------------------ pretraining
+    def _pretrain(self, X, rng):
+        """Fitted DBN whose weights start the network, or None for random init."""
+        dbn = self.dbn
+        if dbn is not None:
+            inner = getattr(dbn, "estimator", dbn)  # sklearn.frozen.FrozenEstimator
+            if hasattr(inner, "rbms_"):
+                if inner.n_features_in_ != X.shape[1]:
+                    raise ValueError(
+                        f"X has {X.shape[1]} features, but the fitted dbn was trained on "
+                        f"{inner.n_features_in_} features."
+                    )
+                return inner
+            dbn = clone(inner)
+            if dbn.get_params().get("random_state", 0) is None:
+                dbn.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+            return dbn.fit(X)
+        n_iter = self.n_iter_pretrain
+        if np.all(np.asarray(n_iter) == 0):
+            return None
+        params = dict(self.pretrain_params or {})
+        return DBN(
+            self.hidden_layer_sizes,
+            first_layer=self.first_layer,
+            n_iter=n_iter,
+            learning_rate=self.learning_rate_pretrain,
+            batch_size=self.batch_size_pretrain,
+            verbose=self.verbose,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+            n_jobs=self.n_jobs,
+            **params,
+        ).fit(X)
+
+    def _initial_weights(self, dbn, n_features, n_outputs, dtype, rng):
+        coefs, intercepts = [], []
+        if dbn is not None:
+            for rbm in dbn.rbms_:
+                W, c = _affine_hidden_map(rbm)
+                coefs.append(np.ascontiguousarray(W, dtype=dtype))
+                intercepts.append(np.asarray(c, dtype=dtype))
+            n_prev = coefs[-1].shape[1]
+        else:
+            n_prev = n_features
+            for h in _layer_sizes(self.hidden_layer_sizes):
+                coefs.append(glorot_uniform(n_prev, h, rng, dtype))
+                intercepts.append(np.zeros(h, dtype))
+                n_prev = h
+        coefs.append(glorot_uniform(n_prev, n_outputs, rng, dtype))
+        intercepts.append(np.zeros(n_outputs, dtype))
+        return coefs, intercepts
+
+    # ---------------------------------------------------------- fine-tuning
+    def _fit_network(self, X, X_lab, Y, out_activation, score, stratify):
+        rng = check_random_state(self.random_state)
+        dbn = self._pretrain(X, rng)
+        coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1], X.dtype, rng)
+        res = fit_backprop(
+            X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score, rng=rng,
+            solver=self.solver, learning_rate_init=self.learning_rate_init,
+            learning_rate=self.learning_rate, power_t=self.power_t, momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon, alpha=self.alpha,
+            batch_size=self.batch_size, max_iter=self.max_iter, shuffle=self.shuffle,
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
+            dropout=self.dropout, input_dropout=self.input_dropout, stratify=stratify,
+            verbose=self.verbose, n_jobs=self.n_jobs, name=type(self).__name__,
+        )
+        self.dbn_ = dbn
+        self.coefs_ = res.coefs
+        self.intercepts_ = res.intercepts
+        self.loss_curve_ = res.loss_curve
+        self.loss_ = res.loss_curve[-1]
+        self.best_loss_ = res.best_loss
+        self.validation_scores_ = res.validation_scores
+        self.best_validation_score_ = res.best_validation_score
+        self.n_iter_ = res.n_iter
+        self.t_ = res.t
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = out_activation
+        return self
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        return X.astype(self.coefs_[0].dtype, copy=False)
+
+    def _forward(self, X, layer=None):
+        return forward(X, self.coefs_, self.intercepts_, self.out_activation_, layer=layer,
+                       n_jobs=self.n_jobs)
+
+    def hidden_activations(self, X, layer=-1):
+        """Activations of a hidden layer of the fine-tuned network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        layer : int, default=-1
+            Hidden layer index, bottom first; negative values count from the
+            top (-1 is the last hidden layer).
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_units of that layer)
+            Probabilities of the logistic hidden units.
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not a hidden layer.
+        """
+        X = self._validate_X_predict(X)
+        n_hidden = len(self.coefs_) - 1
+        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must index one of the {n_hidden} hidden layers; got {layer!r}."
+            )
+        return self._forward(X, layer=layer % n_hidden)
+
+    def _sklearn_mlp(self, cls):
+        sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
+        mlp = cls(
+            hidden_layer_sizes=sizes, activation="logistic", solver=self.solver,
+            alpha=self.alpha, batch_size=self.batch_size,
+            learning_rate=self.learning_rate if self.learning_rate != "cosine" else "constant",
+            learning_rate_init=self.learning_rate_init, power_t=self.power_t,
+            max_iter=self.max_iter, shuffle=self.shuffle, random_state=self.random_state,
+            tol=self.tol, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
+            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+            n_iter_no_change=self.n_iter_no_change,
+        )
+        mlp.coefs_ = [W.copy() for W in self.coefs_]
+        mlp.intercepts_ = [b.copy() for b in self.intercepts_]
+        mlp.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            mlp.feature_names_in_ = self.feature_names_in_
+        mlp.n_layers_ = self.n_layers_
+        mlp.n_outputs_ = self.n_outputs_
+        mlp.out_activation_ = self.out_activation_
+        mlp.n_iter_ = self.n_iter_
+        mlp.t_ = self.t_
+        mlp.loss_ = self.loss_
+        mlp.loss_curve_ = list(self.loss_curve_)
+        mlp.best_loss_ = self.best_loss_
+        mlp.validation_scores_ = self.validation_scores_
+        mlp.best_validation_score_ = self.best_validation_score_
+        mlp._no_improvement_count = 0
+        return mlp
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_NETWORK_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(256, 256)
+        Hidden units of each layer, bottom first (ignored when ``dbn`` is
+        given: the network takes the DBN's layers).
+    first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
+        Visible units of the bottom RBM (see :class:`DBN`).
+    dbn : DBN, default=None
+        A DBN to start from. If fitted (possibly wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`, which survives ``clone``),
+        its weights are used as they are and no pretraining runs; if not
+        fitted, a clone of it is fitted on X (its own settings apply).
+    n_iter_pretrain : int or list of int, default=10
+        CD epochs per layer in pretraining; 0 switches pretraining off and
+        gives the random-initialisation baseline (Glorot uniform weights).
+    learning_rate_pretrain : float or list of float, default=None
+        CD learning rate; None takes each RBM class's default (see :class:`DBN`).
+    batch_size_pretrain : int or list of int, default=10
+        CD mini-batch rows.
+    pretrain_params : dict, default=None
+        Further :class:`DBN` parameters for pretraining (``k``,
+        ``persistent``, ``momentum``, ``weight_decay``, ``rbm_params``, ...;
+        each given once or per layer).
+    solver : {"sgd", "adam"}, default="sgd"
+        Mini-batch SGD with momentum, or Adam (Kingma and Ba 2015).
+    learning_rate_init : float, default=0.1
+        Initial step size of fine-tuning.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Schedule per epoch ``e``: constant; ``lr0 / (e + 1) ** power_t``;
+        divided by 5 whenever ``n_iter_no_change`` epochs fail to improve;
+        ``lr0 * (1 + cos(pi e / max_iter)) / 2``.
+    power_t : float, default=0.5
+        Exponent of "invscaling".
+    momentum : float, default=0.9
+        Momentum of "sgd".
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for "sgd".
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's parameters.
+    alpha : float, default=1e-5
+        L2 penalty: each mini-batch minimises its mean loss plus
+        ``alpha / 2 * sum ||W||^2`` (weights, not biases). Note that
+        scikit-learn's MLP divides its ``alpha`` by the batch size.
+    batch_size : int, default=100
+        Mini-batch rows of fine-tuning.
+    max_iter : int, default=100
+        Maximum number of fine-tuning epochs.
+    dropout : float, default=0.0
+        Probability of dropping each hidden unit in fine-tuning
+        (Srivastava et al. 2014; inverted dropout, so prediction needs no
+        rescaling).
+    input_dropout : float, default=0.0
+        Probability of dropping each input unit in fine-tuning.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    tol : float, default=1e-4
+        Improvement threshold of the stopping rule.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (or, with the
+        "adaptive" schedule, before dividing the learning rate by 5).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labelled rows, stop when
+        their score stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    verbose : int, default=0
+        One line per layer in pretraining and per epoch in fine-tuning
+        (loss, validation score, time, time left); 2 also prints the RBMs'
+        epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds pretraining, initialisation, the split, shuffling and dropout.
+    n_jobs : int, default=None
+        Threads for Numba and BLAS; results do not depend on it."""
+
+_NETWORK_ATTRS_DOC = """
+    dbn_ : DBN or None
+        The pretrained DBN the weights came from (None without pretraining).
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        Weights of each layer (scikit-learn's orientation).
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        Biases of each layer.
+    loss_curve_ : list of float
+        Training loss per epoch (nats per sample, or half the squared
+        error, plus the penalty; measured with dropout on).
+    loss_ : float
+        Last entry of ``loss_curve_``.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Score on the held-out rows per epoch (with early stopping).
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its weights are the ones kept.
+    n_iter_ : int
+        Fine-tuning epochs run.
+    t_ : int
+        Training samples seen by the optimiser.
+    n_layers_ : int
+        Layers including input and output.
+    n_outputs_ : int
+        Output units.
+    out_activation_ : str
+        Output activation.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in fit, when X has string feature names."""
+
+_NETWORK_REFS_DOC = """
+    References
+    ----------
+    Hinton, G. E., Osindero, S. and Teh, Y.-W. (2006). A fast learning
+    algorithm for deep belief nets. Neural Computation 18, 1527-1554.
+
+    Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the
+    dimensionality of data with neural networks. Science 313, 504-507.
+
+    Bengio, Y., Lamblin, P., Popovici, D. and Larochelle, H. (2007). Greedy
+    layer-wise training of deep networks. NIPS 19.
+
+    Srivastava, N., Hinton, G., Krizhevsky, A., Sutskever, I. and
+    Salakhutdinov, R. (2014). Dropout: a simple way to prevent neural
+    networks from overfitting. JMLR 15, 1929-1958."""
+
+
+def _accuracy_from_probs(Y, P):
+    if Y.shape[1] == 1:
+        return float(np.mean((P[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
+    return float(np.mean(np.argmax(P, axis=1) == np.argmax(Y, axis=1)))
+
+
+class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
+    __doc__ = (
+        """Deep Belief Network classifier: greedy pretraining, then back-propagation.
+
+    ``fit`` pretrains a :class:`DBN` on every row of X, copies its weights
+    and hidden biases into a network with logistic hidden units and a fresh
+    softmax output layer (logistic for two classes), and fine-tunes it on the
+    labelled rows by minimising the cross-entropy. Labels equal to
+    ``unlabeled_label`` (-1, scikit-learn's convention, as in
+    :class:`sklearn.semi_supervised.SelfTrainingClassifier`) mark unlabelled
+    rows, which take part in pretraining only.
+"""
+        + _NETWORK_PARAMS_DOC
+        + """
+    unlabeled_label : int, float, str or None, default=-1
+        Label marking unlabelled rows; None treats every label as a class.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any type LabelBinarizer accepts)."""
+        + _NETWORK_ATTRS_DOC
+        + "\n"
+        + _NETWORK_REFS_DOC
+        + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from rbmlib import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DBNClassifier((64,), n_iter_pretrain=2, max_iter=5, random_state=0)
+    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseDBNNetwork._parameter_constraints,
+        "unlabeled_label": [None, Integral, Real, str],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        first_layer="bernoulli",
+        dbn=None,
+        n_iter_pretrain=10,
+        learning_rate_pretrain=None,
+        batch_size_pretrain=10,
+        pretrain_params=None,
+        solver="sgd",
+        learning_rate_init=0.1,
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-5,
+        batch_size=100,
+        max_iter=100,
+        dropout=0.0,
+        input_dropout=0.0,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        unlabeled_label=-1,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.first_layer = first_layer
+        self.dbn = dbn
+        self.n_iter_pretrain = n_iter_pretrain
+        self.learning_rate_pretrain = learning_rate_pretrain
+        self.batch_size_pretrain = batch_size_pretrain
+        self.pretrain_params = pretrain_params
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.unlabeled_label = unlabeled_label
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _labeled_mask(self, y):
+        u = self.unlabeled_label
+        if u is None:
+            return np.ones(y.shape[0], dtype=bool)
+        if y.dtype.kind in "iuf" and isinstance(u, str):
+            return np.ones(y.shape[0], dtype=bool)
+        if y.dtype.kind in "US" and not isinstance(u, str):
+            return np.ones(y.shape[0], dtype=bool)
+        return np.asarray(y != u, dtype=bool)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain on all rows of X, then fine-tune on the labelled ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (in [0, 1] for a Bernoulli first layer).
+        y : array-like of shape (n_samples,)
+            Class labels; ``unlabeled_label`` (-1) marks unlabelled rows.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf, 1-D X, empty, inconsistent lengths), when
+            no row is labelled or the labelled rows hold fewer than two
+            classes, or when training diverges.
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32])
+        y = column_or_1d(y, warn=True)
+        mask = self._labeled_mask(y)
+        if not mask.any():
+            raise ValueError(
+                f"y has no labelled samples: every label equals unlabeled_label="
+                f"{self.unlabeled_label!r}."
+            )
+        y_lab = y[mask]
+        check_classification_targets(y_lab)
+        lb = LabelBinarizer().fit(y_lab)
+        if len(lb.classes_) < 2:
+            hint = ""
+            if not mask.all():
+                hint = (f" Rows labelled {self.unlabeled_label!r} are unlabelled "
+                        f"(unlabeled_label={self.unlabeled_label!r}); set unlabeled_label=None "
+                        f"if {self.unlabeled_label!r} is a class.")
+            raise ValueError(
+                f"DBNClassifier needs samples of at least 2 classes in the labelled data; "
+                f"got 1 class: {lb.classes_[0]!r}.{hint}"
+            )
+        self._label_binarizer = lb
+        self.classes_ = lb.classes_
+        Y = lb.transform(y_lab).astype(X.dtype)
+        X_lab = X if mask.all() else X[mask]
+        out = "logistic" if Y.shape[1] == 1 else "softmax"
+        return self._fit_network(X, X_lab, Y, out, _accuracy_from_probs, stratify=y_lab)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        P : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        P = self._forward(self._validate_X_predict(X))
+        if P.shape[1] == 1:
+            return np.hstack([1 - P, P])
+        return P
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (nats).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_P : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        P = self._forward(self._validate_X_predict(X))
+        if P.shape[1] == 1:
+            P = P.ravel()
+        return self._label_binarizer.inverse_transform(P)
+
+    def to_sklearn(self):
+        """An equivalent fitted :class:`sklearn.neural_network.MLPClassifier`.
+
+        Same weights, logistic hidden units, same output activation; its
+        ``predict_proba`` and ``predict`` agree with this model's (up to
+        float rounding). Training it further follows scikit-learn's rules,
+        not this class's.
+
+        Returns
+        -------
+        mlp : MLPClassifier
+        """
+        from sklearn.neural_network import MLPClassifier
+
+        check_is_fitted(self)
+        mlp = self._sklearn_mlp(MLPClassifier)
+        mlp.classes_ = self.classes_
+        mlp._label_binarizer = self._label_binarizer
+        return mlp
+
+
+class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
+    __doc__ = (
+        """Deep Belief Network regressor: greedy pretraining, then back-propagation.
+
+    ``fit`` pretrains a :class:`DBN` on X, copies its weights into a network
+    with logistic hidden units and a fresh identity output layer (one unit
+    per target), and fine-tunes it by minimising half the squared error.
+    Targets are not rescaled: standardise them (for example with
+    :class:`sklearn.compose.TransformedTargetRegressor`) when they are large.
+"""
+        + _NETWORK_PARAMS_DOC
+        + """
+
+    Attributes
+    ----------"""
+        + _NETWORK_ATTRS_DOC
+        + "\n"
+        + _NETWORK_REFS_DOC
+        + """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rbmlib import DBNRegressor
+    >>> X = np.random.RandomState(0).rand(50, 4)
+    >>> reg = DBNRegressor((8,), n_iter_pretrain=2, max_iter=5, random_state=0)
+    >>> reg.fit(X, X.sum(axis=1)).predict(X[:3]).shape
+    (3,)
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        first_layer="bernoulli",
+        dbn=None,
+        n_iter_pretrain=10,
+        learning_rate_pretrain=None,
+        batch_size_pretrain=10,
+        pretrain_params=None,
+        solver="sgd",
+        learning_rate_init=0.01,
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-5,
+        batch_size=100,
+        max_iter=100,
+        dropout=0.0,
+        input_dropout=0.0,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.first_layer = first_layer
+        self.dbn = dbn
+        self.n_iter_pretrain = n_iter_pretrain
+        self.learning_rate_pretrain = learning_rate_pretrain
+        self.batch_size_pretrain = batch_size_pretrain
+        self.pretrain_params = pretrain_params
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain on X, then fine-tune on (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (in [0, 1] for a Bernoulli first layer).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+
+        Returns
+        -------
+        self : DBNRegressor
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf in X or y, 1-D X, empty, inconsistent
+            lengths) or when training diverges.
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             multi_output=True, y_numeric=True)
+        Y = np.asarray(y, dtype=X.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        self._y_1d = np.asarray(y).ndim == 1
+        return self._fit_network(X, X, Y, "identity",
+                                 lambda Yt, P: r2_score(Yt, P), stratify=None)
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            One column per target; 1-D when fitted on a 1-D y.
+        """
+        P = self._forward(self._validate_X_predict(X))
+        if self._y_1d:
+            return P.ravel()
+        return P
+
+    def to_sklearn(self):
+        """An equivalent fitted :class:`sklearn.neural_network.MLPRegressor`.
+
+        Same weights, logistic hidden units, identity outputs; its
+        ``predict`` agrees with this model's (up to float rounding).
+
+        Returns
+        -------
+        mlp : MLPRegressor
+        """
+        from sklearn.neural_network import MLPRegressor
+
+        check_is_fitted(self)
+        return self._sklearn_mlp(MLPRegressor)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

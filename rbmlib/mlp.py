@@ -1,0 +1,412 @@
+"""The backprop network used to fine-tune a Deep Belief Network.
+
+A multilayer perceptron with logistic hidden units (the pretrained RBMs'
+hidden units) and an identity, logistic or softmax output layer, trained by
+mini-batch back-propagation with momentum SGD (optionally Nesterov) or Adam,
+an L2 penalty, dropout on the input and hidden layers, a learning-rate
+schedule and early stopping on a held-out validation fraction.
+
+This module holds the network core, not an estimator: :func:`fit_backprop`
+takes already validated arrays, initial weights and a random generator,
+runs the Numba kernels of :mod:`rbmlib._kernels.mlp` and returns the fitted
+weights with their training record. The estimators in :mod:`rbmlib.dbn`
+(``DBNClassifier``, ``DBNRegressor``) own validation, randomness and the
+fitted attributes. Weight matrices use scikit-learn's orientation:
+``coefs[l]`` has shape ``(n_units_in, n_units_out)``, so the network
+converts exactly into :class:`sklearn.neural_network.MLPClassifier` /
+:class:`~sklearn.neural_network.MLPRegressor` with ``activation="logistic"``.
+
+References
+----------
+Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the dimensionality
+of data with neural networks. Science 313, 504-507.
+
+Srivastava, N., Hinton, G., Krizhevsky, A., Sutskever, I. and
+Salakhutdinov, R. (2014). Dropout: a simple way to prevent neural networks
+from overfitting. JMLR 15, 1929-1958.
+
+Sutskever, I., Martens, J., Dahl, G. and Hinton, G. (2013). On the importance
+of initialization and momentum in deep learning. ICML.
+
+Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization.
+ICLR.
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from ._kernels import mlp as _k
+from ._parallel import thread_limits
+
+OUT_ACTIVATIONS = {"identity": _k.IDENTITY, "logistic": _k.LOGISTIC, "softmax": _k.SOFTMAX}
+SOLVERS = {"sgd": _k.SGD, "adam": _k.ADAM}
+SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+
+#: Rows per chunk in prediction (bounds the activation buffer).
+PREDICT_CHUNK = 1024
+
+
+class _Layout:
+    """Offsets of the flat parameter vector and activation buffers.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first and output last (length ``L + 1``).
+    """
+
+    def __init__(self, sizes):
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        offsets = []
+        o = 0
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            offsets.append(o)
+            o += int(n_in * n_out)
+            offsets.append(o)
+            o += int(n_out)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.n_params = o
+        self.n_layers = len(self.sizes) - 1
+
+    def a_off(self, B):
+        return np.concatenate([[0], np.cumsum(self.sizes[1:-1])]).astype(np.int64) * B
+
+    def acts(self, B, dtype):
+        return np.zeros(B * int(self.sizes[1:].sum()), dtype=dtype)
+
+    def pack(self, coefs, intercepts, dtype):
+        params = np.empty(self.n_params, dtype=dtype)
+        for l, (W, b) in enumerate(zip(coefs, intercepts)):
+            o, ob = self.offsets[2 * l], self.offsets[2 * l + 1]
+            params[o:ob] = np.asarray(W, dtype=dtype).ravel()
+            params[ob:ob + self.sizes[l + 1]] = b
+        return params
+
+    def unpack(self, params):
+        coefs, intercepts = [], []
+        for l in range(self.n_layers):
+            o, ob = self.offsets[2 * l], self.offsets[2 * l + 1]
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            coefs.append(params[o:ob].reshape(n_in, n_out).copy())
+            intercepts.append(params[ob:ob + n_out].copy())
+        return coefs, intercepts
+
+
+def _kernel_X(X):
+    """(dense, data, indices, indptr, is_sparse) for the kernels' row gathering."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        dense = np.zeros((1, X.shape[1]), dtype=X.dtype)
+        return dense, X.data, X.indices, X.indptr, True
+    X = np.ascontiguousarray(X)
+    return X, np.zeros(1, X.dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), False
+
+
+def glorot_uniform(fan_in, fan_out, rng, dtype):
+    """Weights ~ U(-r, r), r = sqrt(2 / (fan_in + fan_out)) (Glorot and Bengio 2010).
+
+    The bound of scikit-learn's MLP for logistic units.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Units feeding in and out.
+    rng : numpy.random.RandomState
+    dtype : dtype
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+    """
+    bound = math.sqrt(2.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+
+
+def forward(X, coefs, intercepts, out_activation, layer=None, n_jobs=None):
+    """Activations of one layer of the network for every sample (no dropout).
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated input, same float dtype as ``coefs``.
+    coefs : list of ndarray of shape (n_units_in, n_units_out)
+        Weights, one per layer.
+    intercepts : list of ndarray of shape (n_units_out,)
+        Biases, one per layer.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation.
+    layer : int, default=None
+        Index of the layer whose output is returned (``0`` is the first
+        hidden layer); None for the output layer. Negative values count from
+        the end (``-2`` is the last hidden layer).
+    n_jobs : int, default=None
+        Threads for Numba and BLAS.
+
+    Returns
+    -------
+    A : ndarray of shape (n_samples, n_units of that layer)
+        Hidden probabilities, class probabilities or predicted values.
+    """
+    dtype = coefs[0].dtype
+    sizes = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+    lay = _Layout(sizes)
+    L = lay.n_layers
+    upto = L - 1 if layer is None else (layer % L)
+    n = X.shape[0]
+    B = max(1, min(PREDICT_CHUNK, n))
+    params = lay.pack(coefs, intercepts, dtype)
+    out = np.empty((n, int(lay.sizes[upto + 1])), dtype=dtype)
+    Xd, data, indices, indptr, is_sparse = _kernel_X(X)
+    with thread_limits(n_jobs):
+        _k.predict(Xd, data, indices, indptr, is_sparse, params, lay.sizes, lay.offsets,
+                   lay.a_off(B), lay.acts(B, dtype), np.zeros((B, sizes[0]), dtype),
+                   OUT_ACTIVATIONS[out_activation], upto, out)
+    return out
+
+
+@dataclass
+class BackpropResult:
+    """What :func:`fit_backprop` returns."""
+
+    coefs: list
+    intercepts: list
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = None
+    best_validation_score: float = None
+    best_loss: float = None
+    n_iter: int = 0
+    t: int = 0
+    converged: bool = False
+
+
+def _penalty(params, lay, alpha):
+    if alpha == 0:
+        return 0.0
+    s = 0.0
+    for l in range(lay.n_layers):
+        W = params[lay.offsets[2 * l]:lay.offsets[2 * l + 1]]
+        s += float(np.dot(W, W))
+    return 0.5 * alpha * s
+
+
+def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
+                 solver="sgd", learning_rate_init=0.1, learning_rate="constant",
+                 power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, alpha=0.0, batch_size=100, max_iter=200,
+                 shuffle=True, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, dropout=0.0, input_dropout=0.0,
+                 stratify=None, verbose=0, n_jobs=None, name="Backprop"):
+    """Fine-tune a sigmoid network by mini-batch back-propagation.
+
+    The objective of each mini-batch of ``m`` rows is
+    ``(1 / m) sum_r loss_r + (alpha / 2) sum_l ||W_l||^2`` where ``loss_r``
+    is the cross-entropy (nats) for logistic/softmax outputs and half the
+    squared error summed over outputs for identity outputs. Each epoch
+    visits the training rows once (shuffled when ``shuffle``).
+
+    Stopping follows scikit-learn's MLP: an epoch "improves" when the
+    training loss falls by more than ``tol`` (or, with ``early_stopping``,
+    the validation score rises by more than ``tol``); after
+    ``n_iter_no_change`` epochs in a row without improvement training stops
+    (the ``"adaptive"`` schedule first divides the learning rate by 5, and
+    stops once it is below 1e-6). With ``early_stopping`` the weights of the
+    best validation epoch are restored at the end.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated float32/float64 input.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets in the dtype of X: one-hot rows (softmax), 0/1 columns
+        (logistic) or values (identity).
+    coefs, intercepts : lists of ndarray
+        Initial weights ``(n_units_in, n_units_out)`` and biases per layer;
+        not modified.
+    out_activation : {"identity", "logistic", "softmax"}
+    score : callable
+        ``score(Y_val, P_val) -> float``, higher is better; used for the
+        validation scores.
+    rng : numpy.random.RandomState
+        Source of all randomness (split, shuffling, dropout seed).
+    solver : {"sgd", "adam"}
+    learning_rate_init : float
+        Initial step size.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}
+        Schedule, per epoch ``e = 0, 1, ...``: constant; ``lr0 / (e + 1) **
+        power_t``; constant divided by 5 on plateaus; ``lr0 * (1 + cos(pi e /
+        max_iter)) / 2``.
+    power_t : float
+        Exponent of "invscaling".
+    momentum : float
+        Momentum of "sgd".
+    nesterovs_momentum : bool
+        Nesterov's accelerated gradient for "sgd" (Sutskever et al. 2013).
+    beta_1, beta_2, epsilon : float
+        Adam's parameters.
+    alpha : float
+        L2 penalty on the weights (not on the biases).
+    batch_size : int
+        Mini-batch rows (clipped to the number of training rows).
+    max_iter : int
+        Maximum number of epochs.
+    shuffle : bool
+        Shuffle the rows every epoch.
+    tol : float
+        Improvement threshold for stopping.
+    n_iter_no_change : int
+        Epochs without improvement before stopping.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the rows and stop on their score.
+    validation_fraction : float
+        Fraction of rows held out when ``early_stopping``.
+    dropout, input_dropout : float
+        Probability of dropping a hidden / an input unit in training.
+    stratify : ndarray of shape (n_samples,), default=None
+        Labels to stratify the validation split on (falls back to a plain
+        split when some class is too small).
+    verbose : int
+        Print one line per epoch (loss, validation score, time, time left).
+    n_jobs : int, default=None
+        Threads for Numba and BLAS.
+    name : str
+        Prefix of the verbose lines.
+
+    Returns
+    -------
+    result : BackpropResult
+        Fitted weights, ``loss_curve`` (training loss per epoch, including
+        the penalty), ``validation_scores`` (None without early stopping),
+        ``n_iter`` (epochs run), ``t`` (samples seen), ``converged``.
+
+    Raises
+    ------
+    ValueError
+        If ``early_stopping`` leaves no training or validation rows, or if
+        training diverges (non-finite loss).
+    """
+    dtype = coefs[0].dtype
+    sizes = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+    lay = _Layout(sizes)
+    L = lay.n_layers
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+
+    X_val = Y_val = None
+    if early_stopping:
+        n = X.shape[0]
+        n_val = int(math.ceil(validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={validation_fraction} needs at "
+                f"least one training and one validation sample; got {n} samples."
+            )
+        split_seed = rng.randint(np.iinfo(np.int32).max)
+        try:
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, test_size=validation_fraction, random_state=split_seed,
+                stratify=stratify)
+        except ValueError:
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, test_size=validation_fraction, random_state=split_seed)
+        Y = np.ascontiguousarray(Y)
+
+    n = X.shape[0]
+    B = int(max(1, min(batch_size, n)))
+    params = lay.pack(coefs, intercepts, dtype)
+    grads = np.zeros_like(params)
+    opt1 = np.zeros_like(params)
+    opt2 = np.zeros_like(params)
+    a_off = lay.a_off(B)
+    acts = lay.acts(B, dtype)
+    deltas = np.zeros_like(acts)
+    xbuf = np.zeros((B, sizes[0]), dtype)
+    ybuf = np.zeros((B, sizes[-1]), dtype)
+    rowloss = np.zeros(B)
+    Xd, data, indices, indptr, is_sparse = _kernel_X(X)
+    seed = np.uint64(rng.randint(0, 2**63 - 1, dtype=np.int64))
+    out_kind = OUT_ACTIVATIONS[out_activation]
+
+    res = BackpropResult(coefs=None, intercepts=None)
+    res.validation_scores = [] if early_stopping else None
+    best_loss = np.inf
+    best_score = -np.inf
+    best_params = None
+    no_improve = 0
+    lr = float(learning_rate_init)
+    n_updates = 0
+    t_start = time.time()
+    stopped = False
+    for epoch in range(max_iter):
+        t0 = time.time()
+        if learning_rate == "invscaling":
+            lr = learning_rate_init / (epoch + 1) ** power_t
+        elif learning_rate == "cosine":
+            lr = learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max_iter))
+        order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
+        with thread_limits(n_jobs):
+            loss_sum, n_done = _k.train_epoch(
+                Xd, data, indices, indptr, is_sparse, Y, order, B,
+                params, grads, opt1, opt2, lay.sizes, lay.offsets, a_off, acts, deltas,
+                xbuf, ybuf, rowloss, out_kind, 1.0 - float(input_dropout),
+                1.0 - float(dropout), float(alpha), SOLVERS[solver], float(lr),
+                float(momentum), bool(nesterovs_momentum), float(beta_1), float(beta_2),
+                float(epsilon), seed, n_updates)
+        n_updates += int(n_done)
+        res.t += n
+        loss = loss_sum / n + _penalty(params, lay, alpha)
+        if not np.isfinite(loss) or not np.all(np.isfinite(params)):
+            raise ValueError(
+                f"Back-propagation diverged in epoch {epoch + 1} (loss = {loss}); reduce "
+                f"learning_rate_init (currently {learning_rate_init!r})."
+            )
+        res.loss_curve.append(float(loss))
+        res.n_iter = epoch + 1
+        msg_val = ""
+        if early_stopping:
+            cs, ics = lay.unpack(params)
+            val = float(score(Y_val, forward(X_val, cs, ics, out_activation, n_jobs=n_jobs)))
+            res.validation_scores.append(val)
+            msg_val = f", validation score = {val:.6f}"
+            if val > best_score:
+                best_params = params.copy()
+                res.best_validation_score = val
+            improved = val > best_score + tol
+            best_score = max(best_score, val)
+        else:
+            improved = loss < best_loss - tol
+        best_loss = min(best_loss, loss)
+        no_improve = 0 if improved else no_improve + 1
+        if verbose:
+            sec = time.time() - t0
+            left = (time.time() - t_start) / (epoch + 1) * (max_iter - epoch - 1)
+            print(f"[{name}] Iteration {epoch + 1}, loss = {loss:.8f}{msg_val}, "
+                  f"learning rate = {lr:.3g}, time = {sec:.2f}s, time left ~ {left:.1f}s")
+        if no_improve > n_iter_no_change:
+            if learning_rate == "adaptive" and lr / 5.0 > 1e-6:
+                lr /= 5.0
+                no_improve = 0
+                if verbose:
+                    print(f"[{name}] Setting learning rate to {lr:.6g}")
+            else:
+                if verbose:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    print(f"[{name}] {what} did not improve more than tol={tol} for "
+                          f"{n_iter_no_change} consecutive epochs. Stopping.")
+                stopped = True
+                break
+    res.converged = stopped
+    if not stopped and max_iter > 0:
+        warnings.warn(
+            f"{name}: maximum iterations ({max_iter}) reached and the optimization "
+            f"hasn't converged yet.", ConvergenceWarning)
+    if early_stopping and best_params is not None:
+        params = best_params
+    res.best_loss = None if early_stopping else (float(best_loss) if res.n_iter else None)
+    res.coefs, res.intercepts = lay.unpack(params)
+    return res
