@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor
+from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor, GaussianBernoulliRBM
 
 # Small, fast instances. BernoulliRBM's checks run with check_range=False:
 # scikit-learn's generic check data (make_blobs, uniform * 3, ...) is not in
@@ -10,6 +10,9 @@ from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor
 # check itself is tested in tests/test_rbm.py.
 ESTIMATORS = [
     BernoulliRBM(n_components=8, n_iter=3, random_state=0, check_range=False),
+    GaussianBernoulliRBM(n_components=8, n_iter=3, random_state=0),
+    GaussianBernoulliRBM(n_components=8, n_iter=3, learn_sigma=True, random_state=0),
+    DBN((6, 4), first_layer="gaussian", n_iter=2, random_state=0),
     # DBNClassifier: -1 is a class label in the generic checks, so the unlabelled
     # marker (unlabeled_label=-1 by default) is switched off; semi-supervised
     # fitting is tested in tests/test_dbn.py.

@@ -124,8 +124,21 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
     hs : ndarray (B, H), pre_v : ndarray (B, V), grad_W : ndarray (H, V)
         Scratch buffers.
     """
-    H, V = W.shape
-    inv_m = 1.0 / m
+    _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v)
+    _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                  Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
+                  sparsity_target, sparsity_cost, sparsity_decay)
+
+
+@njit(cache=True)
+def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v):
+    """Positive statistics and the negative chain of one update.
+
+    On exit ``Hcat[:m]`` holds ``ph0``, ``Vcat[m:2m]`` the chain's visible
+    states ``v_k`` and ``Hcat[m:2m]`` ``ph_k`` (not yet negated).
+    """
     nstreams = np.uint64(2 * k + 1)
     base = np.uint64(update_index) * nstreams
 
@@ -149,10 +162,6 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
             _sample_hidden(phk, h, stream_key(seed, base + np.uint64(2 * step + 2)))
     if persistent:
         hchain[:m] = h
-
-    _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
-                  Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
-                  sparsity_target, sparsity_cost, sparsity_decay)
 
 
 @njit(cache=True)
@@ -232,5 +241,90 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
                   Vcat, Hcat, hs, pre_v, grad_W,
                   learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay)
+        start = stop
+    return n_batches
+
+
+@njit(cache=True)
+def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
+                    learning_rate, momentum, min_log_var, max_log_var):
+    """CD step on the log-variances ``z = log sigma^2`` of Gaussian visible units.
+
+    Call between ``_gibbs_phase`` and ``_apply_update`` (parameters not yet
+    moved, ``Hcat[m:2m]`` still ``+ph_k``). With the energy of Cho, Ilin and
+    Raiko (2011), ``-dE/dz_i = exp(-z_i) ((v_i - b_i)^2 / 2 - v_i (h W)_i)``;
+    the gradient is its data mean minus its model mean, with hidden
+    probabilities in place of ``h``. ``z`` is clipped to
+    ``[min_log_var, max_log_var]`` and ``sigma`` set to ``exp(z / 2)``.
+    ``acc`` (V,) and ``pre_v[:m]`` are scratch.
+    """
+    V = W.shape[1]
+    pv = pre_v[:m]
+    for i in range(V):
+        acc[i] = 0.0
+    for phase in range(2):
+        off = phase * m
+        sign = 1.0 if phase == 0 else -1.0
+        np.dot(Hcat[off:off + m], W, pv)
+        for r in range(m):
+            for i in range(V):
+                s2 = sigma[i] * sigma[i]
+                v = Vcat[off + r, i] * s2
+                d = v - b[i]
+                acc[i] += sign * (0.5 * d * d - v * pv[r, i])
+    inv_m = 1.0 / m
+    for i in range(V):
+        g = acc[i] * inv_m / (sigma[i] * sigma[i])
+        vel_z[i] = momentum * vel_z[i] + learning_rate * g
+        z = log_var[i] + vel_z[i]
+        if z < min_log_var:
+            z = min_log_var
+            vel_z[i] = 0.0
+        elif z > max_log_var:
+            z = max_log_var
+            vel_z[i] = 0.0
+        log_var[i] = z
+        sigma[i] = np.exp(0.5 * z)
+
+
+@njit(cache=True)
+def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
+                     k, persistent, seed, update_index,
+                     W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
+                     log_var, vel_z,
+                     Vcat, Hcat, hs, pre_v, grad_W,
+                     learning_rate, momentum, weight_decay,
+                     sparsity_target, sparsity_cost, sparsity_decay,
+                     min_log_var, max_log_var):
+    """As :func:`cd_epoch` for Gaussian visible units whose variances are learned.
+
+    Each update also takes a CD step on ``log_var`` (V,) with momentum buffer
+    ``vel_z`` (V,) and keeps ``sigma = exp(log_var / 2)`` in step; rows are
+    divided by the current ``sigma^2`` as they are gathered. The weights,
+    biases and log-variances all move along the gradient at the same
+    parameters. Returns the number of updates. Allocates nothing.
+    """
+    n = order.shape[0]
+    n_batches = (n + batch_size - 1) // batch_size
+    V = W.shape[1]
+    start = 0
+    for t in range(n_batches):
+        size = n // n_batches + (1 if t < n % n_batches else 0)
+        stop = start + size
+        if is_sparse:
+            gather_csr(data, indices, indptr, order, start, stop, Vcat)
+        else:
+            gather_dense(X, order, start, stop, Vcat)
+        for r in range(size):
+            for i in range(V):
+                Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
+        _gibbs_phase(size, k, persistent, True, seed, update_index + t,
+                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v)
+        # grad_W[0] is free until _apply_update's GEMM overwrites it
+        _log_var_update(size, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
+                        grad_W[0], learning_rate, momentum, min_log_var, max_log_var)
+        _apply_update(size, 1.0 / size, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                      Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
+                      sparsity_target, sparsity_cost, sparsity_decay)
         start = stop
     return n_batches
