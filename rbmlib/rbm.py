@@ -404,6 +404,71 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         r = self._visible_means(h)
         return np.mean((X - r) ** 2, axis=1)
 
+    def log_partition(self, method="auto", **ais_params):
+        """Log partition function log Z of the model, in nats.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            "exact" enumerates the smaller layer (at most 25 units);
+            "ais" uses annealed importance sampling (Salakhutdinov and Murray
+            2008); "auto" picks "exact" when it is possible.
+        **ais_params
+            Passed to :func:`rbmlib.likelihood.ais` (``n_runs``, ``betas``,
+            ``base_rate`` -- give the training data here --, ``random_state``).
+
+        Returns
+        -------
+        estimate : rbmlib.likelihood.PartitionEstimate
+            ``log_z``, its standard error ``log_z_std``, the bounds
+            ``log_z_lower``/``log_z_upper`` and the ``method`` used.
+
+        Raises
+        ------
+        ValueError
+            If "exact" is asked for a model too large to enumerate.
+        """
+        from . import likelihood
+
+        check_is_fitted(self)
+        if method == "auto":
+            W = self.components_
+            n = W.shape[0] if self._gaussian_visible else min(W.shape)
+            method = "exact" if n <= likelihood.MAX_EXACT_UNITS else "ais"
+        if method == "exact":
+            return likelihood.log_partition_exact(self)
+        if method == "ais":
+            return likelihood.ais(self, **ais_params)
+        raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+
+    def log_likelihood(self, X, log_z=None, **ais_params):
+        """Log-likelihood of each sample, ``-F(x) - log Z``, in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
+            How log Z is obtained: None is exact enumeration when the smaller
+            layer has at most 25 units and AIS (base model fitted to X)
+            otherwise; or a value computed once with :meth:`log_partition`.
+        **ais_params
+            Passed to :func:`rbmlib.likelihood.ais`.
+
+        Returns
+        -------
+        log_lik : ndarray of shape (n_samples,)
+            In nats (a log-density for Gaussian visible units).
+
+        Raises
+        ------
+        ValueError
+            On bad input, as for :meth:`transform`.
+        """
+        from . import likelihood
+
+        X = self._check_fitted_X(X)
+        return likelihood.log_likelihood(self, X, log_z=log_z, **ais_params)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

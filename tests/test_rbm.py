@@ -401,3 +401,18 @@ def test_divergence_detected_and_model_restored(digits):
     with pytest.raises(DivergenceError, match="learning_rate"):
         m.partial_fit(X[:200])
     np.testing.assert_array_equal(m.components_, W)
+
+
+def test_log_likelihood_methods_match_enumeration():
+    rng = np.random.RandomState(5)
+    X = _tiny_data(rng, n=30)
+    m = BernoulliRBM(n_components=4, n_iter=20, random_state=0).fit(X)
+    ll_ref, _ = _exact_loglik_and_grad(m.components_, m.intercept_hidden_,
+                                       m.intercept_visible_, X)
+    assert m.log_partition().method == "exact"
+    np.testing.assert_allclose(m.log_likelihood(X).mean(), ll_ref, rtol=1e-10)
+    est = m.log_partition("ais", n_runs=50, betas=np.linspace(0, 1, 500), base_rate=X,
+                          random_state=0)
+    assert abs(est.log_z - m.log_partition().log_z) < 0.1
+    with pytest.raises(ValueError, match="method"):
+        m.log_partition("magic")
