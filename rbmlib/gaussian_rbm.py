@@ -14,7 +14,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels.cd import cd_epoch_log_var
-from .rbm import DivergenceError, _BaseRBM
+from .rbm import DivergenceError, _BaseRBM, _softplus
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -26,6 +26,26 @@ MAX_FEATURE_STD = 10.0
 #: Range of the learned standard deviations (``learn_sigma=True``), in
 #: units of the standardised data.
 SIGMA_RANGE = (0.05, 10.0)
+
+
+def _column_variance(X, chunk_elements=2**15):
+    """Variance of each column of a dense X in float64, a block of rows at a time.
+
+    Unlike ``np.var`` it never allocates a temporary of X's size, so a large
+    numpy.memmap is read without being copied into memory. Overflow (values
+    near the float range) gives inf, which the caller reports.
+    """
+    n = X.shape[0]
+    mean = np.asarray(X.mean(axis=0, dtype=np.float64))
+    ss = np.zeros(X.shape[1], dtype=np.float64)
+    step = max(1, chunk_elements // max(1, X.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, step):
+            d = np.array(X[start:start + step], dtype=np.float64)
+            d -= mean
+            ss += np.einsum("ij,ij->j", d, d)
+        var = ss / n
+    return np.where(np.isnan(var), np.inf, var)
 
 
 class GaussianBernoulliRBM(_BaseRBM):
@@ -211,7 +231,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         if sp.issparse(X):
             _, var = mean_variance_axis(X, axis=0)
         else:
-            var = np.var(X, axis=0, dtype=np.float64)
+            var = _column_variance(X)
         std = np.sqrt(np.asarray(var, dtype=np.float64))
         i = int(np.argmax(std))
         if std[i] > MAX_FEATURE_STD:
@@ -221,6 +241,13 @@ class GaussianBernoulliRBM(_BaseRBM):
                 f"than {MAX_FEATURE_STD:g}. Standardise X first, for example with "
                 f"make_pipeline(StandardScaler(), GaussianBernoulliRBM(...))."
             )
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # sigma_ is the array the kernels update (_sigma); a pickler that
+        # stores arrays one by one (joblib) loses the aliasing, so restore it
+        if "_sigma" in self.__dict__ and "sigma_" in self.__dict__:
+            self.sigma_ = self._sigma
 
     def _init_visible(self, X):
         return np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
@@ -350,7 +377,7 @@ class GaussianBernoulliRBM(_BaseRBM):
             X = X.toarray()
         quad = 0.5 * np.sum(((X - self.intercept_visible_) / self._sigma) ** 2, axis=1)
         pre = self._hidden_pre(self._visible_input(X))
-        return (quad - np.logaddexp(0, pre).sum(axis=1)).astype(X.dtype, copy=False)
+        return (quad - _softplus(pre).sum(axis=1)).astype(X.dtype, copy=False)
 
     def score_samples(self, X):
         """Negative free energy of each sample: the log-density up to log Z, in nats.

@@ -30,6 +30,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
 from ._kernels import partition as _pk
+from .rbm import _softplus
 
 __all__ = [
     "PartitionEstimate",
@@ -429,11 +430,11 @@ def free_energy(rbm, X):
     if sigma is None:
         lin = np.asarray(X @ b).ravel()
         pre = np.asarray(X @ W.T) + c
-        return -lin - np.logaddexp(0.0, pre).sum(axis=1)
+        return -lin - _softplus(pre).sum(axis=1)
     Xd = X.toarray() if sp.issparse(X) else X
     quad = (0.5 * ((Xd - b) / sigma) ** 2).sum(axis=1)
     pre = (Xd / sigma**2) @ W.T + c
-    return quad - np.logaddexp(0.0, pre).sum(axis=1)
+    return quad - _softplus(pre).sum(axis=1)
 
 
 def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):

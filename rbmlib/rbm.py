@@ -29,6 +29,19 @@ from ._parallel import thread_limits
 _DIVERGENCE_LIMIT = 1e5
 
 
+def _softplus(x):
+    """``log(1 + exp(x))`` elementwise, without overflow or underflow.
+
+    The same formula as ``np.logaddexp(0, x)`` (``max(x, 0) + log1p(exp(-|x|))``),
+    with ``|x|`` capped inside the exponential so that no floating-point
+    exception is raised for pre-activations of any size (the cap changes the
+    result by less than 1e-34 in float32 and 1e-304 in float64).
+    """
+    x = np.asarray(x)
+    cap = 80.0 if x.dtype == np.float32 else 700.0
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.minimum(np.abs(x), cap)))
+
+
 class DivergenceError(ValueError):
     """Raised when training diverges (non-finite or exploding parameters)."""
 
@@ -235,17 +248,24 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return Xm.toarray() if sp.issparse(Xm) else Xm
 
     def _epoch_record(self, X_monitor, X_val, seconds):
-        rec = {
-            "epoch": self.n_iter_,
-            "reconstruction_error": float(np.mean(self.reconstruction_error(X_monitor))),
-            self._score_key: float(np.mean(self.score_samples(X_monitor))),
-            "seconds": seconds,
-        }
-        if X_val is not None:
-            m = min(X_val.shape[0], X_monitor.shape[0])
-            rec["free_energy_gap"] = float(
-                np.mean(self.free_energy(X_val[:m])) - np.mean(self.free_energy(X_monitor[:m]))
-            )
+        # the rows were validated by fit: no second validation (which would
+        # also warn about missing feature names when X was a DataFrame)
+        self._monitoring = True
+        try:
+            rec = {
+                "epoch": self.n_iter_,
+                "reconstruction_error": float(np.mean(self.reconstruction_error(X_monitor))),
+                self._score_key: float(np.mean(self.score_samples(X_monitor))),
+                "seconds": seconds,
+            }
+            if X_val is not None:
+                m = min(X_val.shape[0], X_monitor.shape[0])
+                rec["free_energy_gap"] = float(
+                    np.mean(self.free_energy(X_val[:m]))
+                    - np.mean(self.free_energy(X_monitor[:m]))
+                )
+        finally:
+            del self._monitoring
         return rec
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -323,6 +343,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # ------------------------------------------------------------- inference
     def _check_fitted_X(self, X):
+        if getattr(self, "_monitoring", False):
+            return X  # rows of the training data, validated by fit
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
 
@@ -667,7 +689,7 @@ class BernoulliRBM(_BaseRBM):
         X = self._check_fitted_X(X)
         pre = self._hidden_pre(X)
         vb = np.asarray(X @ self.intercept_visible_).ravel()
-        return -vb - np.logaddexp(0, pre).sum(axis=1)
+        return -vb - _softplus(pre).sum(axis=1)
 
     def score_samples(self, X):
         """Pseudo-log-likelihood of each sample, per visible unit, in nats.
