@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._parallel import thread_limits
 from .mlp import SCHEDULES, fit_backprop, forward, glorot_uniform
-from .rbm import BernoulliRBM
+from .rbm import BernoulliRBM, DivergenceError
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
 
@@ -470,23 +470,33 @@ class _BaseDBNNetwork(BaseEstimator):
         rng = check_random_state(self.random_state)
         dbn = self._pretrain(X, rng)
         coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1], X.dtype, rng)
-        res = fit_backprop(
-            X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score, rng=rng,
-            solver=self.solver, learning_rate_init=self.learning_rate_init,
-            learning_rate=self.learning_rate, power_t=self.power_t, momentum=self.momentum,
-            nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon, alpha=self.alpha,
-            batch_size=self.batch_size, max_iter=self.max_iter, shuffle=self.shuffle,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
-            dropout=self.dropout, input_dropout=self.input_dropout, stratify=stratify,
-            verbose=self.verbose, n_jobs=self.n_jobs, name=type(self).__name__,
-        )
+        try:
+            res = fit_backprop(
+                X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
+                rng=rng, solver=self.solver, learning_rate_init=self.learning_rate_init,
+                learning_rate=self.learning_rate, power_t=self.power_t,
+                momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
+                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                alpha=self.alpha, batch_size=self.batch_size, max_iter=self.max_iter,
+                shuffle=self.shuffle, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                early_stopping=self.early_stopping,
+                validation_fraction=self.validation_fraction, dropout=self.dropout,
+                input_dropout=self.input_dropout, stratify=stratify, verbose=self.verbose,
+                n_jobs=self.n_jobs, name=type(self).__name__,
+            )
+        except DivergenceError as exc:
+            # keep the network of the last finite epoch, then report
+            if getattr(exc, "result", None) is not None:
+                self._set_network(dbn, exc.result, Y, out_activation)
+            raise
+        return self._set_network(dbn, res, Y, out_activation)
+
+    def _set_network(self, dbn, res, Y, out_activation):
         self.dbn_ = dbn
         self.coefs_ = res.coefs
         self.intercepts_ = res.intercepts
         self.loss_curve_ = res.loss_curve
-        self.loss_ = res.loss_curve[-1]
+        self.loss_ = res.loss_curve[-1] if res.loss_curve else None
         self.best_loss_ = res.best_loss
         self.validation_scores_ = res.validation_scores
         self.best_validation_score_ = res.best_validation_score

@@ -44,6 +44,7 @@ from sklearn.model_selection import train_test_split
 
 from ._kernels import mlp as _k
 from ._parallel import thread_limits
+from .rbm import _DIVERGENCE_LIMIT, DivergenceError
 
 OUT_ACTIVATIONS = {"identity": _k.IDENTITY, "logistic": _k.LOGISTIC, "softmax": _k.SOFTMAX}
 SOLVERS = {"sgd": _k.SGD, "adam": _k.ADAM}
@@ -196,6 +197,26 @@ def _penalty(params, lay, alpha):
     return 0.5 * alpha * s
 
 
+def _diverged(loss, params, lay, out_activation):
+    """Why training has diverged (a short description), or None.
+
+    Divergence is a non-finite loss or parameter, or a weight larger than
+    ``_DIVERGENCE_LIMIT`` in magnitude (logistic units saturate long before;
+    the output weights of identity outputs are exempt, as they scale with
+    the targets).
+    """
+    if not np.isfinite(loss):
+        return f"loss = {loss}"
+    if not np.all(np.isfinite(params)):
+        return "non-finite weights"
+    n_checked = lay.n_layers - 1 if out_activation == "identity" else lay.n_layers
+    for l in range(n_checked):
+        W = params[lay.offsets[2 * l]:lay.offsets[2 * l + 1]]
+        if W.size and np.max(np.abs(W)) > _DIVERGENCE_LIMIT:
+            return f"weights of layer {l} exceeded {_DIVERGENCE_LIMIT:g} in magnitude"
+    return None
+
+
 def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                  solver="sgd", learning_rate_init=0.1, learning_rate="constant",
                  power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
@@ -288,8 +309,17 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     Raises
     ------
     ValueError
-        If ``early_stopping`` leaves no training or validation rows, or if
-        training diverges (non-finite loss).
+        If ``early_stopping`` leaves no training or validation rows.
+    DivergenceError
+        (A ValueError naming ``learning_rate_init``.) If training diverges
+        (non-finite loss or weights, or weights beyond 1e5); its ``result``
+        attribute holds the network as it was after the last finite epoch.
+
+    Notes
+    -----
+    A KeyboardInterrupt during an epoch stops training with a RuntimeWarning
+    and returns the network as it was after the last completed epoch (as
+    scikit-learn's MLP does).
     """
     dtype = coefs[0].dtype
     sizes = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
@@ -342,6 +372,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     n_updates = 0
     t_start = time.time()
     stopped = False
+    interrupted = False
     for epoch in range(max_iter):
         t0 = time.time()
         if learning_rate == "invscaling":
@@ -349,22 +380,38 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         elif learning_rate == "cosine":
             lr = learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max_iter))
         order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
-        with thread_limits(n_jobs):
-            loss_sum, n_done = _k.train_epoch(
-                Xd, data, indices, indptr, is_sparse, Y, order, B,
-                params, grads, opt1, opt2, lay.sizes, lay.offsets, a_off, acts, deltas,
-                xbuf, ybuf, rowloss, out_kind, 1.0 - float(input_dropout),
-                1.0 - float(dropout), float(alpha), SOLVERS[solver], float(lr),
-                float(momentum), bool(nesterovs_momentum), float(beta_1), float(beta_2),
-                float(epsilon), seed, n_updates)
+        prev_params = params.copy()  # the network after the last completed epoch
+        try:
+            with thread_limits(n_jobs):
+                loss_sum, n_done = _k.train_epoch(
+                    Xd, data, indices, indptr, is_sparse, Y, order, B,
+                    params, grads, opt1, opt2, lay.sizes, lay.offsets, a_off, acts, deltas,
+                    xbuf, ybuf, rowloss, out_kind, 1.0 - float(input_dropout),
+                    1.0 - float(dropout), float(alpha), SOLVERS[solver], float(lr),
+                    float(momentum), bool(nesterovs_momentum), float(beta_1), float(beta_2),
+                    float(epsilon), seed, n_updates)
+        except KeyboardInterrupt:
+            params[...] = prev_params
+            interrupted = True
+            warnings.warn(
+                f"{name}: training interrupted by the user; the network is kept as it was "
+                f"after epoch {epoch}.", RuntimeWarning)
+            break
         n_updates += int(n_done)
         res.t += n
         loss = loss_sum / n + _penalty(params, lay, alpha)
-        if not np.isfinite(loss) or not np.all(np.isfinite(params)):
-            raise ValueError(
-                f"Back-propagation diverged in epoch {epoch + 1} (loss = {loss}); reduce "
-                f"learning_rate_init (currently {learning_rate_init!r})."
+        bad = _diverged(loss, params, lay, out_activation)
+        if bad is not None:
+            params[...] = prev_params
+            res.best_loss = float(best_loss) if res.n_iter and not early_stopping else None
+            res.coefs, res.intercepts = lay.unpack(params)
+            exc = DivergenceError(
+                f"Back-propagation diverged in epoch {epoch + 1} ({bad}); reduce "
+                f"learning_rate_init (currently {learning_rate_init!r}). The network was "
+                f"left as it was after epoch {epoch}."
             )
+            exc.result = res
+            raise exc
         res.loss_curve.append(float(loss))
         res.n_iter = epoch + 1
         msg_val = ""
@@ -401,7 +448,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                 stopped = True
                 break
     res.converged = stopped
-    if not stopped and max_iter > 0:
+    if not stopped and not interrupted and max_iter > 0:
         warnings.warn(
             f"{name}: maximum iterations ({max_iter}) reached and the optimization "
             f"hasn't converged yet.", ConvergenceWarning)
