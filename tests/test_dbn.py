@@ -304,3 +304,13 @@ def test_pipeline_and_grid_search(digits):
     assert grid.score(X, y) > 0.5
     feats = make_pipeline(MinMaxScaler(), DBN((10,), n_iter=2, random_state=0))
     assert feats.fit_transform(X).shape == (300, 10)
+
+
+def test_dbn_demo_rows():
+    from rbmlib._demo_dbn import run_dbn_demo
+
+    rows = run_dbn_demo(quick=True, hidden_layer_sizes=(32,))
+    assert [r[0].split(" ")[1] for r in rows] == ["DBNClassifier", "DBNClassifier",
+                                                 "MLPClassifier"]
+    for name, acc, seconds in rows:
+        assert 0.8 < acc <= 1.0 and seconds > 0
