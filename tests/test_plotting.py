@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor  # noqa: E402
-from rbmlib.plotting import (  # noqa: E402
+from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor
+from rbmlib.plotting import (
     plot_filters,
     plot_history,
     plot_receptive_fields,
@@ -21,13 +16,26 @@ from rbmlib.plotting import (  # noqa: E402
     tile_images,
 )
 
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+except ImportError:  # the figure tests skip; tiling and the ImportError tests still run
+    plt = None
+
+needs_matplotlib = pytest.mark.skipif(
+    plt is None, reason='matplotlib is not installed (pip install "rbmlib[plot]")')
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
-    plt.close("all")
+    if plt is not None:
+        plt.close("all")
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +143,7 @@ def test_tile_images_bad_scale():
 # ----------------------------------------------------------------------------
 
 
+@needs_matplotlib
 def test_plot_filters_tiles_every_filter_and_saves(rbm, tmp_path):
     path = tmp_path / "filters.png"
     fig = plot_filters(rbm, path=path)
@@ -144,6 +153,7 @@ def test_plot_filters_tiles_every_filter_and_saves(rbm, tmp_path):
     assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@needs_matplotlib
 def test_plot_filters_n_and_shape(rbm):
     fig = plot_filters(rbm, image_shape=(4, 9), n=3, n_cols=3)
     mosaic = _image(fig)
@@ -151,6 +161,7 @@ def test_plot_filters_n_and_shape(rbm):
     assert _n_tiles(mosaic, 4, 9) == 3
 
 
+@needs_matplotlib
 def test_plot_filters_accepts_arrays_dbns_and_networks(rbm, dbn, data):
     assert_array_equal(_image(plot_filters(rbm.components_)), _image(plot_filters(rbm)))
     assert_array_equal(_image(plot_filters(dbn)), _image(plot_filters(dbn.rbms_[0])))
@@ -158,6 +169,7 @@ def test_plot_filters_accepts_arrays_dbns_and_networks(rbm, dbn, data):
     assert _n_tiles(_image(plot_filters(clf)), 6, 6) == 8
 
 
+@needs_matplotlib
 def test_plot_filters_errors(data):
     with pytest.raises(ValueError, match="fit it first"):
         plot_filters(BernoulliRBM())
@@ -169,6 +181,7 @@ def test_plot_filters_errors(data):
         plot_filters(np.zeros((4, 16)), n=0)
 
 
+@needs_matplotlib
 def test_receptive_fields_are_weight_products(dbn, tmp_path):
     W1, W2 = (r.components_ for r in dbn.rbms_)
     path = tmp_path / "rf.png"
@@ -181,6 +194,7 @@ def test_receptive_fields_are_weight_products(dbn, tmp_path):
     assert_allclose(_image(plot_receptive_fields(dbn, 0)), _image(plot_filters(dbn)))
 
 
+@needs_matplotlib
 def test_receptive_fields_of_a_fine_tuned_network(data):
     reg = DBNRegressor((7, 4), n_iter_pretrain=1, max_iter=2, random_state=0)
     reg.fit(data[0], data[1].astype(float))
@@ -189,6 +203,7 @@ def test_receptive_fields_of_a_fine_tuned_network(data):
     assert_allclose(mosaic, tile_images((W1 @ W2).T, scale="symmetric"))
 
 
+@needs_matplotlib
 def test_receptive_fields_errors(dbn):
     with pytest.raises(ValueError, match="one of the 2 hidden layers"):
         plot_receptive_fields(dbn, layer=2)
@@ -198,6 +213,7 @@ def test_receptive_fields_errors(dbn):
         plot_receptive_fields(BernoulliRBM())
 
 
+@needs_matplotlib
 def test_plot_samples_from_gibbs_chains_and_dbn(rbm, dbn, data, tmp_path):
     chain = [data[0][:4]]
     for _ in range(5):
@@ -216,6 +232,7 @@ def test_plot_samples_from_gibbs_chains_and_dbn(rbm, dbn, data, tmp_path):
     assert clim == (0.0, 1.0)
 
 
+@needs_matplotlib
 def test_plot_samples_real_valued_scale():
     samples = np.random.RandomState(0).normal(size=(4, 16)) * 3
     clim = plot_samples(samples).axes[0].get_images()[0].get_clim()
@@ -233,6 +250,7 @@ def _line_ydata(ax):
     return [list(line.get_ydata()) for line in ax.get_lines()]
 
 
+@needs_matplotlib
 def test_plot_history_rbm_panels(data, tmp_path):
     rbm = BernoulliRBM(n_components=6, n_iter=4, validation_fraction=0.2, random_state=0)
     rbm.fit(data[0])
@@ -247,12 +265,14 @@ def test_plot_history_rbm_panels(data, tmp_path):
     assert len(plot_history(rbm.history_).axes) == 3
 
 
+@needs_matplotlib
 def test_plot_history_rbm_without_validation(rbm):
     fig = plot_history(rbm)
     assert len(fig.axes) == 2
     assert "pseudo-log-likelihood" in fig.axes[1].get_ylabel()
 
 
+@needs_matplotlib
 def test_plot_history_dbn_one_column_per_layer(dbn):
     fig = plot_history(dbn)
     assert len(fig.axes) == 2 * 2  # 2 quantities x 2 layers
@@ -264,6 +284,7 @@ def test_plot_history_dbn_one_column_per_layer(dbn):
                         [rec["reconstruction_error"] for rec in layer.history_])
 
 
+@needs_matplotlib
 def test_plot_history_fine_tuning(data):
     X, y = data
     clf = DBNClassifier((8,), n_iter_pretrain=1, max_iter=5, early_stopping=True,
@@ -280,6 +301,7 @@ def test_plot_history_fine_tuning(data):
     assert len(fig.axes) == 1
 
 
+@needs_matplotlib
 def test_plot_history_errors():
     with pytest.raises(ValueError, match="(?i)fit it first"):
         plot_history(BernoulliRBM())
