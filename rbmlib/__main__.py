@@ -88,9 +88,11 @@ def demo(out_dir="rbmlib_output", quick=False):
     X_train, X_test, y_train, y_test = _digits_split()
     print(f"Digits: {X_train.shape[0]} training and {X_test.shape[0]} test images "
           f"of {X_train.shape[1]} pixels, scaled to [0, 1].\n")
-    n_iter = 5 if quick else 20
-    rows, pipe = rbm_rows(X_train, X_test, y_train, y_test, n_iter=n_iter)
-    _print_table(f"RBM features ({n_iter} epochs, 100 hidden units, same settings "
+    n_iter = 3 if quick else 20
+    n_components = 32 if quick else 100
+    rows, pipe = rbm_rows(X_train, X_test, y_train, y_test, n_iter=n_iter,
+                          n_components=n_components)
+    _print_table(f"RBM features ({n_iter} epochs, {n_components} hidden units, same settings "
                  f"for both RBMs; first rbmlib fit includes Numba compilation "
                  f"unless cached):", rows)
     try:
