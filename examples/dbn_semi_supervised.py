@@ -125,6 +125,7 @@ def main(argv=None):
         m, s = scores[name].mean(1), scores[name].std(1)
         ax.errorbar(label_counts, m, yerr=s, marker=marker, capsize=3, label=name)
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(label_counts)
     ax.set_xticklabels([str(n) for n in label_counts])
     ax.set_xlabel("labelled training images per class")

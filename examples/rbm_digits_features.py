@@ -53,7 +53,7 @@ def nudge_dataset(X, y):
     """The images shifted by one pixel in each of 4 directions, plus the originals (5x)."""
     moves = [(-1, 0), (1, 0), (0, -1), (0, 1)]
     shifted = [
-        np.array([shift(img.reshape(8, 8), m, mode="constant").ravel() for img in X])
+        np.array([shift(img.reshape(8, 8), m, mode="constant", order=0).ravel() for img in X])
         for m in moves
     ]
     return np.concatenate([X] + shifted), np.concatenate([y] * 5)
