@@ -109,6 +109,7 @@ def train(args, P, n_hidden, max_epochs, minutes, k, rng, label):
                        batch_size=args.batch_size, k=1 if args.k_ramp else k,
                        persistent=args.persistent, momentum=0.5,
                        weight_decay=args.weight_decay,
+                       sample_visible=True,  # sampled v_k: the unbiased CD-k estimator
                        random_state=int(rng.integers(2**31 - 1)))
     budget = 60.0 * minutes if minutes is not None else np.inf
     t_start = time.time()

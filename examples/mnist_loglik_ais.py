@@ -61,6 +61,7 @@ def fit_rbm(n_hidden, X, args, label):
     t0 = time.perf_counter()
     rbm = BernoulliRBM(n_components=n_hidden, learning_rate=0.05, batch_size=20,
                        n_iter=args.epochs, k=1, persistent=False, momentum=0.5,
+                       sample_visible=True,
                        weight_decay=2e-4, random_state=args.seed, n_jobs=args.n_jobs)
     rbm.fit(X)
     print(f"{label}: {n_hidden} hidden units, {args.epochs} epochs of CD-1, "

@@ -36,7 +36,7 @@ def _uniforms_ref(seed, stream, n):
 
 
 def _cd_update_ref(v0, W, c, b, hchain, k, persistent, seed, update_index, lr,
-                   momentum, weight_decay, vel):
+                   momentum, weight_decay, vel, mean_field=False):
     """NumPy reference of one CD-k / PCD update (Hinton's practical guide)."""
     m = v0.shape[0]
     base = update_index * (2 * k + 1)
@@ -49,7 +49,7 @@ def _cd_update_ref(v0, W, c, b, hchain, k, persistent, seed, update_index, lr,
     for step in range(k):
         pv = expit(h @ W + b)
         u = _uniforms_ref(seed, base + 2 * step + 1, pv.size).reshape(pv.shape)
-        vk = (u < pv).astype(float)
+        vk = pv if (mean_field and step == k - 1) else (u < pv).astype(float)
         phk = expit(vk @ W.T + c)
         if step < k - 1 or persistent:
             u = _uniforms_ref(seed, base + 2 * step + 2, phk.size).reshape(phk.shape)
@@ -65,7 +65,7 @@ def _cd_update_ref(v0, W, c, b, hchain, k, persistent, seed, update_index, lr,
 
 
 def _run_kernel_update(v0, W, c, b, hchain, k, persistent, seed, update_index, lr,
-                       momentum, weight_decay, vel, B=None):
+                       momentum, weight_decay, vel, B=None, mean_field=False):
     m, V = v0.shape
     H = W.shape[0]
     B = B or m
@@ -79,7 +79,7 @@ def _run_kernel_update(v0, W, c, b, hchain, k, persistent, seed, update_index, l
     cd_update(m, k, persistent, False, np.uint64(seed), update_index, W, c, b,
               np.ones(V, dt), vW, vc, vb, hch, np.zeros(H, dt), Vcat,
               np.zeros((2 * B, H), dt), np.zeros((B, H), dt), np.zeros((B, V), dt),
-              np.zeros((H, V), dt), lr, momentum, weight_decay, 0.1, 0.0, 0.9)
+              np.zeros((H, V), dt), lr, momentum, weight_decay, 0.1, 0.0, 0.9, mean_field)
     return W, c, b, hch[:m], (vW, vc, vb)
 
 
@@ -101,9 +101,10 @@ def test_rng_matches_reference():
     assert 0.49 < u.mean() < 0.51 and u.min() >= 0 and u.max() < 1
 
 
+@pytest.mark.parametrize("mean_field", [False, True])
 @pytest.mark.parametrize("k,persistent", [(1, False), (3, False), (1, True), (2, True)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_cd_update_matches_numpy_reference(k, persistent, dtype):
+def test_cd_update_matches_numpy_reference(k, persistent, dtype, mean_field):
     rng = np.random.RandomState(0)
     m, V, H = 7, 9, 5
     v0 = (rng.rand(m, V) < 0.4).astype(dtype)
@@ -113,10 +114,10 @@ def test_cd_update_matches_numpy_reference(k, persistent, dtype):
     hchain = (rng.rand(m, H) < 0.5).astype(dtype)
     vel = [rng.normal(0, 0.01, a.shape).astype(dtype) for a in (W, c, b)]
     args = (v0, W, c, b, hchain, k, persistent, 99, 5, 0.1, 0.5, 1e-3, vel)
-    got = _run_kernel_update(*args, B=m + 3)  # buffers larger than the batch
+    got = _run_kernel_update(*args, B=m + 3, mean_field=mean_field)  # buffers > batch
     want = _cd_update_ref(*[a.astype(np.float64) if isinstance(a, np.ndarray) else a
                             for a in args[:-1]],
-                          [a.astype(np.float64) for a in vel])
+                          [a.astype(np.float64) for a in vel], mean_field=mean_field)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for g, w in zip(got[:3], want[:3]):
         assert g.dtype == dtype
@@ -197,10 +198,12 @@ def test_cd_k_gradient_approaches_exact_gradient():
     assert errs[1] > 0.05, errs  # CD-1 is visibly biased at this weight scale
 
 
-def test_training_raises_exact_log_likelihood():
+@pytest.mark.parametrize("sample_visible", [False, True])
+def test_training_raises_exact_log_likelihood(sample_visible):
     rng = np.random.RandomState(0)
     X = _tiny_data(rng, n=60)
-    model = BernoulliRBM(n_components=4, n_iter=1, learning_rate=0.05, random_state=0)
+    model = BernoulliRBM(n_components=4, n_iter=1, learning_rate=0.05, random_state=0,
+                         sample_visible=sample_visible)
     model.fit(X)
     ll0, _ = _exact_loglik_and_grad(model.components_, model.intercept_hidden_,
                                     model.intercept_visible_, X)

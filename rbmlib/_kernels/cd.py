@@ -73,8 +73,8 @@ def _sample_hidden(ph, hs, key):
 
 
 @njit(cache=True)
-def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key):
-    """v ~ p(v | h): Bernoulli or Gaussian visible units; pre is scratch (m, V)."""
+def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=False):
+    """v ~ p(v | h) (or E[v | h] when ``mean_only``); pre is scratch (m, V)."""
     m = hs.shape[0]
     np.dot(hs, W, pre)
     V = pre.shape[1]
@@ -82,10 +82,14 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key):
         for i in range(V):
             if gaussian_units:
                 s = sigma[i]
-                v[r, i] = (b[i] + pre[r, i] + s * gaussian(key, r * V + i)) / (s * s)
+                noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
+                v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
             else:
                 p = sigmoid(pre[r, i] + b[i])
-                v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
+                if mean_only:
+                    v[r, i] = p
+                else:
+                    v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
 
 
 @njit(cache=True)
@@ -93,7 +97,7 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
               W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
               Vcat, Hcat, hs, pre_v, grad_W,
               learning_rate, momentum, weight_decay,
-              sparsity_target, sparsity_cost, sparsity_decay):
+              sparsity_target, sparsity_cost, sparsity_decay, mean_field=False):
     """One CD-k / PCD update on the mini-batch held in ``Vcat[:m]``.
 
     Parameters
@@ -123,9 +127,14 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
         Scratch: rows ``[:m]`` get ``ph0``, rows ``[m:2m]`` get ``-ph_k``.
     hs : ndarray (B, H), pre_v : ndarray (B, V), grad_W : ndarray (H, V)
         Scratch buffers.
+    mean_field : bool, default=False
+        Use the visible probabilities (means) instead of samples in the last
+        Gibbs step, for the negative statistics and ``ph_k`` (Hinton's
+        practical guide, sec. 3.2: lower variance, slightly biased). False is
+        the unbiased CD-k estimator with sampled ``v_k``.
     """
     _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
-                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v)
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field)
     _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                   Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay)
@@ -133,7 +142,7 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
 
 @njit(cache=True)
 def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
-                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v):
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field=False):
     """Positive statistics and the negative chain of one update.
 
     On exit ``Hcat[:m]`` holds ``ph0``, ``Vcat[m:2m]`` the chain's visible
@@ -156,7 +165,8 @@ def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
         _sample_hidden(ph0, h, stream_key(seed, base))
     for step in range(k):
         key_v = stream_key(seed, base + np.uint64(2 * step + 1))
-        _sample_visible(h, W, b, sigma, gaussian_units, pv, vk, key_v)
+        _sample_visible(h, W, b, sigma, gaussian_units, pv, vk, key_v,
+                        mean_field and step == k - 1)
         _hidden_probs(vk, W, c, phk)
         if step < k - 1 or persistent:
             _sample_hidden(phk, h, stream_key(seed, base + np.uint64(2 * step + 2)))
@@ -211,7 +221,7 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
              W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
              Vcat, Hcat, hs, pre_v, grad_W,
              learning_rate, momentum, weight_decay,
-             sparsity_target, sparsity_cost, sparsity_decay):
+             sparsity_target, sparsity_cost, sparsity_decay, mean_field=False):
     """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
 
     Rows come from dense ``X`` or, when ``is_sparse``, from the CSR triplet
@@ -240,7 +250,7 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
                   W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
                   Vcat, Hcat, hs, pre_v, grad_W,
                   learning_rate, momentum, weight_decay,
-                  sparsity_target, sparsity_cost, sparsity_decay)
+                  sparsity_target, sparsity_cost, sparsity_decay, mean_field)
         start = stop
     return n_batches
 
@@ -295,7 +305,7 @@ def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
                      Vcat, Hcat, hs, pre_v, grad_W,
                      learning_rate, momentum, weight_decay,
                      sparsity_target, sparsity_cost, sparsity_decay,
-                     min_log_var, max_log_var):
+                     min_log_var, max_log_var, mean_field=False):
     """As :func:`cd_epoch` for Gaussian visible units whose variances are learned.
 
     Each update also takes a CD step on ``log_var`` (V,) with momentum buffer
@@ -319,7 +329,7 @@ def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
             for i in range(V):
                 Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
         _gibbs_phase(size, k, persistent, True, seed, update_index + t,
-                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v)
+                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field)
         # grad_W[0] is free until _apply_update's GEMM overwrites it
         _log_var_update(size, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
                         grad_W[0], learning_rate, momentum, min_log_var, max_log_var)
