@@ -143,7 +143,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         One entry per epoch: ``epoch``, ``reconstruction_error``,
         ``negative_free_energy`` (mean of :meth:`score_samples`, nats),
         ``seconds``, and ``free_energy_gap`` (nats) when
-        ``validation_fraction`` is set; monitored on up to 100 training rows.
+        ``validation_fraction`` is set; monitored on up to 50 training rows.
 
     See Also
     --------

@@ -242,7 +242,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                               f"grew for {best_gap_count} epochs in a row.")
                     break
 
-    def _monitor_rows(self, X, rng, max_rows=100):
+    def _monitor_rows(self, X, rng, max_rows=50):
         n = X.shape[0]
         idx = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
         Xm = X[idx]
@@ -732,6 +732,6 @@ class BernoulliRBM(_BaseRBM):
         with thread_limits(self.n_jobs):
             pseudo_loglik_bernoulli(
                 np.ascontiguousarray(Xd), np.ascontiguousarray(pre),
-                self.components_, self.intercept_visible_, out,
+                np.ascontiguousarray(self.components_.T), self.intercept_visible_, out,
             )
         return out.astype(X.dtype, copy=False)

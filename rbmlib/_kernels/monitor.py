@@ -7,7 +7,7 @@ from .sampling import log_sigmoid, softplus
 
 
 @njit(parallel=True, cache=True)
-def pseudo_loglik_bernoulli(X, pre, W, b, out):
+def pseudo_loglik_bernoulli(X, pre, WT, b, out):
     """Exact pseudo-log-likelihood of each row, averaged over visible units.
 
     ``out[r] = (1/V) sum_i [x_i log s(d_i) + (1 - x_i) log s(-d_i)]`` with
@@ -22,13 +22,15 @@ def pseudo_loglik_bernoulli(X, pre, W, b, out):
         Visible rows.
     pre : ndarray (n, H)
         Hidden pre-activations ``X W^T + c`` (computed by the caller with BLAS).
-    W : ndarray (H, V), b : ndarray (V,)
-        Weights and visible biases.
+    WT : ndarray (V, H)
+        Transposed weights, C-contiguous (the inner loop runs over hidden units).
+    b : ndarray (V,)
+        Visible biases.
     out : ndarray (n,)
         Output, in nats per visible unit.
     """
     n, V = X.shape
-    H = W.shape[0]
+    H = WT.shape[1]
     for r in prange(n):
         sp = np.empty(H)
         for j in range(H):
@@ -39,13 +41,13 @@ def pseudo_loglik_bernoulli(X, pre, W, b, out):
             d = b[i]
             if xi == 0.0:
                 for j in range(H):
-                    d += softplus(pre[r, j] + W[j, i]) - sp[j]
+                    d += softplus(pre[r, j] + WT[i, j]) - sp[j]
             elif xi == 1.0:
                 for j in range(H):
-                    d += sp[j] - softplus(pre[r, j] - W[j, i])
+                    d += sp[j] - softplus(pre[r, j] - WT[i, j])
             else:
                 for j in range(H):
-                    base = pre[r, j] - xi * W[j, i]
-                    d += softplus(base + W[j, i]) - softplus(base)
+                    base = pre[r, j] - xi * WT[i, j]
+                    d += softplus(base + WT[i, j]) - softplus(base)
             acc += xi * log_sigmoid(d) + (1.0 - xi) * log_sigmoid(-d)
         out[r] = acc / V
