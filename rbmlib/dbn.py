@@ -122,8 +122,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Hidden units of each layer, bottom first.
     first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
         Visible units of the bottom RBM: :class:`~rbmlib.BernoulliRBM` (X in
-        [0, 1]) or ``rbmlib.GaussianBernoulliRBM`` (real-valued X; a
-        ValueError is raised while that class does not exist). Upper layers
+        [0, 1]) or :class:`~rbmlib.GaussianBernoulliRBM` (real-valued X,
+        standardised). Upper layers
         are always Bernoulli.
     learning_rate : float or list of float, default=None
         CD learning rate; None (or a None entry) takes the layer class's
