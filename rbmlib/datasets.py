@@ -35,7 +35,11 @@ def _mnist_dirs(path):
     env = os.environ.get("RBMLIB_MNIST")
     if env:
         dirs.append(Path(env))
-    dirs.append(_DEFAULT_MNIST_DIR)
+    # the project's layout (shared/ beside the repository), from the
+    # current folder (an installed package lives elsewhere) and from the source tree
+    for d in (Path.cwd().parent / "shared" / "data" / "mnist", _DEFAULT_MNIST_DIR):
+        if d not in dirs:
+            dirs.append(d)
     return dirs
 
 
@@ -110,7 +114,8 @@ def load_mnist(path=None, subset="train", *, return_X_y=True):
     path : str or path-like, default=None
         Folder holding the files. If None, the environment variable
         ``RBMLIB_MNIST`` is used when set, else ``../shared/data/mnist``
-        relative to the repository root.
+        relative to the current folder (the repository root), else relative
+        to the source tree.
     subset : {"train", "test"}, default="train"
         The 60,000 training images or the 10,000 test images.
     return_X_y : bool, default=True

@@ -57,7 +57,10 @@ def test_env_variable(tiny_mnist, monkeypatch):
 def test_missing_files_message(tmp_path, monkeypatch):
     monkeypatch.setenv("RBMLIB_MNIST", str(tmp_path / "nowhere"))
     monkeypatch.setattr(datasets, "_DEFAULT_MNIST_DIR", tmp_path / "default")
-    with pytest.raises(FileNotFoundError, match="nowhere.*default.*Nothing is downloaded"):
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # ../shared/data/mnist from here does not exist
+    with pytest.raises(FileNotFoundError,
+                       match="nowhere.*shared/data/mnist.*default.*Nothing is downloaded"):
         load_mnist()
     with pytest.raises(FileNotFoundError, match="given"):
         load_mnist(tmp_path / "given")
