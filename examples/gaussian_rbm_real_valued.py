@@ -26,6 +26,7 @@ Usage::
 """
 
 import argparse
+import os
 import time
 import warnings
 
@@ -122,6 +123,7 @@ def main(argv=None):
                         default="breast_cancer")
     parser.add_argument("--quick", action="store_true",
                         help="fewer models, hidden units and epochs (a few seconds)")
+    parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -148,6 +150,21 @@ def main(argv=None):
 
     print(f"\nbest plain model by CV:   {best_name}: test {metric} {plain[best_name][1]:.4f}")
     print(f"best rbmlib model by CV:  {best_rbm}: test {metric} {rbm[best_rbm][1]:.4f}")
+
+    # learning curves of a Gaussian-Bernoulli RBM with learned variances
+    import matplotlib
+    matplotlib.use("Agg")
+    from rbmlib.plotting import plot_history
+
+    Xs = StandardScaler().fit_transform(X_train)
+    model = GaussianBernoulliRBM(n_components=64 if args.quick else 256,
+                                 n_iter=10 if args.quick else 30, learning_rate=0.01,
+                                 persistent=False, learn_sigma=True, validation_fraction=0.2,
+                                 random_state=0).fit(Xs)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"gaussian_rbm_{args.dataset}_history.png")
+    plot_history(model, path=path)
+    print(f"\nsaved {path}")
 
 
 if __name__ == "__main__":
