@@ -78,18 +78,22 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
     m = hs.shape[0]
     np.dot(hs, W, pre)
     V = pre.shape[1]
-    for r in range(m):
-        for i in range(V):
-            if gaussian_units:
+    # one branch-free inner loop per case (the branches kept it from pipelining)
+    if gaussian_units:
+        for r in range(m):
+            for i in range(V):
                 s = sigma[i]
                 noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
                 v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
-            else:
+    elif mean_only:
+        for r in range(m):
+            for i in range(V):
+                v[r, i] = sigmoid(pre[r, i] + b[i])
+    else:
+        for r in range(m):
+            for i in range(V):
                 p = sigmoid(pre[r, i] + b[i])
-                if mean_only:
-                    v[r, i] = p
-                else:
-                    v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
+                v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
 
 
 @njit(cache=True)
