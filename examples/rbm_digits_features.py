@@ -100,7 +100,7 @@ def main(argv=None):
 
     sk_rbm = models[1][1].named_steps["rbm"]
     rb_rbm = models[2][1].named_steps["rbm"]
-    print("\nrbmlib BernoulliRBM, per epoch (on up to 100 training rows; gap on the "
+    print("\nrbmlib BernoulliRBM, per epoch (on a fixed subset of up to 50 training rows; gap on the "
           "10% held out):")
     print(f"{'epoch':>5} {'recon. error':>13} {'pseudo-LL/pixel':>16} {'FE gap':>8} "
           f"{'seconds':>8}")
