@@ -53,6 +53,22 @@ def gather_csr(data, indices, indptr, order, start, stop, out):
 
 
 @njit(cache=True)
+def _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
+                gaussian_units, sigma, Vcat):
+    """Rows ``order[start:stop]`` of dense X or of the CSR triplet into ``Vcat``;
+    for Gaussian visible units divided by ``sigma^2`` (the kernels hold v / sigma^2)."""
+    if is_sparse:
+        gather_csr(data, indices, indptr, order, start, stop, Vcat)
+    else:
+        gather_dense(X, order, start, stop, Vcat)
+    if gaussian_units:
+        V = Vcat.shape[1]
+        for r in range(stop - start):
+            for i in range(V):
+                Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
+
+
+@njit(cache=True)
 def _hidden_probs(v, W, c, out):
     """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
     m = v.shape[0]
@@ -236,20 +252,13 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
     """
     n = order.shape[0]
     n_batches = (n + batch_size - 1) // batch_size
-    V = W.shape[1]
     start = 0
     for t in range(n_batches):
         # even slices, as sklearn.utils.gen_even_slices
         size = n // n_batches + (1 if t < n % n_batches else 0)
         stop = start + size
-        if is_sparse:
-            gather_csr(data, indices, indptr, order, start, stop, Vcat)
-        else:
-            gather_dense(X, order, start, stop, Vcat)
-        if gaussian_units:
-            for r in range(size):
-                for i in range(V):
-                    Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
+        _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
+                    gaussian_units, sigma, Vcat)
         cd_update(size, k, persistent, gaussian_units, seed, update_index + t,
                   W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
                   Vcat, Hcat, hs, pre_v, grad_W,
@@ -320,18 +329,12 @@ def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
     """
     n = order.shape[0]
     n_batches = (n + batch_size - 1) // batch_size
-    V = W.shape[1]
     start = 0
     for t in range(n_batches):
         size = n // n_batches + (1 if t < n % n_batches else 0)
         stop = start + size
-        if is_sparse:
-            gather_csr(data, indices, indptr, order, start, stop, Vcat)
-        else:
-            gather_dense(X, order, start, stop, Vcat)
-        for r in range(size):
-            for i in range(V):
-                Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
+        _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
+                    True, sigma, Vcat)
         _gibbs_phase(size, k, persistent, True, seed, update_index + t,
                      W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field)
         # grad_W[0] is free until _apply_update's GEMM overwrites it
