@@ -17,7 +17,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning  # noqa: F401  (re-exported for users)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -375,7 +374,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             Same float dtype as the model.
         """
         X = self._check_fitted_X(X)
-        return expit(self._hidden_pre(self._visible_input(X)))
+        return self._mean_hiddens(X)
 
     def _mean_hiddens(self, v):
         return expit(self._hidden_pre(self._visible_input(v)))
