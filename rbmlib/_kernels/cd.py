@@ -25,7 +25,7 @@ All random numbers come from the counter-based generator in ``sampling``.
 """
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 from .sampling import gaussian, sigmoid, stream_key, uniform
 

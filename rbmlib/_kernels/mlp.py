@@ -48,7 +48,7 @@ every reduction's order fixed, so results do not depend on thread counts.
 import math
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 from .cd import gather_csr, gather_dense
 from .sampling import sigmoid, softplus, stream_key, uniform

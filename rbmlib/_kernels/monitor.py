@@ -1,7 +1,7 @@
 """Kernels for the quantities monitored while training: pseudo-log-likelihood."""
 
 import numpy as np
-from numba import njit, prange
+from ._jit import njit, prange
 
 from .sampling import log_sigmoid, softplus
 

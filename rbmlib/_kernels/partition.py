@@ -20,7 +20,7 @@ stream ``stream_key(seed, r)``, so results do not depend on the thread count.
 import math
 
 import numpy as np
-from numba import njit, prange
+from ._jit import njit, prange
 
 from .sampling import gaussian, sigmoid, softplus, stream_key, uniform
 
