@@ -27,7 +27,8 @@ All random numbers come from the counter-based generator in ``sampling``.
 import numpy as np
 from ._jit import njit
 
-from .sampling import gaussian, sigmoid, stream_key, uniform
+from .blas import gemm
+from .sampling import fast_sigmoid, gaussian, stream_key, uniform
 
 
 @njit(cache=True)
@@ -68,18 +69,31 @@ def _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                 Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _hidden_probs(v, W, c, out):
     """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
     m = v.shape[0]
     np.dot(v, W.T, out)
     H = out.shape[1]
     for r in range(m):
+        for j in range(H):  # branch-free, no libm call: vectorised
+            out[r, j] = fast_sigmoid(out[r, j] + c[j])
+
+
+@njit(cache=True, error_model="numpy")
+def _hidden_probs_sample(v, W, c, out, hs, key):
+    """out = sigmoid(v W^T + c) and hs = Bernoulli(out), in one pass."""
+    m = v.shape[0]
+    np.dot(v, W.T, out)
+    H = out.shape[1]
+    for r in range(m):
         for j in range(H):
-            out[r, j] = sigmoid(out[r, j] + c[j])
+            p = fast_sigmoid(out[r, j] + c[j])
+            out[r, j] = p
+            hs[r, j] = 1.0 if uniform(key, r * H + j) < p else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sample_hidden(ph, hs, key):
     """hs = Bernoulli(ph) with uniforms from the stream ``key``."""
     m, H = ph.shape
@@ -88,7 +102,7 @@ def _sample_hidden(ph, hs, key):
             hs[r, j] = 1.0 if uniform(key, r * H + j) < ph[r, j] else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=False):
     """v ~ p(v | h) (or E[v | h] when ``mean_only``); pre is scratch (m, V)."""
     m = hs.shape[0]
@@ -104,11 +118,11 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
     elif mean_only:
         for r in range(m):
             for i in range(V):
-                v[r, i] = sigmoid(pre[r, i] + b[i])
+                v[r, i] = fast_sigmoid(pre[r, i] + b[i])
     else:
         for r in range(m):
             for i in range(V):
-                p = sigmoid(pre[r, i] + b[i])
+                p = fast_sigmoid(pre[r, i] + b[i])
                 v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
 
 
@@ -178,18 +192,20 @@ def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
     h = hs[:m]
     pv = pre_v[:m]
 
-    _hidden_probs(v0, W, c, ph0)
     if persistent:
+        _hidden_probs(v0, W, c, ph0)
         h[:, :] = hchain[:m]
     else:
-        _sample_hidden(ph0, h, stream_key(seed, base))
+        _hidden_probs_sample(v0, W, c, ph0, h, stream_key(seed, base))
     for step in range(k):
         key_v = stream_key(seed, base + np.uint64(2 * step + 1))
         _sample_visible(h, W, b, sigma, gaussian_units, pv, vk, key_v,
                         mean_field and step == k - 1)
-        _hidden_probs(vk, W, c, phk)
         if step < k - 1 or persistent:
-            _sample_hidden(phk, h, stream_key(seed, base + np.uint64(2 * step + 2)))
+            _hidden_probs_sample(vk, W, c, phk, h,
+                                 stream_key(seed, base + np.uint64(2 * step + 2)))
+        else:
+            _hidden_probs(vk, W, c, phk)
     if persistent:
         hchain[:m] = h
 
@@ -212,27 +228,44 @@ def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
         g = (s0 - sk) * inv_m - sparsity_cost * (sparse_q[j] - sparsity_target)
         vel_c[j] = momentum * vel_c[j] + learning_rate * g
         c[j] += vel_c[j]
-    # one GEMM for both gradient statistics: [ph0; -phk]^T [v0; vk]
-    np.dot(Hcat[:2 * m].T, Vcat[:2 * m], grad_W)
     for i in range(V):
         s = 0.0
         for r in range(m):
             s += Vcat[r, i] - Vcat[m + r, i]
         vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
         b[i] += vel_b[i]
+    # one GEMM for both gradient statistics, [ph0; -phk]^T [v0; vk], with the
+    # momentum step fused in through BLAS's beta:
+    #   vel_W <- momentum * vel_W + (learning_rate / m) [ph0; -phk]^T [v0; vk]
+    gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
     do_sparse = sparsity_cost > 0.0
-    for j in range(H):
-        extra = sparsity_cost * (sparse_q[j] - sparsity_target) if do_sparse else 0.0
+    if do_sparse:
+        # grad_W[0] is scratch: mean_r v0_ri for the sparsity term
+        vm = grad_W[0]
         for i in range(V):
-            g = grad_W[j, i] * inv_m - weight_decay * W[j, i]
-            if do_sparse:
-                # d(penalty)/dW_ji ~ (q_j - p) * mean_r v0_ri
-                vm = 0.0
-                for r in range(m):
-                    vm += Vcat[r, i]
-                g -= extra * vm * inv_m
-            vel_W[j, i] = momentum * vel_W[j, i] + learning_rate * g
-            W[j, i] += vel_W[j, i]
+            vm[i] = 0.0
+        for r in range(m):
+            for i in range(V):
+                vm[i] += Vcat[r, i]
+        for i in range(V):
+            vm[i] *= inv_m
+    lr_wd = learning_rate * weight_decay
+    for j in range(H):
+        if do_sparse:
+            # d(penalty)/dW_ji ~ (q_j - p) * mean_r v0_ri
+            extra = learning_rate * sparsity_cost * (sparse_q[j] - sparsity_target)
+            for i in range(V):
+                vel = vel_W[j, i] - lr_wd * W[j, i] - extra * vm[i]
+                vel_W[j, i] = vel
+                W[j, i] += vel
+        elif lr_wd != 0.0:
+            for i in range(V):
+                vel = vel_W[j, i] - lr_wd * W[j, i]
+                vel_W[j, i] = vel
+                W[j, i] += vel
+        else:
+            for i in range(V):
+                W[j, i] += vel_W[j, i]
 
 
 @njit(cache=True)
