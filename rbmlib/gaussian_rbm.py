@@ -14,7 +14,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels.cd import cd_epoch_log_var
-from .rbm import DivergenceError, _BaseRBM, _softplus
+from .rbm import _BaseRBM, _softplus
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -22,6 +22,13 @@ __all__ = ["GaussianBernoulliRBM"]
 #: The visible units expect standardised features; a feature spread over
 #: more than ten of its own units is taken as unstandardised data.
 MAX_FEATURE_STD = 10.0
+
+#: Largest per-feature offset of the training data accepted: a feature whose
+#: mean ``m`` and standard deviation ``s`` have ``|m| > MAX_FEATURE_MEAN + 2 s``
+#: is taken as uncentred (e.g. mean 1e4 with unit variance, or a constant
+#: column far from zero). A few outliers in a small standardised batch raise
+#: the standard deviation along with the mean and are not flagged.
+MAX_FEATURE_MEAN = 10.0
 
 #: Range of the learned standard deviations (``learn_sigma=True``), in
 #: units of the standardised data.
@@ -66,10 +73,13 @@ class GaussianBernoulliRBM(_BaseRBM):
     standardised data (Hinton's practical guide, sec. 13.2); with
     ``learn_sigma=True`` the log-variances ``log sigma_i^2`` are learned by
     CD as well (starting at 1, kept within ``SIGMA_RANGE`` = [0.05, 10]).
-    The learning rate and the initial weights assume unit-scale features
-    in either case, so :meth:`fit` and :meth:`partial_fit` raise a
-    ValueError when a feature of the training data has a standard deviation
-    above ``MAX_FEATURE_STD`` (10).
+    The learning rate and the initial weights assume unit-scale, centred
+    features in either case, so :meth:`fit` and :meth:`partial_fit` raise a
+    ValueError naming the feature when one of the training data has a
+    standard deviation above ``MAX_FEATURE_STD`` (10) or a mean far from 0
+    (``|mean| > MAX_FEATURE_MEAN + 2 std``, ``MAX_FEATURE_MEAN`` = 10:
+    uncentred or constant far from 0). Inference methods accept any finite
+    input.
 
     Training is the same as for :class:`~rbmlib.BernoulliRBM` (CD-k or PCD,
     hidden probabilities for the gradient statistics, Gaussian samples of
@@ -84,15 +94,22 @@ class GaussianBernoulliRBM(_BaseRBM):
     learning_rate : float, default=0.01
         Step size of each update (the gradient is averaged over the mini-batch).
     batch_size : int, default=10
-        Examples per mini-batch; also the number of persistent chains.
+        Examples per mini-batch; also the number of persistent chains (at
+        most the number of training rows). A new value takes effect at the
+        next :meth:`fit` or :meth:`partial_fit`.
     n_iter : int, default=10
         Epochs over the training data in :meth:`fit`.
     verbose : int, default=0
-        If non-zero, print one line per epoch: mean negative free energy,
-        reconstruction error, seconds taken and estimated time left.
+        If non-zero, print one line per epoch in scikit-learn's format
+        (``[GaussianBernoulliRBM] Iteration 1, -free energy = -8.12, time =
+        0.14s``: the mean negative free energy of up to 10 monitored training
+        rows and the epoch's seconds), then the reconstruction error and the
+        estimated time left.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and all sampling. The same value and
-        data give bit-identical parameters whatever ``n_jobs``.
+        Seeds initialisation, shuffling and all sampling. The same
+        ``random_state``, data and ``n_jobs`` give bit-identical results;
+        different ``n_jobs`` agree up to floating-point rounding in BLAS,
+        which training can amplify.
     k : int, default=1
         Gibbs steps per update (CD-k / PCD-k).
     persistent : bool, default=True
@@ -113,7 +130,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         free-energy gap (guide, sec. 6), recorded in ``history_``.
     early_stopping : bool, default=False
         Stop when the free-energy gap has grown for ``n_iter_no_change``
-        epochs in a row (needs ``validation_fraction``).
+        epochs in a row. Needs ``validation_fraction``: :meth:`fit` raises a
+        ValueError when it is None.
     n_iter_no_change : int, default=5
         See ``early_stopping``.
     n_jobs : int or None, default=None
@@ -135,8 +153,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         Standard deviations of the visible units (all 1 unless
         ``learn_sigma``). :mod:`rbmlib.likelihood` reads it to treat the
         visible units as Gaussian.
-    h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the persistent chains.
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent chains, ``n_chains = min(batch_size,
+        n_samples)``.
+    interrupted_ : bool
+        True when the last :meth:`fit` was stopped by a KeyboardInterrupt
+        and kept its completed epochs (see :meth:`fit`); False otherwise.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
@@ -227,106 +249,88 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.learn_sigma = learn_sigma
 
     # --------------------------------------------------------------- training
-    def _check_scale(self, X):
-        """Raise a ValueError if a feature's standard deviation exceeds MAX_FEATURE_STD."""
+    def _check_training_data(self, X):
+        """Raise a ValueError naming a feature that is not standardised.
+
+        A feature with a standard deviation above MAX_FEATURE_STD, or whose
+        mean is far from 0 (``|mean| > MAX_FEATURE_MEAN + 2 std``), makes the
+        unit-scale initialisation and learning rate meaningless (training
+        saturates and diverges); the message says what is wrong with the data.
+        """
         if X.shape[0] < 2:
             return
         if sp.issparse(X):
-            _, var = mean_variance_axis(X, axis=0)
+            mean, var = mean_variance_axis(X, axis=0)
+            mean = np.asarray(mean, dtype=np.float64)
         else:
+            mean = np.asarray(X.mean(axis=0, dtype=np.float64))
             var = _column_variance(X)
         std = np.sqrt(np.asarray(var, dtype=np.float64))
+        remedy = ("Standardise X first (zero mean, unit variance per feature), for example "
+                  "with make_pipeline(StandardScaler(), GaussianBernoulliRBM(...)).")
         i = int(np.argmax(std))
         if std[i] > MAX_FEATURE_STD:
             raise ValueError(
                 f"GaussianBernoulliRBM expects standardised features (zero mean, unit "
                 f"variance); feature {i} of X has standard deviation {std[i]:.4g}, more "
-                f"than {MAX_FEATURE_STD:g}. Standardise X first, for example with "
-                f"make_pipeline(StandardScaler(), GaussianBernoulliRBM(...))."
+                f"than {MAX_FEATURE_STD:g}. {remedy}"
+            )
+        excess = np.abs(mean) - (MAX_FEATURE_MEAN + 2 * std)
+        i = int(np.argmax(excess))
+        if excess[i] > 0:
+            what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
+            raise ValueError(
+                f"GaussianBernoulliRBM expects standardised features (zero mean, unit "
+                f"variance); feature {i} of X has mean {mean[i]:.4g} ({what}), far from "
+                f"0 for its spread: the data are not centred. {remedy}"
             )
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # sigma_ is the array the kernels update (_sigma); a pickler that
-        # stores arrays one by one (joblib) loses the aliasing, so restore it
+        # sigma_ is the model's _sigma; a pickler that stores arrays one by
+        # one (joblib) loses the aliasing, so restore it
         if "_sigma" in self.__dict__ and "sigma_" in self.__dict__:
             self.sigma_ = self._sigma
 
-    def _init_visible(self, X):
-        return np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+    def _init_visible(self, mean):
+        return mean
 
-    def _init_params(self, X, rng):
-        self._check_scale(X)
-        super()._init_params(X, rng)
-        self.sigma_ = self._sigma  # the same array: the kernels update it in place
-        self._log_var = np.zeros_like(self._sigma)
-        self._vel_log_var = np.zeros_like(self._sigma)
+    def _commit(self, state, rng, interrupted):
+        super()._commit(state, rng, interrupted)
+        self.sigma_ = self._sigma
 
-    def _snapshot(self):
-        return super()._snapshot(), self._log_var.copy(), self._vel_log_var.copy()
+    def _divergence_hint(self):
+        return (" GaussianBernoulliRBM also needs standardised features (zero mean, unit "
+                "variance), e.g. StandardScaler in a Pipeline.")
 
-    def _restore(self, snap):
-        base, log_var, vel = snap
-        super()._restore(base)
-        self._log_var[...] = log_var
-        self._vel_log_var[...] = vel
-
-    def _train(self, X, *args, **kwargs):
-        self._check_scale(X)
-        try:
-            super()._train(X, *args, **kwargs)
-        except DivergenceError as exc:
-            raise DivergenceError(
-                f"{exc} GaussianBernoulliRBM also needs standardised features "
-                f"(zero mean, unit variance), e.g. StandardScaler in a Pipeline."
-            ) from None
-
-    def _run_epoch(self, X, order):
+    def _kernel_call(self, state, Xd, data, indices, indptr, is_sparse, order, size,
+                     update_index, scratch):
         if not self.learn_sigma:
-            return super()._run_epoch(X, order)
-        dtype = self.components_.dtype
-        H, V = self.components_.shape
-        B = self.h_samples_.shape[0]
-        bufs = getattr(self, "_buffers", None)
-        if bufs is None or bufs[0].dtype != dtype or bufs[0].shape != (2 * B, V):
-            bufs = (
-                np.zeros((2 * B, V), dtype),
-                np.zeros((2 * B, H), dtype),
-                np.zeros((B, H), dtype),
-                np.zeros((B, V), dtype),
-                np.zeros((H, V), dtype),
-            )
-        if sp.issparse(X):
-            Xd = np.zeros((1, V), dtype)
-            data, indices, indptr = X.data, X.indices, X.indptr
-        else:
-            Xd = X
-            data = np.zeros(1, dtype)
-            indices = np.zeros(1, np.int32)
-            indptr = np.zeros(2, np.int32)
+            return super()._kernel_call(state, Xd, data, indices, indptr, is_sparse, order,
+                                        size, update_index, scratch)
         lo, hi = SIGMA_RANGE
-        n_done = cd_epoch_log_var(
-            Xd, data, indices, indptr, sp.issparse(X), order.astype(np.int64),
-            min(self.batch_size, B), self.k, self.persistent,
-            np.uint64(self._seed), self._n_updates, *self._state(),
-            self._log_var, self._vel_log_var, *bufs,
+        return cd_epoch_log_var(
+            Xd, data, indices, indptr, is_sparse, order,
+            size, self.k, self.persistent,
+            np.uint64(state.seed), update_index, *state.arrays(),
+            state.log_var, state.vel_log_var, *scratch,
             float(self.learning_rate), float(self.momentum), float(self.weight_decay),
             float(self.sparsity_target), float(self.sparsity_cost), 0.9,
             float(2 * np.log(lo)), float(2 * np.log(hi)),
         )
-        self._n_updates += int(n_done)
-        self._buffers = bufs
 
     # ------------------------------------------------------------- inference
-    def _visible_input(self, X):
+    def _visible_input(self, X, P=None):
         """``v / sigma^2``, the input of the hidden units (an affine map of X)."""
-        inv_var = (1.0 / self._sigma**2).astype(self.components_.dtype)
+        W, _, _, sigma = self._params(P)
+        inv_var = (1.0 / sigma**2).astype(W.dtype)
         if sp.issparse(X):
             return sp.csr_matrix(X.multiply(inv_var[None, :]))
         return X * inv_var
 
-    def _visible_means(self, h):
-        return h @ self.components_ + self.intercept_visible_
+    def _visible_means(self, h, P=None):
+        W, _, b, _ = self._params(P)
+        return h @ W + b
 
     def _sample_visibles(self, h, rng):
         mean = self._visible_means(h)
@@ -364,7 +368,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         """Free energy of each sample, in nats.
 
         ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j.(v / sigma^2))``,
-        so that the density is ``p(v) = exp(-F(v)) / Z``.
+        so that the density is ``p(v) = exp(-F(v)) / Z``. Computed a block of
+        rows at a time (sparse X is never densified whole).
 
         Parameters
         ----------
@@ -375,12 +380,19 @@ class GaussianBernoulliRBM(_BaseRBM):
         F : ndarray of shape (n_samples,)
             In nats, in the model's dtype.
         """
-        X = self._check_fitted_X(X)
-        if sp.issparse(X):
-            X = X.toarray()
-        quad = 0.5 * np.sum(((X - self.intercept_visible_) / self._sigma) ** 2, axis=1)
-        pre = self._hidden_pre(self._visible_input(X))
-        return (quad - _softplus(pre).sum(axis=1)).astype(X.dtype, copy=False)
+        return super().free_energy(X)
+
+    def _free_energy(self, X, P=None):
+        return self._blockwise(X, self._free_energy_block, P)
+
+    def _free_energy_block(self, X, P):
+        W, _, b, sigma = self._params(P)
+        quad = 0.5 * np.sum(((X - b) / sigma) ** 2, axis=1)
+        pre = self._hidden_pre(self._visible_input(X, P), P)
+        return (quad - _softplus(pre).sum(axis=1)).astype(W.dtype, copy=False)
+
+    def _score_samples(self, X, P=None):
+        return -self._free_energy(X, P)
 
     def score_samples(self, X):
         """Negative free energy of each sample: the log-density up to log Z, in nats.
@@ -403,4 +415,5 @@ class GaussianBernoulliRBM(_BaseRBM):
         score : ndarray of shape (n_samples,)
             ``-F(v)`` in nats, in the model's dtype.
         """
-        return -self.free_energy(X)
+        X = self._check_fitted_X(X)
+        return self._score_samples(X)

@@ -2,10 +2,19 @@
 
 The estimators here own parameters, validation, randomness and bookkeeping;
 the arithmetic lives in the Numba kernels of :mod:`rbmlib._kernels`.
+
+Every ``fit``/``partial_fit`` is a transaction: parameters and data are
+validated first, training runs on a private copy of the model's arrays
+(``_TrainState``) with scratch buffers built for the call, and the new state
+is swapped into the estimator only when the call succeeds. A call that
+raises (bad input, divergence, a KeyboardInterrupt before any epoch
+completed) leaves the estimator exactly as it was, its random generator
+included.
 """
 
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +27,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._kernels.cd import cd_epoch
@@ -27,6 +36,21 @@ from ._parallel import thread_limits
 
 _DIVERGENCE_LIMIT = 1e5
 _PLL_MONITOR_ROWS = 10  # history_'s pseudo-likelihood: ~0.07 s per epoch at 784 x 500
+_MONITOR_ROWS = 50  # rows of the training (and validation) data monitored per epoch
+#: Inputs this far outside [0, 1] are taken as rounding (MinMaxScaler gives 1 + 2.2e-16).
+_RANGE_TOL = 1e-6
+#: Dense elements of one row block in inference (2**19 float64 = 4 MB).
+_BLOCK_ELEMENTS = 2**19
+#: Work (rows x (V + H) x H) of one kernel call in training: a KeyboardInterrupt
+#: is seen between calls, so an epoch is cut into calls of ~10-50 ms.
+_CHUNK_WORK = 2**27
+#: A hidden unit whose |pre-activation| exceeds this on every monitored row is
+#: saturated (its probability is within 1e-13 of 0 or 1).
+_SATURATION_PRE = 30.0
+#: Together with saturation: weights this large (a model trained with a
+#: sensible learning rate has weights of a few units, e.g. below 5 on MNIST)
+#: whose hidden units are all saturated come from a too large learning rate.
+_SATURATION_WEIGHT = 50.0
 
 
 def _softplus(x):
@@ -43,15 +67,98 @@ def _softplus(x):
 
 
 class DivergenceError(ValueError):
-    """Raised when training diverges (non-finite or exploding parameters)."""
+    """Raised when training diverges (non-finite, exploding or saturated parameters)."""
+
+
+class OutOfRangeWarning(UserWarning):
+    """Warning: data given to a Bernoulli visible layer lies outside [0, 1]."""
+
+
+class _IntNotBool(Interval):
+    """An integer interval that refuses bools (``n_components=True`` is a mistake)."""
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+def _row_blocks(n_rows, width):
+    """``(start, stop)`` blocks of rows with at most ~_BLOCK_ELEMENTS dense elements."""
+    step = max(1, _BLOCK_ELEMENTS // max(1, width))
+    for start in range(0, n_rows, step):
+        yield start, min(start + step, n_rows)
+
+
+def _dense_rows(X, rows):
+    """Rows of X (a slice or sorted indices) as a C-contiguous dense array."""
+    Xr = X[rows]
+    if sp.issparse(Xr):
+        return Xr.toarray()
+    return np.ascontiguousarray(Xr)
+
+
+def _column_mean(X, rows=None):
+    """Mean of each column over ``rows`` (all when None), in float64, a block at a time.
+
+    Never copies more than one block of a dense (possibly memory-mapped) X.
+    """
+    n_rows = X.shape[0] if rows is None else len(rows)
+    if sp.issparse(X):
+        Xs = X if rows is None else X[rows]
+        return np.asarray(Xs.sum(axis=0), dtype=np.float64).ravel() / n_rows
+    total = np.zeros(X.shape[1], dtype=np.float64)
+    for start, stop in _row_blocks(n_rows, X.shape[1]):
+        block = X[start:stop] if rows is None else X[rows[start:stop]]
+        total += block.sum(axis=0, dtype=np.float64)
+    return total / n_rows
+
+
+class _TrainState:
+    """Everything a CD epoch reads and writes: a private copy of the model.
+
+    ``arrays()`` lists them in the kernels' order. ``copy()`` is a snapshot
+    (the epoch loop keeps one per completed epoch).
+    """
+
+    _ARRAYS = ("W", "c", "b", "sigma", "vW", "vc", "vb", "hchain", "sparse_q",
+               "log_var", "vel_log_var")
+
+    def __init__(self, **kw):
+        for name in self._ARRAYS:
+            setattr(self, name, kw.pop(name, None))
+        self.n_updates = kw.pop("n_updates")
+        self.n_iter = kw.pop("n_iter")
+        self.history = kw.pop("history")
+        self.seed = kw.pop("seed")
+        assert not kw, kw
+
+    def arrays(self):
+        return [self.W, self.c, self.b, self.sigma, self.vW, self.vc, self.vb,
+                self.hchain, self.sparse_q]
+
+    def params(self):
+        return self.W, self.c, self.b, self.sigma
+
+    def copy(self):
+        kw = {name: (None if getattr(self, name) is None else getattr(self, name).copy())
+              for name in self._ARRAYS}
+        return _TrainState(n_updates=self.n_updates, n_iter=self.n_iter,
+                           history=list(self.history), seed=self.seed, **kw)
+
+
+def _own(a, dtype=None):
+    """A writable, C-contiguous, in-memory copy of ``a`` (a memmap gives an ndarray)."""
+    return np.array(a, dtype=dtype if dtype is not None else a.dtype, order="C", copy=True)
 
 
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the RBM estimators (not public).
 
     Subclasses set ``_gaussian_visible`` and implement the visible-unit
-    specific pieces: ``_check_values``, ``_init_visible``, ``_visible_means``,
-    ``free_energy`` and ``score_samples``.
+    specific pieces: ``_check_values``, ``_check_training_data``,
+    ``_init_visible``, ``_visible_means``, ``_free_energy`` and
+    ``_score_samples``.
     """
 
     _gaussian_visible = False
@@ -60,13 +167,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _score_label = "pseudo-likelihood"
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [_IntNotBool(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [_IntNotBool(Integral, 1, None, closed="left")],
+        "n_iter": [_IntNotBool(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "k": [_IntNotBool(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -74,8 +181,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [None, Integral],
+        "n_iter_no_change": [_IntNotBool(Integral, 1, None, closed="left")],
+        "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
     }
 
     # ------------------------------------------------------------------ input
@@ -92,65 +199,163 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError("X has 0 samples; at least one is required.")
         if not reset and hasattr(self, "components_"):
             X = X.astype(self.components_.dtype, copy=False)
+        if sp.issparse(X) and not X.has_canonical_format:
+            # duplicate entries are summed by scipy (and by transform) but the
+            # gather kernels would overwrite them: sum them on a copy
+            X = X.copy()
+            X.sum_duplicates()
         self._check_values(X)
         return X
 
     def _check_values(self, X):
         """Range checks specific to the visible units (override)."""
 
+    def _check_training_data(self, X):
+        """Checks of the training data beyond its range (override)."""
+
+    # ---------------------------------------------------------- transactions
+    @contextmanager
+    def _transaction(self):
+        """Put the estimator back exactly as it was if the block raises.
+
+        Training never writes into the estimator's own arrays (it works on
+        copies), so a shallow copy of ``__dict__`` plus the states of the
+        random generators the call may advance is a complete record.
+        """
+        saved = dict(self.__dict__)
+        rngs = []
+        for r in (saved.get("_rng"), self.random_state):
+            if isinstance(r, np.random.RandomState) and all(r is not q for q, _ in rngs):
+                rngs.append((r, r.get_state()))
+        try:
+            yield
+        except BaseException:
+            for r, s in rngs:
+                r.set_state(s)
+            for key in [k for k in self.__dict__ if k not in saved]:
+                del self.__dict__[key]
+            self.__dict__.update(saved)
+            raise
+
     # --------------------------------------------------------------- training
-    def _init_params(self, X, rng):
+    def _init_state(self, X, rows, rng):
+        """A freshly initialised model for training rows ``rows`` of X."""
         n_features = X.shape[1]
         dtype = X.dtype
         H = self.n_components
-        self.components_ = np.ascontiguousarray(
-            rng.normal(0.0, 0.01, (H, n_features)).astype(dtype)
+        W = np.ascontiguousarray(rng.normal(0.0, 0.01, (H, n_features)).astype(dtype))
+        b = self._init_visible(_column_mean(X, rows)).astype(dtype)
+        n_rows = X.shape[0] if rows is None else len(rows)
+        state = _TrainState(
+            W=W,
+            c=np.zeros(H, dtype=dtype),
+            b=np.ascontiguousarray(b),
+            sigma=np.ones(n_features, dtype=dtype),
+            vW=np.zeros_like(W),
+            vc=np.zeros(H, dtype=dtype),
+            vb=np.zeros(n_features, dtype=dtype),
+            # the chains of at most batch_size rows, never more than the data
+            hchain=np.zeros((min(self.batch_size, n_rows), H), dtype=dtype),
+            sparse_q=np.full(H, self.sparsity_target, dtype=dtype),
+            log_var=np.zeros(n_features, dtype=dtype),
+            vel_log_var=np.zeros(n_features, dtype=dtype),
+            n_updates=0,
+            n_iter=0,
+            history=[],
+            seed=int(rng.randint(0, 2**63 - 1, dtype=np.int64)),
         )
-        self.intercept_hidden_ = np.zeros(H, dtype=dtype)
-        self.intercept_visible_ = self._init_visible(X).astype(dtype)
-        self._sigma = np.ones(n_features, dtype=dtype)
-        self.h_samples_ = np.zeros((self.batch_size, H), dtype=dtype)
-        self._velocities = [
-            np.zeros_like(self.components_),
-            np.zeros_like(self.intercept_hidden_),
-            np.zeros_like(self.intercept_visible_),
-        ]
-        self._sparsity_q = np.full(H, self.sparsity_target, dtype=dtype)
-        self._seed = int(rng.randint(0, 2**63 - 1, dtype=np.int64))
-        self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
-        self._n_updates = 0
-        self.n_iter_ = 0
-        self.history_ = []
+        return state
 
-    def _state(self):
-        """All arrays that one update touches, in the kernel's order."""
-        vW, vc, vb = self._velocities
-        return [self.components_, self.intercept_hidden_, self.intercept_visible_,
-                self._sigma, vW, vc, vb, self.h_samples_, self._sparsity_q]
+    def _state_from_self(self, n_rows):
+        """A private, writable copy of the fitted model, chains resized for this call.
 
-    def _snapshot(self):
-        return [a.copy() for a in self._state()], self._n_updates
-
-    def _restore(self, snap):
-        arrays, n_updates = snap
-        for dst, src in zip(self._state(), arrays):
-            dst[...] = src
-        self._n_updates = n_updates
-
-    def _run_epoch(self, X, order):
-        """One pass of CD updates over the rows ``X[order]``."""
+        The persistent chains get between ``min(batch_size, n_rows)`` and
+        ``batch_size`` rows: new chains start at zero, surplus ones are dropped.
+        """
         dtype = self.components_.dtype
-        H, V = self.components_.shape
-        B = self.h_samples_.shape[0]
-        bufs = getattr(self, "_buffers", None)
-        if bufs is None or bufs[0].dtype != dtype or bufs[0].shape != (2 * B, V):
-            bufs = (
-                np.zeros((2 * B, V), dtype),
-                np.zeros((2 * B, H), dtype),
-                np.zeros((B, H), dtype),
-                np.zeros((B, V), dtype),
-                np.zeros((H, V), dtype),
-            )
+        vW, vc, vb = self._velocities
+        H = self.components_.shape[0]
+        h = self.h_samples_
+        need = min(self.batch_size, n_rows)
+        rows = min(max(h.shape[0], need), self.batch_size)
+        hchain = np.zeros((rows, H), dtype=dtype)
+        keep = min(rows, h.shape[0])
+        hchain[:keep] = h[:keep]
+        V = self.components_.shape[1]
+        log_var = getattr(self, "_log_var", None)
+        vel_log_var = getattr(self, "_vel_log_var", None)
+        return _TrainState(
+            W=_own(self.components_), c=_own(self.intercept_hidden_),
+            b=_own(self.intercept_visible_), sigma=_own(self._sigma),
+            vW=_own(vW), vc=_own(vc), vb=_own(vb), hchain=hchain,
+            sparse_q=_own(self._sparsity_q),
+            log_var=np.zeros(V, dtype) if log_var is None else _own(log_var),
+            vel_log_var=np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var),
+            n_updates=self._n_updates, n_iter=self.n_iter_,
+            history=list(self.history_), seed=self._seed,
+        )
+
+    def _commit(self, state, rng, interrupted):
+        """Swap a trained state into the estimator (the only place that sets it)."""
+        self.components_ = state.W
+        self.intercept_hidden_ = state.c
+        self.intercept_visible_ = state.b
+        self._sigma = state.sigma
+        self._velocities = [state.vW, state.vc, state.vb]
+        self.h_samples_ = state.hchain
+        self._sparsity_q = state.sparse_q
+        self._log_var = state.log_var
+        self._vel_log_var = state.vel_log_var
+        self._n_updates = state.n_updates
+        self.n_iter_ = state.n_iter
+        self.history_ = state.history
+        self._seed = state.seed
+        self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
+        self.interrupted_ = interrupted
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_buffers", None)  # scratch memory pickled by older versions
+        super().__setstate__(state)
+
+    @staticmethod
+    def _scratch(B, H, V, dtype):
+        """Scratch buffers of the CD kernels for mini-batches of up to B rows."""
+        return (
+            np.zeros((2 * B, V), dtype),
+            np.zeros((2 * B, H), dtype),
+            np.zeros((B, H), dtype),
+            np.zeros((B, V), dtype),
+            np.zeros((H, V), dtype),
+        )
+
+    @staticmethod
+    def _epoch_calls(n, batch_size, H, V):
+        """Split one epoch's even mini-batches into kernel calls of bounded work.
+
+        Yields ``(start, stop, size, first_batch)``: rows ``order[start:stop]``
+        form whole mini-batches of ``size`` rows each (the sizes of
+        ``sklearn.utils.gen_even_slices``), so the calls make exactly the
+        updates of one call over the whole epoch.
+        """
+        n_batches = (n + batch_size - 1) // batch_size
+        q, r = divmod(n, n_batches)
+        groups = [(0, r, q + 1), (r, n_batches, q)]  # batch ranges of equal size
+        start = 0
+        for b0, b1, size in groups:
+            if size == 0 or b1 <= b0:
+                continue
+            per_call = max(1, _CHUNK_WORK // max(1, size * (V + H) * H))
+            for t in range(b0, b1, per_call):
+                nb = min(per_call, b1 - t)
+                yield start, start + nb * size, size, t
+                start += nb * size
+
+    def _run_epoch(self, state, X, order, scratch):
+        """One pass of CD updates over the rows ``X[order]``, into ``state``."""
+        H, V = state.W.shape
+        dtype = state.W.dtype
+        batch_size = min(self.batch_size, order.shape[0])
         if sp.issparse(X):
             Xd = np.zeros((1, V), dtype)
             data, indices, indptr = X.data, X.indices, X.indptr
@@ -159,128 +364,181 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             data = np.zeros(1, dtype)
             indices = np.zeros(1, np.int32)
             indptr = np.zeros(2, np.int32)
-        batch_size = min(self.batch_size, B)
-        n_done = cd_epoch(
-            Xd, data, indices, indptr, sp.issparse(X), order.astype(np.int64),
-            batch_size, self.k, self.persistent, self._gaussian_visible,
-            np.uint64(self._seed), self._n_updates, *self._state(), *bufs,
+        n_done = 0
+        for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
+            n_done += int(self._kernel_call(
+                state, Xd, data, indices, indptr, sp.issparse(X), order[start:stop],
+                size, state.n_updates + t, scratch))
+        state.n_updates += n_done
+
+    def _kernel_call(self, state, Xd, data, indices, indptr, is_sparse, order, size,
+                     update_index, scratch):
+        return cd_epoch(
+            Xd, data, indices, indptr, is_sparse, order,
+            size, self.k, self.persistent, self._gaussian_visible,
+            np.uint64(state.seed), update_index, *state.arrays(), *scratch,
             float(self.learning_rate), float(self.momentum), float(self.weight_decay),
             float(self.sparsity_target), float(self.sparsity_cost), 0.9,
             not getattr(self, "sample_visible", True),
         )
-        self._n_updates += int(n_done)
-        self._buffers = bufs
 
-    def _check_divergence(self):
-        for name, a in (("components_", self.components_),
-                        ("intercept_hidden_", self.intercept_hidden_),
-                        ("intercept_visible_", self.intercept_visible_)):
+    def _check_divergence(self, state, X_monitor):
+        """A DivergenceError message when the epoch broke the model, else None."""
+        for name, a in (("components_", state.W), ("intercept_hidden_", state.c),
+                        ("intercept_visible_", state.b)):
             if not np.all(np.isfinite(a)) or np.max(np.abs(a)) > _DIVERGENCE_LIMIT:
-                return name
+                return (f"{name} became non-finite or exceeded {_DIVERGENCE_LIMIT:g} "
+                        f"in magnitude")
+        w_max = float(np.max(np.abs(state.W))) if state.W.size else 0.0
+        if w_max > _SATURATION_WEIGHT:
+            pre = np.abs(self._hidden_pre(self._visible_input(X_monitor, state.params()),
+                                          state.params()))
+            if np.all(pre > _SATURATION_PRE):
+                return (f"the hidden units saturated (weights up to {w_max:.3g}; every "
+                        f"hidden probability on the monitored rows is 0 or 1 to within "
+                        f"1e-13, so the gradient carries no information)")
         return None
 
-    def _train(self, X, n_epochs, rng, shuffle, X_val=None):
-        """Epoch loop shared by fit and partial_fit.
+    def _divergence_hint(self):
+        """Extra advice appended to a DivergenceError message (override)."""
+        return ""
 
-        Parameters are checked after each epoch; on divergence they are put
-        back to their state at the end of the previous epoch and a
-        DivergenceError naming ``learning_rate`` is raised. A
-        KeyboardInterrupt stops after the last completed epoch with a warning.
+    def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial):
+        """Epoch loop shared by fit and partial_fit, on ``state`` (never on self).
+
+        ``rows`` are the training rows of X (None: all, in order). After each
+        epoch the parameters are checked; a DivergenceError naming
+        ``learning_rate`` is raised when they broke. A KeyboardInterrupt
+        anywhere in the loop puts ``state`` back to the last completed epoch;
+        with ``keep_partial`` and at least one completed epoch the loop then
+        stops with a warning and returns ``(state, True)``, otherwise the
+        KeyboardInterrupt propagates (the caller's transaction restores the
+        estimator).
+
+        Returns
+        -------
+        state : _TrainState
+        interrupted : bool
         """
-        n = X.shape[0]
-        monitor = self._monitor_rows(X, rng)
+        n = X.shape[0] if rows is None else len(rows)
+        base_order = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
+        H, V = state.W.shape
+        scratch = self._scratch(min(self.batch_size, n), H, V, state.W.dtype)
+        monitor = self._monitor_rows(X, base_order, rng)
         best_gap_count = 0
         prev_gap = None
         t_start = time.time()
-        for epoch in range(n_epochs):
-            t0 = time.time()
-            snap = self._snapshot()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            try:
-                with thread_limits(self.n_jobs):
-                    self._run_epoch(X, order)
-            except KeyboardInterrupt:
-                self._restore(snap)
-                warnings.warn(
-                    f"Training interrupted by the user; the model is kept as it was "
-                    f"after epoch {self.n_iter_}.",
-                    RuntimeWarning,
-                )
-                return
-            bad = self._check_divergence()
-            if bad is not None:
-                self._restore(snap)
-                raise DivergenceError(
-                    f"Training diverged in epoch {self.n_iter_ + 1}: {bad} became "
-                    f"non-finite or exceeded {_DIVERGENCE_LIMIT:g} in magnitude. "
-                    f"Reduce learning_rate (currently {self.learning_rate!r}). The model "
-                    f"was left as it was after epoch {self.n_iter_}."
-                )
-            self.n_iter_ += 1
-            seconds = time.time() - t0
-            record = self._epoch_record(monitor, X_val, seconds)
-            self.history_.append(record)
-            if self.verbose:
-                elapsed = time.time() - t_start
-                left = elapsed / (epoch + 1) * (n_epochs - epoch - 1)
-                extra = ""
-                if "free_energy_gap" in record:
-                    extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
-                print(
-                    f"[{type(self).__name__}] Iteration {self.n_iter_}, "
-                    f"{self._score_label} = {record[self._score_key]:.4f}, "
-                    f"reconstruction error = {record['reconstruction_error']:.4f}"
-                    f"{extra}, time = {seconds:.2f}s, time left ~ {left:.1f}s"
-                )
-            if self.early_stopping and "free_energy_gap" in record:
-                gap = record["free_energy_gap"]
-                best_gap_count = best_gap_count + 1 if (prev_gap is not None and gap > prev_gap) else 0
-                prev_gap = gap
-                if best_gap_count >= self.n_iter_no_change:
-                    if self.verbose:
-                        print(f"[{type(self).__name__}] Early stopping: the free-energy gap "
-                              f"grew for {best_gap_count} epochs in a row.")
-                    break
-
-    def _monitor_rows(self, X, rng, max_rows=50):
-        n = X.shape[0]
-        idx = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
-        Xm = X[idx]
-        return Xm.toarray() if sp.issparse(Xm) else Xm
-
-    def _epoch_record(self, X_monitor, X_val, seconds):
-        # the rows were validated by fit: no second validation (which would
-        # also warn about missing feature names when X was a DataFrame)
-        self._monitoring = True
+        committed = state.copy() if keep_partial else None
+        first_iter = state.n_iter
         try:
-            rec = {
-                "epoch": self.n_iter_,
-                "reconstruction_error": float(np.mean(self.reconstruction_error(X_monitor))),
-                # the exact pseudo-likelihood costs O(V H) transcendentals per
-                # row: on the first _PLL_MONITOR_ROWS rows only
-                self._score_key: float(np.mean(self.score_samples(
-                    X_monitor[:_PLL_MONITOR_ROWS]))),
-                "seconds": seconds,
-            }
-            if X_val is not None:
-                m = min(X_val.shape[0], X_monitor.shape[0])
-                rec["free_energy_gap"] = float(
-                    np.mean(self.free_energy(X_val[:m]))
-                    - np.mean(self.free_energy(X_monitor[:m]))
-                )
-        finally:
-            del self._monitoring
+            for epoch in range(n_epochs):
+                t0 = time.time()
+                order = base_order[rng.permutation(n)] if shuffle else base_order
+                with thread_limits(self.n_jobs):
+                    self._run_epoch(state, X, order, scratch)
+                bad = self._check_divergence(state, monitor)
+                if bad is not None:
+                    raise DivergenceError(
+                        f"Training diverged in epoch {state.n_iter + 1}: {bad}. Reduce "
+                        f"learning_rate (currently {self.learning_rate!r}).{self._divergence_hint()} "
+                        f"The estimator was left as it was before this call."
+                    )
+                seconds = time.time() - t0
+                record = self._epoch_record(state, monitor, X_val, seconds)
+                state.n_iter += 1
+                state.history.append(record)
+                if self.verbose:
+                    self._print_epoch(state, record, seconds, t_start,
+                                      epoch, n_epochs)
+                if keep_partial:
+                    committed = state.copy()
+                if self.early_stopping and "free_energy_gap" in record:
+                    gap = record["free_energy_gap"]
+                    grew = prev_gap is not None and gap > prev_gap
+                    best_gap_count = best_gap_count + 1 if grew else 0
+                    prev_gap = gap
+                    if best_gap_count >= self.n_iter_no_change:
+                        if self.verbose:
+                            print(f"[{type(self).__name__}] Early stopping: the free-energy "
+                                  f"gap grew for {best_gap_count} epochs in a row.")
+                        break
+        except KeyboardInterrupt:
+            if not keep_partial or committed.n_iter == first_iter:
+                raise
+            warnings.warn(
+                f"{type(self).__name__}: training interrupted by the user (KeyboardInterrupt); "
+                f"the model is kept as it was after epoch {committed.n_iter} "
+                f"({committed.n_iter - first_iter} of {n_epochs} epochs completed) and "
+                f"interrupted_ is set to True.",
+                RuntimeWarning,
+            )
+            return committed, True
+        return state, False
+
+    def _print_epoch(self, state, record, seconds, t_start, epoch, n_epochs):
+        # scikit-learn's line first, then the extra figures
+        elapsed = time.time() - t_start
+        left = elapsed / (epoch + 1) * (n_epochs - epoch - 1)
+        extra = ""
+        if "free_energy_gap" in record:
+            extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
+        print(
+            f"[{type(self).__name__}] Iteration {state.n_iter}, "
+            f"{self._score_label} = {record[self._score_key]:.2f}, "
+            f"time = {seconds:.2f}s, "
+            f"reconstruction error = {record['reconstruction_error']:.4f}"
+            f"{extra}, time left ~ {left:.1f}s"
+        )
+
+    def _monitor_rows(self, X, rows, rng, max_rows=_MONITOR_ROWS):
+        """Up to ``max_rows`` of the training rows, dense (a copy of those rows only)."""
+        idx = np.sort(rng.choice(rows, size=min(len(rows), max_rows), replace=False))
+        return _dense_rows(X, idx)
+
+    def _epoch_record(self, state, X_monitor, X_val, seconds):
+        # the rows were validated by fit: the private helpers, no second validation
+        P = state.params()
+        rec = {
+            "epoch": state.n_iter + 1,
+            "reconstruction_error": float(np.mean(self._reconstruction_error(X_monitor, P))),
+            # the exact pseudo-likelihood costs O(V H) transcendentals per
+            # row: on the first _PLL_MONITOR_ROWS rows only
+            self._score_key: float(np.mean(self._score_samples(
+                X_monitor[:_PLL_MONITOR_ROWS], P))),
+            "seconds": seconds,
+        }
+        if X_val is not None:
+            m = min(X_val.shape[0], X_monitor.shape[0])
+            rec["free_energy_gap"] = float(
+                np.mean(self._free_energy(X_val[:m], P))
+                - np.mean(self._free_energy(X_monitor[:m], P))
+            )
         return rec
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    def _check_fit_params(self):
+        if self.early_stopping and self.validation_fraction is None:
+            raise ValueError(
+                "early_stopping=True needs validation_fraction, the fraction of X held out "
+                "to monitor the free-energy gap (for example validation_fraction=0.1); got "
+                "validation_fraction=None."
+            )
+
     def fit(self, X, y=None):
         """Fit the model to the data X by CD-k or persistent CD.
+
+        A fit that raises leaves the estimator exactly as it was. A
+        KeyboardInterrupt (Ctrl-C) after the first epoch stops training, keeps
+        the completed epochs (``n_iter_ == len(history_)``), warns with a
+        RuntimeWarning and sets ``interrupted_ = True``; during the first
+        epoch (or before) the estimator is left as it was and the
+        KeyboardInterrupt is re-raised.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 data gives float32 parameters. Sparse
-            input is read one mini-batch at a time and never densified whole.
+            input is read one mini-batch at a time and never densified whole;
+            a numpy.memmap is read in place.
         y : None
             Ignored.
 
@@ -292,35 +550,50 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Raises
         ------
         ValueError
-            On bad input (NaN/inf, wrong range, wrong shape, empty) or bad
-            parameters; ``DivergenceError`` (a ValueError) if training diverges.
+            On bad input (NaN/inf, wrong shape, empty) or bad parameters;
+            ``DivergenceError`` (a ValueError) if training diverges.
+        KeyboardInterrupt
+            If interrupted before the first epoch completed.
         """
-        X = self._validate_X(X, reset=True)
-        rng = check_random_state(self.random_state)
-        X_val = None
-        if self.validation_fraction is not None:
-            n_val = max(1, int(round(self.validation_fraction * X.shape[0])))
-            if n_val >= X.shape[0]:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no training "
-                    f"samples out of {X.shape[0]}."
-                )
-            perm = rng.permutation(X.shape[0])
-            X_val = X[perm[:n_val]]
-            X_val = X_val.toarray() if sp.issparse(X_val) else X_val
-            X = X[np.sort(perm[n_val:])]
-        self._init_params(X, rng)
-        self._train(X, self.n_iter, rng, shuffle=True, X_val=X_val)
+        with self._transaction():
+            self._fit(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X):
+        self._check_fit_params()
+        X = self._validate_X(X, reset=True)
+        self._check_training_data(X)
+        rng = check_random_state(self.random_state)
+        n = X.shape[0]
+        rows = None
+        X_val = None
+        if self.validation_fraction is not None:
+            n_val = max(1, int(round(self.validation_fraction * n)))
+            if n_val >= n:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no training "
+                    f"samples out of {n}."
+                )
+            perm = rng.permutation(n)
+            # the free-energy gap uses at most _MONITOR_ROWS held-out rows:
+            # only those are read (and densified)
+            X_val = _dense_rows(X, np.sort(perm[:min(n_val, _MONITOR_ROWS)]))
+            rows = np.sort(perm[n_val:])
+        state = self._init_state(X, rows, rng)
+        state, interrupted = self._train(state, X, rows, self.n_iter, rng, shuffle=True,
+                                         X_val=X_val, keep_partial=True)
+        self._commit(state, rng, interrupted)
+
     def partial_fit(self, X, y=None):
         """Run one pass of CD updates over X in mini-batches of batch_size.
 
         Unlike scikit-learn's BernoulliRBM, which makes a single update,
         this runs over all of X (in the order given) and keeps the persistent
-        chains between calls. If it fails (bad input, divergence) the model
-        is left exactly as it was before the call.
+        chains between calls; a changed ``batch_size`` takes effect (the
+        chains are resized). The call is atomic: if it raises (bad input,
+        divergence, KeyboardInterrupt) the model is left exactly as it was
+        before the call, its random generator included.
 
         Parameters
         ----------
@@ -337,32 +610,51 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ------
         ValueError
             As for :meth:`fit`.
+        KeyboardInterrupt
+            If interrupted (the model is as before the call).
         """
+        with self._transaction():
+            self._partial_fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit(self, X):
         first = not hasattr(self, "components_")
         X = self._validate_X(X, reset=first)
+        self._check_training_data(X)
         if first:
-            self._init_params(X, check_random_state(self.random_state))
-        self._train(X, 1, self._rng, shuffle=False)
-        return self
+            rng = check_random_state(self.random_state)
+            state = self._init_state(X, None, rng)
+        else:
+            rng = self._rng
+            state = self._state_from_self(X.shape[0])
+        state, _ = self._train(state, X, None, 1, rng, shuffle=False, keep_partial=False)
+        self._commit(state, rng, False)
 
     # ------------------------------------------------------------- inference
     def _check_fitted_X(self, X):
-        if getattr(self, "_monitoring", False):
-            return X  # rows of the training data, validated by fit
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
 
-    def _hidden_pre(self, X):
-        pre = X @ self.components_.T
-        pre = np.asarray(pre)
-        pre += self.intercept_hidden_
+    def _params(self, P=None):
+        if P is not None:
+            return P
+        return self.components_, self.intercept_hidden_, self.intercept_visible_, self._sigma
+
+    def _hidden_pre(self, X, P=None):
+        W, c, _, _ = self._params(P)
+        pre = np.asarray(X @ W.T)
+        pre += c
         return pre
 
-    def _visible_input(self, X):
+    def _visible_input(self, X, P=None):
         return X
 
     def transform(self, X):
         """Hidden-unit probabilities p(h_j = 1 | v) for each sample.
+
+        Defined for any finite input (a BernoulliRBM warns about values
+        outside [0, 1], see ``check_range``).
 
         Parameters
         ----------
@@ -376,11 +668,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._check_fitted_X(X)
         return self._mean_hiddens(X)
 
-    def _mean_hiddens(self, v):
-        return expit(self._hidden_pre(self._visible_input(v)))
+    def _mean_hiddens(self, v, P=None):
+        return expit(self._hidden_pre(self._visible_input(v, P), P))
 
-    def _sample_hiddens(self, v, rng):
-        p = self._mean_hiddens(v)
+    def _sample_hiddens(self, v, rng, P=None):
+        p = self._mean_hiddens(v, P)
         return (rng.uniform(size=p.shape) < p).astype(p.dtype)
 
     def _sample_visibles(self, h, rng):
@@ -408,11 +700,27 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         h = self._sample_hiddens(v, self.random_state_)
         return self._sample_visibles(h, self.random_state_)
 
+    def _blockwise(self, X, fn, P):
+        """``fn(dense_block, P)`` over row blocks of X, concatenated (1-D, model dtype)."""
+        W = self._params(P)[0]
+        out = np.empty(X.shape[0], dtype=W.dtype)
+        for start, stop in _row_blocks(X.shape[0], max(X.shape[1], W.shape[0])):
+            out[start:stop] = fn(_dense_rows(X, slice(start, stop)), P)
+        return out
+
+    def _reconstruction_error(self, X, P=None):
+        return self._blockwise(X, self._reconstruction_error_block, P)
+
+    def _reconstruction_error_block(self, X, P):
+        r = self._visible_means(self._mean_hiddens(X, P), P)
+        return np.mean((X - r) ** 2, axis=1)
+
     def reconstruction_error(self, X):
         """Mean-field reconstruction error of each sample.
 
         ``mean_i (x_i - r_i)^2`` with ``r = E[v | h = p(h | x)]``, the
         visible means given the hidden probabilities (Hinton 2010, sec. 5).
+        Computed a block of rows at a time (sparse X is never densified whole).
 
         Parameters
         ----------
@@ -421,14 +729,25 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         err : ndarray of shape (n_samples,)
-            Mean squared error per visible unit.
+            Mean squared error per visible unit, in the model's dtype.
         """
         X = self._check_fitted_X(X)
-        if sp.issparse(X):
-            X = X.toarray()
-        h = self._mean_hiddens(X)
-        r = self._visible_means(h)
-        return np.mean((X - r) ** 2, axis=1)
+        return self._reconstruction_error(X)
+
+    def free_energy(self, X):
+        """Free energy of each sample, in nats (see the class docstring).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,)
+            In nats, in the model's dtype; ``p(v) = exp(-F(v)) / Z``.
+        """
+        X = self._check_fitted_X(X)
+        return self._free_energy(X)
 
     def log_partition(self, method="auto", **ais_params):
         """Log partition function log Z of the model, in nats.
@@ -529,15 +848,22 @@ class BernoulliRBM(_BaseRBM):
     learning_rate : float, default=0.1
         Step size of each update (the gradient is averaged over the mini-batch).
     batch_size : int, default=10
-        Examples per mini-batch; also the number of persistent chains.
+        Examples per mini-batch; also the number of persistent chains (at
+        most the number of training rows). A new value takes effect at the
+        next :meth:`fit` or :meth:`partial_fit`.
     n_iter : int, default=10
         Epochs over the training data in :meth:`fit`.
     verbose : int, default=0
-        If non-zero, print one line per epoch: pseudo-log-likelihood,
-        reconstruction error, seconds taken and estimated time left.
+        If non-zero, print one line per epoch, starting as scikit-learn's
+        (``[BernoulliRBM] Iteration 1, pseudo-likelihood = -25.39, time =
+        0.14s``: the mean :meth:`score_samples` of up to 10 monitored training
+        rows, and the epoch's seconds), followed by the reconstruction error
+        and the estimated time left.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and all sampling. The same value and
-        data give bit-identical parameters whatever ``n_jobs``.
+        Seeds initialisation, shuffling and all sampling. The same
+        ``random_state``, data and ``n_jobs`` give bit-identical results;
+        different ``n_jobs`` agree up to floating-point rounding in BLAS,
+        which training can amplify.
     k : int, default=1
         Gibbs steps per update (CD-k / PCD-k).
     persistent : bool, default=True
@@ -557,16 +883,23 @@ class BernoulliRBM(_BaseRBM):
         free-energy gap (guide, sec. 6), recorded in ``history_``.
     early_stopping : bool, default=False
         Stop when the free-energy gap has grown for ``n_iter_no_change``
-        epochs in a row (needs ``validation_fraction``).
+        epochs in a row. Needs ``validation_fraction``: :meth:`fit` raises a
+        ValueError when it is None.
     n_iter_no_change : int, default=5
         See ``early_stopping``.
     n_jobs : int or None, default=None
         Threads for the kernels and BLAS. None leaves the libraries' defaults
         (all cores); -1 all cores; 1 a single thread.
-    check_range : bool, default=True
-        Raise a ValueError when X has values outside [0, 1]. False accepts
-        any real values (as scikit-learn's BernoulliRBM does); they are then
-        used as they are, which is rarely meaningful for Bernoulli units.
+    check_range : {"warn", "raise", "ignore"} or bool, default="warn"
+        What to do when X (in any method) has values outside [0, 1] by more
+        than rounding (1e-6): "warn" issues one :class:`OutOfRangeWarning`
+        (a UserWarning) per call naming the range seen and the remedy, and
+        uses the values as they are (as scikit-learn's BernoulliRBM does:
+        every method is defined for any finite input); "raise" raises a
+        ValueError; "ignore" says nothing. True means "raise", False
+        "ignore". Held-out rows scaled with a MinMaxScaler fitted on other
+        rows are typically slightly outside [0, 1]; ``MinMaxScaler(clip=True)``
+        avoids it.
     sample_visible : bool, default=False
         In the last Gibbs step of each update, sample the visible units (as
         scikit-learn does; the unbiased CD-k estimator) instead of using their
@@ -585,8 +918,14 @@ class BernoulliRBM(_BaseRBM):
         Hidden biases ``c``.
     intercept_visible_ : ndarray of shape (n_features,)
         Visible biases ``b``.
-    h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the persistent chains.
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent chains, ``n_chains = min(batch_size,
+        n_samples)``.
+    interrupted_ : bool
+        True when the last :meth:`fit` was stopped by a KeyboardInterrupt
+        (Ctrl-C) and kept its completed epochs; False after a fit or
+        partial_fit that ran to the end. Code that trains several models in
+        a row (a DBN's layers) reads it to stop the remaining ones.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
@@ -594,7 +933,8 @@ class BernoulliRBM(_BaseRBM):
         Epochs completed.
     history_ : list of dict
         One entry per epoch: ``epoch``, ``reconstruction_error``,
-        ``pseudo_log_likelihood`` (nats per visible unit), ``seconds``, and
+        ``pseudo_log_likelihood`` (the mean of :meth:`score_samples`, nats
+        summed over the visible units, scikit-learn's scale), ``seconds``, and
         ``free_energy_gap`` (nats) when ``validation_fraction`` is set; the
         monitored quantities use a fixed subset of up to 50 training rows
         (the pseudo-log-likelihood its first 10, as it costs O(V H)
@@ -623,7 +963,7 @@ class BernoulliRBM(_BaseRBM):
 
     _parameter_constraints: dict = {
         **_BaseRBM._parameter_constraints,
-        "check_range": ["boolean"],
+        "check_range": [StrOptions({"warn", "raise", "ignore"}), "boolean"],
         "sample_visible": ["boolean"],
     }
 
@@ -646,7 +986,7 @@ class BernoulliRBM(_BaseRBM):
         early_stopping=False,
         n_iter_no_change=5,
         n_jobs=None,
-        check_range=True,
+        check_range="warn",
         sample_visible=False,
     ):
         self.n_components = n_components
@@ -668,25 +1008,53 @@ class BernoulliRBM(_BaseRBM):
         self.check_range = check_range
         self.sample_visible = sample_visible
 
+    def _range_mode(self):
+        mode = self.check_range
+        if mode is True or mode is np.True_:
+            return "raise"
+        if mode is False or mode is np.False_:
+            return "ignore"
+        if mode not in ("warn", "raise", "ignore"):
+            raise ValueError(
+                f"check_range must be 'warn', 'raise', 'ignore' or a bool; got {mode!r}."
+            )
+        return mode
+
     def _check_values(self, X):
-        if not self.check_range:
+        mode = self._range_mode()
+        if mode == "ignore":
             return
         vals = X.data if sp.issparse(X) else X
-        if vals.size and (vals.min() < 0 or vals.max() > 1):
-            raise ValueError(
-                f"BernoulliRBM expects X in [0, 1] (binary or probabilities); got values "
-                f"in [{vals.min():g}, {vals.max():g}]. Scale the data first, for example "
-                f"with sklearn.preprocessing.MinMaxScaler, or use GaussianBernoulliRBM "
-                f"for real-valued data."
-            )
+        if not vals.size:
+            return
+        lo, hi = float(vals.min()), float(vals.max())
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)  # the implicit zeros
+        if lo >= -_RANGE_TOL and hi <= 1 + _RANGE_TOL:
+            return
+        msg = (
+            f"BernoulliRBM expects X in [0, 1] (binary or probabilities); got values in "
+            f"[{lo:.6g}, {hi:.6g}]. Scale the data first, for example with "
+            f"sklearn.preprocessing.MinMaxScaler(clip=True), or use GaussianBernoulliRBM "
+            f"for real-valued data."
+        )
+        if mode == "raise":
+            raise ValueError(msg)
+        warnings.warn(
+            msg + " The values are used as they are, which is rarely meaningful for "
+            "Bernoulli units; check_range='raise' makes this an error and "
+            "check_range='ignore' silences it.",
+            OutOfRangeWarning,
+            stacklevel=4,
+        )
 
-    def _init_visible(self, X):
-        mean = np.asarray(X.mean(axis=0)).ravel().astype(np.float64)
+    def _init_visible(self, mean):
         p = np.clip(mean, 1e-3, 1 - 1e-3)
         return np.log(p / (1 - p))
 
-    def _visible_means(self, h):
-        return expit(h @ self.components_ + self.intercept_visible_)
+    def _visible_means(self, h, P=None):
+        W, _, b, _ = self._params(P)
+        return expit(h @ W + b)
 
     def _sample_visibles(self, h, rng):
         p = self._visible_means(h)
@@ -695,6 +1063,9 @@ class BernoulliRBM(_BaseRBM):
     def free_energy(self, X):
         """Free energy F(v) = -b.v - sum_j softplus(c_j + W_j.v) of each sample.
 
+        Defined for any finite input (out-of-range values warn, see
+        ``check_range``).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -702,24 +1073,30 @@ class BernoulliRBM(_BaseRBM):
         Returns
         -------
         F : ndarray of shape (n_samples,)
-            In nats; ``p(v) = exp(-F(v)) / Z``.
+            In nats, in the model's dtype; ``p(v) = exp(-F(v)) / Z``.
         """
-        X = self._check_fitted_X(X)
-        pre = self._hidden_pre(X)
-        vb = np.asarray(X @ self.intercept_visible_).ravel()
-        return -vb - _softplus(pre).sum(axis=1)
+        return super().free_energy(X)
+
+    def _free_energy(self, X, P=None):
+        # one product each: no block needed (outputs (n, H) and (n,))
+        W, c, b, _ = self._params(P)
+        pre = self._hidden_pre(X, P)
+        vb = np.asarray(X @ b).ravel()
+        return (-vb - _softplus(pre).sum(axis=1)).astype(W.dtype, copy=False)
 
     def score_samples(self, X):
-        """Pseudo-log-likelihood of each sample, per visible unit, in nats.
+        """Pseudo-log-likelihood of each sample, summed over the visible units, in nats.
 
-        ``(1/V) sum_i log p(v_i | v_-i)``, computed exactly over every visible
-        unit. scikit-learn's BernoulliRBM instead flips one random unit and
-        multiplies by ``n_features`` (a noisy estimate of the sum whose scale
-        grows with the dimension, scikit-learn issue #23179); dividing by
-        ``n_features`` makes the value comparable across data sets. Multiply
-        by ``n_features_in_`` for the (Besag 1975) pseudo-log-likelihood sum.
-        For non-binary rows in [0, 1] each term is the expectation under
-        independent Bernoulli units with those means.
+        ``sum_i log sigmoid(F(x^(i)) - F(x))`` where ``x^(i)`` is ``x`` with
+        unit ``i`` replaced by ``1 - x_i``. For binary rows this is the
+        pseudo-log-likelihood ``sum_i log p(x_i | x_-i)`` of Besag (1975).
+        scikit-learn's BernoulliRBM flips one random unit per row and
+        multiplies by ``n_features``: a noisy estimate whose expected value is
+        this sum. Here every unit is computed (exact, no noise, no random
+        state used), on scikit-learn's scale (divide by ``n_features_in_`` for
+        a per-unit value comparable across data sets). Costs O(n_features x
+        n_components) per row; sparse X is processed a block of rows at a
+        time. Defined for any finite input.
 
         Parameters
         ----------
@@ -728,15 +1105,27 @@ class BernoulliRBM(_BaseRBM):
         Returns
         -------
         pll : ndarray of shape (n_samples,)
-            Non-positive, in nats per visible unit.
+            In nats, in the model's dtype; non-positive for X in [0, 1].
+
+        References
+        ----------
+        J. Besag, "Statistical analysis of non-lattice data", The
+        Statistician 24(3), 1975.
         """
         X = self._check_fitted_X(X)
-        pre = self._hidden_pre(X)
-        Xd = X.toarray() if sp.issparse(X) else X
-        out = np.empty(X.shape[0], dtype=np.float64)
+        return self._score_samples(X)
+
+    def _score_samples(self, X, P=None):
+        return self._blockwise(X, self._score_samples_block, P)
+
+    def _score_samples_block(self, Xd, P):
+        W, _, b, _ = self._params(P)
+        pre = np.ascontiguousarray(self._hidden_pre(Xd, P), dtype=np.float64)
+        out = np.empty(Xd.shape[0], dtype=np.float64)
         with thread_limits(self.n_jobs):
             pseudo_loglik_bernoulli(
-                np.ascontiguousarray(Xd), np.ascontiguousarray(pre),
-                np.ascontiguousarray(self.components_.T), self.intercept_visible_, out,
+                np.ascontiguousarray(Xd, dtype=np.float64), pre,
+                np.ascontiguousarray(W.T, dtype=np.float64),
+                np.ascontiguousarray(b, dtype=np.float64), out,
             )
-        return out.astype(X.dtype, copy=False)
+        return out

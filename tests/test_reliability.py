@@ -316,16 +316,48 @@ X_OUT = X_BIN * 3.0 - 1.0  # values -1 and 2
 
 
 @pytest.mark.parametrize("name", ["BernoulliRBM", "DBN", "DBNClassifier", "DBNRegressor"])
-def test_bernoulli_first_layer_refuses_values_outside_unit_interval_in_fit(name):
-    with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler"):
-        fit(name, X_OUT)
+def test_bernoulli_first_layer_warns_about_values_outside_unit_interval_in_fit(name):
+    with pytest.warns(UserWarning, match=r"\[0, 1\].*\[-1, 2\].*MinMaxScaler"):
+        est = fit(name, X_OUT)
+    out = getattr(est, MAIN_METHOD[name])(X_BIN)
+    assert np.all(np.isfinite(out))
 
 
-@pytest.mark.parametrize("name, method", [("BernoulliRBM", m) for m in _RBM_METHODS]
-                         + [("DBN", "transform")])
-def test_bernoulli_layer_refuses_values_outside_unit_interval_in_inference(name, method):
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        getattr(fitted(name), method)(X_OUT)
+def test_bernoulli_rbm_refuses_values_outside_unit_interval_when_asked():
+    for check_range in ("raise", True):
+        est = make("BernoulliRBM", check_range=check_range)
+        with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler"):
+            est.fit(X_OUT)
+        est.fit(X_BIN)
+        for method in ("transform", "free_energy", "score_samples", "reconstruction_error"):
+            with pytest.raises(ValueError, match=r"\[0, 1\]"):
+                getattr(est, method)(X_OUT)
+
+
+@pytest.mark.parametrize("method", ["transform", "free_energy", "score_samples",
+                                    "reconstruction_error"])
+def test_bernoulli_rbm_inference_on_values_outside_unit_interval_warns_once(method):
+    est = fitted("BernoulliRBM")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = getattr(est, method)(X_OUT)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, rbm_module.OutOfRangeWarning)]
+    assert len(msgs) == 1 and "[-1, 2]" in msgs[0] and "check_range" in msgs[0], msgs
+    assert np.all(np.isfinite(out))
+    # rounding-level excess (MinMaxScaler's 1.0000000000000002) is silent
+    X_round = X_BIN * (1 + 2e-16) - 1e-12 * (1 - X_BIN)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(est, method)(X_round)
+
+
+def test_bernoulli_rbm_inference_is_defined_for_any_finite_input():
+    est = fitted("BernoulliRBM")
+    X = np.random.RandomState(0).normal(0, 1e3, (7, V))
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("ignore", rbm_module.OutOfRangeWarning)
+        for method in ("transform", "free_energy", "score_samples", "reconstruction_error"):
+            assert np.all(np.isfinite(getattr(est, method)(X))), method
 
 
 def test_bernoulli_check_range_false_accepts_any_real_values():
@@ -537,10 +569,27 @@ def test_divergence_names_learning_rate_and_leaves_a_finite_model(name):
     assert isinstance(info.value, ValueError)
     if base(name) == "DBN":
         return  # greedy pretraining stopped in a layer: no DBN is kept
+    if name in RBM_NAMES:
+        # a failed fit leaves the estimator as it was: here, not fitted
+        assert not hasattr(est, "components_") and not hasattr(est, "n_features_in_")
+        with pytest.raises(NotFittedError):
+            est.transform(X_BIN)
+        return
     for a in params_of(est):
         assert np.all(np.isfinite(a))
     out = getattr(est, MAIN_METHOD[base(name)])(X_BIN)
     assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("name", RBM_NAMES)
+def test_diverging_refit_leaves_the_fitted_model_unchanged(name):
+    est = fit(name, X_BIN)
+    before = pickle.dumps(est)
+    est.set_params(**DIVERGING[name])
+    with pytest.raises(DivergenceError, match="learning_rate"), np.errstate(all="ignore"):
+        est.fit(X_BIN)
+    est.set_params(learning_rate=make(name).learning_rate)
+    assert pickle.dumps(est) == before
 
 
 @pytest.mark.parametrize("name", ["DBNClassifier", "DBNRegressor"])

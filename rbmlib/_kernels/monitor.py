@@ -8,13 +8,14 @@ from .sampling import log_sigmoid, softplus
 
 @njit(parallel=True, cache=True)
 def pseudo_loglik_bernoulli(X, pre, WT, b, out):
-    """Exact pseudo-log-likelihood of each row, averaged over visible units.
+    """Exact pseudo-log-likelihood of each row, summed over visible units.
 
-    ``out[r] = (1/V) sum_i [x_i log s(d_i) + (1 - x_i) log s(-d_i)]`` with
-    ``d_i = F(x; x_i=0) - F(x; x_i=1)`` the free-energy difference of unit i
-    (Besag 1975). For binary rows this is ``(1/V) sum_i log p(x_i | x_-i)``;
-    for rows in [0, 1] it is the expected value under independent Bernoulli
-    units with those means.
+    ``out[r] = sum_i log sigmoid(g_i)`` with ``g_i = F(x^(i)) - F(x)`` and ``x^(i)`` the
+    row with unit ``i`` replaced by ``1 - x_i`` (Besag 1975). For binary rows
+    this is ``sum_i log p(x_i | x_-i)``; for any row it is the expected value
+    of scikit-learn's one-random-unit estimate times ``V``, without its noise.
+    With ``d = 1 - 2 x_i``,
+    ``g_i = -b_i d - sum_j [softplus(pre_j + d W_ji) - softplus(pre_j)]``.
 
     Parameters
     ----------
@@ -27,7 +28,7 @@ def pseudo_loglik_bernoulli(X, pre, WT, b, out):
     b : ndarray (V,)
         Visible biases.
     out : ndarray (n,)
-        Output, in nats per visible unit.
+        Output, in nats (summed over the V visible units).
     """
     n, V = X.shape
     H = WT.shape[1]
@@ -37,17 +38,9 @@ def pseudo_loglik_bernoulli(X, pre, WT, b, out):
             sp[j] = softplus(pre[r, j])
         acc = 0.0
         for i in range(V):
-            xi = X[r, i]
-            d = b[i]
-            if xi == 0.0:
-                for j in range(H):
-                    d += softplus(pre[r, j] + WT[i, j]) - sp[j]
-            elif xi == 1.0:
-                for j in range(H):
-                    d += sp[j] - softplus(pre[r, j] - WT[i, j])
-            else:
-                for j in range(H):
-                    base = pre[r, j] - xi * WT[i, j]
-                    d += softplus(base + WT[i, j]) - softplus(base)
-            acc += xi * log_sigmoid(d) + (1.0 - xi) * log_sigmoid(-d)
-        out[r] = acc / V
+            d = 1.0 - 2.0 * X[r, i]
+            g = -b[i] * d
+            for j in range(H):
+                g -= softplus(pre[r, j] + d * WT[i, j]) - sp[j]
+            acc += log_sigmoid(g)
+        out[r] = acc
