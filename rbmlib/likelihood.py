@@ -21,13 +21,16 @@ Energies, with binary hidden units ``h``:
 visible units ``p`` is a density and its logarithm a log-density.
 """
 
+import inspect
 import math
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._kernels import partition as _pk
 from .rbm import _softplus
@@ -127,13 +130,51 @@ def _params(rbm):
     if sigma is not None:
         sigma = np.ascontiguousarray(np.broadcast_to(
             np.asarray(sigma, dtype=np.float64), b.shape))
-        if not np.all(sigma > 0):
-            raise ValueError("sigma_ must be positive.")
+        if not np.all(np.isfinite(sigma) & (sigma > 0)):
+            raise ValueError("sigma_ must be positive and finite.")
     for name, arr in (("components_", W), ("intercept_hidden_", c),
                       ("intercept_visible_", b)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinity.")
     return W, c, b, sigma
+
+
+def _check_visible(X, name, n_features, gaussian, *, binary=False, accept_1d=False):
+    """Validated float64 copy of visible data ``X`` (dense or CSR).
+
+    Checks the shape, that every value is finite and, for Bernoulli visible
+    units, that every value lies in [0, 1] (or is 0 or 1 when ``binary``):
+    the free energy and the likelihood of Bernoulli units are defined for
+    probabilities / binary states only.
+    """
+    X = check_array(X, accept_sparse="csr", dtype=np.float64, ensure_2d=not accept_1d,
+                    ensure_all_finite=True, input_name=name)
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features (shape {X.shape}); the RBM expects "
+            f"{n_features} features."
+        )
+    if not gaussian:
+        vals = X.data if sp.issparse(X) else X
+        if binary:
+            if vals.size and not np.all((vals == 0) | (vals == 1)):
+                raise ValueError(
+                    f"{name} must hold binary states (0 or 1) of the Bernoulli visible "
+                    f"units; it has values such as {vals[(vals != 0) & (vals != 1)][0]!r}."
+                )
+        elif vals.size and (vals.min() < 0 or vals.max() > 1):
+            lo, hi = vals.min(), vals.max()
+            if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:  # implicit zeros
+                lo, hi = min(lo, 0.0), max(hi, 0.0)
+            raise ValueError(
+                f"{name} must lie in [0, 1] for Bernoulli visible units (values are "
+                f"probabilities or binary states); its values range from "
+                f"{lo:.6g} to {hi:.6g}. Scale the data to [0, 1], e.g. "
+                "with sklearn.preprocessing.MinMaxScaler."
+            )
+    return X
 
 
 def _log_z_exact_arrays(W, c, b, sigma):
@@ -161,6 +202,7 @@ def _log_z_exact_arrays(W, c, b, sigma):
     return _pk.log_z_enumerate(W, c, b, True, inv_var) + const
 
 
+@validate_params({"rbm": "no_validation"}, prefer_skip_nested_validation=True)
 def log_partition_exact(rbm):
     """Exact log partition function by enumerating the smaller layer.
 
@@ -208,29 +250,20 @@ def _base_biases(base_rate, b, sigma, n_features):
         if sigma is None:
             return np.zeros(n_features)
         return b.copy()
-    if sp.issparse(base_rate):
-        Xb = base_rate
-        mean = np.asarray(Xb.mean(axis=0)).ravel()
-        n = Xb.shape[0]
-    else:
-        Xb = np.asarray(base_rate, dtype=np.float64)
-        if Xb.ndim != 2:
+    if not sp.issparse(base_rate):
+        shape = np.shape(base_rate)
+        if len(shape) != 2:
             raise ValueError(
                 f"base_rate must be data of shape (n_samples, {n_features}) or None, "
-                f"got an array of shape {Xb.shape}."
+                f"got an array of shape {shape}."
             )
-        mean = Xb.mean(axis=0)
-        n = Xb.shape[0]
-    if Xb.shape[1] != n_features:
-        raise ValueError(
-            f"base_rate has {Xb.shape[1]} features, the RBM has {n_features}."
-        )
-    if n == 0:
-        raise ValueError("base_rate has no samples.")
+        if shape[0] == 0:
+            raise ValueError("base_rate has no samples.")
+    Xb = _check_visible(base_rate, "base_rate", n_features, sigma is not None)
+    n = Xb.shape[0]
+    mean = np.asarray(Xb.mean(axis=0), dtype=np.float64).ravel()
     if sigma is not None:
         return np.ascontiguousarray(mean, dtype=np.float64)
-    if np.any(mean < 0) or np.any(mean > 1):
-        raise ValueError("base_rate data for Bernoulli visible units must lie in [0, 1].")
     # smoothed marginal rates (add one pseudo-observation of 0 and of 1)
     p = (mean * n + 1.0) / (n + 2.0)
     return np.log(p) - np.log1p(-p)
@@ -246,7 +279,11 @@ def _log_z_base(b_base, sigma, n_components):
 def _check_betas(betas):
     if betas is None:
         return default_betas()
-    betas = np.ascontiguousarray(betas, dtype=np.float64).ravel()
+    betas = check_array(betas, dtype=np.float64, ensure_2d=False, ensure_all_finite=True,
+                        ensure_min_samples=0, input_name="betas")
+    if betas.ndim != 1:
+        raise ValueError(f"betas must be 1-D, got an array of shape {betas.shape}.")
+    betas = np.ascontiguousarray(betas)
     if betas.shape[0] < 2 or betas[0] != 0.0 or betas[-1] != 1.0:
         raise ValueError("betas must start at 0, end at 1 and have at least 2 entries.")
     if np.any(np.diff(betas) <= 0):
@@ -254,6 +291,19 @@ def _check_betas(betas):
     return betas
 
 
+@validate_params(
+    {
+        "rbm": "no_validation",
+        "n_runs": [Interval(Integral, 2, None, closed="left")],
+        "betas": ["array-like", None],
+        "base_rate": ["array-like", "sparse matrix", None],
+        "reverse": ["boolean"],
+        "random_state": ["random_state"],
+        "init": ["array-like", None],
+        "n_burn_in": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         random_state=None, *, init=None, n_burn_in=1000):
     """Estimate log Z by annealed importance sampling (AIS).
@@ -301,9 +351,10 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     random_state : int, RandomState instance or None, default=None
         Seeds the runs (and the chains that start reverse AIS).
     init : array-like of shape (n_runs, n_features), default=None
-        Reverse AIS only: starting visible states. None: ``n_burn_in`` Gibbs
+        Reverse AIS only: starting visible states (0 or 1 for Bernoulli
+        visible units, finite for Gaussian ones). None: ``n_burn_in`` Gibbs
         sweeps of the RBM from base-model samples.
-    n_burn_in : int, default=1000
+    n_burn_in : int >= 0, default=1000
         Reverse AIS only: Gibbs sweeps that produce the starting states when
         ``init`` is None.
 
@@ -319,8 +370,13 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     NotFittedError
         If the parameters are missing.
     ValueError
-        If ``n_runs < 2``, ``betas`` is not increasing from 0 to 1, or
-        ``base_rate`` / ``init`` have the wrong shape.
+        If ``n_runs`` is not an integer >= 2 or ``n_burn_in`` not an integer
+        >= 0 (``sklearn.utils._param_validation.InvalidParameterError``, a
+        ``ValueError``); if ``betas`` is not 1-D, finite and strictly
+        increasing from 0 to 1; if ``base_rate`` or ``init`` has the wrong
+        shape or non-finite values, ``base_rate`` values outside [0, 1] or
+        ``init`` values other than 0 and 1 for Bernoulli visible units; or if
+        ``init`` is given for forward AIS.
 
     References
     ----------
@@ -335,12 +391,22 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     """
     W, c, b, sigma = _params(rbm)
     H, V = W.shape
-    if not isinstance(n_runs, (int, np.integer)) or isinstance(n_runs, bool) or n_runs < 2:
-        raise ValueError(f"n_runs must be an integer >= 2, got {n_runs!r}.")
     n_runs = int(n_runs)
     betas = _check_betas(betas)
     b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V))
     gaussian_units = sigma is not None
+    if init is not None:
+        if not reverse:
+            raise ValueError("init (the starting states of reverse AIS) is only used with "
+                             "reverse=True; forward AIS starts from the base model.")
+        init_shape = np.shape(init)
+        if init_shape != (n_runs, V):
+            raise ValueError(
+                f"init must have shape (n_runs, n_features) = {(n_runs, V)}, "
+                f"got {init_shape}."
+            )
+        init = np.ascontiguousarray(
+            _check_visible(init, "init", V, gaussian_units, binary=True), dtype=np.float64)
     sig = sigma if gaussian_units else np.ones(V)
     rng = check_random_state(random_state)
     seed = int(rng.randint(0, 2**31 - 1))
@@ -362,12 +428,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
             _pk.gibbs_chains(W, WT, c, b, sig, gaussian_units, v0, int(n_burn_in),
                              int(rng.randint(0, 2**31 - 1)))
         else:
-            v0 = np.ascontiguousarray(init, dtype=np.float64)
-            if v0.shape != (n_runs, V):
-                raise ValueError(
-                    f"init must have shape (n_runs, n_features) = {(n_runs, V)}, "
-                    f"got {v0.shape}."
-                )
+            v0 = init
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units,
                             np.ascontiguousarray(betas[::-1]), v0, False, seed,
                             log_w, v_final)
@@ -395,6 +456,8 @@ def _summarise(log_w, log_z_base, reverse, n_betas):
                              log_z_base, log_w.copy())
 
 
+@validate_params({"rbm": "no_validation", "X": ["array-like", "sparse matrix"]},
+                 prefer_skip_nested_validation=True)
 def free_energy(rbm, X):
     """Free energy ``F(v)`` of each row of ``X``, in nats.
 
@@ -403,6 +466,8 @@ def free_energy(rbm, X):
     rbm : fitted RBM
         See :func:`log_partition_exact`.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Visible vectors (a 1-D array is one sample): finite; in [0, 1]
+        (probabilities or binary states) for Bernoulli visible units.
 
     Returns
     -------
@@ -413,20 +478,19 @@ def free_energy(rbm, X):
 
     Raises
     ------
+    NotFittedError
+        If the parameters are missing.
     ValueError
-        If ``X`` does not have ``n_features`` columns.
+        If ``X`` does not have ``n_features`` columns, has NaN or infinite
+        values, or values outside [0, 1] for Bernoulli visible units.
     """
     W, c, b, sigma = _params(rbm)
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float64)
-    else:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim == 1:
-            X = X.reshape(1, -1)
-    if X.ndim != 2 or X.shape[1] != W.shape[1]:
-        raise ValueError(
-            f"X has shape {X.shape}; the RBM expects {W.shape[1]} features."
-        )
+    X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
+    return _free_energy(W, c, b, sigma, X)
+
+
+def _free_energy(W, c, b, sigma, X):
+    """Free energy of validated float64 ``X`` (dense or CSR)."""
     if sigma is None:
         lin = np.asarray(X @ b).ravel()
         pre = np.asarray(X @ W.T) + c
@@ -437,6 +501,18 @@ def free_energy(rbm, X):
     return quad - _softplus(pre).sum(axis=1)
 
 
+_AIS_PARAMS = frozenset(inspect.signature(ais).parameters) - {"rbm"}
+
+
+@validate_params(
+    {
+        "rbm": "no_validation",
+        "X": ["array-like", "sparse matrix"],
+        "log_z": [None, StrOptions({"exact", "ais"}), Real, PartitionEstimate],
+        "return_log_z": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     """Log-likelihood of each row of ``X`` under the RBM, in nats.
 
@@ -458,7 +534,10 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     rbm : fitted RBM
         See :func:`log_partition_exact`.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Finite; in [0, 1] for Bernoulli visible units (an error otherwise:
+        the likelihood of values that are not probabilities is undefined).
     log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
+        A given value must be finite (nats).
     return_log_z : bool, default=False
         Also return the :class:`PartitionEstimate` used (its ``method`` says
         how ``log Z`` was obtained; ``"given"`` for a float).
@@ -476,14 +555,29 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     Raises
     ------
     ValueError
-        If ``log_z`` is not one of the accepted values, or ``"exact"`` is asked
-        for a model too large to enumerate.
+        If ``log_z`` is not one of the accepted values or not finite,
+        ``"exact"`` is asked for a model too large to enumerate, or ``X`` is
+        not valid (see :func:`free_energy`).
+    TypeError
+        If ``ais_params`` has a name :func:`ais` does not take.
     """
+    unknown = sorted(set(ais_params) - _AIS_PARAMS)
+    if unknown:
+        raise TypeError(
+            f"log_likelihood() got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"the AIS parameters are {', '.join(sorted(_AIS_PARAMS))}."
+        )
+    if isinstance(log_z, (PartitionEstimate, Real)) and not isinstance(log_z, bool):
+        given = log_z.log_z if isinstance(log_z, PartitionEstimate) else log_z
+        if not math.isfinite(float(given)):
+            raise ValueError(f"log_z must be finite, got {given!r}.")
+    # validate X before any (possibly long) computation of log Z
+    W, c, b, sigma = _params(rbm)
+    X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
     if isinstance(log_z, PartitionEstimate):
         est = log_z
     elif log_z is None or isinstance(log_z, str):
         if log_z is None:
-            W, _, _, sigma = _params(rbm)
             n = W.shape[0] if sigma is not None else min(W.shape)
             method = "exact" if n <= MAX_EXACT_UNITS else "ais"
         else:
@@ -503,7 +597,7 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     else:
         raise ValueError(f"log_z must be None, 'exact', 'ais', a float or a "
                          f"PartitionEstimate, got {log_z!r}.")
-    ll = -free_energy(rbm, X) - est.log_z
+    ll = -_free_energy(W, c, b, sigma, X) - est.log_z
     if return_log_z:
         return ll, est
     return ll

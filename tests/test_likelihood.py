@@ -201,7 +201,7 @@ def test_log_likelihood_log_z_options(digits_rbm):
                                    random_state=0)
     assert est.method == "ais"
     np.testing.assert_allclose(ll_ais, ll_exact, atol=0.1)
-    with pytest.raises(ValueError, match="log_z must be"):
+    with pytest.raises(ValueError, match="'log_z' parameter of log_likelihood must be"):
         L.log_likelihood(m, X[:5], log_z="magic")
 
 
@@ -489,3 +489,118 @@ def test_with_bernoulli_rbm_estimator():
     assert abs(est.log_z - exact.log_z) < 0.1
     ll = L.log_likelihood(rbm, X)
     np.testing.assert_allclose(ll, -rbm.free_energy(X) - exact.log_z)
+
+
+# --------------------------------------------------------------------------
+# validation of every argument and of array contents
+
+
+def test_free_energy_and_log_likelihood_reject_bad_X():
+    import scipy.sparse as sp
+
+    m = _random_model(3, 4, 1.0, 0)
+    bad = {
+        "NaN": np.array([[0.0, np.nan, 1.0, 0.0]]),
+        "infinity": np.array([[0.0, np.inf, 1.0, 0.0]]),
+        r"must lie in \[0, 1\] for Bernoulli.*range from -0.5 to 1": np.array([[0.0, -0.5, 1.0, 0.0]]),
+        r"must lie in \[0, 1\].*range from 0 to 255": np.array([[0.0, 255.0, 1.0, 0.0]]),
+    }
+    for match, X in bad.items():
+        for fn in (L.free_energy, lambda r, X: L.log_likelihood(r, X, log_z=1.0),
+                   lambda r, X: L.log_likelihood(r, X)):
+            with pytest.raises(ValueError, match=match):
+                fn(m, X)
+            with pytest.raises(ValueError, match=match):
+                fn(m, sp.csr_matrix(X))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        L.free_energy(m, np.ones((1, 4), dtype=complex))
+    with pytest.raises(ValueError, match="'X' parameter of free_energy"):
+        L.free_energy(m, "0101")
+    # fractions in [0, 1] (e.g. pixel intensities) are accepted, as are 1-D rows
+    assert np.all(np.isfinite(L.log_likelihood(m, np.full((2, 4), 0.25))))
+    assert L.free_energy(m, np.array([0.0, 1.0, 1.0, 0.0])).shape == (1,)
+
+
+def test_gaussian_units_accept_any_finite_X_but_not_nan():
+    m = _random_model(3, 4, 0.3, 1, gaussian=True)
+    X = np.array([[-3.0, 0.5, 7.0, 255.0]])
+    assert np.all(np.isfinite(L.log_likelihood(m, X)))
+    with pytest.raises(ValueError, match="NaN"):
+        L.log_likelihood(m, np.array([[0.0, np.nan, 0.0, 0.0]]))
+    m.sigma_ = np.array([1.0, np.nan, 1.0, 1.0])
+    with pytest.raises(ValueError, match="sigma_ must be positive and finite"):
+        L.free_energy(m, X)
+
+
+def test_estimator_log_likelihood_of_out_of_range_data_is_an_error():
+    import warnings
+
+    from rbmlib import BernoulliRBM
+
+    X = (load_digits().data[:200] > 7).astype(np.float64)
+    rbm = BernoulliRBM(n_components=6, n_iter=1, batch_size=20, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the estimator may only warn on its own
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            rbm.log_likelihood(load_digits().data[:5])  # raw 0..16 pixels
+
+
+@pytest.mark.parametrize("log_z", [math.nan, math.inf, -math.inf, np.float64(np.nan)])
+def test_log_likelihood_rejects_non_finite_log_z(log_z):
+    m = _random_model(3, 4, 1.0, 0)
+    X = np.zeros((2, 4))
+    with pytest.raises(ValueError, match="log_z must be finite"):
+        L.log_likelihood(m, X, log_z=log_z)
+    est = L.PartitionEstimate(log_z, 0.0, log_z, log_z, "ais")
+    with pytest.raises(ValueError, match="log_z must be finite"):
+        L.log_likelihood(m, X, log_z=est)
+
+
+def test_log_likelihood_rejects_bad_options():
+    m = _random_model(3, 4, 1.0, 0)
+    X = np.zeros((2, 4))
+    with pytest.raises(ValueError, match="log_z must be"):
+        L.log_likelihood(m, X, log_z=True)
+    with pytest.raises(ValueError, match="'return_log_z' parameter"):
+        L.log_likelihood(m, X, return_log_z="yes")
+    with pytest.raises(TypeError, match="n_run\\b.*n_runs"):
+        L.log_likelihood(m, X, n_run=10)  # a typo is not silently ignored
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_runs=2.0), "'n_runs' parameter of ais must be an int"),
+    (dict(n_runs=True), "'n_runs' parameter of ais"),
+    (dict(n_burn_in=-1), "'n_burn_in' parameter of ais must be an int in the range"),
+    (dict(n_burn_in=2.5), "'n_burn_in' parameter of ais must be an int"),
+    (dict(reverse="yes"), "'reverse' parameter of ais"),
+    (dict(random_state="seed"), "'random_state' parameter of ais"),
+    (dict(betas=[0.0, np.nan, 1.0]), "betas.*NaN"),
+    (dict(betas=[0.0, 0.5, np.inf]), "betas.*infinity"),
+    (dict(betas=[[0.0, 0.5, 1.0]]), "betas must be 1-D"),
+    (dict(base_rate=np.array([[0.0, np.nan, 1.0, 0.0]] * 3)), "base_rate.*NaN"),
+    # the column means are in [0, 1], the values are not
+    (dict(base_rate=np.array([[-1.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]])),
+     r"base_rate must lie in \[0, 1\]"),
+    (dict(base_rate=np.zeros((0, 4))), "base_rate has no samples"),
+    (dict(reverse=True, n_runs=2, init=np.array([[0.0, 0.5, 1.0, 0.0]] * 2)),
+     r"init must hold binary states.*0\.5"),
+    (dict(reverse=True, n_runs=2, init=np.array([[0.0, np.nan, 1.0, 0.0]] * 2)), "init.*NaN"),
+    (dict(n_runs=2, init=np.zeros((2, 4))), "only used with reverse=True"),
+])
+def test_ais_rejects_bad_arguments(kwargs, match):
+    m = _random_model(3, 4, 1.0, 0)
+    with pytest.raises(ValueError, match=match):
+        L.ais(m, **dict(dict(betas=np.linspace(0, 1, 5)), **kwargs))
+
+
+def test_ais_sparse_base_rate_is_checked_and_used():
+    import scipy.sparse as sp
+
+    m = _random_model(3, 4, 1.0, 0)
+    X = (np.random.RandomState(0).rand(20, 4) < 0.3).astype(float)
+    betas = np.linspace(0, 1, 50)
+    dense = L.ais(m, n_runs=4, betas=betas, base_rate=X, random_state=0)
+    sparse = L.ais(m, n_runs=4, betas=betas, base_rate=sp.csr_matrix(X), random_state=0)
+    assert dense.log_z == sparse.log_z
+    with pytest.raises(ValueError, match=r"base_rate must lie in \[0, 1\]"):
+        L.ais(m, betas=betas, base_rate=sp.csr_matrix(X * 3))
