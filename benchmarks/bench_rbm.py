@@ -1,21 +1,37 @@
-"""One CD-1 epoch on MNIST: rbmlib vs scikit-learn vs the GEMM floor, side by side.
+"""One CD-1 epoch on MNIST: rbmlib vs scikit-learn vs PyTorch vs the GEMM floor, side by side.
 
 Usage::
 
-    python benchmarks/bench_rbm.py [--data ../shared/data/mnist] [--n-samples 60000]
-                                   [--hidden 500] [--repeats 2] [--n-jobs N]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_rbm.py [--data ../shared/data/mnist] [--n-samples 20000]
+                                       [--hidden 500] [--repeats 3] [--threads 1]
+                                       [--batch-sizes 100,10] [--dtypes float32] [--profile]
 
-For batch sizes 10 and 100 and float32/float64 it times, alternating in one
-run, one epoch of
+(``env -u`` runs OpenBLAS with the kernels it picks for this CPU, as on a
+user's machine; leave ``OPENBLAS_CORETYPE`` set to measure the forced ones.)
 
-* rbmlib.BernoulliRBM (``n_iter=1``, PCD-1 as scikit-learn, default monitoring on),
-* sklearn.neural_network.BernoulliRBM with the same settings,
-* the "GEMM floor": only the five matrix products one CD-1 mini-batch needs
+For each batch size and dtype it times, alternating in one run, one epoch of
+the same algorithm -- PCD-1 with sampled visible states, learning rate 0.01,
+no momentum, as scikit-learn's BernoulliRBM -- in
+
+* rbmlib.BernoulliRBM(sample_visible=True, n_iter=1).fit (validation and the
+  default per-epoch monitoring included),
+* sklearn.neural_network.BernoulliRBM(n_iter=1).fit,
+* a plain PyTorch CPU loop (``torch.addmm``, ``torch.sigmoid``,
+  ``torch.bernoulli``, in-place updates, no autograd), when torch is importable
+  (an optional benchmark extra, never a runtime dependency of rbmlib),
+* the "5-GEMM floor": only the five matrix products one CD-1 mini-batch needs
   (v W^T, h W, v' W^T, v^T h, v'^T h') in NumPy with preallocated outputs,
 
-and reports seconds (best of ``--repeats``), effective GFLOP/s
-(10 N V H floating-point operations per epoch) and ratios. It also measures
-the machine's 2048 x 2048 float32 GEMM throughput. Prints a Markdown table.
+with ``--threads`` threads for everyone (threadpoolctl for BLAS,
+numba.set_num_threads, torch.set_num_threads). It prints the median of
+``--repeats`` alternating repeats, the ratios, and which BLAS kernels ran
+(threadpoolctl's ``internal_api``, ``architecture``, ``version``).
+
+``--profile`` adds the per-mini-batch profile of rbmlib's CD kernel: the
+time of its GEMMs alone, of its elementwise passes alone (sigmoids, Bernoulli
+sampling) and of its parameter update alone, each timed over the epoch's
+mini-batches with the kernel's own functions.
 """
 
 import argparse
@@ -25,6 +41,8 @@ import sys
 import time
 
 import numpy as np
+
+_LR = 0.01
 
 
 def load_X(path, n):
@@ -41,16 +59,43 @@ def gemm_floor_epoch(X, W, batch_size):
     ph = np.empty((batch_size, H), dt)
     pv = np.empty((batch_size, V), dt)
     ph2 = np.empty((batch_size, H), dt)
-    g1 = np.empty((V, H), dt)
-    g2 = np.empty((V, H), dt)
+    g1 = np.empty((H, V), dt)
+    g2 = np.empty((H, V), dt)
     t0 = time.perf_counter()
     for start in range(0, n - batch_size + 1, batch_size):
         v = X[start:start + batch_size]
         np.dot(v, W.T, out=ph)
         np.dot(ph, W, out=pv)
         np.dot(pv, W.T, out=ph2)
-        np.dot(v.T, ph, out=g1)
-        np.dot(pv.T, ph2, out=g2)
+        np.dot(ph.T, v, out=g1)
+        np.dot(ph2.T, pv, out=g2)
+    return time.perf_counter() - t0
+
+
+def torch_epoch(X, H, batch_size, seed=0):
+    """PCD-1 with sampled visible states, as scikit-learn's BernoulliRBM, in plain PyTorch."""
+    import torch
+
+    torch.manual_seed(seed)
+    Xt = torch.from_numpy(X)
+    n, V = Xt.shape
+    dt = Xt.dtype
+    W = 0.01 * torch.randn(H, V, dtype=dt)
+    c = torch.zeros(H, dtype=dt)
+    b = torch.zeros(V, dtype=dt)
+    hs = torch.zeros(batch_size, H, dtype=dt)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for start in range(0, n - batch_size + 1, batch_size):
+            v0 = Xt[start:start + batch_size]
+            ph0 = torch.sigmoid(torch.addmm(c, v0, W.t()))
+            vk = torch.bernoulli(torch.sigmoid(torch.addmm(b, hs, W)))
+            phk = torch.sigmoid(torch.addmm(c, vk, W.t()))
+            s = _LR / batch_size
+            W.addmm_(ph0.t(), v0, alpha=s).addmm_(phk.t(), vk, alpha=-s)
+            c.add_(ph0.sum(0) - phk.sum(0), alpha=s)
+            b.add_(v0.sum(0) - vk.sum(0), alpha=s)
+            hs = torch.bernoulli(phk)
     return time.perf_counter() - t0
 
 
@@ -73,57 +118,161 @@ def large_gemm_gflops(size=2048, reps=5):
     return 2.0 * size**3 / best / 1e9
 
 
+def profile_cd(X, H, batch_size, repeats):
+    """Per-mini-batch seconds of rbmlib's PCD-1 step: GEMMs, elementwise passes, update."""
+    from rbmlib._kernels import cd as K
+    from rbmlib._kernels.blas import gemm
+    from rbmlib._kernels.sampling import stream_key
+
+    n, V = X.shape
+    dt = X.dtype
+    rng = np.random.default_rng(0)
+    B = batch_size
+    W = (0.01 * rng.standard_normal((H, V))).astype(dt)
+    c, b = np.zeros(H, dt), np.zeros(V, dt)
+    vel = [np.zeros_like(W), np.zeros_like(c), np.zeros_like(b)]
+    Vcat, Hcat = np.zeros((2 * B, V), dt), np.zeros((2 * B, H), dt)
+    hs, pre_v, grad = np.zeros((B, H), dt), np.zeros((B, V), dt), np.zeros((H, V), dt)
+    hchain = (rng.random((B, H)) < 0.5).astype(dt)
+    sq = np.zeros(H, dt)
+    sigma = np.ones(V, dt)
+    nb = n // B
+    key = stream_key(np.uint64(1), np.uint64(2))
+    Vcat[:B] = X[:B]
+    out = {}
+
+    def timed(name, fn):
+        fn()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(nb):
+                fn()
+            ts.append((time.perf_counter() - t0) / nb)
+        out[name] = float(np.median(ts))
+
+    def gemms():
+        np.dot(Vcat[:B], W.T, out=Hcat[:B])
+        np.dot(hs, W, out=pre_v)
+        np.dot(Vcat[B:], W.T, out=Hcat[B:])
+        gemm(True, False, 0.01 / B, Hcat, Vcat, 0.0, vel[0])
+
+    def elementwise():
+        K._sigmoid_rows(Hcat[:B], c, Hcat[:B])
+        K._sigmoid_sample_rows(pre_v, b, Vcat[B:], Vcat[B:], key)
+        K._sigmoid_sample_rows(Hcat[B:], c, Hcat[B:], hs, key)
+
+    def update():
+        K._bias_step(B, 1.0 / B, c, b, vel[1], vel[2], sq, Vcat, Hcat, _LR, 0.0, 0.1, 0.0, 0.9)
+        K._weight_step(B, 1.0 / B, W, vel[0], sq, Vcat, grad, _LR, 0.0, 0.1, 0.0)
+
+    def whole():
+        K.cd_update(B, 1, True, False, np.uint64(1), 0, W, c, b, sigma, *vel, hchain, sq,
+                    Vcat, Hcat, hs, pre_v, grad, _LR, 0.0, 0.0, 0.1, 0.0, 0.9, False)
+
+    timed("GEMMs (4, gradient fused)", gemms)
+    timed("elementwise (sigmoid, sampling)", elementwise)
+    timed("update (bias sums, W += vel)", update)
+    timed("whole cd_update", whole)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None, help="MNIST folder (default ../shared/data/mnist)")
-    ap.add_argument("--n-samples", type=int, default=60000)
+    ap.add_argument("--n-samples", type=int, default=20000)
     ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-sizes", default="100,10")
-    ap.add_argument("--dtypes", default="float32,float64")
-    ap.add_argument("--n-jobs", type=int, default=None)
+    ap.add_argument("--dtypes", default="float32")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--no-sklearn", action="store_true")
     args = ap.parse_args(argv)
 
-    from sklearn.neural_network import BernoulliRBM as SkRBM
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     import rbmlib
     from rbmlib import BernoulliRBM
 
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    nt = args.threads
+    numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
+    if torch is not None:
+        torch.set_num_threads(nt)
+    limits = threadpool_limits(limits=nt, user_api="blas")
+
     X64 = load_X(args.data, args.n_samples)
     N, V = X64.shape
     H = args.hidden
-    flops = 10.0 * N * V * H
-    print(f"# bench_rbm: N={N} V={V} H={H}, python {platform.python_version()}, "
-          f"numpy {np.__version__}, rbmlib {rbmlib.__version__}, {os.cpu_count()} cores")
+    blas = [f"{d['internal_api']} {d.get('version')} {d.get('architecture')} ({d['num_threads']} threads)"
+            for d in threadpool_info() if d["user_api"] == "blas"]
+    print(f"# bench_rbm: N={N} V={V} H={H}, threads {nt}, python {platform.python_version()}, "
+          f"numpy {np.__version__}, numba {numba.__version__}, rbmlib {rbmlib.__version__}"
+          + (f", torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})" if torch else "")
+          + f", {os.cpu_count()} cores")
+    print(f"# BLAS: {'; '.join(blas)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}")
     print(f"# large GEMM 2048x2048 float32: {large_gemm_gflops():.1f} GFLOP/s")
-    # warm up the kernels (compilation is measured in bench_compile.py)
-    for dt in args.dtypes.split(","):
-        BernoulliRBM(n_components=H, n_iter=1, random_state=0).fit(X64[:200].astype(dt))
+    common = dict(n_iter=1, learning_rate=_LR, random_state=0)
+    for dt in args.dtypes.split(","):  # warm up the kernels (compilation: bench_compile.py)
+        BernoulliRBM(n_components=H, sample_visible=True, **common).fit(X64[:200].astype(dt))
+        if torch is not None:
+            torch_epoch(X64[:200].astype(dt), H, 10)
 
-    rows = {}
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+
+    names = ["rbmlib", "sklearn", "torch", "floor"]
+    times = {}
     for rep in range(args.repeats):
         for bs in map(int, args.batch_sizes.split(",")):
             for dt in args.dtypes.split(","):
                 X = X64.astype(dt)
                 W = (0.01 * np.random.default_rng(0).standard_normal((H, V))).astype(dt)
-                common = dict(n_components=H, batch_size=bs, n_iter=1, learning_rate=0.01,
-                              random_state=0)
-                t_ours = fit_time(BernoulliRBM(n_jobs=args.n_jobs, **common), X)
-                t_sk = fit_time(SkRBM(**common), X)
-                t_floor = gemm_floor_epoch(X, W, bs)
-                key = (bs, dt)
-                prev = rows.get(key, (np.inf, np.inf, np.inf))
-                rows[key] = tuple(min(a, b) for a, b in zip(prev, (t_ours, t_sk, t_floor)))
-                print(f"# rep {rep} batch {bs} {dt}: rbmlib {t_ours:.2f}s sklearn {t_sk:.2f}s "
-                      f"floor {t_floor:.2f}s", flush=True)
+                t = {
+                    "rbmlib": fit_time(BernoulliRBM(n_components=H, batch_size=bs,
+                                                    sample_visible=True, **common), X),
+                    "sklearn": (np.nan if args.no_sklearn else
+                                fit_time(SkRBM(n_components=H, batch_size=bs, **common), X)),
+                    "torch": torch_epoch(X, H, bs) if torch is not None else np.nan,
+                    "floor": gemm_floor_epoch(X, W, bs),
+                }
+                for k, v in t.items():
+                    times.setdefault((bs, dt), {}).setdefault(k, []).append(v)
+                print(f"# rep {rep} batch {bs} {dt}: " + " ".join(f"{k} {v:.3f}s" for k, v in t.items()),
+                      flush=True)
 
     print()
-    print("| batch | dtype | rbmlib s | sklearn s | GEMM floor s | rbmlib GFLOP/s "
-          "| sklearn / rbmlib | rbmlib / floor |")
-    print("|---|---|---|---|---|---|---|---|")
-    for (bs, dt), (t_ours, t_sk, t_floor) in rows.items():
-        print(f"| {bs} | {dt} | {t_ours:.2f} | {t_sk:.2f} | {t_floor:.2f} | "
-              f"{flops / t_ours / 1e9:.1f} | {t_sk / t_ours:.2f}x | {t_ours / t_floor:.2f} |")
+    print(f"Median of {args.repeats} alternating repeats, {nt} thread(s):")
+    print()
+    print("| batch | dtype | rbmlib s | sklearn s | torch s | 5-GEMM floor s | rbmlib / floor "
+          "| sklearn / rbmlib | torch / rbmlib |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (bs, dt), d in times.items():
+        m = {k: float(np.median(d[k])) for k in names}
+        print(f"| {bs} | {dt} | {m['rbmlib']:.3f} | {m['sklearn']:.3f} | {m['torch']:.3f} | "
+              f"{m['floor']:.3f} | {m['rbmlib'] / m['floor']:.2f} | "
+              f"{m['sklearn'] / m['rbmlib']:.2f}x | {m['torch'] / m['rbmlib']:.2f}x |")
+
+    if args.profile:
+        print()
+        print(f"Per-mini-batch profile of rbmlib's PCD-1 kernel (ms per mini-batch, median of "
+              f"{args.repeats}, {nt} thread(s)):")
+        print()
+        print("| batch | dtype | " + " | ".join(["GEMMs", "elementwise", "update", "whole cd_update",
+                                                  "sum of parts"]) + " |")
+        print("|---|---|---|---|---|---|---|")
+        for bs in map(int, args.batch_sizes.split(",")):
+            for dt in args.dtypes.split(","):
+                p = profile_cd(X64.astype(dt), H, bs, args.repeats)
+                vals = list(p.values())
+                print(f"| {bs} | {dt} | " + " | ".join(f"{1e3 * v:.3f}" for v in vals)
+                      + f" | {1e3 * sum(vals[:3]):.3f} |")
+    limits.restore_original_limits()
     return 0
 
 

@@ -70,27 +70,42 @@ def _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
 
 
 @njit(cache=True, error_model="numpy")
-def _hidden_probs(v, W, c, out):
-    """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
-    m = v.shape[0]
-    np.dot(v, W.T, out)
-    H = out.shape[1]
+def _sigmoid_rows(x, bias, out):
+    """out = sigmoid(x + bias), row by row (``out`` may be ``x``)."""
+    m, n = x.shape
     for r in range(m):
-        for j in range(H):  # branch-free, no libm call: vectorised
-            out[r, j] = fast_sigmoid(out[r, j] + c[j])
+        for j in range(n):  # branch-free, no libm call: vectorised
+            out[r, j] = fast_sigmoid(x[r, j] + bias[j])
 
 
 @njit(cache=True, error_model="numpy")
+def _sigmoid_sample_rows(x, bias, p_out, s_out, key):
+    """p_out = sigmoid(x + bias) and s_out = Bernoulli(p_out) in one pass.
+
+    Element ``(r, j)`` compares ``uniform(key, r * n + j)`` with its
+    probability. ``p_out`` may be ``x``; ``s_out`` may be ``p_out`` (then
+    only the samples are kept).
+    """
+    m, n = x.shape
+    for r in range(m):
+        for j in range(n):
+            p = fast_sigmoid(x[r, j] + bias[j])
+            p_out[r, j] = p
+            s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
+
+
+@njit(cache=True)
+def _hidden_probs(v, W, c, out):
+    """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
+    np.dot(v, W.T, out)
+    _sigmoid_rows(out, c, out)
+
+
+@njit(cache=True)
 def _hidden_probs_sample(v, W, c, out, hs, key):
     """out = sigmoid(v W^T + c) and hs = Bernoulli(out), in one pass."""
-    m = v.shape[0]
     np.dot(v, W.T, out)
-    H = out.shape[1]
-    for r in range(m):
-        for j in range(H):
-            p = fast_sigmoid(out[r, j] + c[j])
-            out[r, j] = p
-            hs[r, j] = 1.0 if uniform(key, r * H + j) < p else 0.0
+    _sigmoid_sample_rows(out, c, out, hs, key)
 
 
 @njit(cache=True, error_model="numpy")
@@ -116,14 +131,9 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
                 noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
                 v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
     elif mean_only:
-        for r in range(m):
-            for i in range(V):
-                v[r, i] = fast_sigmoid(pre[r, i] + b[i])
+        _sigmoid_rows(pre, b, v)
     else:
-        for r in range(m):
-            for i in range(V):
-                p = fast_sigmoid(pre[r, i] + b[i])
-                v[r, i] = 1.0 if uniform(key, r * V + i) < p else 0.0
+        _sigmoid_sample_rows(pre, b, pre, v, key)
 
 
 @njit(cache=True)
@@ -214,8 +224,23 @@ def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
 def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                   Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay):
-    H, V = W.shape
-    # hidden-bias gradient and sparsity estimate, then flip the sign of ph_k
+    """Momentum step on all parameters from the statistics left by ``_gibbs_phase``."""
+    _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
+               momentum, sparsity_target, sparsity_cost, sparsity_decay)
+    # one GEMM for both gradient statistics, [ph0; -phk]^T [v0; vk], with the
+    # momentum step fused in through BLAS's beta:
+    #   vel_W <- momentum * vel_W + (learning_rate / m) [ph0; -phk]^T [v0; vk]
+    gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+    _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weight_decay,
+                 sparsity_target, sparsity_cost)
+
+
+@njit(cache=True)
+def _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
+               momentum, sparsity_target, sparsity_cost, sparsity_decay):
+    """Hidden and visible bias steps and the sparsity estimate; negates ``Hcat[m:2m]``."""
+    H = c.shape[0]
+    V = b.shape[0]
     for j in range(H):
         s0 = 0.0
         sk = 0.0
@@ -234,14 +259,18 @@ def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
             s += Vcat[r, i] - Vcat[m + r, i]
         vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
         b[i] += vel_b[i]
-    # one GEMM for both gradient statistics, [ph0; -phk]^T [v0; vk], with the
-    # momentum step fused in through BLAS's beta:
-    #   vel_W <- momentum * vel_W + (learning_rate / m) [ph0; -phk]^T [v0; vk]
-    gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+
+
+@njit(cache=True)
+def _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weight_decay,
+                 sparsity_target, sparsity_cost):
+    """Weight decay and sparsity terms into ``vel_W`` (which holds the momentum and
+    data terms), then ``W += vel_W``. ``grad_W[0]`` is scratch."""
+    H, V = W.shape
     do_sparse = sparsity_cost > 0.0
+    vm = grad_W[0]
     if do_sparse:
-        # grad_W[0] is scratch: mean_r v0_ri for the sparsity term
-        vm = grad_W[0]
+        # mean_r v0_ri for the sparsity term
         for i in range(V):
             vm[i] = 0.0
         for r in range(m):
@@ -251,21 +280,29 @@ def _apply_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
             vm[i] *= inv_m
     lr_wd = learning_rate * weight_decay
     for j in range(H):
-        if do_sparse:
-            # d(penalty)/dW_ji ~ (q_j - p) * mean_r v0_ri
-            extra = learning_rate * sparsity_cost * (sparse_q[j] - sparsity_target)
-            for i in range(V):
-                vel = vel_W[j, i] - lr_wd * W[j, i] - extra * vm[i]
-                vel_W[j, i] = vel
-                W[j, i] += vel
-        elif lr_wd != 0.0:
-            for i in range(V):
-                vel = vel_W[j, i] - lr_wd * W[j, i]
-                vel_W[j, i] = vel
-                W[j, i] += vel
-        else:
-            for i in range(V):
-                W[j, i] += vel_W[j, i]
+        _weight_row(W[j], vel_W[j], vm, lr_wd,
+                    learning_rate * sparsity_cost * (sparse_q[j] - sparsity_target),
+                    do_sparse)
+
+
+@njit(cache=True)
+def _weight_row(w, vel, vm, lr_wd, extra, do_sparse):
+    """One row: vel -= lr wd w (+ lr sparsity (q_j - p) mean v0); w += vel."""
+    V = w.shape[0]
+    if do_sparse:
+        # d(penalty)/dW_ji ~ (q_j - p) * mean_r v0_ri
+        for i in range(V):
+            d = vel[i] - lr_wd * w[i] - extra * vm[i]
+            vel[i] = d
+            w[i] += d
+    elif lr_wd != 0.0:
+        for i in range(V):
+            d = vel[i] - lr_wd * w[i]
+            vel[i] = d
+            w[i] += d
+    else:
+        for i in range(V):
+            w[i] += vel[i]
 
 
 @njit(cache=True)
