@@ -8,6 +8,7 @@ variable, ``../shared/data/mnist`` relative to the repository root.
 
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +72,18 @@ def read_idx(filename, expected_magic=None):
     ------
     ValueError
         If the magic number is not the expected one, the data type is not
-        unsigned byte (0x08), or the file is shorter or longer than its header says.
+        unsigned byte (0x08), the file is shorter or longer than its header
+        says, or a ``.gz`` file is truncated or corrupt (the message names the
+        file).
     """
-    with _open_idx(filename) as f:
-        raw = f.read()
+    try:
+        with _open_idx(filename) as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(
+            f"{filename}: truncated or corrupt gzip file ({type(exc).__name__}: {exc}); "
+            "the download or copy was probably interrupted -- replace the file."
+        ) from exc
     if len(raw) < 4:
         raise ValueError(f"{filename}: too short to be an IDX file ({len(raw)} bytes).")
     magic = int.from_bytes(raw[:4], "big")
@@ -134,7 +143,8 @@ def load_mnist(path=None, subset="train", *, return_X_y=True):
     ------
     ValueError
         If ``subset`` is not "train" or "test", if a file has the wrong
-        magic number or size, or if images and labels disagree in number.
+        magic number or size or is a truncated or corrupt gzip file, or if
+        images and labels disagree in number.
     FileNotFoundError
         If the files are not found; the message lists where it looked.
 

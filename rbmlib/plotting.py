@@ -137,9 +137,15 @@ def tile_images(images, image_shape=None, n_cols=None, *, pad=1, scale=None,
     Raises
     ------
     ValueError
-        If the image shape cannot be inferred or does not match, or if
-        ``images`` is not 2-D or 3-D or holds no image.
+        If the image shape cannot be inferred or does not match, if
+        ``images`` is not 2-D or 3-D or holds no image, if ``n_cols`` is not
+        a positive integer or None, or ``pad`` not a non-negative integer.
     """
+    if n_cols is not None and (
+            not isinstance(n_cols, Integral) or isinstance(n_cols, bool) or n_cols < 1):
+        raise ValueError(f"n_cols must be a positive integer or None; got {n_cols!r}.")
+    if not isinstance(pad, Integral) or isinstance(pad, bool) or pad < 0:
+        raise ValueError(f"pad must be a non-negative integer; got {pad!r}.")
     images = np.asarray(images)
     if images.ndim == 3:
         n_rows, n_cols = images.shape[:2]

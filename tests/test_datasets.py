@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,17 @@ import pytest
 from rbmlib import datasets
 from rbmlib.datasets import load_mnist, read_idx
 
-REAL_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+
+
+def _real_mnist_dir():
+    """Where the real MNIST files are: RBMLIB_MNIST if set, as for load_mnist."""
+    env = os.environ.get("RBMLIB_MNIST")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+
+
+REAL_MNIST = _real_mnist_dir()
 
 
 def _write_idx(path, arr, magic):
@@ -106,3 +117,32 @@ def test_real_mnist():
     assert X.max() == 255 and X.min() == 0
     Xtr, ytr = load_mnist(subset="train")  # default location
     assert Xtr.shape == (60000, 784) and ytr.shape == (60000,)
+
+
+def test_real_mnist_location_honours_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("RBMLIB_MNIST", str(tmp_path))
+    assert _real_mnist_dir() == tmp_path
+    monkeypatch.delenv("RBMLIB_MNIST")
+    assert _real_mnist_dir().parts[-3:] == ("shared", "data", "mnist")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_gzip_names_the_file(tiny_mnist, keep):
+    path, _ = tiny_mnist
+    img, _ = datasets._MNIST_FILES["train"]
+    data = (path / img).read_bytes()
+    (path / img).write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(ValueError, match=f"{img}: truncated or corrupt gzip file") as info:
+        load_mnist(path, subset="train")
+    assert isinstance(info.value.__cause__, EOFError)
+
+
+def test_corrupt_gzip_names_the_file(tmp_path):
+    bad = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    good = gzip.compress((2049).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(3))
+    bad.write_bytes(good[:12] + bytes(len(good) - 12))  # header kept, stream zeroed
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz: truncated or corrupt"):
+        read_idx(bad)
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match="truncated or corrupt gzip file.*BadGzipFile"):
+        read_idx(bad)

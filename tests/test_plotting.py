@@ -133,6 +133,22 @@ def test_tile_images_errors(images, shape, match):
         tile_images(images, shape)
 
 
+@pytest.mark.parametrize("n_cols", [0, -2, 2.5, True, "3"])
+def test_tile_images_bad_n_cols(n_cols):
+    with pytest.raises(ValueError, match=f"n_cols must be a positive integer or None; got {n_cols!r}"):
+        tile_images(np.zeros((4, 4)), n_cols=n_cols)
+
+
+@pytest.mark.parametrize("pad", [-1, 1.5, None])
+def test_tile_images_bad_pad(pad):
+    with pytest.raises(ValueError, match="pad must be a non-negative integer"):
+        tile_images(np.zeros((4, 4)), pad=pad)
+
+
+def test_tile_images_numpy_integer_n_cols():
+    assert tile_images(np.zeros((4, 4)), n_cols=np.int64(4), pad=0).shape == (2, 8)
+
+
 def test_tile_images_bad_scale():
     with pytest.raises(ValueError, match="scale must be"):
         tile_images(np.zeros((2, 4)), scale="log")
