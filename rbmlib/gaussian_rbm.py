@@ -76,10 +76,12 @@ class GaussianBernoulliRBM(_BaseRBM):
     The learning rate and the initial weights assume unit-scale, centred
     features in either case, so :meth:`fit` and :meth:`partial_fit` raise a
     ValueError naming the feature when one of the training data has a
-    standard deviation above ``MAX_FEATURE_STD`` (10) or a mean far from 0
+    standard deviation above ``MAX_FEATURE_STD`` (10), and warn (a
+    UserWarning naming the feature) when one has a mean far from 0
     (``|mean| > MAX_FEATURE_MEAN + 2 std``, ``MAX_FEATURE_MEAN`` = 10:
-    uncentred or constant far from 0). Inference methods accept any finite
-    input.
+    uncentred, or constant far from 0); if training then diverges, the
+    DivergenceError says what is wrong with the data. Inference methods
+    accept any finite input.
 
     Training is the same as for :class:`~rbmlib.BernoulliRBM` (CD-k or PCD,
     hidden probabilities for the gradient statistics, Gaussian samples of
@@ -250,15 +252,18 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     # --------------------------------------------------------------- training
     def _check_training_data(self, X):
-        """Raise a ValueError naming a feature that is not standardised.
+        """Check that the features are standardised.
 
-        A feature with a standard deviation above MAX_FEATURE_STD, or whose
-        mean is far from 0 (``|mean| > MAX_FEATURE_MEAN + 2 std``), makes the
-        unit-scale initialisation and learning rate meaningless (training
-        saturates and diverges); the message says what is wrong with the data.
+        A feature with a standard deviation above MAX_FEATURE_STD raises a
+        ValueError naming it. A feature whose mean is far from 0 (``|mean| >
+        MAX_FEATURE_MEAN + 2 std``: uncentred, or constant far from 0) is
+        returned as a message (the caller warns, and names it if training
+        then diverges): scikit-learn's BernoulliRBM and its estimator checks
+        fit such data, but the unit-scale initialisation and learning rate
+        make training saturate or diverge on it.
         """
         if X.shape[0] < 2:
-            return
+            return None
         if sp.issparse(X):
             mean, var = mean_variance_axis(X, axis=0)
             mean = np.asarray(mean, dtype=np.float64)
@@ -279,11 +284,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         i = int(np.argmax(excess))
         if excess[i] > 0:
             what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
-            raise ValueError(
+            return (
                 f"GaussianBernoulliRBM expects standardised features (zero mean, unit "
                 f"variance); feature {i} of X has mean {mean[i]:.4g} ({what}), far from "
                 f"0 for its spread: the data are not centred. {remedy}"
             )
+        return None
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -302,6 +308,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _divergence_hint(self):
         return (" GaussianBernoulliRBM also needs standardised features (zero mean, unit "
                 "variance), e.g. StandardScaler in a Pipeline.")
+
+    def _saturation_applies(self, X_monitor):
+        return True
 
     def _kernel_call(self, state, Xd, data, indices, indptr, is_sparse, order, size,
                      update_index, scratch):

@@ -211,7 +211,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Range checks specific to the visible units (override)."""
 
     def _check_training_data(self, X):
-        """Checks of the training data beyond its range (override)."""
+        """Checks of the training data beyond its range (override).
+
+        Raises on data that cannot be trained on; returns a message about data
+        that can be but are likely to make training fail (the caller warns
+        with it and puts it first in a DivergenceError), else None.
+        """
+        return None
+
+    def _warn_data_problem(self, X):
+        problem = self._check_training_data(X)
+        if problem is not None:
+            warnings.warn(problem, UserWarning, stacklevel=5)
+        return problem
 
     # ---------------------------------------------------------- transactions
     @contextmanager
@@ -390,7 +402,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 return (f"{name} became non-finite or exceeded {_DIVERGENCE_LIMIT:g} "
                         f"in magnitude")
         w_max = float(np.max(np.abs(state.W))) if state.W.size else 0.0
-        if w_max > _SATURATION_WEIGHT:
+        if w_max > _SATURATION_WEIGHT and self._saturation_applies(X_monitor):
             pre = np.abs(self._hidden_pre(self._visible_input(X_monitor, state.params()),
                                           state.params()))
             if np.all(pre > _SATURATION_PRE):
@@ -403,7 +415,17 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Extra advice appended to a DivergenceError message (override)."""
         return ""
 
-    def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial):
+    def _saturation_applies(self, X_monitor):
+        """Whether saturated hidden units mean a too large learning rate (override).
+
+        Not for Bernoulli units fed values outside [0, 1] (warned about):
+        there the data's scale, not the learning rate, saturates them.
+        """
+        return bool(X_monitor.size == 0 or (X_monitor.min() >= -_RANGE_TOL
+                                            and X_monitor.max() <= 1 + _RANGE_TOL))
+
+    def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial,
+               data_problem=None):
         """Epoch loop shared by fit and partial_fit, on ``state`` (never on self).
 
         ``rows`` are the training rows of X (None: all, in order). After each
@@ -438,9 +460,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     self._run_epoch(state, X, order, scratch)
                 bad = self._check_divergence(state, monitor)
                 if bad is not None:
+                    cause = (f"The data are the likely cause: {data_problem} Otherwise, reduce"
+                             if data_problem else "Reduce")
                     raise DivergenceError(
-                        f"Training diverged in epoch {state.n_iter + 1}: {bad}. Reduce "
-                        f"learning_rate (currently {self.learning_rate!r}).{self._divergence_hint()} "
+                        f"Training diverged in epoch {state.n_iter + 1}: {bad}. {cause} "
+                        f"learning_rate (currently {self.learning_rate!r})."
+                        f"{'' if data_problem else self._divergence_hint()} "
                         f"The estimator was left as it was before this call."
                     )
                 seconds = time.time() - t0
@@ -563,7 +588,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _fit(self, X):
         self._check_fit_params()
         X = self._validate_X(X, reset=True)
-        self._check_training_data(X)
+        problem = self._warn_data_problem(X)
         rng = check_random_state(self.random_state)
         n = X.shape[0]
         rows = None
@@ -582,7 +607,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             rows = np.sort(perm[n_val:])
         state = self._init_state(X, rows, rng)
         state, interrupted = self._train(state, X, rows, self.n_iter, rng, shuffle=True,
-                                         X_val=X_val, keep_partial=True)
+                                         X_val=X_val, keep_partial=True, data_problem=problem)
         self._commit(state, rng, interrupted)
 
     def partial_fit(self, X, y=None):
@@ -621,14 +646,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _partial_fit(self, X):
         first = not hasattr(self, "components_")
         X = self._validate_X(X, reset=first)
-        self._check_training_data(X)
+        problem = self._warn_data_problem(X)
         if first:
             rng = check_random_state(self.random_state)
             state = self._init_state(X, None, rng)
         else:
             rng = self._rng
             state = self._state_from_self(X.shape[0])
-        state, _ = self._train(state, X, None, 1, rng, shuffle=False, keep_partial=False)
+        state, _ = self._train(state, X, None, 1, rng, shuffle=False, keep_partial=False,
+                               data_problem=problem)
         self._commit(state, rng, False)
 
     # ------------------------------------------------------------- inference

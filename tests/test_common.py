@@ -4,14 +4,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor, GaussianBernoulliRBM
 
-# Small, fast instances. BernoulliRBM's checks run with check_range=False:
+# RBMs: default-constructed, only random_state and a small n_iter set.
 # scikit-learn's generic check data (make_blobs, uniform * 3, ...) is not in
-# [0, 1], and scikit-learn's own BernoulliRBM accepts it as it is. The range
-# check itself is tested in tests/test_rbm.py.
+# [0, 1]: BernoulliRBM warns about it (check_range="warn") and uses it as it
+# is, as scikit-learn's own BernoulliRBM does.
 ESTIMATORS = [
-    BernoulliRBM(n_components=8, n_iter=3, random_state=0, check_range=False),
-    GaussianBernoulliRBM(n_components=8, n_iter=3, random_state=0),
-    GaussianBernoulliRBM(n_components=8, n_iter=3, learn_sigma=True, random_state=0),
+    BernoulliRBM(n_iter=2, random_state=0),
+    GaussianBernoulliRBM(n_iter=2, random_state=0),
+    GaussianBernoulliRBM(n_iter=2, learn_sigma=True, random_state=0),
     DBN((6, 4), first_layer="gaussian", n_iter=2, random_state=0),
     # DBNClassifier: -1 is a class label in the generic checks, so the unlabelled
     # marker (unlabeled_label=-1 by default) is switched off; semi-supervised
