@@ -100,10 +100,36 @@ class _Layout:
         return coefs, intercepts
 
 
+def canonical_csr(X):
+    """X itself, or for a CSR matrix with duplicate or unsorted entries a summed copy.
+
+    The row-gathering kernels write each stored entry into a dense row, so a
+    duplicate ``(i, j)`` would overwrite instead of add; scipy (``X @ W``,
+    ``X.toarray()``) sums duplicates. The user's matrix is never modified.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Dense input unchanged; sparse input as CSR in canonical format.
+    """
+    if not sp.issparse(X):
+        return X
+    if X.format != "csr":
+        X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 def _kernel_X(X):
     """(dense, data, indices, indptr, is_sparse) for the kernels' row gathering."""
     if sp.issparse(X):
-        X = sp.csr_matrix(X)
+        X = canonical_csr(sp.csr_matrix(X))
         dense = np.zeros((1, X.shape[1]), dtype=X.dtype)
         return dense, X.data, X.indices, X.indptr, True
     X = np.ascontiguousarray(X)
@@ -185,6 +211,7 @@ class BackpropResult:
     n_iter: int = 0
     t: int = 0
     converged: bool = False
+    interrupted: bool = False
 
 
 def _penalty(params, lay, alpha):
@@ -195,6 +222,28 @@ def _penalty(params, lay, alpha):
         W = params[lay.offsets[2 * l]:lay.offsets[2 * l + 1]]
         s += float(np.dot(W, W))
     return 0.5 * alpha * s
+
+
+def _constant_loss(Y, out_activation):
+    """Training loss of the best constant prediction (the stall reference).
+
+    Cross-entropy of the class frequencies (softmax), of each column's
+    frequency (logistic), or half the summed variance of the targets
+    (identity), per sample.
+    """
+    p = Y.mean(axis=0, dtype=np.float64)
+    if out_activation == "identity":
+        return float(0.5 * np.sum(Y.var(axis=0, dtype=np.float64)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if out_activation == "softmax":
+            return float(-np.sum(np.where(p > 0, p * np.log(p), 0.0)))
+        q = 1.0 - p
+        return float(-np.sum(np.where(p > 0, p * np.log(p), 0.0)
+                             + np.where(q > 0, q * np.log(q), 0.0)))
+
+
+#: Fraction of the constant-prediction loss above which training counts as stalled.
+STALL_RATIO = 0.95
 
 
 def _diverged(loss, params, lay, out_activation):
@@ -315,11 +364,19 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         (non-finite loss or weights, or weights beyond 1e5); its ``result``
         attribute holds the network as it was after the last finite epoch.
 
+    ConvergenceWarning
+        (A warning.) When ``max_iter`` is reached, or when training stalled:
+        the lowest training loss is above ``STALL_RATIO`` (0.95) times the loss
+        of the best constant prediction.
+    KeyboardInterrupt
+        Re-raised when Ctrl-C lands before the first epoch completed.
+
     Notes
     -----
-    A KeyboardInterrupt during an epoch stops training with a RuntimeWarning
-    and returns the network as it was after the last completed epoch (as
-    scikit-learn's MLP does).
+    A KeyboardInterrupt (Ctrl-C) anywhere in the epoch loop after the first
+    completed epoch stops training with a RuntimeWarning and returns the
+    network as it was after the last completed epoch (the best validation
+    epoch's with ``early_stopping``), with ``interrupted=True``.
     """
     dtype = coefs[0].dtype
     sizes = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
@@ -365,23 +422,30 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     res = BackpropResult(coefs=None, intercepts=None)
     res.validation_scores = [] if early_stopping else None
     best_loss = np.inf
-    best_score = -np.inf
-    best_params = None
+    best = (-np.inf, None)  # (best validation score, its params), set in one statement
     no_improve = 0
     lr = float(learning_rate_init)
     n_updates = 0
     t_start = time.time()
     stopped = False
     interrupted = False
-    for epoch in range(max_iter):
-        t0 = time.time()
-        if learning_rate == "invscaling":
-            lr = learning_rate_init / (epoch + 1) ** power_t
-        elif learning_rate == "cosine":
-            lr = learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max_iter))
-        order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
-        prev_params = params.copy()  # the network after the last completed epoch
-        try:
+    epoch = 0
+    try:
+        for epoch in range(max_iter):
+            # Everything an epoch changes is committed at its end, in this order:
+            # the lists, the best weights, then res.n_iter. Ctrl-C anywhere in the
+            # epoch (kernel, monitoring, bookkeeping) rolls back to the last
+            # committed epoch.
+            prev_params = params.copy()  # the network after the last completed epoch
+            prev_best = best
+            prev_state = (best_loss, no_improve, lr, n_updates)
+            t0 = time.time()
+            if learning_rate == "invscaling":
+                lr = learning_rate_init / (epoch + 1) ** power_t
+            elif learning_rate == "cosine":
+                lr = learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max_iter))
+            order = (rng.permutation(n).astype(np.int64) if shuffle
+                     else np.arange(n, dtype=np.int64))
             with thread_limits(n_jobs):
                 loss_sum, n_done = _k.train_epoch(
                     Xd, data, indices, indptr, is_sparse, Y, order, B,
@@ -390,70 +454,95 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                     1.0 - float(dropout), float(alpha), SOLVERS[solver], float(lr),
                     float(momentum), bool(nesterovs_momentum), float(beta_1), float(beta_2),
                     float(epsilon), seed, n_updates)
-        except KeyboardInterrupt:
-            params[...] = prev_params
-            interrupted = True
-            warnings.warn(
-                f"{name}: training interrupted by the user; the network is kept as it was "
-                f"after epoch {epoch}.", RuntimeWarning)
-            break
-        n_updates += int(n_done)
-        res.t += n
-        loss = loss_sum / n + _penalty(params, lay, alpha)
-        bad = _diverged(loss, params, lay, out_activation)
-        if bad is not None:
-            params[...] = prev_params
-            res.best_loss = float(best_loss) if res.n_iter and not early_stopping else None
-            res.coefs, res.intercepts = lay.unpack(params)
-            exc = DivergenceError(
-                f"Back-propagation diverged in epoch {epoch + 1} ({bad}); reduce "
-                f"learning_rate_init (currently {learning_rate_init!r}). The network was "
-                f"left as it was after epoch {epoch}."
-            )
-            exc.result = res
-            raise exc
-        res.loss_curve.append(float(loss))
-        res.n_iter = epoch + 1
-        msg_val = ""
-        if early_stopping:
-            cs, ics = lay.unpack(params)
-            val = float(score(Y_val, forward(X_val, cs, ics, out_activation, n_jobs=n_jobs)))
-            res.validation_scores.append(val)
-            msg_val = f", validation score = {val:.6f}"
-            if val > best_score:
-                best_params = params.copy()
-                res.best_validation_score = val
-            improved = val > best_score + tol
-            best_score = max(best_score, val)
-        else:
-            improved = loss < best_loss - tol
-        best_loss = min(best_loss, loss)
-        no_improve = 0 if improved else no_improve + 1
-        if verbose:
-            sec = time.time() - t0
-            left = (time.time() - t_start) / (epoch + 1) * (max_iter - epoch - 1)
-            print(f"[{name}] Iteration {epoch + 1}, loss = {loss:.8f}{msg_val}, "
-                  f"learning rate = {lr:.3g}, time = {sec:.2f}s, time left ~ {left:.1f}s")
-        if no_improve > n_iter_no_change:
-            if learning_rate == "adaptive" and lr / 5.0 > 1e-6:
-                lr /= 5.0
-                no_improve = 0
-                if verbose:
-                    print(f"[{name}] Setting learning rate to {lr:.6g}")
+            n_updates += int(n_done)
+            loss = loss_sum / n + _penalty(params, lay, alpha)
+            bad = _diverged(loss, params, lay, out_activation)
+            if bad is not None:
+                params[...] = prev_params
+                res.best_loss = float(best_loss) if res.n_iter and not early_stopping else None
+                res.coefs, res.intercepts = lay.unpack(params)
+                exc = DivergenceError(
+                    f"Back-propagation diverged in epoch {epoch + 1} ({bad}); reduce "
+                    f"learning_rate_init (currently {learning_rate_init!r}). The network was "
+                    f"left as it was after epoch {epoch}."
+                )
+                exc.result = res
+                raise exc
+            msg_val = ""
+            if early_stopping:
+                cs, ics = lay.unpack(params)
+                val = float(score(Y_val, forward(X_val, cs, ics, out_activation,
+                                                 n_jobs=n_jobs)))
+                msg_val = f", validation score = {val:.6f}"
+                # scikit-learn's rule: no improvement unless val >= best + tol
+                improved = not (val < best[0] + tol)
             else:
-                if verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(f"[{name}] {what} did not improve more than tol={tol} for "
-                          f"{n_iter_no_change} consecutive epochs. Stopping.")
-                stopped = True
-                break
-    res.converged = stopped
-    if not stopped and not interrupted and max_iter > 0:
+                improved = not (loss > best_loss - tol)
+            best_loss = min(best_loss, loss)
+            no_improve = 0 if improved else no_improve + 1
+            # commit the epoch
+            res.loss_curve.append(float(loss))
+            if early_stopping:
+                res.validation_scores.append(val)
+                if val > best[0]:
+                    best = (val, params.copy())
+            res.n_iter = epoch + 1
+            if verbose:
+                sec = time.time() - t0
+                left = (time.time() - t_start) / (epoch + 1) * (max_iter - epoch - 1)
+                print(f"[{name}] Iteration {epoch + 1}, loss = {loss:.8f}{msg_val}, "
+                      f"learning rate = {lr:.3g}, time = {sec:.2f}s, time left ~ {left:.1f}s")
+            if no_improve > n_iter_no_change:
+                if learning_rate == "adaptive" and lr / 5.0 > 1e-6:
+                    lr /= 5.0
+                    no_improve = 0
+                    if verbose:
+                        print(f"[{name}] Setting learning rate to {lr:.6g}")
+                else:
+                    if verbose:
+                        what = "Validation score" if early_stopping else "Training loss"
+                        print(f"[{name}] {what} did not improve more than tol={tol} for "
+                              f"{n_iter_no_change} consecutive epochs. Stopping.")
+                    stopped = True
+                    break
+    except KeyboardInterrupt:
+        if res.n_iter == 0:
+            raise  # nothing completed: the caller decides
+        if res.n_iter <= epoch:  # the current epoch was not committed: roll it back
+            params[...] = prev_params
+            best = prev_best
+            best_loss, no_improve, lr, n_updates = prev_state
+            del res.loss_curve[res.n_iter:]
+            if early_stopping:
+                del res.validation_scores[res.n_iter:]
+        interrupted = True
+        kept = ("the weights of the best validation epoch" if early_stopping
+                else f"the network as it was after epoch {res.n_iter}")
         warnings.warn(
-            f"{name}: maximum iterations ({max_iter}) reached and the optimization "
-            f"hasn't converged yet.", ConvergenceWarning)
-    if early_stopping and best_params is not None:
-        params = best_params
+            f"{name}: training interrupted by the user (KeyboardInterrupt) after "
+            f"{res.n_iter} of at most {max_iter} epochs; training stopped and {kept} "
+            f"is kept (interrupted_ = True).", RuntimeWarning)
+    res.t = res.n_iter * n
+    res.converged = stopped
+    res.interrupted = interrupted
+    if early_stopping:
+        res.best_validation_score = best[0] if best[1] is not None else None
+        if best[1] is not None:
+            params = best[1]
     res.best_loss = None if early_stopping else (float(best_loss) if res.n_iter else None)
+    if not interrupted and res.n_iter:
+        reference = _constant_loss(Y, out_activation)
+        if min(res.loss_curve) >= STALL_RATIO * reference:
+            warnings.warn(
+                f"{name}: training stalled: after {res.n_iter} epochs the training loss "
+                f"({min(res.loss_curve):.4g}) is no better than that of a constant "
+                f"prediction ({reference:.4g}, the class frequencies or the target mean). "
+                f"Raise learning_rate_init or max_iter, or check the pretraining (its "
+                f"hidden units may be almost constant: raise n_iter_pretrain or "
+                f"learning_rate_pretrain).", ConvergenceWarning)
+        elif not stopped:
+            warnings.warn(
+                f"{name}: maximum iterations ({max_iter}) reached and the optimization "
+                f"hasn't converged yet.", ConvergenceWarning)
     res.coefs, res.intercepts = lay.unpack(params)
     return res
