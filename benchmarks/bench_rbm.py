@@ -158,9 +158,9 @@ def profile_cd(X, H, batch_size, repeats):
         gemm(True, False, 0.01 / B, Hcat, Vcat, 0.0, vel[0])
 
     def elementwise():
-        K._sigmoid_rows(Hcat[:B], c, Hcat[:B])
-        K._sigmoid_sample_rows(pre_v, b, Vcat[B:], Vcat[B:], key)
-        K._sigmoid_sample_rows(Hcat[B:], c, Hcat[B:], hs, key)
+        K.sigmoid_rows(Hcat[:B], c, Hcat[:B])
+        K.sigmoid_sample_rows(pre_v, b, Vcat[B:], Vcat[B:], key)
+        K.sigmoid_sample_rows(Hcat[B:], c, Hcat[B:], hs, key)
 
     def update():
         K._bias_step(B, 1.0 / B, c, b, vel[1], vel[2], sq, Vcat, Hcat, _LR, 0.0, 0.1, 0.0, 0.9)

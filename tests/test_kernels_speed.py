@@ -153,3 +153,37 @@ def test_fused_momentum_update_matches_numpy(dtype, weight_decay, sparsity_cost)
         np.testing.assert_allclose(got, w, **tol)
     np.testing.assert_allclose(state[4], want[0] - W, **tol)  # velocity of W
     np.testing.assert_allclose(q_k, q_new, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
+    """The elementwise passes and the weight step run on Numba's threads (rows split among
+    them) when a pass is big enough; every element draws its own counter-based uniform,
+    so the parameters are bit-identical whatever the thread count."""
+    import numba
+
+    from rbmlib._kernels.cd import PARALLEL_MIN_ELEMENTS, cd_epoch
+
+    rng = np.random.RandomState(0)
+    n, V, H, B = 120, 64, 300, 60  # B * H and H * V above PARALLEL_MIN_ELEMENTS
+    assert B * H >= PARALLEL_MIN_ELEMENTS and H * V >= PARALLEL_MIN_ELEMENTS
+    X = (rng.rand(n, V) < 0.3).astype(dtype)
+    results = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        state = [np.full((H, V), 0.01, dtype), np.zeros(H, dtype), np.zeros(V, dtype),
+                 np.ones(V, dtype), np.zeros((H, V), dtype), np.zeros(H, dtype),
+                 np.zeros(V, dtype), np.zeros((B, H), dtype), np.full(H, 0.1, dtype)]
+        bufs = [np.zeros((2 * B, V), dtype), np.zeros((2 * B, H), dtype),
+                np.zeros((B, H), dtype), np.zeros((B, V), dtype), np.zeros((H, V), dtype)]
+        old = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            cd_epoch(X, np.zeros(1, dtype), np.zeros(1, np.int64), np.zeros(2, np.int64), False,
+                     np.arange(n), B, 1, True, False, np.uint64(4), 0, *state, *bufs,
+                     0.05, 0.5, 1e-4, 0.1, 0.1, 0.9, False)
+        finally:
+            numba.set_num_threads(old)
+        results.append(state)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(results[0][0] - 0.01).max() > 1e-4  # it trained

@@ -25,7 +25,7 @@ All random numbers come from the counter-based generator in ``sampling``.
 """
 
 import numpy as np
-from ._jit import njit
+from ._jit import njit, prange
 
 from .blas import gemm
 from .sampling import fast_sigmoid, gaussian, stream_key, uniform
@@ -94,18 +94,71 @@ def _sigmoid_sample_rows(x, bias, p_out, s_out, key):
             s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
 
 
+# Below this many elements a pass stays on one thread: starting the thread
+# pool costs more than it saves (batch 10 x 500 hidden units is 5,000).
+PARALLEL_MIN_ELEMENTS = 16384
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sigmoid_rows_par(x, bias, out):
+    """:func:`_sigmoid_rows` with the rows shared among Numba's threads."""
+    m, n = x.shape
+    for r in prange(m):
+        for j in range(n):
+            out[r, j] = fast_sigmoid(x[r, j] + bias[j])
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sigmoid_sample_rows_par(x, bias, p_out, s_out, key):
+    """:func:`_sigmoid_sample_rows` with the rows shared among Numba's threads
+    (same uniforms per element, so the same result for any thread count)."""
+    m, n = x.shape
+    for r in prange(m):
+        for j in range(n):
+            p = fast_sigmoid(x[r, j] + bias[j])
+            p_out[r, j] = p
+            s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
+
+
+@njit(cache=True)
+def _use_threads(n_elements):
+    # Not ``numba.get_num_threads() > 1``: Numba implements it in compiled code
+    # through a ctypes pointer, which makes every caller uncacheable. With one
+    # thread the parallel pass runs on the calling thread (a few microseconds
+    # of scheduling per call, against >= 16k elements of work).
+    return n_elements >= PARALLEL_MIN_ELEMENTS
+
+
+@njit(cache=True)
+def sigmoid_rows(x, bias, out):
+    """out = sigmoid(x + bias); on several threads when the pass is big enough."""
+    if _use_threads(x.size):
+        _sigmoid_rows_par(x, bias, out)
+    else:
+        _sigmoid_rows(x, bias, out)
+
+
+@njit(cache=True)
+def sigmoid_sample_rows(x, bias, p_out, s_out, key):
+    """p_out = sigmoid(x + bias), s_out = Bernoulli(p_out); threaded when big enough."""
+    if _use_threads(x.size):
+        _sigmoid_sample_rows_par(x, bias, p_out, s_out, key)
+    else:
+        _sigmoid_sample_rows(x, bias, p_out, s_out, key)
+
+
 @njit(cache=True)
 def _hidden_probs(v, W, c, out):
     """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
     np.dot(v, W.T, out)
-    _sigmoid_rows(out, c, out)
+    sigmoid_rows(out, c, out)
 
 
 @njit(cache=True)
 def _hidden_probs_sample(v, W, c, out, hs, key):
     """out = sigmoid(v W^T + c) and hs = Bernoulli(out), in one pass."""
     np.dot(v, W.T, out)
-    _sigmoid_sample_rows(out, c, out, hs, key)
+    sigmoid_sample_rows(out, c, out, hs, key)
 
 
 @njit(cache=True, error_model="numpy")
@@ -131,9 +184,9 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
                 noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
                 v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
     elif mean_only:
-        _sigmoid_rows(pre, b, v)
+        sigmoid_rows(pre, b, v)
     else:
-        _sigmoid_sample_rows(pre, b, pre, v, key)
+        sigmoid_sample_rows(pre, b, pre, v, key)
 
 
 @njit(cache=True)
@@ -279,9 +332,20 @@ def _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weig
         for i in range(V):
             vm[i] *= inv_m
     lr_wd = learning_rate * weight_decay
-    for j in range(H):
-        _weight_row(W[j], vel_W[j], vm, lr_wd,
-                    learning_rate * sparsity_cost * (sparse_q[j] - sparsity_target),
+    lr_sc = learning_rate * sparsity_cost
+    if _use_threads(W.size):
+        _weight_rows_par(W, vel_W, vm, lr_wd, lr_sc, sparse_q, sparsity_target, do_sparse)
+    else:
+        for j in range(H):
+            _weight_row(W[j], vel_W[j], vm, lr_wd, lr_sc * (sparse_q[j] - sparsity_target),
+                        do_sparse)
+
+
+@njit(parallel=True, cache=True)
+def _weight_rows_par(W, vel_W, vm, lr_wd, lr_sc, sparse_q, sparsity_target, do_sparse):
+    """The rows of :func:`_weight_step` shared among Numba's threads."""
+    for j in prange(W.shape[0]):
+        _weight_row(W[j], vel_W[j], vm, lr_wd, lr_sc * (sparse_q[j] - sparsity_target),
                     do_sparse)
 
 
