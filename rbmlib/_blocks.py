@@ -31,7 +31,8 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RowBlocks", "is_dask_collection", "map_rows", "mean_over_rows", "streaming_source"]
+__all__ = ["RowBlocks", "fit_streaming", "is_dask_collection", "is_memory_mapped", "map_rows",
+           "mean_over_rows", "pretrain_streaming", "streaming_source"]
 
 #: Dense elements of one block when the block size is "auto" (2**22 float32 = 16 MB:
 #: 5,350 rows of 784 pixels).
@@ -54,6 +55,26 @@ def is_dask_collection(X):
     import dask
 
     return dask.is_dask_collection(X)
+
+
+def is_memory_mapped(X):
+    """Whether X is a numpy.memmap or an ndarray view of one (validation drops the subclass).
+
+    Parameters
+    ----------
+    X : object
+
+    Returns
+    -------
+    bool
+    """
+    import mmap
+
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
 
 
 def _is_array(X):
@@ -167,7 +188,7 @@ class RowBlocks:
         block = X[start:stop]
         if is_dask_collection(block):
             block = block.compute()
-        elif isinstance(block, np.memmap):
+        elif is_memory_mapped(block):
             block = np.array(block)  # one block in memory, the file untouched
         return block
 
@@ -250,7 +271,7 @@ def streaming_source(X, block_size="auto"):
     block_size = _check_block_size(block_size)
     if isinstance(block_size, int) and (_is_array(X) or _is_block_iterable(X)):
         return RowBlocks(X, block_size)
-    if isinstance(X, np.memmap) or is_dask_collection(X) or _is_block_iterable(X):
+    if is_memory_mapped(X) or is_dask_collection(X) or _is_block_iterable(X):
         return RowBlocks(X, block_size)
     return None
 

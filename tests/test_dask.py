@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_array
 
 from rbmlib import BernoulliRBM
 from rbmlib._blocks import RowBlocks, map_rows, pretrain_streaming, streaming_source
@@ -114,7 +115,11 @@ def test_streaming_source_decides_what_streams(digits, memmap_of):
     assert streaming_source(X) is None  # in memory: the ordinary path
     assert streaming_source(X.tolist()) is None
     assert streaming_source(sp.csr_matrix(X)) is None
-    assert streaming_source(memmap_of(X)) is not None
+    mm = memmap_of(X)
+    assert streaming_source(mm) is not None
+    # validation (np.asarray) drops the memmap subclass; the view still streams
+    assert streaming_source(check_array(mm)) is not None
+    assert streaming_source(np.array(mm)) is None
     assert streaming_source(da.from_array(X, chunks=50)) is not None
     assert streaming_source([X[:50], X[50:]]) is not None
     assert streaming_source(X, block_size=30).n_blocks == 4
