@@ -39,8 +39,8 @@ _PLL_MONITOR_ROWS = 10  # history_'s pseudo-likelihood: ~0.07 s per epoch at 784
 _MONITOR_ROWS = 50  # rows of the training (and validation) data monitored per epoch
 #: Inputs this far outside [0, 1] are taken as rounding (MinMaxScaler gives 1 + 2.2e-16).
 _RANGE_TOL = 1e-6
-#: Dense elements of one row block in inference (2**19 float64 = 4 MB).
-_BLOCK_ELEMENTS = 2**19
+#: Dense elements of one row block in inference and statistics (2**17 float64 = 1 MB).
+_BLOCK_ELEMENTS = 2**17
 #: Work (rows x (V + H) x H) of one kernel call in training: a KeyboardInterrupt
 #: is seen between calls, so an epoch is cut into calls of ~10-50 ms.
 _CHUNK_WORK = 2**27
@@ -269,8 +269,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # the chains of at most batch_size rows, never more than the data
             hchain=np.zeros((min(self.batch_size, n_rows), H), dtype=dtype),
             sparse_q=np.full(H, self.sparsity_target, dtype=dtype),
-            log_var=np.zeros(n_features, dtype=dtype),
-            vel_log_var=np.zeros(n_features, dtype=dtype),
+            # the log-variances (GaussianBernoulliRBM(learn_sigma=True) learns them)
+            log_var=np.zeros(n_features, dtype=dtype) if self._gaussian_visible else None,
+            vel_log_var=np.zeros(n_features, dtype=dtype) if self._gaussian_visible else None,
             n_updates=0,
             n_iter=0,
             history=[],
@@ -296,13 +297,17 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         V = self.components_.shape[1]
         log_var = getattr(self, "_log_var", None)
         vel_log_var = getattr(self, "_vel_log_var", None)
+        if not self._gaussian_visible:
+            log_var = vel_log_var = None
         return _TrainState(
             W=_own(self.components_), c=_own(self.intercept_hidden_),
             b=_own(self.intercept_visible_), sigma=_own(self._sigma),
             vW=_own(vW), vc=_own(vc), vb=_own(vb), hchain=hchain,
             sparse_q=_own(self._sparsity_q),
-            log_var=np.zeros(V, dtype) if log_var is None else _own(log_var),
-            vel_log_var=np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var),
+            log_var=(None if not self._gaussian_visible else
+                     np.zeros(V, dtype) if log_var is None else _own(log_var)),
+            vel_log_var=(None if not self._gaussian_visible else
+                         np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var)),
             n_updates=self._n_updates, n_iter=self.n_iter_,
             history=list(self.history_), seed=self._seed,
         )
@@ -316,8 +321,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._velocities = [state.vW, state.vc, state.vb]
         self.h_samples_ = state.hchain
         self._sparsity_q = state.sparse_q
-        self._log_var = state.log_var
-        self._vel_log_var = state.vel_log_var
+        if state.log_var is not None:
+            self._log_var = state.log_var
+            self._vel_log_var = state.vel_log_var
         self._n_updates = state.n_updates
         self.n_iter_ = state.n_iter
         self.history_ = state.history
@@ -645,6 +651,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     @_fit_context(prefer_skip_nested_validation=True)
     def _partial_fit(self, X):
         first = not hasattr(self, "components_")
+        if not first and self.n_components != self.components_.shape[0]:
+            raise ValueError(
+                f"n_components={self.n_components} differs from the fitted model's "
+                f"{self.components_.shape[0]} hidden units; partial_fit continues the fitted "
+                f"model: call fit to start again with the new n_components."
+            )
         X = self._validate_X(X, reset=first)
         problem = self._warn_data_problem(X)
         if first:
