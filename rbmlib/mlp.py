@@ -365,9 +365,10 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         attribute holds the network as it was after the last finite epoch.
 
     ConvergenceWarning
-        (A warning.) When ``max_iter`` is reached, or when training stalled:
-        the lowest training loss is above ``STALL_RATIO`` (0.95) times the loss
-        of the best constant prediction.
+        (A warning.) When ``max_iter`` is reached, or when training stopped
+        for lack of improvement while stalled: the lowest training loss above
+        ``STALL_RATIO`` (0.95) times the loss of the best constant prediction
+        (the message then says so).
     KeyboardInterrupt
         Re-raised when Ctrl-C lands before the first epoch completed.
 
@@ -532,17 +533,24 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     res.best_loss = None if early_stopping else (float(best_loss) if res.n_iter else None)
     if not interrupted and res.n_iter:
         reference = _constant_loss(Y, out_activation)
-        if min(res.loss_curve) >= STALL_RATIO * reference:
-            warnings.warn(
-                f"{name}: training stalled: after {res.n_iter} epochs the training loss "
-                f"({min(res.loss_curve):.4g}) is no better than that of a constant "
-                f"prediction ({reference:.4g}, the class frequencies or the target mean). "
+        lowest = min(res.loss_curve)
+        stalled = ""
+        if lowest >= STALL_RATIO * reference:
+            stalled = (
+                f"the training loss ({lowest:.4g}) is no better than that of a constant "
+                f"prediction ({reference:.4g}: the class frequencies or the target mean). "
                 f"Raise learning_rate_init or max_iter, or check the pretraining (its "
                 f"hidden units may be almost constant: raise n_iter_pretrain or "
-                f"learning_rate_pretrain).", ConvergenceWarning)
+                f"learning_rate_pretrain)."
+            )
+        if stopped and stalled:
+            warnings.warn(
+                f"{name}: training stalled: it stopped after {res.n_iter} epochs without "
+                f"improvement and {stalled}", ConvergenceWarning)
         elif not stopped:
             warnings.warn(
                 f"{name}: maximum iterations ({max_iter}) reached and the optimization "
-                f"hasn't converged yet.", ConvergenceWarning)
+                f"hasn't converged yet." + (f" After {res.n_iter} epochs {stalled}"
+                                            if stalled else ""), ConvergenceWarning)
     res.coefs, res.intercepts = lay.unpack(params)
     return res

@@ -123,7 +123,7 @@ def test_bad_input_errors():
             fit(X[:, 0])
         with pytest.raises(ValueError, match="0 sample"):
             fit(X[:0])
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        with pytest.warns(Warning, match=r"\[0, 1\]"):  # check_range="warn"
             fit(X * 5)
         fit(X)
         method = est.transform if isinstance(est, DBN) else est.predict
@@ -133,8 +133,14 @@ def test_bad_input_errors():
         DBNClassifier((3,)).fit(X, np.arange(9) % 2)
     with pytest.raises(ValueError, match="no labelled samples"):
         DBNClassifier((3,)).fit(X, -np.ones(10, int))
-    with pytest.raises(ValueError, match="at least 2 classes.*unlabeled_label=None"):
-        DBNClassifier((3,)).fit(X, np.where(np.arange(10) % 2, 1, -1))
+    # -1 besides a single class can only be a class: kept as one, with a warning
+    y_pm = np.where(np.arange(10) % 2, 1, -1)
+    with pytest.warns(UserWarning, match="single class besides unlabeled_label=-1.*"
+                                         "unlabeled_label=None"):
+        clf = DBNClassifier((3,), n_iter_pretrain=1, max_iter=2).fit(X, y_pm)
+    assert_array_equal(clf.classes_, [-1, 1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        DBNClassifier((3,), unlabeled_label=None).fit(X, np.ones(10))
     with pytest.raises(ValueError, match="Unknown label type"):
         DBNClassifier((3,)).fit(X, np.linspace(0, 1, 10))
     with pytest.raises(ValueError, match="Input y contains NaN"):
@@ -297,7 +303,8 @@ def test_pipeline_and_grid_search(digits):
     X, y = digits
     X, y = X[:300] * 16, y[:300]
     pipe = make_pipeline(MinMaxScaler(), DBNClassifier(n_iter_pretrain=2, max_iter=15,
-                                                       random_state=0))
+                                                       solver="sgd", learning_rate_init=0.1,
+                                                       batch_size=100, random_state=0))
     grid = GridSearchCV(pipe, {"dbnclassifier__hidden_layer_sizes": [(8,), (16, 8)]}, cv=2)
     grid.fit(X, y)
     assert grid.best_params_["dbnclassifier__hidden_layer_sizes"] in [(8,), (16, 8)]
