@@ -159,8 +159,8 @@ def profile_cd(X, H, batch_size, repeats):
 
     def elementwise():
         K.sigmoid_rows(Hcat[:B], c, Hcat[:B])
-        K.sigmoid_sample_rows(pre_v, b, Vcat[B:], Vcat[B:], key)
-        K.sigmoid_sample_rows(Hcat[B:], c, Hcat[B:], hs, key)
+        K.sigmoid_sample_rows(pre_v, b, Vcat[B:], key, False)
+        K.sigmoid_sample_rows(Hcat[B:], c, hs, key, True)
 
     def update():
         K._bias_step(B, 1.0 / B, c, b, vel[1], vel[2], sq, Vcat, Hcat, _LR, 0.0, 0.1, 0.0, 0.9)

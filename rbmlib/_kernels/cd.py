@@ -79,19 +79,27 @@ def _sigmoid_rows(x, bias, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _sigmoid_sample_rows(x, bias, p_out, s_out, key):
-    """p_out = sigmoid(x + bias) and s_out = Bernoulli(p_out) in one pass.
+def _sigmoid_sample_rows(x, bias, s_out, key, keep_p):
+    """s_out = Bernoulli(sigmoid(x + bias)) in one pass; with ``keep_p`` the
+    probabilities also go back into ``x`` (in place).
 
     Element ``(r, j)`` compares ``uniform(key, r * n + j)`` with its
-    probability. ``p_out`` may be ``x``; ``s_out`` may be ``p_out`` (then
-    only the samples are kept).
+    probability. ``s_out`` must not overlap ``x`` (two distinct arrays let LLVM
+    vectorise the loop; a third output aliasing one of them made it fall back
+    to its scalar loop, 10x slower).
     """
     m, n = x.shape
-    for r in range(m):
-        for j in range(n):
-            p = fast_sigmoid(x[r, j] + bias[j])
-            p_out[r, j] = p
-            s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
+    if keep_p:
+        for r in range(m):
+            for j in range(n):
+                p = fast_sigmoid(x[r, j] + bias[j])
+                x[r, j] = p
+                s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
+    else:
+        for r in range(m):
+            for j in range(n):
+                p = fast_sigmoid(x[r, j] + bias[j])
+                s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
 
 
 # Below this many elements a pass stays on one thread: starting the thread
@@ -109,15 +117,27 @@ def _sigmoid_rows_par(x, bias, out):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _sigmoid_sample_rows_par(x, bias, p_out, s_out, key):
+def _sigmoid_sample_rows_par(x, bias, s_out, key, keep_p):
     """:func:`_sigmoid_sample_rows` with the rows shared among Numba's threads
     (same uniforms per element, so the same result for any thread count)."""
     m, n = x.shape
     for r in prange(m):
+        _sample_row(x[r], bias, s_out[r], key, r * n, keep_p)
+
+
+@njit(cache=True, error_model="numpy")
+def _sample_row(x, bias, s_out, key, offset, keep_p):
+    """One row of :func:`_sigmoid_sample_rows`; uniforms ``offset + j``."""
+    n = x.shape[0]
+    if keep_p:
         for j in range(n):
-            p = fast_sigmoid(x[r, j] + bias[j])
-            p_out[r, j] = p
-            s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
+            p = fast_sigmoid(x[j] + bias[j])
+            x[j] = p
+            s_out[j] = 1.0 if uniform(key, offset + j) < p else 0.0
+    else:
+        for j in range(n):
+            p = fast_sigmoid(x[j] + bias[j])
+            s_out[j] = 1.0 if uniform(key, offset + j) < p else 0.0
 
 
 @njit(cache=True)
@@ -139,12 +159,13 @@ def sigmoid_rows(x, bias, out):
 
 
 @njit(cache=True)
-def sigmoid_sample_rows(x, bias, p_out, s_out, key):
-    """p_out = sigmoid(x + bias), s_out = Bernoulli(p_out); threaded when big enough."""
+def sigmoid_sample_rows(x, bias, s_out, key, keep_p):
+    """s_out = Bernoulli(sigmoid(x + bias)) (and x = the probabilities with
+    ``keep_p``); threaded when big enough."""
     if _use_threads(x.size):
-        _sigmoid_sample_rows_par(x, bias, p_out, s_out, key)
+        _sigmoid_sample_rows_par(x, bias, s_out, key, keep_p)
     else:
-        _sigmoid_sample_rows(x, bias, p_out, s_out, key)
+        _sigmoid_sample_rows(x, bias, s_out, key, keep_p)
 
 
 @njit(cache=True)
@@ -158,7 +179,7 @@ def _hidden_probs(v, W, c, out):
 def _hidden_probs_sample(v, W, c, out, hs, key):
     """out = sigmoid(v W^T + c) and hs = Bernoulli(out), in one pass."""
     np.dot(v, W.T, out)
-    sigmoid_sample_rows(out, c, out, hs, key)
+    sigmoid_sample_rows(out, c, hs, key, True)
 
 
 @njit(cache=True, error_model="numpy")
@@ -186,7 +207,7 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
     elif mean_only:
         sigmoid_rows(pre, b, v)
     else:
-        sigmoid_sample_rows(pre, b, pre, v, key)
+        sigmoid_sample_rows(pre, b, v, key, False)
 
 
 @njit(cache=True)
