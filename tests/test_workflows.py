@@ -183,19 +183,20 @@ def test_joblib_load_then_fit_partial_fit_transform(name, mmap_mode, tmp_path):
 
 
 @pytest.mark.parametrize("load", [load_iris, load_wine, load_breast_cancer])
-def test_cross_val_score_of_minmax_pipelines_is_finite_and_sensible(load):
+def test_cross_val_score_of_minmax_pipelines_is_finite_and_sensible(load, tmp_path):
     # held-out rows fall outside the training range of MinMaxScaler (and it
     # returns 1.0000000000000002): used to give all-NaN scores
     X, y = load(return_X_y=True)
     majority = np.bincount(y).max() / len(y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
+        # memory: the second pipeline reuses the fitted scaler and RBM of the first
         default = cross_val_score(make_pipeline(MinMaxScaler(), BernoulliRBM(random_state=0),
-                                                LogisticRegression()), X, y,
-                                  error_score="raise")
-        tuned = cross_val_score(make_pipeline(MinMaxScaler(),
-                                              BernoulliRBM(n_components=64, random_state=0),
-                                              LogisticRegression(C=100.0, max_iter=2000)),
+                                                LogisticRegression(), memory=str(tmp_path)),
+                                  X, y, error_score="raise")
+        tuned = cross_val_score(make_pipeline(MinMaxScaler(), BernoulliRBM(random_state=0),
+                                              LogisticRegression(C=100.0, max_iter=2000),
+                                              memory=str(tmp_path)),
                                 X, y, error_score="raise")
     assert np.all(np.isfinite(default)) and np.all(default >= majority - 0.1), default
     # the hidden probabilities vary little after 10 epochs on ~150 rows; a
