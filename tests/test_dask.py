@@ -182,13 +182,15 @@ def test_map_rows_is_lazy_and_equals_transform(digits, client):
 
 
 # ------------------------------------------------------------ cluster search
-def _search(X, y, backend, **backend_kw):
+GRID = {"rbm__n_components": [8, 16], "rbm__learning_rate": [0.05, 0.1]}
+
+
+def _search(X, y, backend, grid=GRID, cv=3):
     pipe = Pipeline([("rbm", BernoulliRBM(16, n_iter=8, batch_size=10, random_state=0,
                                           n_jobs=1)),
                      ("clf", LogisticRegression(max_iter=300))])
-    grid = {"rbm__n_components": [8, 16], "rbm__learning_rate": [0.05, 0.1]}
-    search = GridSearchCV(pipe, grid, cv=3, n_jobs=2)
-    with joblib.parallel_backend(backend, **backend_kw):
+    search = GridSearchCV(pipe, grid, cv=cv, n_jobs=2)
+    with joblib.parallel_backend(backend):
         search.fit(X, y)
     return search
 
@@ -221,6 +223,9 @@ def _worker_threads():
     return {"numba": numba.get_num_threads(), "blas": blas, "pid": os.getpid()}
 
 
+SMALL_GRID = {"rbm__learning_rate": [0.05, 0.1]}
+
+
 def test_two_worker_processes_threads_and_search(digits):
     """Two worker processes with one thread each: one BLAS and one Numba thread per worker.
 
@@ -239,9 +244,9 @@ def test_two_worker_processes_threads_and_search(digits):
             for r in report.values():
                 assert r["numba"] == 1
                 assert r["blas"] and all(n == 1 for n in r["blas"])
-            on_cluster = _search(X, y, "dask")
+            on_cluster = _search(X, y, "dask", grid=SMALL_GRID, cv=2)
             # a fitted estimator comes back from a worker and keeps working here
             rbm = c.submit(lambda: BernoulliRBM(8, n_iter=1, random_state=0).fit(X)).result()
             assert rbm.transform(X).shape == (450, 8)
-    _same_search(_search(X, y, "threading"), on_cluster)
+    _same_search(_search(X, y, "threading", grid=SMALL_GRID, cv=2), on_cluster)
     assert pickle.loads(pickle.dumps(on_cluster.best_estimator_)).score(X, y) > 0.5
