@@ -31,6 +31,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.preprocessing._data import _handle_zeros_in_scale
@@ -54,6 +55,9 @@ _FIRST_LAYERS = ("bernoulli", "gaussian")
 #: near their initial, almost constant probabilities.
 _AUTO_MIN_UPDATES = 1000
 _AUTO_MIN_EPOCHS = 10
+#: A pretrained layer none of whose hidden probabilities has a standard
+#: deviation of at least this over the rows is "flat" (see _n_informative_layers).
+_FLAT_STD = 0.01
 
 
 def _auto_epochs(n_samples, batch_size):
@@ -608,20 +612,42 @@ class _BaseDBNNetwork(BaseEstimator):
             inner._validate_params()
         return inner
 
-    def _initial_weights(self, dbn, n_features, n_outputs, dtype, rng):
+    def _n_informative_layers(self, dbn, X):
+        """Pretrained layers whose hidden units vary over the rows (bottom first).
+
+        A layer is flat when no hidden probability varies by more than
+        ``_FLAT_STD`` (standard deviation over up to 1000 rows of X): its
+        units carry no information about the input and a network started
+        from it sits on a plateau (the loss of a constant prediction) that
+        the stopping rule ends. Every layer above a flat one is flat too.
+        """
+        H = X[:1000]
+        for l, rbm in enumerate(dbn.rbms_):
+            H = rbm.transform(H)
+            spread = np.asarray(H.std(axis=0)).max() if H.shape[0] > 1 else np.inf
+            if not spread >= _FLAT_STD:
+                return l, float(spread)
+        return len(dbn.rbms_), None
+
+    def _initial_weights(self, dbn, n_features, n_outputs, dtype, rng, n_layers=None):
+        """Network weights: the DBN's first ``n_layers`` layers (all by default),
+        Glorot uniform for the rest and for the output layer."""
         coefs, intercepts = [], []
+        n_prev = n_features
         if dbn is not None:
-            for rbm in dbn.rbms_:
+            rbms = dbn.rbms_ if n_layers is None else dbn.rbms_[:n_layers]
+            for rbm in rbms:
                 W, c = _affine_hidden_map(rbm)
                 coefs.append(np.ascontiguousarray(W, dtype=dtype))
                 intercepts.append(np.asarray(c, dtype=dtype))
-            n_prev = coefs[-1].shape[1]
+                n_prev = coefs[-1].shape[1]
+            sizes = [r.n_components for r in dbn.rbms_[len(rbms):]]
         else:
-            n_prev = n_features
-            for h in _layer_sizes(self.hidden_layer_sizes):
-                coefs.append(glorot_uniform(n_prev, h, rng, dtype))
-                intercepts.append(np.zeros(h, dtype))
-                n_prev = h
+            sizes = _layer_sizes(self.hidden_layer_sizes)
+        for h in sizes:
+            coefs.append(glorot_uniform(n_prev, h, rng, dtype))
+            intercepts.append(np.zeros(h, dtype))
+            n_prev = h
         coefs.append(glorot_uniform(n_prev, n_outputs, rng, dtype))
         intercepts.append(np.zeros(n_outputs, dtype))
         return coefs, intercepts
@@ -661,8 +687,27 @@ class _BaseDBNNetwork(BaseEstimator):
             dbn = self._pretrain(X, rng, inner)
             if dbn is not None and getattr(dbn, "interrupted_", False) and dbn is not inner:
                 raise KeyboardInterrupt
+            n_keep = None
+            if dbn is not None and dbn is not inner:
+                # pretrained here: flat layers start from random weights instead
+                n_keep, spread = self._n_informative_layers(dbn, X)
+                if n_keep < len(dbn.rbms_):
+                    warnings.warn(
+                        f"{name}: pretraining left the hidden units of layer {n_keep + 1} "
+                        f"almost constant on X (largest standard deviation of a hidden "
+                        f"probability over the rows: {spread:.2g} < {_FLAT_STD:g}); they "
+                        f"carry no information and fine-tuning from them stalls, so layers "
+                        f"{n_keep + 1}-{len(dbn.rbms_)} start from random (Glorot) weights "
+                        f"instead (pretrained_layers_ = {n_keep}). Pretraining moves the "
+                        f"weights further with X spread over [0, 1], a larger "
+                        f"learning_rate_pretrain or n_iter_pretrain, or "
+                        f"pretrain_params={{'rbm_params': {{'sample_visible': False}}}}.",
+                        ConvergenceWarning)
+            elif dbn is not None:
+                n_keep = len(dbn.rbms_)
             coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1], X.dtype,
-                                                      rng)
+                                                      rng, n_keep)
+            extra = dict(extra, pretrained_layers_=0 if dbn is None else n_keep)
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
                 rng=rng, solver=self.solver, learning_rate_init=self.learning_rate_init,
@@ -898,6 +943,15 @@ _NETWORK_PARAMS_DOC = """
 _NETWORK_ATTRS_DOC = """
     dbn_ : DBN or None
         The pretrained DBN the weights came from (None without pretraining).
+    pretrained_layers_ : int
+        Hidden layers of the network initialised from ``dbn_`` (bottom
+        first). When pretraining inside ``fit`` leaves a layer's hidden units
+        almost constant on X (no hidden probability with a standard
+        deviation of 0.01 over the rows: they carry no information and
+        fine-tuning from them stalls on the loss of a constant prediction),
+        that layer and those above it start from random (Glorot) weights and
+        a ConvergenceWarning says so. A fitted ``dbn`` passed in is always
+        used whole.
     coefs_ : list of ndarray of shape (n_units_in, n_units_out)
         Weights of each layer (scikit-learn's orientation).
     intercepts_ : list of ndarray of shape (n_units_out,)

@@ -283,7 +283,11 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
 
     Stopping follows scikit-learn's MLP: an epoch "improves" when the
     training loss falls by more than ``tol`` (or, with ``early_stopping``,
-    the validation score rises by more than ``tol``); after
+    the validation score rises by at least ``tol``), and also, without
+    early stopping, while the training loss is still above ``STALL_RATIO``
+    times the loss of the best constant prediction (a sigmoid network often
+    starts on such a plateau, its loss falling by less than ``tol`` per epoch
+    for tens of epochs before it drops; stopping there is not convergence); after
     ``n_iter_no_change`` epochs in a row without improvement training stops
     (the ``"adaptive"`` schedule first divides the learning rate by 5, and
     stops once it is below 1e-6). With ``early_stopping`` the weights of the
@@ -422,6 +426,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
 
     res = BackpropResult(coefs=None, intercepts=None)
     res.validation_scores = [] if early_stopping else None
+    plateau = STALL_RATIO * _constant_loss(Y, out_activation)
     best_loss = np.inf
     best = (-np.inf, None)  # (best validation score, its params), set in one statement
     no_improve = 0
@@ -478,7 +483,9 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                 # scikit-learn's rule: no improvement unless val >= best + tol
                 improved = not (val < best[0] + tol)
             else:
-                improved = not (loss > best_loss - tol)
+                # a loss still at the level of a constant prediction is a plateau,
+                # not convergence: it does not count towards stopping
+                improved = not (loss > best_loss - tol) or loss >= plateau
             best_loss = min(best_loss, loss)
             no_improve = 0 if improved else no_improve + 1
             # commit the epoch

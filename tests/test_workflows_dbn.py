@@ -91,15 +91,42 @@ def test_default_regressor_learns_make_regression():
 
 
 def test_stalled_training_warns(iris):
-    """A step too small to move the loss: stopped without improvement -> warning."""
+    """A step too small to move the loss: a plateau at the loss of a constant
+    prediction does not stop training (not convergence); the warning says so."""
     X, y = iris
-    clf = DBNClassifier((16,), n_iter_pretrain=1, learning_rate_init=1e-9, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="training stalled.*constant prediction"):
+    clf = DBNClassifier((16,), n_iter_pretrain=1, learning_rate_init=1e-9, max_iter=60,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning, match="After 60 epochs the training loss .* no "
+                                                "better than that of a constant prediction"):
         clf.fit(X, y)
-    assert clf.n_iter_ < clf.max_iter
-    reg = DBNRegressor((16,), n_iter_pretrain=1, learning_rate_init=1e-9, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="training stalled"):
+    assert clf.n_iter_ == 60
+    reg = DBNRegressor((16,), n_iter_pretrain=1, learning_rate_init=1e-9, max_iter=30,
+                       random_state=0)
+    with pytest.warns(ConvergenceWarning, match="constant prediction"):
         reg.fit(X[:, :3], X[:, 3])
+    # with early stopping the validation score decides: stopped, and stalled
+    clf.set_params(early_stopping=True, max_iter=200)
+    with pytest.warns(ConvergenceWarning, match="training stalled: it stopped after"):
+        clf.fit(X, y)
+    assert clf.n_iter_ < 200
+
+
+def test_flat_pretrained_layers_start_from_random_weights():
+    """make_regression scaled to [0, 1]: features near 0.5 leave the RBMs' hidden
+    units constant; the network does not start from them (and says so)."""
+    X, y = make_regression(n_samples=300, n_features=10, random_state=0)
+    X = _minmax(X)
+    with pytest.warns(ConvergenceWarning, match="almost constant.*layers 1-2 start from "
+                                                "random"):
+        reg = DBNRegressor((32, 16), n_iter_pretrain=3, max_iter=5, random_state=0).fit(X, y)
+    assert reg.pretrained_layers_ == 0 and len(reg.dbn_.rbms_) == 2
+    assert not np.allclose(reg.coefs_[0], reg.dbn_.rbms_[0].components_.T, atol=0.05)
+    # a fitted dbn passed in is used whole
+    with _quiet():
+        reg2 = DBNRegressor(dbn=reg.dbn_, max_iter=1, learning_rate_init=1e-12,
+                            alpha=0.0).fit(X, y)
+    assert reg2.pretrained_layers_ == 2
+    assert_allclose(reg2.coefs_[0], reg.dbn_.rbms_[0].components_.T, atol=1e-9)
 
 
 def test_auto_pretraining_epochs_scale_with_the_number_of_updates(iris):
