@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from rbmlib._kernels import mlp as K
+from rbmlib import mlp
 from rbmlib.mlp import _Layout, fit_backprop, forward, glorot_uniform
 
 # ----------------------------------------------------------------------------
@@ -364,6 +365,28 @@ def _acc(Y, P):
     return float(np.mean(P.argmax(1) == Y.argmax(1)))
 
 
+def _past_plateau():
+    """_problem with weights trained below the constant-prediction loss (whose
+    plateau does not count towards stopping), to test the stopping rule itself."""
+    X, Y, y, coefs, ints = _problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = fit_backprop(X, Y, coefs, ints, out_activation="softmax", score=_acc,
+                           rng=np.random.RandomState(0), solver="adam",
+                           learning_rate_init=0.05, max_iter=100, tol=0.0)
+    assert res.loss_curve[-1] < 0.9 * mlp._constant_loss(Y, "softmax")
+    return X, Y, y, res.coefs, res.intercepts
+
+
+def test_plateau_at_the_constant_loss_does_not_stop_training():
+    X, Y, y, coefs, ints = _problem()
+    with pytest.warns(ConvergenceWarning, match="maximum iterations.*constant prediction"):
+        res = fit_backprop(X, Y, coefs, ints, out_activation="softmax", score=_acc,
+                           rng=np.random.RandomState(0), learning_rate_init=1e-9,
+                           n_iter_no_change=2, max_iter=8)
+    assert res.n_iter == 8 and not res.converged
+
+
 @pytest.mark.parametrize("solver,nesterov", [("sgd", False), ("sgd", True), ("adam", False)])
 def test_fit_backprop_reduces_loss(solver, nesterov):
     X, Y, y, coefs, ints = _problem()
@@ -381,7 +404,7 @@ def test_fit_backprop_reduces_loss(solver, nesterov):
 
 
 def test_fit_backprop_convergence_warning_and_stopping():
-    X, Y, y, coefs, ints = _problem()
+    X, Y, y, coefs, ints = _past_plateau()
     kw = dict(out_activation="softmax", score=_acc, learning_rate_init=0.5, batch_size=16)
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         fit_backprop(X, Y, coefs, ints, rng=np.random.RandomState(0), max_iter=3, **kw)
@@ -415,7 +438,8 @@ def test_early_stopping_restores_best_weights():
 
 
 def test_adaptive_schedule_divides_learning_rate(capsys):
-    X, Y, y, coefs, ints = _problem()
+    X, Y, y, coefs, ints = _past_plateau()
+    capsys.readouterr()
     fit_backprop(X, Y, coefs, ints, out_activation="softmax", score=_acc,
                  rng=np.random.RandomState(0), learning_rate="adaptive", tol=10.0,
                  n_iter_no_change=1, max_iter=6, verbose=1, learning_rate_init=0.1)
