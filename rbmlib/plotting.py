@@ -37,7 +37,7 @@ _INSTALL_HINT = 'pip install "rbmlib[plot]"'
 # Axis labels of the known per-epoch quantities of an RBM's ``history_``.
 _HISTORY_LABELS = {
     "reconstruction_error": "reconstruction error\n(mean squared, per unit)",
-    "pseudo_log_likelihood": "pseudo-log-likelihood\n(nats per visible unit)",
+    "pseudo_log_likelihood": "pseudo-log-likelihood\n(nats, summed over visible units)",
     "negative_free_energy": "-free energy (nats)",
     "free_energy_gap": "free-energy gap\n(validation - training, nats)",
 }
