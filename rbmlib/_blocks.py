@@ -298,8 +298,23 @@ def map_rows(estimator, method, X, n_outputs, dtype):
     -------
     out : dask array of shape (n_samples, n_outputs) or (n_samples,)
         Chunked like X's rows; nothing is computed until ``.compute()``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If X does not have the ``n_features_in_`` columns the estimator was
+        fitted on.
     """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
     X = _dask_rows(X)
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and X.shape[1] != expected:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {expected} features as input.")
     frozen = copy.deepcopy(estimator)
     fn = getattr(frozen, method)
     name = f"{type(estimator).__name__.lower()}-{method}"
@@ -358,7 +373,8 @@ def _upward(rbms, block):
     return block
 
 
-def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label=""):
+def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="",
+                  progress=None):
     """Train an unfitted estimator by ``partial_fit`` over the blocks, ``n_epochs`` times.
 
     Each epoch visits the blocks in a random order with their rows shuffled
@@ -381,6 +397,8 @@ def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="
         Prints one line per epoch.
     label : str, default=""
         Prefix of the verbose line.
+    progress : dict or None, default=None
+        When given, ``progress["epochs"]`` counts the completed epochs.
 
     Returns
     -------
@@ -396,13 +414,15 @@ def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="
         for block in source.blocks(rng):
             estimator.partial_fit(_upward(below, block))
             n_rows += block.shape[0]
+        if progress is not None:
+            progress["epochs"] = epoch + 1
         if verbose:
             print(f"{label}Epoch {epoch + 1}/{n_epochs} over {n_rows} rows in blocks, "
                   f"time = {time.time() - t0:.2f}s")
     return estimator
 
 
-def pretrain_streaming(rbms, source, rng, verbose=0):
+def pretrain_streaming(rbms, source, rng, verbose=0, progress=None):
     """Greedy layer-wise pretraining of unfitted RBMs, reading the data in blocks.
 
     Layer ``l`` is trained for its own ``n_iter`` epochs (0: initialised only)
@@ -417,13 +437,20 @@ def pretrain_streaming(rbms, source, rng, verbose=0):
     source : RowBlocks
     rng : numpy.random.RandomState
     verbose : int, default=0
+    progress : dict or None, default=None
+        When given, kept up to date with ``layer`` (the layer in training)
+        and ``epochs`` (its completed epochs): where a KeyboardInterrupt
+        landed.
 
     Returns
     -------
     rbms : list
         The same RBMs, fitted.
     """
+    progress = {} if progress is None else progress
     for l, rbm in enumerate(rbms):
+        progress.update(layer=l, epochs=0)
         fit_streaming(rbm, source, int(rbm.n_iter), rng, below=rbms[:l], verbose=verbose,
-                      label=f"[DBN] Layer {l + 1}/{len(rbms)}: ")
+                      label=f"[DBN] Layer {l + 1}/{len(rbms)}: ", progress=progress)
+    progress.update(layer=len(rbms), epochs=0)
     return rbms
