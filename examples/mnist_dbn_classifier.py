@@ -89,7 +89,7 @@ def main(argv=None):
           f"{t_pre:.1f}s\n")
 
     finetune = dict(hidden_layer_sizes=hidden, max_iter=args.finetune_epochs,
-                    learning_rate_init=0.1, batch_size=100, alpha=1e-5,
+                    solver="sgd", learning_rate_init=0.1, batch_size=100, alpha=1e-5,
                     early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
                     random_state=args.seed, n_jobs=args.n_jobs)
     rows = []
