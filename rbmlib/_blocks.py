@@ -31,7 +31,8 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RowBlocks", "fit_streaming", "is_dask_collection", "is_memory_mapped", "map_rows",
+__all__ = ["RowBlocks", "fit_streaming", "is_dask_collection", "is_memory_mapped", "lazy_method",
+           "map_rows",
            "mean_over_rows", "pretrain_streaming", "streaming_source"]
 
 #: Dense elements of one block when the block size is "auto" (2**22 float32 = 16 MB:
@@ -179,6 +180,11 @@ class RowBlocks:
                             f"array, a sparse matrix, a dask array or an iterable of 2-D blocks.")
 
     @property
+    def n_rows(self):
+        """Number of rows, or None for an iterable of blocks (not known before reading)."""
+        return None if self._X is None else int(self._X.shape[0])
+
+    @property
     def n_blocks(self):
         """Number of blocks, or None for an iterable of blocks (not known before reading)."""
         return None if self._bounds is None else len(self._bounds)
@@ -324,6 +330,38 @@ def map_rows(estimator, method, X, n_outputs, dtype):
                             meta=np.empty((0,), dtype), name=name + "-" + _token(frozen, X))
     return X.map_blocks(_apply, fn, chunks=(X.chunks[0], (int(n_outputs),)), dtype=dtype,
                         meta=np.empty((0, 0), dtype), name=name + "-" + _token(frozen, X))
+
+
+def lazy_method(estimator, method, X):
+    """``estimator.<method>(X)`` of a dask array X, as a lazy dask array.
+
+    The output's columns and dtype are read from the method's output on one
+    row of zeros; then :func:`map_rows` builds the graph.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    method : str
+        "transform", "predict", "predict_proba", "predict_log_proba"...
+    X : dask array of shape (n_samples, n_features)
+
+    Returns
+    -------
+    out : dask array of shape (n_samples,) or (n_samples, n_outputs)
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If X has the wrong number of columns.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    probe = np.asarray(getattr(estimator, method)(np.zeros((1, estimator.n_features_in_))))
+    n_outputs = None if probe.ndim == 1 else probe.shape[1]
+    return map_rows(estimator, method, X, n_outputs, probe.dtype)
 
 
 def _token(estimator, X):
