@@ -18,7 +18,7 @@ ESTIMATORS = [
     # a class (one class is left otherwise) and is treated as one, with a warning.
     DBN(n_iter=2, random_state=0),
     DBN(first_layer="gaussian", n_iter=2, random_state=0),
-    DBNClassifier(n_iter_pretrain=2, max_iter=50, random_state=0),
+    DBNClassifier(n_iter_pretrain=2, random_state=0),
     DBNRegressor(n_iter_pretrain=2, random_state=0),
 ]
 
