@@ -601,7 +601,7 @@ def test_fine_tuning_divergence_keeps_the_last_finite_epoch(name):
             fit(name, X_BIN, est=est)
     assert est.n_iter_ == len(est.loss_curve_)
     # same pretraining: if it diverged in the first epoch, the network is the pretrained one
-    if est.n_iter_ == 0:
+    if est.n_iter_ == 0 and est.pretrained_layers_:  # (flat layers start from Glorot)
         assert_array_equal(est.coefs_[0], ok.dbn_.rbms_[0].components_.T)
 
 
@@ -664,7 +664,8 @@ def test_keyboard_interrupt_in_fine_tuning_keeps_the_last_completed_epoch(name, 
     monkeypatch.undo()
     msgs = [str(w.message) for w in rec]
     assert any("interrupted" in m and "after epoch 2" in m for m in msgs), msgs
-    assert not any(issubclass(w.category, ConvergenceWarning) for w in rec)
+    assert not any(issubclass(w.category, ConvergenceWarning)
+                   and "maximum iterations" in str(w.message) for w in rec)
     assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
     ref = fit(name, X_BIN, max_iter=2)
     assert_same_params(est, ref)
