@@ -612,8 +612,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             X_val = _dense_rows(X, np.sort(perm[:min(n_val, _MONITOR_ROWS)]))
             rows = np.sort(perm[n_val:])
         state = self._init_state(X, rows, rng)
-        state, interrupted = self._train(state, X, rows, self.n_iter, rng, shuffle=True,
-                                         X_val=X_val, keep_partial=True, data_problem=problem)
+        state, interrupted = self._train(state, X, rows, self.n_iter, rng,
+                                         shuffle=getattr(self, "shuffle", True), X_val=X_val, keep_partial=True, data_problem=problem)
         self._commit(state, rng, interrupted)
 
     def partial_fit(self, X, y=None):
@@ -1002,6 +1002,8 @@ class BernoulliRBM(_BaseRBM):
         **_BaseRBM._parameter_constraints,
         "check_range": [StrOptions({"warn", "raise", "ignore"}), "boolean"],
         "sample_visible": ["boolean"],
+        "visible_bias_init": [StrOptions({"zeros", "log_odds"})],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -1025,6 +1027,8 @@ class BernoulliRBM(_BaseRBM):
         n_jobs=None,
         check_range="warn",
         sample_visible=True,
+        visible_bias_init="zeros",
+        shuffle=True,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -1044,6 +1048,8 @@ class BernoulliRBM(_BaseRBM):
         self.n_jobs = n_jobs
         self.check_range = check_range
         self.sample_visible = sample_visible
+        self.visible_bias_init = visible_bias_init
+        self.shuffle = shuffle
 
     def _range_mode(self):
         mode = self.check_range
@@ -1086,6 +1092,8 @@ class BernoulliRBM(_BaseRBM):
         )
 
     def _init_visible(self, mean):
+        if self.visible_bias_init == "zeros":
+            return np.zeros_like(mean)
         p = np.clip(mean, 1e-3, 1 - 1e-3)
         return np.log(p / (1 - p))
 
