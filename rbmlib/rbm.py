@@ -25,6 +25,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -32,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._kernels.cd import cd_epoch
 from ._kernels.monitor import pseudo_loglik_bernoulli
+from ._blocks import RowBlocks, fit_streaming, is_dask_collection, lazy_method, mean_over_rows
 from ._parallel import thread_limits
 
 _DIVERGENCE_LIMIT = 1e5
@@ -566,10 +568,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data; float32 data gives float32 parameters. Sparse
             input is read one mini-batch at a time and never densified whole;
-            a numpy.memmap is read in place.
+            a numpy.memmap is read in place. A dask array is streamed:
+            ``n_iter`` passes of :meth:`partial_fit` over its row chunks (in a
+            random order, rows shuffled within each chunk), one chunk in
+            memory at a time (``validation_fraction`` must then be None).
         y : None
             Ignored.
 
@@ -586,6 +591,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         KeyboardInterrupt
             If interrupted before the first epoch completed.
         """
+        if is_dask_collection(X):
+            return self._fit_dask(X)
         with self._transaction():
             self._fit(X)
         return self
@@ -628,8 +635,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Data. A dask array is read chunk by chunk, in order; all its
+            chunks are applied or, if one fails, none.
         y : None
             Ignored.
 
@@ -644,6 +652,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         KeyboardInterrupt
             If interrupted (the model is as before the call).
         """
+        if is_dask_collection(X):
+            with self._transaction():  # all chunks or nothing
+                for block in RowBlocks(X).blocks():
+                    self._partial_fit(block)
+            return self
         with self._transaction():
             self._partial_fit(X)
         return self
@@ -668,6 +681,69 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         state, _ = self._train(state, X, None, 1, rng, shuffle=False, keep_partial=False,
                                data_problem=problem)
         self._commit(state, rng, False)
+
+    def _fit_dask(self, X):
+        """fit on a dask array: ``n_iter`` passes of partial_fit over its row chunks.
+
+        Each pass visits the chunks in a random order, rows shuffled within
+        each chunk (:func:`rbmlib._blocks.fit_streaming`); one chunk at a time
+        is in memory. A fresh model is trained and swapped in on success.
+        """
+        self._validate_params()
+        self._check_fit_params()
+        if self.validation_fraction is not None:
+            raise ValueError(
+                "validation_fraction is not supported when fitting a dask array (its chunks "
+                "are streamed through partial_fit); hold out rows yourself and compare "
+                "score() on them, or set validation_fraction=None."
+            )
+        est = clone(self)
+        fit_streaming(est, RowBlocks(X), self.n_iter, check_random_state(self.random_state))
+        params = self.get_params(deep=False)
+        for key in [k for k in vars(self) if k not in params]:
+            delattr(self, key)
+        self.__dict__.update({k: v for k, v in vars(est).items() if k not in params})
+        return self
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over the samples, in nats.
+
+        For a BernoulliRBM the mean per-sample pseudo-log-likelihood (Besag
+        1975), as ``GaussianMixture.score`` is a mean log-likelihood: higher
+        is better, so ``GridSearchCV(BernoulliRBM(), {...})`` and
+        ``dask_ml.wrappers.Incremental`` select models without a downstream
+        estimator. For a GaussianBernoulliRBM the mean negative free energy
+        (log-density up to ``log Z``): comparable between data sets under one
+        model, not between models (use :meth:`log_likelihood` for that).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A dask array is scored chunk by chunk (on the cluster when a
+            ``dask.distributed.Client`` is active).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            In nats.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            On bad input, as for :meth:`transform`.
+
+        References
+        ----------
+        J. Besag, "Statistical analysis of non-lattice data", The
+        Statistician 24(3), 1975.
+        """
+        if is_dask_collection(X):
+            return mean_over_rows(self, "score_samples", X)
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     # ------------------------------------------------------------- inference
     def _check_fitted_X(self, X):
@@ -696,13 +772,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
 
         Returns
         -------
         h : ndarray of shape (n_samples, n_components)
-            Same float dtype as the model.
+            Same float dtype as the model; for a dask X, a lazy dask array
+            with X's row chunks (``map_blocks``), computed where the chunks live.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "transform", X)
         X = self._check_fitted_X(X)
         return self._mean_hiddens(X)
 
