@@ -25,7 +25,7 @@ Saved in ``--out``: ``scale_out_filters.png``, the first layer's filters.
 Usage::
 
     pip install "rbmlib[dask,plot]"
-    python examples/scale_out_dask.py             # 4,000,000 rows: a 1 GB file, ~5 min
+    python examples/scale_out_dask.py             # 7,000,000 rows: a 1.7 GiB file, ~5 min
     python examples/scale_out_dask.py --quick     # 100,000 rows, seconds
 """
 
@@ -96,9 +96,10 @@ def grid_search(X, y, backend):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rows", type=int, default=4_000_000)
+    p.add_argument("--rows", type=int, default=7_000_000)
     p.add_argument("--chunk-rows", type=int, default=100_000)
-    p.add_argument("--worker-memory", default="400MiB", help="memory_limit of each worker")
+    p.add_argument("--worker-memory", default="768MiB",
+                   help="memory_limit of each worker (a worker with rbmlib loaded uses ~330 MiB)")
     p.add_argument("--epochs", type=int, default=1, help="pretraining epochs per layer")
     p.add_argument("--dir", default=None, help="folder of the data file (default: temp)")
     p.add_argument("--out", default="rbmlib_output")
