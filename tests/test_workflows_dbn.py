@@ -269,6 +269,14 @@ def _run_with_sigint(delay, fn):
     return out + ([str(w.message) for w in rec],)
 
 
+def _returns(fn):
+    """fn(); a KeyboardInterrupt escaping it fails the test (not the whole session)."""
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        pytest.fail("the KeyboardInterrupt escaped fit")
+
+
 def _sigint_on_call(monkeypatch, module, attr, n):
     """Send a real SIGINT to this process from inside the n-th call of module.attr."""
     real = getattr(module, attr)
@@ -311,7 +319,7 @@ def test_sigint_between_layers_keeps_the_completed_layers(digits, monkeypatch):
     _sigint_on_call(monkeypatch, BernoulliRBM, "transform", 1)
     dbn = DBN((16, 8, 4), n_iter=2, random_state=0)
     with pytest.warns(RuntimeWarning, match=r"after layer 1 of 3.*1 layer\(s\)"):
-        dbn.fit(X)
+        _returns(lambda: dbn.fit(X))
     monkeypatch.undo()
     assert dbn.interrupted_ and len(dbn.rbms_) == 1 and dbn.rbms_[0].n_iter_ == 2
     assert dbn.transform(X).shape == (len(X), 16)
@@ -324,7 +332,7 @@ def test_sigint_in_a_later_layer_keeps_its_completed_epochs(digits, monkeypatch)
     dbn = DBN((16, 8, 4), n_iter=(3, 5, 5), random_state=0)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        dbn.fit(X)
+        _returns(lambda: dbn.fit(X))
     monkeypatch.undo()
     msgs = [str(w.message) for w in rec]
     assert any("in layer 2 of 3 after 2 of 5 epochs" in m for m in msgs), msgs
@@ -388,7 +396,7 @@ def test_sigint_in_monitoring_rolls_back_the_unfinished_epoch(digits, monkeypatc
     _sigint_on_call(monkeypatch, mlp_module, "forward", 4)
     clf = DBNClassifier(max_iter=50, **kw)
     with pytest.warns(RuntimeWarning, match="after 3 of at most 50 epochs"):
-        clf.fit(X, y)
+        _returns(lambda: clf.fit(X, y))
     monkeypatch.undo()
     assert clf.n_iter_ == 3 and len(clf.validation_scores_) == 3
     with _quiet():
