@@ -302,7 +302,7 @@ def test_fit_record_early_stopping_and_verbose(digits, capsys):
 def test_pipeline_and_grid_search(digits):
     X, y = digits
     X, y = X[:300] * 16, y[:300]
-    pipe = make_pipeline(MinMaxScaler(), DBNClassifier(n_iter_pretrain=2, max_iter=15,
+    pipe = make_pipeline(MinMaxScaler(), DBNClassifier(n_iter_pretrain=2, max_iter=60,
                                                        solver="sgd", learning_rate_init=0.1,
                                                        batch_size=100, random_state=0))
     grid = GridSearchCV(pipe, {"dbnclassifier__hidden_layer_sizes": [(8,), (16, 8)]}, cv=2)
