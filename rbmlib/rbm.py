@@ -1053,7 +1053,9 @@ class BernoulliRBM(_BaseRBM):
         sec. 8). Measured over 5 seeds (benchmarks/bench_sample_visible.py), "zeros" gave
         better features on scikit-learn's nudged-digits example (0.944 vs 0.935), MNIST (0.934
         vs 0.931) and breast_cancer (0.931 vs 0.928), and equal ones within the seeds' spread on
-        digits /16 (0.948 vs 0.952) and wine (0.815 vs 0.832).
+        digits /16 (0.948 vs 0.952) and wine (0.815 vs 0.832). "log_odds" learns faster when
+        there are few updates (3 epochs on 267 digits rows: cross-validated accuracy 0.79 vs 0.69,
+        scikit-learn 0.71).
     shuffle : bool, default=True
         Visit the training rows in a new random order (drawn from ``random_state``) every epoch
         of :meth:`fit`; False keeps the order of X in every epoch, as scikit-learn does.

@@ -98,7 +98,10 @@ def test_gridsearch_over_n_components_in_a_pipeline_then_fit_and_partial_fit():
     X, y = load_digits(return_X_y=True)
     X, y = X[:400], y[:400]
     pipe = Pipeline([("scale", MinMaxScaler()),
-                     ("rbm", BernoulliRBM(n_iter=3, learning_rate=0.06, random_state=0)),
+                     # 3 epochs on 267 rows: log-odds visible biases learn faster than
+                     # the default zeros (CV 0.79 vs 0.69 at 32 units; scikit-learn 0.71)
+                     ("rbm", BernoulliRBM(n_iter=3, learning_rate=0.06, random_state=0,
+                                          visible_bias_init="log_odds")),
                      ("clf", LogisticRegression(C=100.0, max_iter=500))])
     gs = GridSearchCV(pipe, {"rbm__n_components": [4, 16, 32], "rbm__batch_size": [10, 40]},
                       cv=3, error_score="raise").fit(X, y)
