@@ -100,13 +100,16 @@ def main(argv=None):
 
     sk_rbm = models[1][1].named_steps["rbm"]
     rb_rbm = models[2][1].named_steps["rbm"]
+    print("(rbmlib's RBM trains on 90% of the training rows: validation_fraction=0.1 holds "
+          "out the rest to monitor the free-energy gap)")
     print("\nrbmlib BernoulliRBM, per epoch (on a fixed subset of up to 50 training rows; gap on the "
           "10% held out):")
     print(f"{'epoch':>5} {'recon. error':>13} {'pseudo-LL/pixel':>16} {'FE gap':>8} "
           f"{'seconds':>8}")
     for rec in rb_rbm.history_:
         print(f"{rec['epoch']:>5} {rec['reconstruction_error']:>13.4f} "
-              f"{rec['pseudo_log_likelihood']:>16.4f} {rec['free_energy_gap']:>8.3f} "
+              f"{rec['pseudo_log_likelihood'] / X.shape[1]:>16.4f} "
+              f"{rec['free_energy_gap']:>8.3f} "
               f"{rec['seconds']:>8.2f}")
 
     figures = [
