@@ -36,12 +36,28 @@ from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
+from ._blocks import is_dask_collection, lazy_method, pretrain_streaming, streaming_source
 from ._parallel import thread_limits
-from .mlp import SCHEDULES, canonical_csr, fit_backprop, forward, glorot_uniform
+from .mlp import (
+    ACTIVATIONS,
+    SCHEDULES,
+    SOLVERS,
+    canonical_csr,
+    fit_backprop,
+    forward,
+    glorot_uniform,
+    hidden_kinds,
+)
 from .rbm import BernoulliRBM, DivergenceError
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
@@ -205,6 +221,19 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Seeds every layer.
     n_jobs : int, default=None
         Threads for Numba and BLAS; results do not depend on it.
+    block_size : int, "auto" or None, default="auto"
+        Out-of-core pretraining. A ``numpy.memmap`` (or a view of one), a dask
+        array or a re-iterable of row blocks (a list of 2-D arrays...) is never
+        loaded whole: every epoch of layer ``l`` streams the blocks, in a
+        random order with their rows shuffled, through the trained layers
+        ``0 .. l-1`` and makes one ``partial_fit`` pass of layer ``l`` over
+        each (so a layer's ``n_iter_`` counts blocks x epochs); memory is
+        bounded by the block size and the model, whatever the number of rows.
+        "auto" (or None) streams only those inputs, in a dask array's own
+        chunks or blocks of ``2**22 // n_features`` rows (16 MB of float32);
+        an integer streams any array in blocks of that many rows, so an
+        in-memory ndarray and a memmap of the same data give bit-identical
+        models. Other inputs are trained on in memory, layer by layer.
 
     Attributes
     ----------
@@ -257,6 +286,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_jobs": [None, Integral],
+        "block_size": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     _rbm_settings = ("learning_rate", "batch_size", "n_iter", "k", "persistent", "momentum",
@@ -280,6 +310,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        block_size="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.first_layer = first_layer
@@ -296,6 +327,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.block_size = block_size
 
     def _make_rbms(self, rng, n_samples):
         sizes = _layer_sizes(self.hidden_layer_sizes)
@@ -375,6 +407,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise
 
     def _fit(self, X):
+        source = streaming_source(X, self.block_size)
+        if source is not None:
+            return self._fit_streaming(source)
         X = _validate_fit_X(self, X)
         rng = check_random_state(self.random_state)
         rbms = self._make_rbms(rng, X.shape[0])
@@ -416,6 +451,63 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.interrupted_ = where is not None
         return self
 
+    def _fit_streaming(self, source):
+        """fit's out-of-core path: greedy pretraining on row blocks (``block_size``)."""
+        validate_data(self, source.first_block(), accept_sparse="csr",
+                      dtype=[np.float64, np.float32], reset=True)
+        n_samples = source.n_rows
+        if n_samples is None:  # an iterable of blocks: one pass to count its rows
+            n_samples = sum(block.shape[0] for block in source.blocks())
+        rng = check_random_state(self.random_state)
+        rbms = self._make_rbms(rng, n_samples)
+        progress = {}
+        where = None
+        try:
+            pretrain_streaming(rbms, source, rng, verbose=self.verbose, progress=progress)
+            done = rbms
+        except KeyboardInterrupt:
+            layer, epochs = progress.get("layer", 0), progress.get("epochs", 0)
+            done = rbms[:layer + (epochs > 0)]
+            if not done:
+                raise
+            where = (f"in layer {layer + 1} of {len(rbms)} after {epochs} of "
+                     f"{rbms[layer].n_iter} epochs" if epochs else
+                     f"after layer {layer} of {len(rbms)}")
+            warnings.warn(
+                f"DBN: pretraining interrupted by the user (KeyboardInterrupt) {where}; "
+                f"training stopped and the DBN keeps the {len(done)} layer(s) trained so "
+                f"far (interrupted_ = True).", RuntimeWarning)
+        self.rbms_ = done
+        self.interrupted_ = where is not None
+        return self
+
+    def score(self, X, y=None):
+        """Mean pseudo-log-likelihood of the samples under the bottom RBM, in nats.
+
+        ``self.rbms_[0].score(X)`` (see :meth:`rbmlib.BernoulliRBM.score`):
+        higher is better, for unsupervised model selection (``GridSearchCV``,
+        ``dask_ml``) without a downstream estimator. It measures the first
+        layer only; the upper layers do not enter it.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            In nats.
+
+        Raises
+        ------
+        NotFittedError
+            If the DBN is not fitted.
+        """
+        check_is_fitted(self)
+        return self.rbms_[0].score(X)
+
     def transform(self, X):
         """Hidden probabilities of the top layer (an upward mean-field pass).
 
@@ -429,6 +521,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             In the float dtype of the model.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_method(self, "transform", X)
         X = canonical_csr(validate_data(self, X, accept_sparse="csr",
                                         dtype=[np.float64, np.float32], reset=False))
         H = X
@@ -512,7 +606,12 @@ class _BaseDBNNetwork(BaseEstimator):
                                    "array-like"],
         "batch_size_pretrain": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "pretrain_params": [None, dict],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "solver": [StrOptions(set(SOLVERS))],
+        "activation": [StrOptions(set(ACTIVATIONS) | {"auto"}), list, tuple],
+        "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "warm_start": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions(set(SCHEDULES))],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -528,7 +627,8 @@ class _BaseDBNNetwork(BaseEstimator):
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "shuffle": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "verbose": ["verbose"],
@@ -653,7 +753,7 @@ class _BaseDBNNetwork(BaseEstimator):
         return coefs, intercepts
 
     # ---------------------------------------------------------- fine-tuning
-    def _atomic_fit(self, X, y):
+    def _atomic_fit(self, X, y, **kw):
         """Run ``_fit`` so that a failure leaves the estimator as it was.
 
         On a fine-tuning divergence the estimator holds, consistently, the new
@@ -662,7 +762,7 @@ class _BaseDBNNetwork(BaseEstimator):
         """
         saved = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, **kw)
         except DivergenceError as exc:
             if not getattr(exc, "_network_set", False):
                 _restore_on_error(self, saved)
@@ -671,75 +771,145 @@ class _BaseDBNNetwork(BaseEstimator):
             _restore_on_error(self, saved)
             raise
 
-    def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra):
+    def _n_hidden(self, inner):
+        if inner is not None:
+            if hasattr(inner, "rbms_"):
+                return len(inner.rbms_)
+            return len(_layer_sizes(inner.hidden_layer_sizes))
+        return len(_layer_sizes(self.hidden_layer_sizes))
+
+    def _activations(self, n_hidden):
+        """Names of the hidden activations, one per hidden layer (ValueError if bad)."""
+        act = self.activation
+        if isinstance(act, str):
+            act = [act] * n_hidden
+        act = ["logistic" if a in ("auto", "sigmoid") else a for a in act]
+        hidden_kinds(act, n_hidden)
+        return act
+
+    def _warm_start_state(self, n_features, n_outputs):
+        """The fitted network to continue from with ``warm_start``, or None."""
+        if not (self.warm_start and hasattr(self, "coefs_")):
+            return None
+        if self.n_features_in_ != n_features or self.coefs_[-1].shape[1] != n_outputs:
+            raise ValueError(
+                f"warm_start=True continues the fitted network of {self.n_features_in_} "
+                f"features and {self.coefs_[-1].shape[1]} outputs; this fit has "
+                f"{n_features} features and {n_outputs} outputs. Set warm_start=False "
+                f"to fit a new network.")
+        return {"coefs": self.coefs_, "intercepts": self.intercepts_,
+                "activations": list(getattr(self, "activations_", ["logistic"] * (
+                    len(self.coefs_) - 1))),
+                "dbn": getattr(self, "dbn_", None),
+                "pretrained_layers": getattr(self, "pretrained_layers_", 0)}
+
+    @staticmethod
+    def _tanh_transfer(coefs, intercepts, activations, n_pretrained):
+        """Make pretrained tanh layers compute exactly what the sigmoid RBM did.
+
+        ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: a tanh layer gets half the
+        RBM's weights and bias, and the layer above, fed ``t = 2 s - 1``
+        instead of ``s``, gets ``W / 2`` and ``b + sum_i W_i / 2``, so the
+        network's output at initialisation equals the all-logistic one.
+        """
+        for l in range(n_pretrained):
+            if activations[l] != "tanh":
+                continue
+            coefs[l] = coefs[l] * 0.5
+            intercepts[l] = intercepts[l] * 0.5
+            Wn = coefs[l + 1]
+            intercepts[l + 1] = (intercepts[l + 1] + 0.5 * Wn.sum(axis=0)).astype(Wn.dtype)
+            coefs[l + 1] = Wn * 0.5
+        return coefs, intercepts
+
+    def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
+                     sample_weight=None, incremental=False):
         """Pretrain, fine-tune and return the new fitted state (a dict), or raise.
 
         Nothing is set on the estimator here except on divergence in
         fine-tuning (the state of the last finite epoch, consistently).
+        ``incremental`` (partial_fit): one epoch, continuing the fitted
+        network and its optimiser state when there is one.
         """
         rng = check_random_state(self.random_state)
         name = type(self).__name__
         batch_size = self.batch_size
         if isinstance(batch_size, str):  # "auto", as scikit-learn's MLP
             batch_size = min(200, X_lab.shape[0])
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        start = None
+        if incremental and hasattr(self, "coefs_"):
+            start = {"coefs": self.coefs_, "intercepts": self.intercepts_,
+                     "activations": list(self.activations_), "dbn": self.dbn_,
+                     "pretrained_layers": self.pretrained_layers_}
+        elif not incremental:
+            start = self._warm_start_state(X.shape[1], Y.shape[1])
+        activations = (start["activations"] if start is not None
+                       else self._activations(self._n_hidden(inner)))
         dbn = None
         try:
-            dbn = self._pretrain(X, rng, inner)
-            if dbn is not None and getattr(dbn, "interrupted_", False) and dbn is not inner:
-                raise KeyboardInterrupt
-            n_keep = None
-            if dbn is not None and dbn is not inner:
-                # pretrained here: flat layers start from random weights instead
-                n_keep, spread = self._n_informative_layers(dbn, X)
-                if n_keep < len(dbn.rbms_):
-                    warnings.warn(
-                        f"{name}: pretraining left the hidden units of layer {n_keep + 1} "
-                        f"almost constant on X (largest standard deviation of a hidden "
-                        f"probability over the rows: {spread:.2g} < {_FLAT_STD:g}); they "
-                        f"carry no information and fine-tuning from them stalls, so layers "
-                        f"{n_keep + 1}-{len(dbn.rbms_)} start from random (Glorot) weights "
-                        f"instead (pretrained_layers_ = {n_keep}). Pretraining moves the "
-                        f"weights further with X spread over [0, 1], a larger "
-                        f"learning_rate_pretrain or n_iter_pretrain, or "
-                        f"pretrain_params={{'rbm_params': {{'sample_visible': False}}}}.",
-                        ConvergenceWarning)
-            elif dbn is not None:
-                n_keep = len(dbn.rbms_)
-            coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1], X.dtype,
-                                                      rng, n_keep)
-            extra = dict(extra, pretrained_layers_=0 if dbn is None else n_keep)
+            if start is None:
+                dbn = self._pretrain(X, rng, inner)
+                if (dbn is not None and getattr(dbn, "interrupted_", False)
+                        and dbn is not inner):
+                    raise KeyboardInterrupt
+                n_keep = None
+                if dbn is not None and dbn is not inner:
+                    # pretrained here: flat layers start from random weights instead
+                    n_keep, spread = self._n_informative_layers(dbn, X)
+                    if n_keep < len(dbn.rbms_):
+                        warnings.warn(
+                            f"{name}: pretraining left the hidden units of layer "
+                            f"{n_keep + 1} almost constant on X (largest standard deviation "
+                            f"of a hidden probability over the rows: {spread:.2g} < "
+                            f"{_FLAT_STD:g}); they carry no information and fine-tuning from "
+                            f"them stalls, so layers {n_keep + 1}-{len(dbn.rbms_)} start from "
+                            f"random (Glorot) weights "
+                            f"instead (pretrained_layers_ = {n_keep}). Pretraining moves the "
+                            f"weights further with X spread over [0, 1], a larger "
+                            f"learning_rate_pretrain or n_iter_pretrain, or "
+                            f"pretrain_params={{'rbm_params': {{'sample_visible': False}}}}.",
+                            ConvergenceWarning)
+                elif dbn is not None:
+                    n_keep = len(dbn.rbms_)
+                coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1],
+                                                          X.dtype, rng, n_keep)
+                n_pre = 0 if dbn is None else n_keep
+                if len(activations) != len(coefs) - 1:  # the fitted dbn decides the depth
+                    activations = self._activations(len(coefs) - 1)
+                coefs, intercepts = self._tanh_transfer(coefs, intercepts, activations, n_pre)
+            else:
+                dbn = start["dbn"]
+                n_pre = start["pretrained_layers"]
+                coefs = [W.astype(X.dtype) for W in start["coefs"]]
+                intercepts = [b.astype(X.dtype) for b in start["intercepts"]]
+        except BaseException as exc:
+            self._interrupted_before_finetuning(exc, dbn, inner, name)
+            raise
+        try:
+            extra = dict(extra, pretrained_layers_=n_pre, activations_=activations,
+                         negative_slope_=float(self.negative_slope))
+            opt_state = getattr(self, "_optimizer_state", None) if incremental else None
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
                 rng=rng, solver=self.solver, learning_rate_init=self.learning_rate_init,
                 learning_rate=self.learning_rate, power_t=self.power_t,
                 momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
                 beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                alpha=self.alpha, batch_size=batch_size, max_iter=self.max_iter,
+                alpha=self.alpha, batch_size=batch_size,
+                max_iter=1 if incremental else self.max_iter,
                 shuffle=self.shuffle, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
                 early_stopping=self.early_stopping,
                 validation_fraction=self.validation_fraction, dropout=self.dropout,
                 input_dropout=self.input_dropout, stratify=stratify, verbose=self.verbose,
-                n_jobs=self.n_jobs, name=name,
+                n_jobs=self.n_jobs, name=name, activation=activations,
+                negative_slope=self.negative_slope, alpha_l1=self.alpha_l1, rho=self.rho,
+                sample_weight=sample_weight, optimizer_state=opt_state,
+                incremental=incremental,
             )
         except KeyboardInterrupt as exc:
-            # nothing usable yet: no fine-tuning epoch completed
-            if dbn is not None and dbn is not inner:
-                what = ("pretraining" if getattr(dbn, "interrupted_", False)
-                        else "the first fine-tuning epoch")
-                hint = (f"the DBN pretrained so far ({len(dbn.rbms_)} layer(s)) is attached "
-                        f"to the exception as exc.dbn; pass it back with "
-                        f"{name}(dbn=exc.dbn, ...) to fine-tune from it without "
-                        f"pretraining again")
-            else:
-                what = "pretraining" if inner is None or not hasattr(inner, "rbms_") else (
-                    "the first fine-tuning epoch")
-                hint = "no layer had completed an epoch"
-            warnings.warn(
-                f"{name}: fit interrupted by the user (KeyboardInterrupt) during {what}, "
-                f"before any fine-tuning epoch completed; the estimator is left as it was "
-                f"before fit and the KeyboardInterrupt is re-raised; {hint}.",
-                RuntimeWarning)
-            exc.dbn = dbn if dbn is not inner else None
+            self._interrupted_before_finetuning(exc, dbn, inner, name)
             raise
         except DivergenceError as exc:
             # keep the network of the last finite epoch, consistently, then report
@@ -747,7 +917,38 @@ class _BaseDBNNetwork(BaseEstimator):
                 self._set_state(self._network_state(dbn, exc.result, Y, out_activation, extra))
                 exc._network_set = True
             raise
-        return self._network_state(dbn, res, Y, out_activation, extra)
+        state = self._network_state(dbn, res, Y, out_activation, extra)
+        state["_optimizer_state"] = res.optimizer_state
+        if incremental and start is not None:
+            state["loss_curve_"] = list(self.loss_curve_) + state["loss_curve_"]
+            state["n_iter_"] = self.n_iter_ + state["n_iter_"]
+            state["t_"] = self.t_ + state["t_"]
+            losses = [v for v in (self.best_loss_, state["best_loss_"]) if v is not None]
+            state["best_loss_"] = min(losses) if losses else None
+        return state
+
+    def _interrupted_before_finetuning(self, exc, dbn, inner, name):
+        """Warn and attach the DBN pretrained so far to a KeyboardInterrupt."""
+        if not isinstance(exc, KeyboardInterrupt):
+            return
+        # nothing usable yet: no fine-tuning epoch completed
+        if dbn is not None and dbn is not inner:
+            what = ("pretraining" if getattr(dbn, "interrupted_", False)
+                    else "the first fine-tuning epoch")
+            hint = (f"the DBN pretrained so far ({len(dbn.rbms_)} layer(s)) is attached "
+                    f"to the exception as exc.dbn; pass it back with "
+                    f"{name}(dbn=exc.dbn, ...) to fine-tune from it without "
+                    f"pretraining again")
+        else:
+            what = "pretraining" if inner is None or not hasattr(inner, "rbms_") else (
+                "the first fine-tuning epoch")
+            hint = "no layer had completed an epoch"
+        warnings.warn(
+            f"{name}: fit interrupted by the user (KeyboardInterrupt) during {what}, "
+            f"before any fine-tuning epoch completed; the estimator is left as it was "
+            f"before fit and the KeyboardInterrupt is re-raised; {hint}.",
+            RuntimeWarning)
+        exc.dbn = dbn if dbn is not inner else None
 
     def _network_state(self, dbn, res, Y, out_activation, extra):
         state = dict(extra)
@@ -781,7 +982,9 @@ class _BaseDBNNetwork(BaseEstimator):
 
     def _forward(self, X, layer=None):
         return forward(X, self.coefs_, self.intercepts_, self.out_activation_, layer=layer,
-                       n_jobs=self.n_jobs)
+                       n_jobs=self.n_jobs,
+                       activation=getattr(self, "activations_", "logistic"),
+                       negative_slope=getattr(self, "negative_slope_", 0.01))
 
     def hidden_activations(self, X, layer=-1):
         """Activations of a hidden layer of the fine-tuned network.
@@ -796,7 +999,8 @@ class _BaseDBNNetwork(BaseEstimator):
         Returns
         -------
         H : ndarray of shape (n_samples, n_units of that layer)
-            Probabilities of the logistic hidden units.
+            Activations of that layer's hidden units (probabilities for
+            logistic units).
 
         Raises
         ------
@@ -813,8 +1017,19 @@ class _BaseDBNNetwork(BaseEstimator):
 
     def _sklearn_mlp(self, cls):
         sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
+        acts = list(getattr(self, "activations_", ["logistic"] * len(sizes)))
+        if "leaky_relu" in acts:
+            raise ValueError(
+                f"to_sklearn: scikit-learn's MLP has no leaky ReLU activation (its "
+                f"activations are 'identity', 'logistic', 'tanh', 'relu'); this network's "
+                f"hidden activations are {acts}.")
+        if len(set(acts)) > 1:
+            raise ValueError(
+                f"to_sklearn: scikit-learn's MLP uses one activation for all hidden "
+                f"layers; this network has {acts}.")
         mlp = cls(
-            hidden_layer_sizes=sizes, activation="logistic", solver=self.solver,
+            hidden_layer_sizes=sizes, activation=acts[0] if acts else "logistic",
+            solver=self.solver if self.solver in ("sgd", "adam") else "adam",
             alpha=self.alpha, batch_size=self.batch_size,
             learning_rate=self.learning_rate if self.learning_rate != "cosine" else "constant",
             learning_rate_init=self.learning_rate_init, power_t=self.power_t,
@@ -822,7 +1037,7 @@ class _BaseDBNNetwork(BaseEstimator):
             tol=self.tol, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
             early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
             beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=self.n_iter_no_change, warm_start=self.warm_start,
         )
         mlp.coefs_ = [W.copy() for W in self.coefs_]
         mlp.intercepts_ = [b.copy() for b in self.intercepts_]
@@ -1002,10 +1217,23 @@ _NETWORK_REFS_DOC = """
     networks from overfitting. JMLR 15, 1929-1958."""
 
 
-def _accuracy_from_probs(Y, P):
+def _accuracy_from_probs(Y, P, sample_weight=None):
     if Y.shape[1] == 1:
-        return float(np.mean((P[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return float(np.mean(np.argmax(P, axis=1) == np.argmax(Y, axis=1)))
+        ok = (P[:, 0] > 0.5) == (Y[:, 0] > 0.5)
+    else:
+        ok = np.argmax(P, axis=1) == np.argmax(Y, axis=1)
+    return float(np.average(ok, weights=sample_weight))
+
+
+def _subset_accuracy_from_probs(Y, P, sample_weight=None):
+    """Multilabel: fraction of rows whose every label is predicted right."""
+    return float(np.average(np.all((P > 0.5) == (Y > 0.5), axis=1), weights=sample_weight))
+
+
+def _check_fit_sample_weight(sample_weight, X):
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
@@ -1079,6 +1307,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        activation="auto",
+        negative_slope=0.01,
+        alpha_l1=0.0,
+        rho=0.9,
+        warm_start=False,
         unlabeled_label=-1,
         verbose=0,
         random_state=None,
@@ -1109,6 +1342,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
+        self.activation = activation
+        self.negative_slope = negative_slope
+        self.alpha_l1 = alpha_l1
+        self.rho = rho
+        self.warm_start = warm_start
         self.validation_fraction = validation_fraction
         self.unlabeled_label = unlabeled_label
         self.verbose = verbose
@@ -1126,7 +1364,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         return np.asarray(y != u, dtype=bool)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain on all rows of X, then fine-tune on the labelled ones.
 
         A fit that raises leaves the estimator exactly as it was (a
@@ -1146,9 +1384,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (in [0, 1] for a Bernoulli first layer).
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
-            (with a UserWarning giving their number).
+            (with a UserWarning giving their number). A 0/1 indicator
+            matrix is a multilabel problem: one logistic output per label,
+            as scikit-learn's MLPClassifier.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the fine-tuning loss (each
+            mini-batch minimises its weighted mean loss) and in the
+            validation score; pretraining ignores them.
 
         Returns
         -------
@@ -1165,13 +1409,67 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         KeyboardInterrupt
             If interrupted before a fine-tuning epoch completed.
         """
-        return self._atomic_fit(X, y)
+        return self._atomic_fit(X, y, sample_weight=sample_weight)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One fine-tuning epoch over (X, y), as scikit-learn's MLPClassifier.partial_fit.
+
+        The first call (on an unfitted estimator) builds the network as
+        :meth:`fit` does -- pretraining on this first X per
+        ``n_iter_pretrain`` or ``dbn`` (``n_iter_pretrain=0`` for none) --
+        and needs ``classes``; every call then runs one epoch of
+        back-propagation, continuing the optimiser's state (momentum,
+        Adam's moments, ...). ``n_iter_``, ``t_`` and ``loss_curve_``
+        accumulate over the calls. A call that raises leaves the estimator
+        as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (every row is labelled in partial_fit), or a
+            multilabel indicator matrix.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, optional (and
+            checked) later. Ignored for multilabel y.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the loss.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing on the first call or differs from the
+            first call's, if y holds labels outside ``classes``, or with
+            ``early_stopping=True``.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True,
+                                classes=classes)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         inner = self._check_settings()
-        X, y = _validate_fit_X(self, X, y)
+        first = not (incremental and hasattr(self, "coefs_"))
+        X, y = _validate_fit_X(self, X, y, multi_output=True, reset=first)
+        sample_weight = _check_fit_sample_weight(sample_weight, X)
+        if type_of_target(y) == "multilabel-indicator":
+            lb = LabelBinarizer().fit(y) if first else self._label_binarizer
+            if not first and y.shape[1] != len(lb.classes_):
+                raise ValueError(f"y has {y.shape[1]} labels; the network was fitted on "
+                                 f"{len(lb.classes_)}.")
+            Y = lb.transform(y).astype(X.dtype)
+            self._check_warm_start_classes(lb.classes_, incremental)
+            state = self._fit_network(
+                X, X, Y, "logistic", _subset_accuracy_from_probs, None, inner,
+                {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True},
+                sample_weight=sample_weight, incremental=incremental)
+            return self._set_state(state)
         y = column_or_1d(y, warn=True)
-        mask = self._labeled_mask(y)
+        mask = (self._labeled_mask(y) if not incremental
+                else np.ones(y.shape[0], dtype=bool))
         u = self.unlabeled_label
         n_unlabeled = int(np.sum(~mask))
         if not mask.any():
@@ -1197,18 +1495,48 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
                     f"unlabeled_label=None if {u!r} is a class.", UserWarning)
         y_lab = y[mask]
         check_classification_targets(y_lab)
-        lb = LabelBinarizer().fit(y_lab)
+        if incremental:
+            if first:
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to "
+                                     "partial_fit.")
+                lb = LabelBinarizer().fit(np.asarray(classes))
+            else:
+                lb = self._label_binarizer
+                if classes is not None and not np.array_equal(
+                        np.unique(np.asarray(classes)), lb.classes_):
+                    raise ValueError(
+                        f"`classes={list(classes)!r}` is not the same as on last call to "
+                        f"partial_fit, was: {list(lb.classes_)!r}.")
+            unseen = np.setdiff1d(np.unique(y_lab), lb.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{lb.classes_}. 'y' has {np.unique(y_lab)}.")
+        else:
+            lb = LabelBinarizer().fit(y_lab)
         if len(lb.classes_) < 2:
             raise ValueError(
                 f"DBNClassifier needs samples of at least 2 classes in the labelled data; "
                 f"got 1 class: {lb.classes_[0]!r}."
             )
+        self._check_warm_start_classes(lb.classes_, incremental)
         Y = lb.transform(y_lab).astype(X.dtype)
         X_lab = X if mask.all() else X[mask]
+        sw = None if sample_weight is None else sample_weight[mask]
         out = "logistic" if Y.shape[1] == 1 else "softmax"
         state = self._fit_network(X, X_lab, Y, out, _accuracy_from_probs, y_lab, inner,
-                                  {"classes_": lb.classes_, "_label_binarizer": lb})
+                                  {"classes_": lb.classes_, "_label_binarizer": lb,
+                                   "_multilabel": False},
+                                  sample_weight=sw, incremental=incremental)
         return self._set_state(state)
+
+    def _check_warm_start_classes(self, classes, incremental):
+        if (self.warm_start and not incremental and hasattr(self, "classes_")
+                and not np.array_equal(self.classes_, classes)):
+            raise ValueError(
+                f"warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has {classes}.")
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -1222,8 +1550,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         P : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict_proba", X)
         P = self._forward(self._validate_X_predict(X))
-        if P.shape[1] == 1:
+        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
             return np.hstack([1 - P, P])
         return P
 
@@ -1240,9 +1570,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             Computed from the output layer's pre-activations (log-sigmoid or
             log-softmax), so it stays finite where a probability rounds to 0.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict_log_proba", X)
         X = self._validate_X_predict(X)
         H = self._forward(X, layer=len(self.coefs_) - 2)
         Z = np.asarray(H @ self.coefs_[-1] + self.intercepts_[-1])
+        if getattr(self, "_multilabel", False):
+            return log_expit(Z)
         if Z.shape[1] == 1:
             # log sigmoid(+-z), finite where 1 - sigmoid(z) rounds to 0
             return np.hstack([log_expit(-Z), log_expit(Z)])
@@ -1260,8 +1594,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict", X)
         P = self._forward(self._validate_X_predict(X))
-        if P.shape[1] == 1:
+        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
             P = P.ravel()
         return self._label_binarizer.inverse_transform(P)
 
@@ -1348,6 +1684,11 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        activation="auto",
+        negative_slope=0.01,
+        alpha_l1=0.0,
+        rho=0.9,
+        warm_start=False,
         verbose=0,
         random_state=None,
         n_jobs=None,
@@ -1377,13 +1718,18 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
+        self.activation = activation
+        self.negative_slope = negative_slope
+        self.alpha_l1 = alpha_l1
+        self.rho = rho
+        self.warm_start = warm_start
         self.validation_fraction = validation_fraction
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain on X, then fine-tune on (X, y).
 
         Parameters
@@ -1391,7 +1737,11 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (in [0, 1] for a Bernoulli first layer).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
+            Target values (several columns: multi-output regression, one
+            identity output per target).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights of the fine-tuning loss and of the
+            validation score; pretraining ignores them.
 
         Returns
         -------
@@ -1413,22 +1763,63 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         A fit that raises leaves the estimator as it was; Ctrl-C behaves as
         in :meth:`DBNClassifier.fit`.
         """
-        return self._atomic_fit(X, y)
+        return self._atomic_fit(X, y, sample_weight=sample_weight)
 
-    def _fit(self, X, y):
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One fine-tuning epoch over (X, y), as scikit-learn's MLPRegressor.partial_fit.
+
+        The first call builds the network as :meth:`fit` does (pretraining
+        on this first X unless ``n_iter_pretrain=0`` or a fitted ``dbn``)
+        and fixes the target standardisation from this first y; every call
+        runs one epoch, continuing the optimiser's state. A call that raises
+        leaves the estimator as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : DBNRegressor
+
+        Raises
+        ------
+        ValueError
+            On bad input, a different number of targets than the first
+            call's, or with ``early_stopping=True``.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
         inner = self._check_settings()
-        X, y = _validate_fit_X(self, X, y, multi_output=True, y_numeric=True)
+        cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        X, y = _validate_fit_X(self, X, y, multi_output=True, y_numeric=True,
+                               reset=not (incremental and cont))
+        sample_weight = _check_fit_sample_weight(sample_weight, X)
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        # standardise the targets: the network learns (y - mean) / scale
-        mean = Y.mean(axis=0)
-        scale = _handle_zeros_in_scale(Y.std(axis=0))
+        if cont and getattr(self, "_y_mean", None) is not None:
+            # continue the fitted network: keep its target units
+            if Y.shape[1] != self._y_mean.shape[0]:
+                raise ValueError(f"y has {Y.shape[1]} targets; the network was fitted on "
+                                 f"{self._y_mean.shape[0]}.")
+            mean = self._y_mean.astype(np.float64)
+            scale = self._y_scale.astype(np.float64)
+        else:
+            # standardise the targets: the network learns (y - mean) / scale
+            mean = Y.mean(axis=0)
+            scale = _handle_zeros_in_scale(Y.std(axis=0))
         Ys = ((Y - mean) / scale).astype(X.dtype)
         extra = {"_y_1d": np.asarray(y).ndim == 1, "_y_mean": mean.astype(X.dtype),
                  "_y_scale": scale.astype(X.dtype)}
-        state = self._fit_network(X, X, Ys, "identity", lambda Yt, P: r2_score(Yt, P),
-                                  None, inner, extra)
+        state = self._fit_network(
+            X, X, Ys, "identity", lambda Yt, P, sample_weight=None: r2_score(
+                Yt, P, sample_weight=sample_weight),
+            None, inner, extra, sample_weight=sample_weight, incremental=incremental)
         return self._set_state(state)
 
     def _unscale(self, P):
@@ -1450,6 +1841,8 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
             One column per target, in the units of y; 1-D when fitted on a
             1-D y.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict", X)
         P = self._unscale(self._forward(self._validate_X_predict(X)))
         if self._y_1d:
             return P.ravel()

@@ -44,11 +44,47 @@ from sklearn.model_selection import train_test_split
 
 from ._kernels import mlp as _k
 from ._parallel import thread_limits
+from .optim import SCHEDULES, SOLVERS, Optimizer  # noqa: F401  (SCHEDULES re-exported)
 from .rbm import _DIVERGENCE_LIMIT, DivergenceError
 
 OUT_ACTIVATIONS = {"identity": _k.IDENTITY, "logistic": _k.LOGISTIC, "softmax": _k.SOFTMAX}
-SOLVERS = {"sgd": _k.SGD, "adam": _k.ADAM}
-SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+#: Hidden activations by name (``"sigmoid"`` is an alias of ``"logistic"``).
+ACTIVATIONS = {"logistic": _k.H_LOGISTIC, "sigmoid": _k.H_LOGISTIC, "tanh": _k.H_TANH,
+               "relu": _k.H_RELU, "leaky_relu": _k.H_LEAKY_RELU, "identity": _k.H_IDENTITY}
+
+
+def hidden_kinds(activation, n_hidden):
+    """Kernel ids of the hidden activations, one per hidden layer.
+
+    Parameters
+    ----------
+    activation : str or sequence of str
+        One name of ``ACTIVATIONS`` for every hidden layer, or one per layer.
+    n_hidden : int
+        Number of hidden layers.
+
+    Returns
+    -------
+    kinds : int64 ndarray of shape (max(n_hidden, 1),)
+
+    Raises
+    ------
+    ValueError
+        On an unknown name or a list of the wrong length.
+    """
+    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"activation must be one name or a list of one name per hidden layer "
+            f"({n_hidden}); got {len(names)} names: {names!r}."
+        )
+    bad = [a for a in names if a not in ACTIVATIONS]
+    if bad:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} (or a list of "
+                         f"them); got {bad[0]!r}.")
+    kinds = np.zeros(max(n_hidden, 1), dtype=np.int64)
+    kinds[:n_hidden] = [ACTIVATIONS[a] for a in names]
+    return kinds
 
 #: Rows per chunk in prediction (bounds the activation buffer).
 PREDICT_CHUNK = 1024
@@ -156,7 +192,8 @@ def glorot_uniform(fan_in, fan_out, rng, dtype):
     return rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
 
 
-def forward(X, coefs, intercepts, out_activation, layer=None, n_jobs=None):
+def forward(X, coefs, intercepts, out_activation, layer=None, n_jobs=None,
+            activation="logistic", negative_slope=0.01):
     """Activations of one layer of the network for every sample (no dropout).
 
     Parameters
@@ -175,6 +212,10 @@ def forward(X, coefs, intercepts, out_activation, layer=None, n_jobs=None):
         the end (``-2`` is the last hidden layer).
     n_jobs : int, default=None
         Threads for Numba and BLAS.
+    activation : str or list of str, default="logistic"
+        Hidden activation(s), see :func:`hidden_kinds`.
+    negative_slope : float, default=0.01
+        Slope of "leaky_relu" for negative inputs.
 
     Returns
     -------
@@ -194,7 +235,8 @@ def forward(X, coefs, intercepts, out_activation, layer=None, n_jobs=None):
     with thread_limits(n_jobs):
         _k.predict(Xd, data, indices, indptr, is_sparse, params, lay.sizes, lay.offsets,
                    lay.a_off(B), lay.acts(B, dtype), np.zeros((B, sizes[0]), dtype),
-                   OUT_ACTIVATIONS[out_activation], upto, out)
+                   OUT_ACTIVATIONS[out_activation], upto, out,
+                   hidden_kinds(activation, L - 1), float(negative_slope))
     return out
 
 
@@ -212,16 +254,19 @@ class BackpropResult:
     t: int = 0
     converged: bool = False
     interrupted: bool = False
+    optimizer_state: dict = None
 
 
-def _penalty(params, lay, alpha):
-    if alpha == 0:
+def _penalty(params, lay, alpha, alpha_l1=0.0):
+    if alpha == 0 and alpha_l1 == 0:
         return 0.0
-    s = 0.0
+    s = s1 = 0.0
     for l in range(lay.n_layers):
         W = params[lay.offsets[2 * l]:lay.offsets[2 * l + 1]]
         s += float(np.dot(W, W))
-    return 0.5 * alpha * s
+        if alpha_l1:
+            s1 += float(np.abs(W).sum(dtype=np.float64))
+    return 0.5 * alpha * s + alpha_l1 * s1
 
 
 def _constant_loss(Y, out_activation):
@@ -272,14 +317,17 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                  beta_2=0.999, epsilon=1e-8, alpha=0.0, batch_size=100, max_iter=200,
                  shuffle=True, tol=1e-4, n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, dropout=0.0, input_dropout=0.0,
-                 stratify=None, verbose=0, n_jobs=None, name="Backprop"):
-    """Fine-tune a sigmoid network by mini-batch back-propagation.
+                 stratify=None, verbose=0, n_jobs=None, name="Backprop",
+                 activation="logistic", negative_slope=0.01, alpha_l1=0.0, rho=0.9,
+                 sample_weight=None, optimizer_state=None, incremental=False):
+    """Fine-tune a network by mini-batch back-propagation.
 
-    The objective of each mini-batch of ``m`` rows is
-    ``(1 / m) sum_r loss_r + (alpha / 2) sum_l ||W_l||^2`` where ``loss_r``
-    is the cross-entropy (nats) for logistic/softmax outputs and half the
-    squared error summed over outputs for identity outputs. Each epoch
-    visits the training rows once (shuffled when ``shuffle``).
+    The objective of each mini-batch is
+    ``sum_r w_r loss_r / sum_r w_r + (alpha / 2) sum_l ||W_l||^2 +
+    alpha_l1 sum_l |W_l|`` (``w_r`` the sample weights, 1 by default) where
+    ``loss_r`` is the cross-entropy (nats) for logistic/softmax outputs and
+    half the squared error summed over outputs for identity outputs. Each
+    epoch visits the training rows once (shuffled when ``shuffle``).
 
     Stopping follows scikit-learn's MLP: an epoch "improves" when the
     training loss falls by more than ``tol`` (or, with ``early_stopping``,
@@ -309,7 +357,8 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         validation scores.
     rng : numpy.random.RandomState
         Source of all randomness (split, shuffling, dropout seed).
-    solver : {"sgd", "adam"}
+    solver : {"sgd", "adagrad", "rmsprop", "adam"}
+        Optimiser (see :mod:`rbmlib.optim`).
     learning_rate_init : float
         Initial step size.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}
@@ -323,9 +372,25 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     nesterovs_momentum : bool
         Nesterov's accelerated gradient for "sgd" (Sutskever et al. 2013).
     beta_1, beta_2, epsilon : float
-        Adam's parameters.
+        Adam's parameters (epsilon also adagrad's and rmsprop's).
     alpha : float
         L2 penalty on the weights (not on the biases).
+    alpha_l1 : float
+        L1 penalty on the weights (subgradient ``alpha_l1 * sign(W)``).
+    rho : float
+        RMSprop's decay rate.
+    activation : str or list of str
+        Hidden activation(s): "logistic" (alias "sigmoid"), "tanh", "relu",
+        "leaky_relu", "identity"; one for all hidden layers or one per layer.
+    negative_slope : float
+        Slope of "leaky_relu" for negative inputs.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative row weights of the loss (and of the validation score).
+    optimizer_state : dict, default=None
+        ``{"s1", "s2", "t"}`` of a previous call's ``result.optimizer_state``
+        to continue with (partial_fit); fresh state when None.
+    incremental : bool, default=False
+        partial_fit: no ConvergenceWarning for reaching ``max_iter``.
     batch_size : int
         Mini-batch rows (clipped to the number of training rows).
     max_iter : int
@@ -362,7 +427,9 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     Raises
     ------
     ValueError
-        If ``early_stopping`` leaves no training or validation rows.
+        If ``early_stopping`` leaves no training rows or fewer than 2
+        validation rows ("The validation set is too small", scikit-learn's
+        message), or on an unknown activation.
     DivergenceError
         (A ValueError naming ``learning_rate_init``.) If training diverges
         (non-finite loss or weights, or weights beyond 1e5); its ``result``
@@ -388,37 +455,58 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     lay = _Layout(sizes)
     L = lay.n_layers
     Y = np.ascontiguousarray(Y, dtype=dtype)
+    kinds = hidden_kinds(activation, L - 1)
+    SW = (np.ones(X.shape[0]) if sample_weight is None
+          else np.asarray(sample_weight, dtype=np.float64))
 
-    X_val = Y_val = None
+    X_val = Y_val = SW_val = None
     if early_stopping:
         n = X.shape[0]
         n_val = int(math.ceil(validation_fraction * n))
-        if n_val < 1 or n - n_val < 1:
+        if n_val < 2 or n - n_val < 1:
             raise ValueError(
-                f"early_stopping with validation_fraction={validation_fraction} needs at "
-                f"least one training and one validation sample; got {n} samples."
+                f"The validation set is too small. Increase 'validation_fraction' or the "
+                f"size of your dataset: early_stopping with validation_fraction="
+                f"{validation_fraction} holds out {n_val} of {n} samples, and needs at "
+                f"least 2 validation samples and 1 training sample."
             )
         split_seed = rng.randint(np.iinfo(np.int32).max)
         try:
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, test_size=validation_fraction, random_state=split_seed,
+            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
+                X, Y, SW, test_size=validation_fraction, random_state=split_seed,
                 stratify=stratify)
         except ValueError:
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, test_size=validation_fraction, random_state=split_seed)
+            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
+                X, Y, SW, test_size=validation_fraction, random_state=split_seed)
         Y = np.ascontiguousarray(Y)
+        if sample_weight is None:
+            SW_val = None
+    SW = np.ascontiguousarray(SW, dtype=np.float64)
+    sw_total = float(SW.sum())
+    if not sw_total > 0:
+        raise ValueError("sample_weight must have a positive sum over the training rows.")
 
     n = X.shape[0]
     B = int(max(1, min(batch_size, n)))
     params = lay.pack(coefs, intercepts, dtype)
     grads = np.zeros_like(params)
-    opt1 = np.zeros_like(params)
-    opt2 = np.zeros_like(params)
+    opt = Optimizer(solver, learning_rate_init, learning_rate, power_t, momentum,
+                    nesterovs_momentum, beta_1, beta_2, rho, epsilon)
+    opt_kind, hyper = opt.kernel_args()
+    if optimizer_state is not None and optimizer_state["s1"].shape == params.shape:
+        opt1 = optimizer_state["s1"].astype(dtype, copy=True)
+        opt2 = optimizer_state["s2"].astype(dtype, copy=True)
+        n_updates0 = int(optimizer_state["t"])
+    else:
+        opt1 = np.zeros_like(params)
+        opt2 = np.zeros_like(params)
+        n_updates0 = 0
     a_off = lay.a_off(B)
     acts = lay.acts(B, dtype)
     deltas = np.zeros_like(acts)
     xbuf = np.zeros((B, sizes[0]), dtype)
     ybuf = np.zeros((B, sizes[-1]), dtype)
+    wbuf = np.zeros(B)
     rowloss = np.zeros(B)
     Xd, data, indices, indptr, is_sparse = _kernel_X(X)
     seed = np.uint64(rng.randint(0, 2**63 - 1, dtype=np.int64))
@@ -427,11 +515,12 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     res = BackpropResult(coefs=None, intercepts=None)
     res.validation_scores = [] if early_stopping else None
     plateau = STALL_RATIO * _constant_loss(Y, out_activation)
+    val_kw = {} if SW_val is None else {"sample_weight": SW_val}
     best_loss = np.inf
     best = (-np.inf, None)  # (best validation score, its params), set in one statement
     no_improve = 0
     lr = float(learning_rate_init)
-    n_updates = 0
+    n_updates = n_updates0
     t_start = time.time()
     stopped = False
     interrupted = False
@@ -446,22 +535,19 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
             prev_best = best
             prev_state = (best_loss, no_improve, lr, n_updates)
             t0 = time.time()
-            if learning_rate == "invscaling":
-                lr = learning_rate_init / (epoch + 1) ** power_t
-            elif learning_rate == "cosine":
-                lr = learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * epoch / max_iter))
+            opt.lr = lr
+            lr = opt.learning_rate_at(epoch, max_iter)
             order = (rng.permutation(n).astype(np.int64) if shuffle
                      else np.arange(n, dtype=np.int64))
             with thread_limits(n_jobs):
                 loss_sum, n_done = _k.train_epoch(
-                    Xd, data, indices, indptr, is_sparse, Y, order, B,
+                    Xd, data, indices, indptr, is_sparse, Y, SW, order, B,
                     params, grads, opt1, opt2, lay.sizes, lay.offsets, a_off, acts, deltas,
-                    xbuf, ybuf, rowloss, out_kind, 1.0 - float(input_dropout),
-                    1.0 - float(dropout), float(alpha), SOLVERS[solver], float(lr),
-                    float(momentum), bool(nesterovs_momentum), float(beta_1), float(beta_2),
-                    float(epsilon), seed, n_updates)
+                    xbuf, ybuf, wbuf, rowloss, out_kind, kinds, float(negative_slope),
+                    1.0 - float(input_dropout), 1.0 - float(dropout), float(alpha),
+                    float(alpha_l1), opt_kind, float(lr), hyper, seed, n_updates)
             n_updates += int(n_done)
-            loss = loss_sum / n + _penalty(params, lay, alpha)
+            loss = loss_sum / sw_total + _penalty(params, lay, alpha, alpha_l1)
             bad = _diverged(loss, params, lay, out_activation)
             if bad is not None:
                 params[...] = prev_params
@@ -478,7 +564,9 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
             if early_stopping:
                 cs, ics = lay.unpack(params)
                 val = float(score(Y_val, forward(X_val, cs, ics, out_activation,
-                                                 n_jobs=n_jobs)))
+                                                 n_jobs=n_jobs, activation=activation,
+                                                 negative_slope=negative_slope),
+                                  **val_kw))
                 msg_val = f", validation score = {val:.6f}"
                 # scikit-learn's rule: no improvement unless val >= best + tol
                 improved = not (val < best[0] + tol)
@@ -531,6 +619,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
             f"{res.n_iter} of at most {max_iter} epochs; training stopped and {kept} "
             f"is kept (interrupted_ = True).", RuntimeWarning)
     res.t = res.n_iter * n
+    res.optimizer_state = {"s1": opt1, "s2": opt2, "t": n_updates}
     res.converged = stopped
     res.interrupted = interrupted
     if early_stopping:
@@ -538,7 +627,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         if best[1] is not None:
             params = best[1]
     res.best_loss = None if early_stopping else (float(best_loss) if res.n_iter else None)
-    if not interrupted and res.n_iter:
+    if not interrupted and res.n_iter and not incremental:
         reference = _constant_loss(Y, out_activation)
         lowest = min(res.loss_curve)
         stalled = ""

@@ -134,15 +134,17 @@ def _kernel_forward_backward(x, y, coefs, ints, out_kind, keep_hidden, alpha, se
     params = lay.pack(coefs, ints, x.dtype)
     grads = np.zeros_like(params)
     K.forward(x, params, lay.sizes, lay.offsets, bufs.acts, bufs.a_off, out_kind,
-              lay.n_layers - 1, y, bufs.rowloss, True, keep_hidden, seed, stream0)
+              lay.n_layers - 1, y, bufs.rowloss, True, keep_hidden, seed, stream0, _LOGISTIC,
+              0.01)
     acts = [bufs.layer(lay, l, m).copy() for l in range(lay.n_layers)]
     K.backward(x, y, params, grads, lay.sizes, lay.offsets, bufs.acts, bufs.deltas, bufs.a_off,
-               keep_hidden, alpha)
+               keep_hidden, alpha, 0.0, np.ones(m), seed, stream0, _LOGISTIC, 0.01)
     gW, gb = lay.unpack(grads)
     return acts, bufs.rowloss[:m].copy(), gW, gb
 
 
 OUT_KINDS = [K.IDENTITY, K.LOGISTIC, K.SOFTMAX]
+_LOGISTIC = np.zeros(8, dtype=np.int64)  # every hidden layer logistic
 
 
 # ----------------------------------------------------------------------------
@@ -210,7 +212,7 @@ def test_gradients_match_finite_differences(out_kind, sizes):
 
     def objective(p):
         K.forward(x, p, lay.sizes, lay.offsets, bufs.acts, bufs.a_off, out_kind,
-                  lay.n_layers - 1, y, bufs.rowloss, True, 1.0, 0, 0)
+                  lay.n_layers - 1, y, bufs.rowloss, True, 1.0, 0, 0, _LOGISTIC, 0.01)
         pen = sum(0.5 * alpha * np.sum(W ** 2) for W in lay.unpack(p)[0])
         return bufs.rowloss[:m].mean() + pen
 
@@ -315,12 +317,13 @@ def test_train_epoch_matches_numpy(sparse_input):
     else:
         dense, data, indices, indptr, is_sp = X, np.zeros(1), np.zeros(1, np.int32), \
             np.zeros(2, np.int32), False
+    hyper = np.array([kw["mu"], 1.0, 0.9, 0.999, 0.9, 1e-8])
     total, nb = K.train_epoch(
-        dense, data, indices, indptr, is_sp, Y, order, B, params, z.copy(), z.copy(),
-        z.copy(), lay.sizes, lay.offsets, bufs.a_off, bufs.acts, bufs.deltas,
-        np.zeros((B, sizes[0])), np.zeros((B, sizes[-1])), bufs.rowloss, K.SOFTMAX,
-        kw["keep_in"], kw["keep_h"], kw["alpha"], K.SGD, kw["lr"], kw["mu"], True,
-        0.9, 0.999, 1e-8, np.uint64(kw["seed"]), kw["update_index"])
+        dense, data, indices, indptr, is_sp, Y, np.ones(n), order, B, params, z.copy(),
+        z.copy(), z.copy(), lay.sizes, lay.offsets, bufs.a_off, bufs.acts, bufs.deltas,
+        np.zeros((B, sizes[0])), np.zeros((B, sizes[-1])), np.zeros(B), bufs.rowloss,
+        K.SOFTMAX, _LOGISTIC, 0.01, kw["keep_in"], kw["keep_h"], kw["alpha"], 0.0, K.SGD,
+        kw["lr"], hyper, np.uint64(kw["seed"]), kw["update_index"])
     assert nb == rnb == 5
     assert_allclose(total, rtotal, rtol=1e-10)
     assert_allclose(params, lay.pack(rc, ri, np.float64), rtol=1e-10, atol=1e-12)
@@ -497,3 +500,78 @@ def test_early_stopping_needs_rows():
     with pytest.raises(ValueError, match="validation_fraction"):
         fit_backprop(X[:1], Y[:1], coefs, ints, out_activation="softmax", score=_acc,
                      rng=np.random.RandomState(0), early_stopping=True)
+
+
+# ----------------------------------------------------------------------------
+# hidden activations, L1, sample weights: gradients against finite differences
+# ----------------------------------------------------------------------------
+
+_ACT_NAMES = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
+
+
+def _objective_and_grad(x, y, params, lay, kinds, slope, keep, alpha, alpha_l1, w, out_kind,
+                        seed=5, stream0=3):
+    m = x.shape[0]
+    bufs = _Bufs(lay, m, np.float64)
+    K.forward(x, params, lay.sizes, lay.offsets, bufs.acts, bufs.a_off, out_kind,
+              lay.n_layers - 1, y, bufs.rowloss, True, keep, seed, stream0, kinds, slope)
+    coefs = lay.unpack(params)[0]
+    obj = (np.sum(w * bufs.rowloss[:m]) / w.sum()
+           + sum(0.5 * alpha * np.sum(W ** 2) + alpha_l1 * np.abs(W).sum() for W in coefs))
+    grads = np.zeros_like(params)
+    K.backward(x, y, params, grads, lay.sizes, lay.offsets, bufs.acts, bufs.deltas,
+               bufs.a_off, keep, alpha, alpha_l1, w, seed, stream0, kinds, slope)
+    return obj, grads
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.6])
+@pytest.mark.parametrize("act", _ACT_NAMES + [["tanh", "leaky_relu"]])
+def test_gradient_per_activation_matches_finite_differences(act, keep):
+    from rbmlib.mlp import hidden_kinds
+
+    rng = np.random.RandomState(11)
+    sizes = [5, 7, 6, 3]
+    coefs, ints = _net(sizes, scale=0.6)
+    lay = _Layout(sizes)
+    params = lay.pack(coefs, ints, np.float64)
+    m = 9
+    x = rng.rand(m, sizes[0])
+    y = _targets(K.SOFTMAX, m, sizes[-1], rng, np.float64)
+    w = rng.rand(m) + 0.1  # sample weights
+    kinds = hidden_kinds([act] * 2 if isinstance(act, str) else act, 2)
+    kw = dict(lay=lay, kinds=kinds, slope=0.1, keep=keep, alpha=0.02, alpha_l1=0.01, w=w,
+              out_kind=K.SOFTMAX)
+    _, grad = _objective_and_grad(x, y, params, **kw)
+    num = np.empty_like(params)
+    eps = 1e-6
+    for i in range(params.size):
+        p1, p2 = params.copy(), params.copy()
+        p1[i] += eps
+        p2[i] -= eps
+        num[i] = (_objective_and_grad(x, y, p1, **kw)[0]
+                  - _objective_and_grad(x, y, p2, **kw)[0]) / (2 * eps)
+    assert_allclose(grad, num, rtol=1e-4, atol=1e-6)
+
+
+def test_hidden_activation_values_match_numpy():
+    from scipy.special import expit
+
+    from rbmlib.mlp import forward
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 4))
+    coefs, ints = _net([4, 5, 3], scale=1.0)
+    refs = {"logistic": expit, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
+            "leaky_relu": lambda z: np.where(z > 0, z, 0.2 * z), "identity": lambda z: z}
+    for name, f in refs.items():
+        H = forward(X, coefs, ints, "softmax", layer=0, activation=name, negative_slope=0.2)
+        assert_allclose(H, f(X @ coefs[0] + ints[0]), rtol=1e-12, atol=1e-14)
+
+
+def test_unknown_activation_is_a_clear_error():
+    from rbmlib.mlp import hidden_kinds
+
+    with pytest.raises(ValueError, match="activation must be one of"):
+        hidden_kinds("softplus", 2)
+    with pytest.raises(ValueError, match="one name per hidden layer"):
+        hidden_kinds(["tanh"], 2)

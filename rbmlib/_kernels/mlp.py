@@ -1,9 +1,9 @@
-"""Forward and backward passes of a sigmoid multilayer perceptron, and its optimisers.
+"""Forward and backward passes of a multilayer perceptron (its optimisers: ``optim``).
 
 Plain-array Numba kernels: no estimators, no scikit-learn. They serve the
 fine-tuning stage of a Deep Belief Network (Hinton and Salakhutdinov 2006):
-the hidden layers are logistic (as the pretrained RBMs' hidden units), the
-output layer is the identity (squared error), logistic (binary
+the hidden layers are logistic (as the pretrained RBMs' hidden units),
+tanh, ReLU, leaky ReLU or identity, chosen per layer; the output layer is the identity (squared error), logistic (binary
 cross-entropy) or softmax (cross-entropy).
 
 Memory layout
@@ -27,8 +27,9 @@ per mini-batch. ``deltas`` (the back-propagated errors) has the layout of
 
 Dropout (Srivastava et al. 2014) is "inverted": a kept unit is scaled by
 ``1 / keep`` during training so that prediction uses the weights unchanged.
-The dropped activation ``a'`` is all the backward pass needs: the derivative
-of ``a' = mask * sigmoid(z) / keep`` is ``a' * (1 - keep * a')``. Masks come
+The backward pass draws the mask again from the same stream and needs only
+the dropped activation ``a' = mask * f(z) / keep``: the derivative is
+``mask * f'(z) / keep`` with ``f'`` written in ``f(z) = keep * a'``. Masks come
 from the counter-based generator of ``sampling``: the uniform of element
 ``(r, j)`` of layer ``l`` in update ``t`` depends only on
 ``(seed, t * (L + 1) + l, r * n_units + j)``, so results do not depend on the
@@ -51,14 +52,20 @@ import numpy as np
 from ._jit import njit
 
 from .cd import gather_csr, gather_dense
+from .optim import ADAM, SGD, adam_step, sgd_step, step  # noqa: F401  (re-exported)
 from .sampling import sigmoid, softplus, stream_key, uniform
 
+# output activations
 IDENTITY = 0
 LOGISTIC = 1
 SOFTMAX = 2
 
-SGD = 0
-ADAM = 1
+# hidden activations (``hid_kinds[l]`` of hidden layer l)
+H_LOGISTIC = 0
+H_TANH = 1
+H_RELU = 2
+H_LEAKY_RELU = 3
+H_IDENTITY = 4
 
 
 @njit(inline="always", cache=True)
@@ -82,14 +89,42 @@ def _rows(buf, sizes, a_off, l, m):
     return buf[o:o + m * n].reshape((m, n))
 
 
+@njit(inline="always", cache=True)
+def _activate(t, kind, slope):
+    """Hidden activation ``kind`` of the pre-activation t."""
+    if kind == H_TANH:
+        return math.tanh(t)
+    if kind == H_RELU:
+        return t if t > 0.0 else 0.0
+    if kind == H_LEAKY_RELU:
+        return t if t > 0.0 else slope * t
+    if kind == H_IDENTITY:
+        return t
+    return sigmoid(t)
+
+
+@njit(inline="always", cache=True)
+def _derivative(a, kind, slope):
+    """Derivative of activation ``kind`` written in its output ``a = f(z)``."""
+    if kind == H_TANH:
+        return 1.0 - a * a
+    if kind == H_RELU:
+        return 1.0 if a > 0.0 else 0.0
+    if kind == H_LEAKY_RELU:
+        return 1.0 if a > 0.0 else slope
+    if kind == H_IDENTITY:
+        return 1.0
+    return a * (1.0 - a)
+
+
 @njit(cache=True)
-def _bias_sigmoid_dropout(z, b, keep, key, dropout):
-    """z = sigmoid(z + b), then inverted dropout with keep probability ``keep``."""
+def _bias_act_dropout(z, b, kind, slope, keep, key, dropout):
+    """z = f(z + b), then inverted dropout with keep probability ``keep``."""
     m, n = z.shape
     inv_keep = 1.0 / keep
     for r in range(m):
         for j in range(n):
-            a = sigmoid(z[r, j] + b[j])
+            a = _activate(z[r, j] + b[j], kind, slope)
             if dropout:
                 if uniform(key, r * n + j) < keep:
                     a = a * inv_keep
@@ -159,7 +194,7 @@ def _output(z, b, y, out_kind, rowloss, with_loss):
 
 @njit(cache=True)
 def forward(x, params, sizes, offsets, acts, a_off, out_kind, upto,
-            y, rowloss, with_loss, keep_hidden, seed, stream0):
+            y, rowloss, with_loss, keep_hidden, seed, stream0, hid_kinds, slope):
     """Forward pass of the rows ``x`` (m, sizes[0]) through layers ``0..upto``.
 
     Parameters
@@ -188,6 +223,10 @@ def forward(x, params, sizes, offsets, acts, a_off, out_kind, upto,
         Keep probability of hidden units; dropout is applied when < 1.
     seed, stream0 : int
         Random stream of hidden layer l is ``(seed, stream0 + l + 1)``.
+    hid_kinds : int64 ndarray (>= L - 1,)
+        Activation of each hidden layer (``H_LOGISTIC``, ``H_TANH``, ...).
+    slope : float
+        Slope of ``H_LEAKY_RELU`` for negative inputs.
     """
     m = x.shape[0]
     L = sizes.shape[0] - 1
@@ -202,27 +241,31 @@ def forward(x, params, sizes, offsets, acts, a_off, out_kind, upto,
             np.dot(_rows(acts, sizes, a_off, l - 1, m), W, z)
         if l < L - 1:
             key = stream_key(seed, np.uint64(stream0 + l + 1))
-            _bias_sigmoid_dropout(z, b, keep_hidden, key, dropout)
+            _bias_act_dropout(z, b, hid_kinds[l], slope, keep_hidden, key, dropout)
         else:
             _output(z, b, y, out_kind, rowloss, with_loss)
 
 
 @njit(cache=True)
-def _output_delta(p, y, d, inv_m):
+def _output_delta(p, y, d, w, inv_wsum):
+    """d = (p - y) * w_r / sum(w): the gradient of the weighted mean loss."""
     m, n = p.shape
     for r in range(m):
+        c = w[r] * inv_wsum
         for j in range(n):
-            d[r, j] = (p[r, j] - y[r, j]) * inv_m
+            d[r, j] = (p[r, j] - y[r, j]) * c
 
 
 @njit(cache=True)
-def _penalty_and_bias_grad(gW, W, alpha, d, gb):
+def _penalty_and_bias_grad(gW, W, alpha, alpha_l1, d, gb):
     n_in, n_out = gW.shape
     m = d.shape[0]
-    if alpha != 0.0:
+    if alpha != 0.0 or alpha_l1 != 0.0:
         for i in range(n_in):
             for j in range(n_out):
-                gW[i, j] += alpha * W[i, j]
+                w = W[i, j]
+                sgn = 1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0)
+                gW[i, j] += alpha * w + alpha_l1 * sgn
     for j in range(n_out):
         s = 0.0
         for r in range(m):
@@ -231,19 +274,32 @@ def _penalty_and_bias_grad(gW, W, alpha, d, gb):
 
 
 @njit(cache=True)
-def _sigmoid_backward(dp, a, keep):
-    """dp *= a * (1 - keep * a): derivative of the (dropped-out) logistic units."""
+def _hidden_backward(dp, a, kind, slope, keep, key, dropout):
+    """dp *= d a / d z of the (dropped-out) hidden units.
+
+    ``a`` holds ``mask * f(z) / keep``; the mask is drawn again from the
+    forward pass's stream, so dropped units get a zero derivative whatever
+    their activation, and kept ones ``f'(z) / keep`` with ``f(z) = keep * a``.
+    """
     m, n = dp.shape
+    inv_keep = 1.0 / keep
     for r in range(m):
         for j in range(n):
-            ar = a[r, j]
-            dp[r, j] = dp[r, j] * ar * (1.0 - keep * ar)
+            if dropout:
+                if uniform(key, r * n + j) < keep:
+                    dp[r, j] = dp[r, j] * _derivative(keep * a[r, j], kind, slope) * inv_keep
+                else:
+                    dp[r, j] = 0.0
+            else:
+                dp[r, j] = dp[r, j] * _derivative(a[r, j], kind, slope)
 
 
 @njit(cache=True)
 def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
-             keep_hidden, alpha):
-    """Gradient of ``mean_r loss_r + alpha / 2 * sum_l ||W_l||^2`` into ``grads``.
+             keep_hidden, alpha, alpha_l1, w, seed, stream0, hid_kinds, slope):
+    """Gradient of ``sum_r w_r loss_r / sum_r w_r + alpha / 2 * sum_l ||W_l||^2
+    + alpha_l1 * sum_l |W_l|`` into ``grads`` (the L1 term's subgradient is
+    ``alpha_l1 * sign(W)``, 0 at 0).
 
     Needs the activations of a full forward pass of the same rows in ``acts``.
     The output delta ``p - y`` is the gradient of every supported
@@ -263,13 +319,22 @@ def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
         Scratch for the back-propagated errors.
     keep_hidden : float
         Keep probability used in the forward pass.
-    alpha : float
-        L2 penalty on the weights (not on the biases).
+    alpha, alpha_l1 : float
+        L2 and L1 penalties on the weights (not on the biases).
+    w : ndarray (>= m,)
+        Row weights (sample weights; ones for the plain mean).
+    seed, stream0, hid_kinds, slope :
+        As in :func:`forward` (the dropout masks are drawn again).
     """
     m = x.shape[0]
     L = sizes.shape[0] - 1
+    wsum = 0.0
+    for r in range(m):
+        wsum += w[r]
+    inv_wsum = 1.0 / wsum if wsum > 0.0 else 0.0
     _output_delta(_rows(acts, sizes, a_off, L - 1, m), y,
-                  _rows(deltas, sizes, a_off, L - 1, m), 1.0 / m)
+                  _rows(deltas, sizes, a_off, L - 1, m), w, inv_wsum)
+    dropout = keep_hidden < 1.0
     for l in range(L - 1, -1, -1):
         d = _rows(deltas, sizes, a_off, l, m)
         W = _weights(params, sizes, offsets, l)
@@ -279,61 +344,37 @@ def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
             np.dot(x.T, d, gW)
         else:
             np.dot(_rows(acts, sizes, a_off, l - 1, m).T, d, gW)
-        _penalty_and_bias_grad(gW, W, alpha, d, gb)
+        _penalty_and_bias_grad(gW, W, alpha, alpha_l1, d, gb)
         if l > 0:
             dp = _rows(deltas, sizes, a_off, l - 1, m)
             np.dot(d, W.T, dp)
-            _sigmoid_backward(dp, _rows(acts, sizes, a_off, l - 1, m), keep_hidden)
+            key = stream_key(seed, np.uint64(stream0 + l))
+            _hidden_backward(dp, _rows(acts, sizes, a_off, l - 1, m), hid_kinds[l - 1],
+                             slope, keep_hidden, key, dropout)
 
 
 @njit(cache=True)
-def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
-    """Momentum SGD: ``v = mu v - lr g``; ``p += v`` or, Nesterov, ``p += mu v - lr g``."""
-    n = params.shape[0]
-    for i in range(n):
-        g = grads[i]
-        v = momentum * velocity[i] - learning_rate * g
-        velocity[i] = v
-        if nesterov:
-            params[i] += momentum * v - learning_rate * g
-        else:
-            params[i] += v
-
-
-@njit(cache=True)
-def adam_step(params, grads, m1, m2, learning_rate, beta_1, beta_2, epsilon, t):
-    """Adam (Kingma and Ba 2015), step number ``t >= 1``, bias-corrected step size."""
-    n = params.shape[0]
-    lr_t = learning_rate * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
-    for i in range(n):
-        g = grads[i]
-        a = beta_1 * m1[i] + (1.0 - beta_1) * g
-        s = beta_2 * m2[i] + (1.0 - beta_2) * g * g
-        m1[i] = a
-        m2[i] = s
-        params[i] -= lr_t * a / (math.sqrt(s) + epsilon)
-
-
-@njit(cache=True)
-def train_epoch(X, data, indices, indptr, is_sparse, Y, order, batch_size,
+def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                 params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
-                xbuf, ybuf, rowloss, out_kind, keep_input, keep_hidden, alpha,
-                solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+                keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
                 seed, update_index):
     """One pass over ``order`` in even mini-batches of at most ``batch_size`` rows.
 
-    Each mini-batch is gathered into ``xbuf``/``ybuf`` (dense rows of ``X`` or
-    densified CSR rows of ``(data, indices, indptr)``), dropped out, passed
-    forward and backward, and the parameters are updated with momentum SGD
-    (``solver == SGD``; ``opt1`` is the velocity) or Adam (``solver == ADAM``;
-    ``opt1``/``opt2`` are the moment estimates, step ``update_index + t + 1``).
-    Update ``t`` draws its dropout masks from streams
-    ``(update_index + t) * (L + 1) + l``. Allocates nothing.
+    Each mini-batch is gathered into ``xbuf``/``ybuf``/``wbuf`` (dense rows of
+    ``X`` or densified CSR rows of ``(data, indices, indptr)``, targets, sample
+    weights ``SW``), dropped out, passed forward and backward (the objective
+    is the mini-batch's sample-weighted mean loss plus the penalties), and
+    the parameters are updated by optimiser ``solver`` of
+    :mod:`rbmlib._kernels.optim` (state ``opt1``/``opt2``, hyperparameters
+    ``hyper``, update number ``update_index + t + 1``). Update ``t`` draws
+    its dropout masks from streams ``(update_index + t) * (L + 1) + l``.
+    Allocates nothing.
 
     Returns
     -------
     loss_sum : float
-        Sum over the rows of their data loss (nats or half squared error),
+        Sum over the rows of ``SW[r] * loss_r`` (nats or half squared error),
         measured in the forward pass of their update (with dropout).
     n_updates : int
         Number of mini-batches processed.
@@ -344,6 +385,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, order, batch_size,
     total = 0.0
     start = 0
     drop_in = keep_input < 1.0
+    sw2 = SW.reshape((SW.shape[0], 1))
+    wb2 = wbuf.reshape((wbuf.shape[0], 1))
     for t in range(n_batches):
         size = n // n_batches + (1 if t < n % n_batches else 0)
         stop = start + size
@@ -352,29 +395,26 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, order, batch_size,
         else:
             gather_dense(X, order, start, stop, xbuf)
         gather_dense(Y, order, start, stop, ybuf)
+        gather_dense(sw2, order, start, stop, wb2)
         x = xbuf[:size]
         y = ybuf[:size]
         stream0 = (update_index + t) * (L + 1)
         if drop_in:
             input_dropout(x, keep_input, stream_key(seed, np.uint64(stream0)))
         forward(x, params, sizes, offsets, acts, a_off, out_kind, L - 1,
-                y, rowloss, True, keep_hidden, seed, stream0)
+                y, rowloss, True, keep_hidden, seed, stream0, hid_kinds, slope)
         for r in range(size):
-            total += rowloss[r]
+            total += wbuf[r] * rowloss[r]
         backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
-                 keep_hidden, alpha)
-        if solver == ADAM:
-            adam_step(params, grads, opt1, opt2, learning_rate, beta_1, beta_2,
-                      epsilon, update_index + t + 1)
-        else:
-            sgd_step(params, grads, opt1, learning_rate, momentum, nesterov)
+                 keep_hidden, alpha, alpha_l1, wbuf, seed, stream0, hid_kinds, slope)
+        step(solver, params, grads, opt1, opt2, learning_rate, hyper, update_index + t + 1)
         start = stop
     return total, n_batches
 
 
 @njit(cache=True)
 def predict(X, data, indices, indptr, is_sparse, params, sizes, offsets, a_off,
-            acts, xbuf, out_kind, upto, out):
+            acts, xbuf, out_kind, upto, out, hid_kinds, slope):
     """Activations of layer ``upto`` for every row of X, in chunks of ``xbuf``'s rows.
 
     ``out`` has shape ``(n_samples, sizes[upto + 1])``; no dropout. Rows come
@@ -394,7 +434,7 @@ def predict(X, data, indices, indptr, is_sparse, params, sizes, offsets, a_off,
         else:
             gather_dense(X, order, start, stop, xbuf)
         forward(xbuf[:m], params, sizes, offsets, acts, a_off, out_kind, upto,
-                dummy_y, dummy_loss, False, 1.0, 0, 0)
+                dummy_y, dummy_loss, False, 1.0, 0, 0, hid_kinds, slope)
         a = _rows(acts, sizes, a_off, upto, m)
         for r in range(m):
             for j in range(k):
