@@ -1090,8 +1090,28 @@ _NETWORK_PARAMS_DOC = """
         Further :class:`DBN` parameters for pretraining (``k``,
         ``persistent``, ``momentum``, ``weight_decay``, ``rbm_params``, ...;
         each given once or per layer).
-    solver : {"sgd", "adam"}, default="adam"
-        Mini-batch SGD with momentum, or Adam (Kingma and Ba 2015). The
+    activation : {"auto", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "identity"} \
+            or list of them, default="auto"
+        Hidden activation, one for all hidden layers or one per layer
+        (bottom first). "auto" follows the pretrained hidden unit type: the
+        RBMs' hidden units are Bernoulli, whose conditional mean is the
+        logistic sigmoid, so "auto" is "logistic" and the network computes
+        exactly the DBN's mean-field up-pass at the start of fine-tuning. A
+        "tanh" layer over a pretrained RBM is initialised by the exact
+        rescaling ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: half the RBM's
+        weights and bias, and the layer above gets ``W / 2`` and
+        ``b + sum_i W_i / 2``, so the network's function at the start is
+        the same as with "logistic". "relu", "leaky_relu" and "identity"
+        layers take the RBM's weights as a plain initialisation (the
+        function changes; no rescaling makes them equal to a sigmoid).
+    negative_slope : float, default=0.01
+        Slope of "leaky_relu" for negative inputs (``f(z) = z`` for
+        ``z > 0``, ``negative_slope * z`` otherwise).
+    solver : {"sgd", "adagrad", "rmsprop", "adam"}, default="adam"
+        Optimiser of fine-tuning (:mod:`rbmlib.optim`): mini-batch SGD with
+        momentum (Nesterov's with ``nesterovs_momentum``), Adagrad (Duchi et
+        al. 2011), RMSprop (Tieleman and Hinton 2012; decay ``rho``) or Adam
+        (Kingma and Ba 2015). The
         defaults (Adam, step 1e-3, batches of up to 200 rows, 200 epochs)
         are scikit-learn's MLP defaults; measured over iris, wine,
         breast_cancer and make_regression (``benchmarks/bench_defaults_dbn.py``)
@@ -1116,10 +1136,15 @@ _NETWORK_PARAMS_DOC = """
         Nesterov's momentum for "sgd".
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's parameters.
+    rho : float, default=0.9
+        RMSprop's decay rate of the mean squared gradient.
     alpha : float, default=1e-5
         L2 penalty: each mini-batch minimises its mean loss plus
         ``alpha / 2 * sum ||W||^2`` (weights, not biases). Note that
         scikit-learn's MLP divides its ``alpha`` by the batch size.
+    alpha_l1 : float, default=0.0
+        L1 penalty ``alpha_l1 * sum |W|`` on the weights (subgradient
+        ``alpha_l1 * sign(W)``), added to the L2 penalty.
     batch_size : int or "auto", default="auto"
         Mini-batch rows of fine-tuning; "auto" is ``min(200, n_labelled)``.
     max_iter : int, default=200
@@ -1134,9 +1159,10 @@ _NETWORK_PARAMS_DOC = """
         Shuffle the rows every epoch.
     tol : float, default=1e-4
         Improvement threshold of the stopping rule.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Epochs without improvement before stopping (or, with the
-        "adaptive" schedule, before dividing the learning rate by 5).
+        "adaptive" schedule, before dividing the learning rate by 5);
+        ``np.inf`` never stops early.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labelled rows (stratified for
         the classifier), score them after every epoch (accuracy, or R^2),
@@ -1145,7 +1171,12 @@ _NETWORK_PARAMS_DOC = """
         best epoch. Off by default: on small data sets the held-out rows are
         few and their score too coarse to stop on.
     validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
+        Held-out fraction for early stopping; it must hold out at least 2
+        rows ("The validation set is too small" otherwise).
+    warm_start : bool, default=False
+        ``fit`` continues from the fitted network (no pretraining, fresh
+        optimiser state), as scikit-learn's MLP; the classifier requires
+        the same classes.
     verbose : int, default=0
         One line per layer in pretraining and per epoch in fine-tuning
         (loss, validation score, time, time left); 2 also prints the RBMs'
@@ -1195,6 +1226,10 @@ _NETWORK_ATTRS_DOC = """
         Output units.
     out_activation_ : str
         Output activation.
+    activations_ : list of str
+        Hidden activation of each layer, bottom first ("auto" resolved).
+    negative_slope_ : float
+        Slope of "leaky_relu" used by the fitted network.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -1604,14 +1639,23 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     def to_sklearn(self):
         """An equivalent fitted :class:`sklearn.neural_network.MLPClassifier`.
 
-        Same weights, logistic hidden units, same output activation; its
-        ``predict_proba`` and ``predict`` agree with this model's (up to
-        float rounding). Training it further follows scikit-learn's rules,
-        not this class's.
+        Same weights, the same hidden activation ("logistic", "tanh",
+        "relu" or "identity") and output activation; its ``predict_proba``
+        and ``predict`` agree with this model's (up to float rounding).
+        Training it further follows scikit-learn's rules, not this class's
+        (solvers "adagrad"/"rmsprop" become "adam"; ``alpha_l1`` and dropout
+        are not carried over).
 
         Returns
         -------
         mlp : MLPClassifier
+
+        Raises
+        ------
+        ValueError
+            If a hidden layer is "leaky_relu" (scikit-learn has no leaky
+            ReLU) or the hidden layers' activations differ (scikit-learn has
+            one activation for all layers).
         """
         from sklearn.neural_network import MLPClassifier
 
@@ -1851,8 +1895,14 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     def to_sklearn(self):
         """An equivalent fitted :class:`sklearn.neural_network.MLPRegressor`.
 
-        Same weights, logistic hidden units, identity outputs; its
-        ``predict`` agrees with this model's (up to float rounding).
+        Same weights and hidden activation, identity outputs; its
+        ``predict`` agrees with this model's (up to float rounding). See
+        :meth:`DBNClassifier.to_sklearn`.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`DBNClassifier.to_sklearn`.
 
         Returns
         -------

@@ -1,10 +1,12 @@
 """The backprop network used to fine-tune a Deep Belief Network.
 
-A multilayer perceptron with logistic hidden units (the pretrained RBMs'
-hidden units) and an identity, logistic or softmax output layer, trained by
-mini-batch back-propagation with momentum SGD (optionally Nesterov) or Adam,
-an L2 penalty, dropout on the input and hidden layers, a learning-rate
-schedule and early stopping on a held-out validation fraction.
+A multilayer perceptron with logistic (the pretrained RBMs' hidden units),
+tanh, ReLU, leaky ReLU or identity hidden units, chosen per layer, and an
+identity, logistic or softmax output layer, trained by mini-batch
+back-propagation with any optimiser of :mod:`rbmlib.optim` (momentum SGD,
+optionally Nesterov; Adagrad; RMSprop; Adam), L2 and L1 penalties, sample
+weights, dropout on the input and hidden layers, a learning-rate schedule and
+early stopping on a held-out validation fraction.
 
 This module holds the network core, not an estimator: :func:`fit_backprop`
 takes already validated arrays, initial weights and a random generator,
@@ -14,7 +16,8 @@ weights with their training record. The estimators in :mod:`rbmlib.dbn`
 fitted attributes. Weight matrices use scikit-learn's orientation:
 ``coefs[l]`` has shape ``(n_units_in, n_units_out)``, so the network
 converts exactly into :class:`sklearn.neural_network.MLPClassifier` /
-:class:`~sklearn.neural_network.MLPRegressor` with ``activation="logistic"``.
+:class:`~sklearn.neural_network.MLPRegressor` with the same activation
+(scikit-learn has no leaky ReLU and one activation for all layers).
 
 References
 ----------
