@@ -412,3 +412,24 @@ def test_dbn_out_of_core_ctrl_c_keeps_completed_layers(digits, memmap_of):
     assert dbn.transform(X).shape == (X.shape[0], dbn.rbms_[-1].n_components)
     # pickled and restored, the interrupted model keeps working
     assert np.array_equal(pickle.loads(pickle.dumps(dbn)).transform(X), dbn.transform(X))
+
+
+def test_incremental_dbn_classifier_equals_partial_fit_by_hand(digits, client):
+    from dask_ml.wrappers import Incremental
+
+    X, y = digits
+    dX, dy = da.from_array(X, chunks=(300, 64)), da.from_array(y, chunks=300)
+    kw = dict(hidden_layer_sizes=(32,), n_iter_pretrain=0, random_state=0, n_jobs=1)
+    classes = np.arange(10)
+    default = Incremental(DBNClassifier(**kw)).fit(dX, dy, classes=classes)
+    assert 0.1 < default.score(dX, dy) <= 1
+    inc = Incremental(DBNClassifier(**kw), shuffle_blocks=False).fit(dX, dy, classes=classes)
+    by_hand = DBNClassifier(**kw)
+    for start in range(0, X.shape[0], 300):
+        by_hand.partial_fit(X[start:start + 300], y[start:start + 300], classes=classes)
+    for a, b in zip(inc.estimator_.coefs_, by_hand.coefs_):
+        assert np.array_equal(a, b)
+    assert inc.score(dX, dy) == by_hand.score(X, y)
+    pred = inc.predict(dX)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_array_equal(pred.compute(), by_hand.predict(X))
