@@ -182,7 +182,7 @@ def test_map_rows_is_lazy_and_equals_transform(digits, client):
 
 
 # ------------------------------------------------------------ cluster search
-GRID = {"rbm__n_components": [8, 16], "rbm__learning_rate": [0.05, 0.1]}
+GRID = {"rbm__n_components": [8, 16]}
 
 
 def _search(X, y, backend, grid=GRID, cv=3):
