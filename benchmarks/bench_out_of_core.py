@@ -108,29 +108,6 @@ class _PeakSampler:
         self.peak = max(self.peak, _status_kb(self.field))
 
 
-class _StreamingDBN:
-    """DBN.fit's out-of-core path, called directly (for a DBN without block_size)."""
-
-    def __init__(self, dbn, block_rows):
-        self.dbn, self.block_rows = dbn, block_rows
-
-    def fit(self, X):
-        from sklearn.utils import check_random_state
-
-        from rbmlib._blocks import RowBlocks, pretrain_streaming
-
-        rng = check_random_state(self.dbn.random_state)
-        rbms = self.dbn._make_rbms(rng, X.shape[0])
-        self.dbn.rbms_ = pretrain_streaming(rbms, RowBlocks(X, self.block_rows), rng)
-        self.dbn.n_features_in_ = X.shape[1]
-        return self
-
-    def transform(self, X):
-        for rbm in self.dbn.rbms_:
-            X = rbm.transform(X)
-        return X
-
-
 def child(args):
     """Train in this (fresh) process; print a JSON line of measurements."""
     from rbmlib import DBN
@@ -140,10 +117,7 @@ def child(args):
               persistent=False, random_state=0, n_jobs=args.n_jobs, verbose=args.verbose)
     if args.mode == "out-of-core":
         X = np.memmap(args.path, dtype=np.float32, mode="r", shape=(args.rows, N_FEATURES))
-        if "block_size" in DBN().get_params():
-            dbn = DBN(hidden, block_size=args.block_rows, **kw)
-        else:  # before DBN had block_size: the same streaming code, called directly
-            dbn = _StreamingDBN(DBN(hidden, **kw), args.block_rows)
+        dbn = DBN(hidden, block_size=args.block_rows, **kw)
     else:
         from rbmlib.datasets import load_mnist
 
