@@ -266,7 +266,8 @@ def streaming_source(X, block_size="auto"):
         Training data.
     block_size : int, "auto" or None
         "auto" (or None) streams only what cannot or should not be loaded
-        whole: a numpy.memmap, a dask array or an iterable of blocks; an
+        whole: a numpy.memmap larger than one block (2**22 elements), a dask
+        array or an iterable of blocks; an
         integer streams any array in blocks of that many rows (so an ndarray
         and a memmap of the same data train identically).
 
@@ -277,6 +278,10 @@ def streaming_source(X, block_size="auto"):
     block_size = _check_block_size(block_size)
     if isinstance(block_size, int) and (_is_array(X) or _is_block_iterable(X)):
         return RowBlocks(X, block_size)
+    if is_memory_mapped(X) and X.ndim == 2 and X.shape[0] * X.shape[1] <= AUTO_BLOCK_ELEMENTS:
+        # a memmap no larger than one "auto" block costs no more in memory, and
+        # trains exactly as the same data in an ndarray
+        return None
     if is_memory_mapped(X) or is_dask_collection(X) or _is_block_iterable(X):
         return RowBlocks(X, block_size)
     return None

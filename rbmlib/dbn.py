@@ -229,7 +229,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``0 .. l-1`` and makes one ``partial_fit`` pass of layer ``l`` over
         each (so a layer's ``n_iter_`` counts blocks x epochs); memory is
         bounded by the block size and the model, whatever the number of rows.
-        "auto" (or None) streams only those inputs, in a dask array's own
+        "auto" (or None) streams only those inputs (a memmap only when it is
+        larger than one block, so a small one trains exactly as the same data
+        in an ndarray), in a dask array's own
         chunks or blocks of ``2**22 // n_features`` rows (16 MB of float32);
         an integer streams any array in blocks of that many rows, so an
         in-memory ndarray and a memmap of the same data give bit-identical

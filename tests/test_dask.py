@@ -42,8 +42,11 @@ def client():
 
 @pytest.fixture
 def memmap_of(tmp_path):
+    count = [0]
+
     def make(X):
-        path = tmp_path / "X.bin"
+        count[0] += 1
+        path = tmp_path / f"X{count[0]}.bin"
         mm = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
         for start in range(0, X.shape[0], 500):  # written block by block
             mm[start:start + 500] = X[start:start + 500]
@@ -116,9 +119,13 @@ def test_streaming_source_decides_what_streams(digits, memmap_of):
     assert streaming_source(X.tolist()) is None
     assert streaming_source(sp.csr_matrix(X)) is None
     mm = memmap_of(X)
-    assert streaming_source(mm) is not None
+    # a memmap no larger than one "auto" block trains in memory, exactly as an ndarray
+    assert streaming_source(mm) is None
+    assert streaming_source(mm, block_size=30).n_blocks == 4
+    big = memmap_of(np.zeros((2**22 // 64 + 1, 64), np.float32))
+    assert streaming_source(big) is not None
     # validation (np.asarray) drops the memmap subclass; the view still streams
-    assert streaming_source(check_array(mm)) is not None
+    assert streaming_source(check_array(big)) is not None
     assert streaming_source(np.array(mm)) is None
     assert streaming_source(da.from_array(X, chunks=50)) is not None
     assert streaming_source([X[:50], X[50:]]) is not None
