@@ -26,7 +26,15 @@ ESTIMATORS = [
 # (check_methods_subset_invariance and check_methods_sample_order_invariance,
 # both because its score_samples flips a random unit). Ours computes the
 # pseudo-likelihood exactly, so both pass and nothing is expected to fail.
-EXPECTED_FAILED = {}
+_SW_REASON = (
+    "mini-batch back-propagation: a weight of 2 is not a repeated row (the mini-batches "
+    "differ); scikit-learn runs these checks on its MLPs only with lbfgs or special settings"
+)
+EXPECTED_FAILED = {
+    name: {"check_sample_weight_equivalence_on_dense_data": _SW_REASON,
+           "check_sample_weight_equivalence_on_sparse_data": _SW_REASON}
+    for name in ("DBNClassifier", "DBNRegressor")
+}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}))
