@@ -220,7 +220,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds every layer.
     n_jobs : int, default=None
-        Threads for Numba and BLAS; results do not depend on it.
+        Threads for Numba and BLAS. The same ``random_state``, data and
+        ``n_jobs`` give bit-identical results; different ``n_jobs`` agree up to
+        BLAS rounding, which training can amplify.
     block_size : int, "auto" or None, default="auto"
         Out-of-core pretraining. A ``numpy.memmap`` (or a view of one), a dask
         array or a re-iterable of row blocks (a list of 2-D arrays...) is never
@@ -1186,7 +1188,9 @@ _NETWORK_PARAMS_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds pretraining, initialisation, the split, shuffling and dropout.
     n_jobs : int, default=None
-        Threads for Numba and BLAS; results do not depend on it."""
+        Threads for Numba and BLAS. The same ``random_state``, data and
+        ``n_jobs`` give bit-identical results; different ``n_jobs`` agree up to
+        BLAS rounding, which training can amplify."""
 
 _NETWORK_ATTRS_DOC = """
     dbn_ : DBN or None
