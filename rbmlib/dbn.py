@@ -446,6 +446,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise
             if where is None or where.startswith("in the first epoch"):
                 where = where or f"after layer {len(done)} of {L}"
+        return self._keep_layers(done, where)
+
+    def _keep_layers(self, done, where):
+        """Install the trained layers; ``where`` says where an interrupt landed (None: none did)."""
         if where is not None:
             warnings.warn(
                 f"DBN: pretraining interrupted by the user (KeyboardInterrupt) {where}; "
@@ -477,13 +481,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             where = (f"in layer {layer + 1} of {len(rbms)} after {epochs} of "
                      f"{rbms[layer].n_iter} epochs" if epochs else
                      f"after layer {layer} of {len(rbms)}")
-            warnings.warn(
-                f"DBN: pretraining interrupted by the user (KeyboardInterrupt) {where}; "
-                f"training stopped and the DBN keeps the {len(done)} layer(s) trained so "
-                f"far (interrupted_ = True).", RuntimeWarning)
-        self.rbms_ = done
-        self.interrupted_ = where is not None
-        return self
+        return self._keep_layers(done, where)
 
     def score(self, X, y=None):
         """Mean pseudo-log-likelihood of the samples under the bottom RBM, in nats.
