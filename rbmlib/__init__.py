@@ -5,8 +5,9 @@ Every model is a scikit-learn estimator.
 
 from .rbm import BernoulliRBM, DivergenceError
 from .gaussian_rbm import GaussianBernoulliRBM
+from .categorical_rbm import CategoricalRBM
 from .dbn import DBN, DBNClassifier, DBNRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BernoulliRBM", "DBN", "DBNClassifier", "DBNRegressor", "DivergenceError", "GaussianBernoulliRBM", "__version__"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "DBN", "DBNClassifier", "DBNRegressor", "DivergenceError", "GaussianBernoulliRBM", "__version__"]

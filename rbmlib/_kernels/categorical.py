@@ -1,0 +1,495 @@
+"""Kernels of the RBM with categorical (softmax) visible units.
+
+Plain-array Numba kernels: no estimators, no scikit-learn. The visible layer
+is ``G`` groups (one per input column); group ``g`` owns the one-hot units
+``offsets[g]:offsets[g + 1]`` (``K_g`` categories), ``V = offsets[G]``.
+Data rows are integer codes ``codes[r, g]`` in ``[0, K_g)``, or ``-1`` for a
+missing entry. A missing group is absent from the row's RBM (Salakhutdinov,
+Mnih and Hinton, ICML 2007): its one-hot units are 0 in the positive phase
+and it is not reconstructed (kept at 0) in the negative phase, so it
+contributes nothing to any gradient.
+
+Energy with Bernoulli hidden units ``h``: ``E(v, h) = -b.v - c.h - h W v``
+where ``v`` is the concatenated one-hot vector; ``p(v_g = k | h) =
+softmax_k(b_gk + W_gk . h)``; free energy ``F(v) = -b.v - sum_j softplus(c_j
++ W_j v)``.
+
+All random numbers come from the counter-based generator of ``sampling``:
+the category of ``(row r, group g)`` is drawn with ``uniform(key, r * G +
+g)``, the hidden unit ``(r, j)`` with ``uniform(key, r * H + j)``, so results
+do not depend on the number of threads. Matrix products go through BLAS
+(:func:`rbmlib._kernels.blas.gemm`).
+
+Grouped arguments (tuples) keep the signatures short:
+
+* ``params = (W, c, b)``: weights ``(H, V)``, hidden ``(H,)`` and visible ``(V,)`` biases;
+* ``velocities = (vel_W, vel_c, vel_b)``: same shapes;
+* ``chains = (hchain, sparse_q)``: persistent hidden states ``(B, H)`` and the
+  running mean hidden activation ``(H,)``;
+* ``scratch = (Cb, Vcat, Hcat, hs, pre_v, vm)``: ``(B, G)`` int32 codes of the
+  mini-batch, ``(2B, V)``, ``(2B, H)``, ``(B, H)``, ``(B, V)`` and ``(V,)`` floats;
+* ``hyper = (learning_rate, momentum, weight_decay, sparsity_target,
+  sparsity_cost, sparsity_decay)``.
+"""
+
+import math
+
+import numpy as np
+
+from ._jit import njit, prange
+from .blas import gemm
+from .sampling import fast_exp, fast_sigmoid, softplus, stream_key, uniform
+
+#: Below this many elements a pass stays on one thread.
+PARALLEL_MIN_ELEMENTS = 16384
+#: Hidden states per parallel chunk of the exact log Z (Gray-code updates inside).
+CHUNK_BITS = 12
+
+
+# ----------------------------------------------------------------- sampling
+@njit(cache=True, error_model="numpy")
+def _softmax_row(pre, b, offsets, codes, masked, out, key, base, mode):
+    """One row of :func:`softmax_groups` (uniforms ``base + g``)."""
+    G = offsets.shape[0] - 1
+    for g in range(G):
+        o = offsets[g]
+        K = offsets[g + 1] - o
+        if masked and codes[g] < 0:
+            for k in range(K):
+                out[o + k] = 0.0
+            continue
+        mx = -np.inf
+        for k in range(K):
+            x = pre[o + k] + b[o + k]
+            if x > mx:
+                mx = x
+        s = 0.0
+        for k in range(K):
+            e = fast_exp(pre[o + k] + b[o + k] - mx)
+            out[o + k] = e
+            s += e
+        if mode == 0:
+            inv = 1.0 / s
+            for k in range(K):
+                out[o + k] *= inv
+        else:
+            # inverse CDF on the unnormalised weights: u * s against the running sum
+            t = uniform(key, base + g) * s
+            pick = K - 1
+            acc = 0.0
+            for k in range(K):
+                acc += out[o + k]
+                if t < acc:
+                    pick = k
+                    break
+            for k in range(K):
+                out[o + k] = 0.0
+            out[o + pick] = 1.0
+
+
+@njit(cache=True)
+def _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode):
+    G = offsets.shape[0] - 1
+    for r in range(out.shape[0]):
+        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
+
+
+@njit(parallel=True, cache=True)
+def _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode):
+    G = offsets.shape[0] - 1
+    for r in prange(out.shape[0]):
+        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
+
+
+@njit(cache=True)
+def softmax_groups(pre, b, offsets, codes, masked, out, key, mode):
+    """Per-group softmax of ``pre + b``, as probabilities or one-hot samples.
+
+    Parameters
+    ----------
+    pre : ndarray of shape (m, V)
+        Visible input ``h W`` (without the biases). May be the same array as ``out``.
+    b : ndarray of shape (V,)
+        Visible biases.
+    offsets : ndarray of shape (G + 1,), int64
+        Group boundaries.
+    codes : ndarray of shape (m, G), int32
+        With ``masked``, groups whose code is negative (missing) get zeros.
+    masked : bool
+        Apply the mask of ``codes``; False computes every group.
+    out : ndarray of shape (m, V)
+        Output: ``mode=0`` the probabilities ``p(v_g = k | h)``; ``mode=1`` a
+        one-hot sample of each group, drawn with ``uniform(key, r * G + g)``.
+    key : uint64
+        Random stream (``mode=1`` only).
+    mode : int
+        0 probabilities, 1 samples.
+    """
+    if out.shape[0] * out.shape[1] >= PARALLEL_MIN_ELEMENTS:
+        _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode)
+    else:
+        _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode)
+
+
+@njit(cache=True, error_model="numpy")
+def _hidden_pass(v, W, c, out, hs, key, sample):
+    """out = sigmoid(v W^T + c) (BLAS product); with ``sample`` hs = Bernoulli(out)."""
+    gemm(False, True, 1.0, v, W, 0.0, out)
+    m, H = out.shape
+    if sample:
+        for r in range(m):
+            for j in range(H):
+                p = fast_sigmoid(out[r, j] + c[j])
+                out[r, j] = p
+                hs[r, j] = 1.0 if uniform(key, r * H + j) < p else 0.0
+    else:
+        for r in range(m):
+            for j in range(H):
+                out[r, j] = fast_sigmoid(out[r, j] + c[j])
+
+
+@njit(cache=True)
+def onehot_rows(codes, order, offsets, Cb, Vb):
+    """``Cb[r] = codes[order[r]]`` and ``Vb[r]`` its one-hot vector (zeros where missing)."""
+    G = codes.shape[1]
+    V = Vb.shape[1]
+    for r in range(order.shape[0]):
+        src = order[r]
+        for i in range(V):
+            Vb[r, i] = 0.0
+        for g in range(G):
+            a = codes[src, g]
+            Cb[r, g] = a
+            if a >= 0:
+                Vb[r, offsets[g] + a] = 1.0
+
+
+# ----------------------------------------------------------------- training
+@njit(cache=True)
+def cd_update(m, settings, seed, update_index, offsets, params, velocities, chains,
+              scratch, hyper):
+    """One CD-k / PCD-k update on the mini-batch loaded in ``scratch`` rows ``[:m]``.
+
+    ``settings = (k, persistent, mean_field)``. On entry ``Cb[:m]`` holds the
+    codes and ``Vcat[:m]`` the one-hot rows. The negative chain samples only
+    the groups observed in the row it is paired with (row ``r`` of the
+    mini-batch), so missing groups have zero positive and negative statistics.
+    The weight gradient ``[ph0; -ph_k]^T [v0; v_k] / m`` is one GEMM with the
+    momentum step fused in (BLAS ``beta``).
+    """
+    k, persistent, mean_field = settings
+    W, c, b = params
+    vel_W, vel_c, vel_b = velocities
+    hchain, sparse_q = chains
+    Cb, Vcat, Hcat, hs, pre_v, vm = scratch
+    learning_rate, momentum, weight_decay, sparsity_target, sparsity_cost, sparsity_decay = hyper
+    H, V = W.shape
+    nstreams = np.uint64(2 * k + 1)
+    base = np.uint64(update_index) * nstreams
+    codes = Cb[:m]
+    v0 = Vcat[:m]
+    vk = Vcat[m:2 * m]
+    ph0 = Hcat[:m]
+    phk = Hcat[m:2 * m]
+    h = hs[:m]
+    pv = pre_v[:m]
+    # positive phase (and the chain's start for CD)
+    _hidden_pass(v0, W, c, ph0, h, stream_key(seed, base), not persistent)
+    if persistent:
+        h[:, :] = hchain[:m]
+    for step in range(k):
+        gemm(False, False, 1.0, h, W, 0.0, pv)
+        last = step == k - 1
+        softmax_groups(pv, b, offsets, codes, True, vk,
+                       stream_key(seed, base + np.uint64(2 * step + 1)),
+                       0 if (mean_field and last) else 1)
+        _hidden_pass(vk, W, c, phk, h, stream_key(seed, base + np.uint64(2 * step + 2)),
+                     (not last) or persistent)
+    if persistent:
+        hchain[:m] = h
+    inv_m = 1.0 / m
+    # biases and the sparsity estimate; negate ph_k for the fused GEMM
+    for j in range(H):
+        s0 = 0.0
+        sk = 0.0
+        for r in range(m):
+            s0 += ph0[r, j]
+            sk += phk[r, j]
+            phk[r, j] = -phk[r, j]
+        sparse_q[j] = sparsity_decay * sparse_q[j] + (1.0 - sparsity_decay) * s0 * inv_m
+        g = (s0 - sk) * inv_m - sparsity_cost * (sparse_q[j] - sparsity_target)
+        vel_c[j] = momentum * vel_c[j] + learning_rate * g
+        c[j] += vel_c[j]
+    for i in range(V):
+        s = 0.0
+        for r in range(m):
+            s += v0[r, i] - vk[r, i]
+        vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
+        b[i] += vel_b[i]
+    gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+    do_sparse = sparsity_cost > 0.0
+    if do_sparse:
+        for i in range(V):
+            vm[i] = 0.0
+        for r in range(m):
+            for i in range(V):
+                vm[i] += v0[r, i]
+        for i in range(V):
+            vm[i] *= inv_m
+    lr_wd = learning_rate * weight_decay
+    lr_sc = learning_rate * sparsity_cost
+    for j in range(H):
+        extra = lr_sc * (sparse_q[j] - sparsity_target) if do_sparse else 0.0
+        for i in range(V):
+            d = vel_W[j, i] - lr_wd * W[j, i] - extra * vm[i]
+            vel_W[j, i] = d
+            W[j, i] += d
+
+
+@njit(cache=True)
+def cd_epoch(codes, order, size, settings, seed, update_index, offsets, params,
+             velocities, chains, scratch, hyper):
+    """CD updates over ``codes[order]`` in consecutive mini-batches of ``size`` rows.
+
+    ``order.shape[0]`` must be a multiple of ``size``; update ``t`` uses the
+    random stream ``(seed, update_index + t)``. Returns the number of updates.
+    Allocates nothing.
+    """
+    n_batches = order.shape[0] // size
+    Cb, Vcat = scratch[0], scratch[1]
+    for t in range(n_batches):
+        onehot_rows(codes, order[t * size:(t + 1) * size], offsets, Cb, Vcat)
+        cd_update(size, settings, seed, update_index + t, offsets, params, velocities,
+                  chains, scratch, hyper)
+    return n_batches
+
+
+# ------------------------------------------------------------------ scoring
+@njit(parallel=True, cache=True)
+def pseudo_loglik(codes, offsets, pre, WT, b, out):
+    """Exact pseudo-log-likelihood of each row, summed over its observed groups.
+
+    ``out[r] = sum_{g observed} log p(v_g = a_g | v_-g)`` with
+    ``log p(v_g = a | v_-g) = -F(v) - logsumexp_k(-F(v with group g set to k))``
+    (Besag 1975); missing groups are absent from the row's RBM.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n, G), int32
+        Codes, -1 for missing.
+    offsets : ndarray of shape (G + 1,), int64
+    pre : ndarray of shape (n, H)
+        Hidden pre-activations ``v W^T + c`` of the rows (missing groups 0).
+    WT : ndarray of shape (V, H)
+        Transposed weights, C-contiguous.
+    b : ndarray of shape (V,)
+    out : ndarray of shape (n,)
+        Nats.
+    """
+    n, G = codes.shape
+    H = WT.shape[1]
+    for r in prange(n):
+        sp0 = 0.0
+        for j in range(H):
+            sp0 += softplus(pre[r, j])
+        acc = 0.0
+        for g in range(G):
+            a = codes[r, g]
+            if a < 0:
+                continue
+            o = offsets[g]
+            K = offsets[g + 1] - o
+            # s_k = b_gk + sum_j softplus(pre_j - W_ja + W_jk); s_a uses sp0
+            mx = -np.inf
+            s_a = b[o + a] + sp0
+            vals = np.empty(K)
+            for kk in range(K):
+                if kk == a:
+                    s = s_a
+                else:
+                    s = b[o + kk]
+                    for j in range(H):
+                        s += softplus(pre[r, j] - WT[o + a, j] + WT[o + kk, j])
+                vals[kk] = s
+                if s > mx:
+                    mx = s
+            t = 0.0
+            for kk in range(K):
+                t += math.exp(vals[kk] - mx)
+            acc += s_a - (mx + math.log(t))
+        out[r] = acc
+
+
+# ---------------------------------------------------------- log partition
+@njit(inline="always", cache=True)
+def _trailing_zeros(g):
+    n = 0
+    while (g & 1) == 0:
+        g >>= 1
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _group_lse_sum(x, offsets):
+    """sum_g logsumexp_k x[offsets[g] + k]."""
+    G = offsets.shape[0] - 1
+    tot = 0.0
+    for g in range(G):
+        o = offsets[g]
+        mx = -np.inf
+        for i in range(o, offsets[g + 1]):
+            if x[i] > mx:
+                mx = x[i]
+        s = 0.0
+        for i in range(o, offsets[g + 1]):
+            s += math.exp(x[i] - mx)
+        tot += mx + math.log(s)
+    return tot
+
+
+@njit(parallel=True, cache=True)
+def log_z_hidden_enumerate(W, c, b, offsets):
+    """Exact ``log Z = logsumexp_h [c.h + sum_g logsumexp_k (b_gk + W_gk . h)]``.
+
+    Enumerates the ``2^H`` hidden states in parallel chunks of
+    ``2^CHUNK_BITS`` states, each in Gray-code order (one row of ``W`` added
+    or subtracted per state; recomputed at the start of every chunk), with a
+    streaming log-sum-exp per chunk. Cost ``O(2^H V)``.
+    """
+    H, V = W.shape
+    bits = min(H, CHUNK_BITS)
+    n_chunks = 1 << (H - bits)
+    per = 1 << bits
+    cmax = np.empty(n_chunks)
+    csum = np.empty(n_chunks)
+    for ch in prange(n_chunks):
+        x = b.copy()
+        h = np.zeros(H, np.int8)
+        ch_dot = 0.0
+        for j in range(bits, H):
+            if (ch >> (j - bits)) & 1:
+                h[j] = 1
+                ch_dot += c[j]
+                for i in range(V):
+                    x[i] += W[j, i]
+        mx = -np.inf
+        s = 0.0
+        for t in range(per):
+            if t > 0:
+                j = _trailing_zeros(t)
+                if h[j]:
+                    h[j] = 0
+                    ch_dot -= c[j]
+                    for i in range(V):
+                        x[i] -= W[j, i]
+                else:
+                    h[j] = 1
+                    ch_dot += c[j]
+                    for i in range(V):
+                        x[i] += W[j, i]
+            val = ch_dot + _group_lse_sum(x, offsets)
+            if val > mx:
+                s = s * math.exp(mx - val) + 1.0
+                mx = val
+            else:
+                s += math.exp(val - mx)
+        cmax[ch] = mx
+        csum[ch] = s
+    m = cmax.max()
+    tot = 0.0
+    for ch in range(n_chunks):
+        tot += csum[ch] * math.exp(cmax[ch] - m)
+    return m + math.log(tot)
+
+
+@njit(parallel=True, cache=True)
+def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w):
+    """Forward AIS log importance weights, one run per entry of ``log_w``.
+
+    Intermediate distributions ``p*_beta(v) = exp((1 - beta) b_A.v + beta b.v)
+    prod_j (1 + exp(beta (c_j + W_j v)))`` from the base model (independent
+    softmaxes with biases ``b_A``, ``beta = 0``) to the RBM (``beta = 1``);
+    one Gibbs sweep at each intermediate temperature (Neal 2001; Salakhutdinov
+    and Murray 2008). Run ``r`` draws only from ``stream_key(seed, r)``.
+    """
+    H, V = W.shape
+    G = offsets.shape[0] - 1
+    T = betas.shape[0]
+    R = log_w.shape[0]
+    for r in prange(R):
+        key = stream_key(seed, r)
+        ctr = 0
+        v = np.empty(G, np.int64)
+        x = np.empty(H)
+        hb = np.empty(H)
+        logits = np.empty(V)
+        # a sample of the base model
+        for g in range(G):
+            o = offsets[g]
+            mx = -np.inf
+            for i in range(o, offsets[g + 1]):
+                if b_base[i] > mx:
+                    mx = b_base[i]
+            s = 0.0
+            for i in range(o, offsets[g + 1]):
+                s += math.exp(b_base[i] - mx)
+            u = uniform(key, ctr) * s
+            ctr += 1
+            pick = offsets[g + 1] - 1 - o
+            acc = 0.0
+            for i in range(o, offsets[g + 1]):
+                acc += math.exp(b_base[i] - mx)
+                if u < acc:
+                    pick = i - o
+                    break
+            v[g] = pick
+        lw = 0.0
+        for t in range(1, T):
+            bp = betas[t - 1]
+            bt = betas[t]
+            lin = 0.0
+            for g in range(G):
+                i = offsets[g] + v[g]
+                lin += b[i] - b_base[i]
+            for j in range(H):
+                s = c[j]
+                for g in range(G):
+                    s += W[j, offsets[g] + v[g]]
+                x[j] = s
+                lw += softplus(bt * s) - softplus(bp * s)
+            lw += (bt - bp) * lin
+            if t == T - 1:
+                break
+            # one Gibbs sweep at inverse temperature bt
+            for j in range(H):
+                p = 1.0 / (1.0 + math.exp(-bt * x[j]))
+                hb[j] = 1.0 if uniform(key, ctr) < p else 0.0
+                ctr += 1
+            for i in range(V):
+                logits[i] = (1.0 - bt) * b_base[i] + bt * b[i]
+            for j in range(H):
+                if hb[j] != 0.0:
+                    for i in range(V):
+                        logits[i] += bt * W[j, i]
+            for g in range(G):
+                o = offsets[g]
+                mx = -np.inf
+                for i in range(o, offsets[g + 1]):
+                    if logits[i] > mx:
+                        mx = logits[i]
+                s = 0.0
+                for i in range(o, offsets[g + 1]):
+                    logits[i] = math.exp(logits[i] - mx)
+                    s += logits[i]
+                u = uniform(key, ctr) * s
+                ctr += 1
+                pick = offsets[g + 1] - 1 - o
+                acc = 0.0
+                for i in range(o, offsets[g + 1]):
+                    acc += logits[i]
+                    if u < acc:
+                        pick = i - o
+                        break
+                v[g] = pick
+        log_w[r] = lw

@@ -1,0 +1,885 @@
+"""Restricted Boltzmann Machine with categorical (softmax) visible units.
+
+One K-way softmax group per input column and binary hidden units, the model
+of Salakhutdinov, Mnih and Hinton (2007) for collaborative filtering. The
+shared machinery (transactional fit/partial_fit, epoch loop, Ctrl-C,
+monitoring, divergence checks, pickling) is :class:`rbmlib.rbm._BaseRBM`;
+the arithmetic is in :mod:`rbmlib._kernels.categorical`.
+
+Internally the data are an int32 matrix of category codes of shape
+``(n_samples, n_features_in_)`` with ``-1`` for a missing entry; the visible
+layer is the concatenation of the one-hot groups (``V = sum_i K_i`` units).
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit, logsumexp
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._encode import _check_unknown, _encode, _unique
+from sklearn.utils._mask import _get_mask
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._kernels import categorical as _ck
+from ._parallel import thread_limits
+from .rbm import _BaseRBM, _IntNotBool, _TrainState
+
+__all__ = ["CategoricalRBM"]
+
+#: Largest number of hidden units for which ``log_partition(method="auto")``
+#: enumerates the hidden states (2^20 states times V).
+MAX_EXACT_HIDDEN = 20
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+def _is_scalar_nan(x):
+    return isinstance(x, Real) and not isinstance(x, Integral) and math.isnan(x)
+
+
+def _missing_mask(col, missing_values):
+    """Boolean mask of the missing entries of one 1-D column (NaN, None, pd.NA, or
+    ``missing_values``)."""
+    if col.dtype.kind in "fc":
+        miss = np.isnan(col)
+        if np.isinf(col).any():
+            raise ValueError("X contains infinity; categories must be finite numbers "
+                             "or strings (NaN marks a missing entry).")
+    elif col.dtype.kind == "O":
+        try:
+            import pandas as pd
+
+            miss = np.asarray(pd.isna(col), dtype=bool)
+        except ImportError:  # pragma: no cover - pandas optional
+            miss = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in col),
+                               dtype=bool, count=col.shape[0])
+    else:
+        miss = np.zeros(col.shape[0], dtype=bool)
+    if missing_values is not None and not _is_scalar_nan(missing_values):
+        miss |= _get_mask(col, missing_values)
+    return miss
+
+
+class CategoricalRBM(_BaseRBM):
+    """RBM with categorical (softmax) visible units, trained by CD-k or persistent CD.
+
+    Each input column is one group of ``K_i`` one-hot visible units of which
+    exactly one is on (a softmax unit); the hidden units are binary
+    (Salakhutdinov, Mnih and Hinton 2007). With ``v`` the concatenated
+    one-hot vector, the energy is ``E(v, h) = -b.v - c.h - h W v``, so
+
+    * ``p(h_j = 1 | v) = sigmoid(c_j + W_j . v)`` (:meth:`transform`);
+    * ``p(v_i = k | h) = softmax_k(b_ik + W_ik . h)`` over the categories of
+      column ``i``;
+    * free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j . v)`` in nats.
+
+    **Missing entries** (NaN, None, ``pd.NA`` or ``missing_values``) are
+    absent from the row's RBM, as each user's RBM in the collaborative-filtering
+    model has only the rated items: the group is off in the positive phase and
+    not reconstructed in the negative phase, so it contributes nothing to any
+    gradient (weight decay still shrinks its weights). :meth:`impute` fills
+    them with the most probable category after one mean-field up-down pass.
+    :meth:`free_energy`, :meth:`score_samples` and :meth:`transform` use the
+    observed groups only; :meth:`log_likelihood` needs complete rows.
+
+    **Persistent chains** (``persistent=True``) keep the hidden states between
+    updates; the visible groups sampled from them are those observed in the
+    row of the mini-batch the chain is paired with. The default is CD
+    (``persistent=False``), as in the paper, because with missing entries
+    each row has its own RBM.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    learning_rate : float, default=0.1
+        Step size of each update (the gradient is averaged over the mini-batch).
+    batch_size : int, default=10
+        Examples per mini-batch (and persistent chains, at most the rows of X).
+    n_iter : int, default=10
+        Epochs over the training data in :meth:`fit`.
+    verbose : int, default=0
+        If non-zero, print one line per epoch (pseudo-likelihood, seconds,
+        reconstruction error, time left).
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and all sampling; the same value and
+        data give the same model.
+    k : int, default=1
+        Gibbs steps per update (CD-k / PCD-k).
+    persistent : bool, default=False
+        Persistent CD (Tieleman 2008); False is CD-k.
+    momentum : float, default=0.0
+        Momentum of the parameter updates.
+    weight_decay : float, default=0.0
+        L2 penalty coefficient on the weights (not on biases).
+    sparsity_target : float, default=0.1
+        Target mean activation of the hidden units.
+    sparsity_cost : float, default=0.0
+        Strength of the sparsity penalty; 0 switches it off.
+    validation_fraction : float or None, default=None
+        Fraction of the rows of X held out in :meth:`fit` to monitor the
+        free-energy gap, recorded in ``history_``.
+    early_stopping : bool, default=False
+        Stop when the free-energy gap has grown for ``n_iter_no_change``
+        epochs in a row (needs ``validation_fraction``).
+    n_iter_no_change : int, default=5
+        See ``early_stopping``.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS (None: the libraries' defaults).
+    sample_visible : bool, default=True
+        Sample the visible groups in the last Gibbs step (unbiased CD-k);
+        False uses their softmax probabilities (mean field).
+    visible_bias_init : {"log_frequencies", "zeros"}, default="log_frequencies"
+        Initial visible biases: the log of each category's frequency among
+        the observed training entries, smoothed by one pseudo-count per
+        category (Hinton's practical guide, sec. 8, for softmax units), or 0.
+    shuffle : bool, default=True
+        Visit the training rows in a new random order every epoch of :meth:`fit`.
+    categories : "auto" or list of array-like, default="auto"
+        Categories of each column, as in
+        :class:`sklearn.preprocessing.OneHotEncoder`: "auto" takes the sorted
+        distinct observed values of the training data; a list gives
+        ``categories[i]`` for column ``i`` (unique; numeric ones sorted).
+        Missing values are never categories.
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        Value marking a missing entry, besides NaN, None and ``pd.NA``, which
+        are always missing (as in :class:`sklearn.impute.SimpleImputer`).
+    handle_unknown : {"error", "ignore"}, default="error"
+        A category not in ``categories_`` met after the first fit: "error"
+        raises a ValueError naming the column and values; "ignore" treats
+        the entry as missing (it is then imputed by :meth:`impute`).
+
+    Attributes
+    ----------
+    categories_ : list of ndarray
+        ``categories_[i]`` are the categories of column ``i`` (``K_i`` values),
+        in the order of the one-hot units.
+    components_ : ndarray of shape (n_components, sum of K_i), float64
+        Weights ``W``; columns ``offsets_[i]:offsets_[i + 1]`` belong to column ``i``.
+    intercept_hidden_ : ndarray of shape (n_components,), float64
+        Hidden biases ``c``.
+    intercept_visible_ : ndarray of shape (sum of K_i,), float64
+        Visible biases ``b``.
+    offsets_ : ndarray of shape (n_features_in_ + 1,), int64
+        Boundaries of the one-hot groups.
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent chains.
+    interrupted_ : bool
+        True when the last :meth:`fit` was stopped by Ctrl-C and kept its
+        completed epochs.
+    n_features_in_ : int
+        Number of input columns (softmax groups).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+    n_iter_ : int
+        Epochs completed.
+    history_ : list of dict
+        One entry per epoch: ``epoch``, ``reconstruction_error``,
+        ``pseudo_log_likelihood`` (nats, summed over observed groups, on up to
+        10 monitored training rows), ``seconds`` and ``free_energy_gap`` with
+        ``validation_fraction``.
+
+    See Also
+    --------
+    rbmlib.BernoulliRBM : binary visible units.
+    sklearn.preprocessing.OrdinalEncoder : integer codes of categories.
+
+    References
+    ----------
+    R. Salakhutdinov, A. Mnih and G. Hinton, "Restricted Boltzmann machines
+    for collaborative filtering", ICML 2007.
+
+    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
+    Machines", UTML TR 2010-003, University of Toronto, 2010.
+
+    R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep
+    belief networks", ICML 2008 (AIS).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rbmlib import CategoricalRBM
+    >>> X = np.array([[0, 1, 2], [1, 0, 2], [0, 1, 0], [2, 0, 1]])
+    >>> model = CategoricalRBM(n_components=4, random_state=0).fit(X)
+    >>> model.transform(X).shape
+    (4, 4)
+    >>> model.impute([[0, np.nan, 2]]).shape
+    (1, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in _BaseRBM._parameter_constraints.items() if k != "hidden_units"},
+        "sample_visible": ["boolean"],
+        "visible_bias_init": [StrOptions({"zeros", "log_frequencies"})],
+        "shuffle": ["boolean"],
+        "categories": [StrOptions({"auto"}), list],
+        "missing_values": [Real, str, None],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        k=1,
+        persistent=False,
+        momentum=0.0,
+        weight_decay=0.0,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=5,
+        n_jobs=None,
+        sample_visible=True,
+        visible_bias_init="log_frequencies",
+        shuffle=True,
+        categories="auto",
+        missing_values=np.nan,
+        handle_unknown="error",
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
+        self.sample_visible = sample_visible
+        self.visible_bias_init = visible_bias_init
+        self.shuffle = shuffle
+        self.categories = categories
+        self.missing_values = missing_values
+        self.handle_unknown = handle_unknown
+
+    # ------------------------------------------------------------------ input
+    def _columns(self, X, reset):
+        """Validate X (names, shape) and return its columns as 1-D ndarrays."""
+        if _is_dataframe(X):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if X.shape[0] == 0:
+                raise ValueError("X has 0 samples; at least one is required.")
+            if X.shape[1] == 0:
+                raise ValueError("X has 0 features; at least one is required.")
+            cols = []
+            for j in range(X.shape[1]):
+                s = X.iloc[:, j]
+                a = s.to_numpy()
+                if a.dtype.kind not in "biufO":  # category, string, nullable dtypes
+                    a = np.asarray(s.astype(object).to_numpy(), dtype=object)
+                cols.append(a)
+            return cols
+        Xa = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False,
+                           accept_sparse=False)
+        if Xa.dtype.kind in "US" or Xa.dtype.kind not in "biufO":
+            Xa = Xa.astype(object)
+        if Xa.dtype.kind == "c":  # pragma: no cover - check_array refuses complex
+            raise ValueError("Complex data not supported.")
+        return [Xa[:, j] for j in range(Xa.shape[1])]
+
+    def _fit_categories(self, cols):
+        """``categories_`` and ``offsets_`` from the training columns."""
+        G = len(cols)
+        if isinstance(self.categories, list):
+            if len(self.categories) != G:
+                raise ValueError(
+                    f"categories has {len(self.categories)} entries but X has {G} columns; "
+                    f"give one array of categories per column (or categories='auto').")
+            cats = []
+            for j, given in enumerate(self.categories):
+                c = np.asarray(given)
+                if c.ndim != 1 or c.shape[0] == 0:
+                    raise ValueError(
+                        f"categories[{j}] must be a non-empty 1-D array-like, got shape "
+                        f"{c.shape}.")
+                if c.dtype.kind in "US":
+                    c = c.astype(object)
+                if c.dtype.kind == "O":
+                    bad = _missing_mask(c, None)
+                else:
+                    bad = _missing_mask(c, None) if c.dtype.kind in "fc" else np.zeros(len(c), bool)
+                if bad.any():
+                    raise ValueError(f"categories[{j}] contains a missing value (NaN/None); "
+                                     f"missing entries are never categories.")
+                if c.dtype.kind in "biuf":
+                    if np.any(np.diff(c) <= 0):
+                        raise ValueError(
+                            f"categories[{j}] must be sorted and unique for numeric "
+                            f"categories (as OneHotEncoder), got {c!r}.")
+                elif len(set(c.tolist())) != len(c):
+                    raise ValueError(f"categories[{j}] has duplicate values.")
+                cats.append(c)
+        else:
+            cats = []
+            for j, col in enumerate(cols):
+                values = col[~_missing_mask(col, self.missing_values)]
+                if values.shape[0] == 0:
+                    raise ValueError(
+                        f"Column {j} of X has no observed (non-missing) value, so "
+                        f"categories='auto' finds no category for it; give its categories "
+                        f"explicitly (categories=[...]) or drop the column.")
+                cats.append(_unique(values))
+        sizes = np.array([len(c) for c in cats], dtype=np.int64)
+        self.categories_ = cats
+        self.offsets_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def _encode(self, cols):
+        """int32 codes of the columns, -1 for missing (and for unknown with "ignore")."""
+        n = cols[0].shape[0]
+        codes = np.full((n, len(cols)), -1, dtype=np.int32)
+        for j, col in enumerate(cols):
+            obs = ~_missing_mask(col, self.missing_values)
+            values = col[obs]
+            cats = self.categories_[j]
+            if values.dtype.kind == "O" and cats.dtype.kind != "O":
+                cats = cats.astype(object)
+            try:
+                diff, valid = _check_unknown(values, cats, return_mask=True)
+            except TypeError as e:
+                raise TypeError(
+                    f"Column {j} of X mixes strings and numbers or does not match the "
+                    f"type of its categories {self.categories_[j]!r}: {e}") from e
+            if len(diff):
+                if self.handle_unknown == "error":
+                    raise ValueError(
+                        f"Found unknown categories {list(diff)[:10]} in column {j} of X; its "
+                        f"categories are {list(self.categories_[j])[:20]}. Pass them in "
+                        f"categories=..., or set handle_unknown='ignore' to treat unknown "
+                        f"values as missing (imputed).")
+                idx = np.flatnonzero(obs)
+                obs[idx[~valid]] = False
+                values = values[valid]
+            codes[obs, j] = _encode(values, uniques=cats, check_unknown=False)
+        return codes
+
+    def _validate_X(self, X, reset):
+        cols = self._columns(X, reset)
+        if reset:
+            self._fit_categories(cols)
+        return self._encode(cols)
+
+    def _check_fitted_X(self, X):
+        check_is_fitted(self)
+        return self._validate_X(X, reset=False)
+
+    def _onehot(self, codes, dtype=np.float64):
+        """One-hot matrix (n, V) of codes; missing groups all zero."""
+        n, G = codes.shape
+        V = int(self.offsets_[-1])
+        out = np.zeros((n, V), dtype=dtype)
+        rows, cols = np.nonzero(codes >= 0)
+        out[rows, self.offsets_[cols] + codes[rows, cols]] = 1.0
+        return out
+
+    def _visible_input(self, X, P=None):
+        return self._onehot(X)
+
+    def _saturation_applies(self, X_monitor):
+        return True  # one-hot inputs are in [0, 1]
+
+    # --------------------------------------------------------------- training
+    def _check_fit_params(self):
+        if self.early_stopping and self.validation_fraction is None:
+            raise ValueError(
+                "early_stopping=True needs validation_fraction, the fraction of X held out "
+                "to monitor the free-energy gap (for example validation_fraction=0.1); got "
+                "validation_fraction=None.")
+
+    def _init_state(self, X, rows, rng):
+        codes = X if rows is None else X[rows]
+        H = self.n_components
+        V = int(self.offsets_[-1])
+        dtype = np.float64
+        W = np.ascontiguousarray(rng.normal(0.0, 0.01, (H, V)).astype(dtype))
+        if self.visible_bias_init == "zeros":
+            b = np.zeros(V, dtype)
+        else:
+            b = np.empty(V, dtype)
+            for g in range(codes.shape[1]):
+                o0, o1 = self.offsets_[g], self.offsets_[g + 1]
+                col = codes[:, g]
+                counts = np.bincount(col[col >= 0], minlength=o1 - o0).astype(dtype) + 1.0
+                b[o0:o1] = np.log(counts / counts.sum())
+        n_rows = codes.shape[0]
+        return _TrainState(
+            W=W, c=np.zeros(H, dtype), b=b, sigma=np.ones(V, dtype),
+            vW=np.zeros_like(W), vc=np.zeros(H, dtype), vb=np.zeros(V, dtype),
+            hchain=np.zeros((min(self.batch_size, n_rows), H), dtype),
+            sparse_q=np.full(H, self.sparsity_target, dtype),
+            n_updates=0, n_iter=0, history=[],
+            seed=int(rng.randint(0, 2**63 - 1, dtype=np.int64)),
+        )
+
+    def _scratch(self, B, H, V, dtype):
+        G = self.offsets_.shape[0] - 1
+        return (np.zeros((B, G), np.int32), np.zeros((2 * B, V), dtype),
+                np.zeros((2 * B, H), dtype), np.zeros((B, H), dtype),
+                np.zeros((B, V), dtype), np.zeros(V, dtype))
+
+    def _run_epoch(self, state, X, order, scratch):
+        H, V = state.W.shape
+        batch_size = min(self.batch_size, order.shape[0])
+        settings = (int(self.k), bool(self.persistent), not self.sample_visible)
+        hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
+                 float(self.sparsity_target), float(self.sparsity_cost), 0.9)
+        params = (state.W, state.c, state.b)
+        vel = (state.vW, state.vc, state.vb)
+        chains = (state.hchain, state.sparse_q)
+        n_done = 0
+        for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
+            n_done += int(_ck.cd_epoch(
+                X, np.ascontiguousarray(order[start:stop]), size, settings,
+                np.uint64(state.seed), state.n_updates + t, self.offsets_, params, vel,
+                chains, scratch, hyper))
+        state.n_updates += n_done
+
+    # ------------------------------------------------------------- inference
+    def _group_probs(self, pre_v, b):
+        """Softmax of each group of ``pre_v + b`` (NumPy; (n, V))."""
+        x = pre_v + b
+        out = np.empty_like(x)
+        for g in range(len(self.offsets_) - 1):
+            o0, o1 = self.offsets_[g], self.offsets_[g + 1]
+            z = x[:, o0:o1]
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            out[:, o0:o1] = z / z.sum(axis=1, keepdims=True)
+        return out
+
+    def _visible_means(self, h, P=None):
+        W, _, b, _ = self._params(P)
+        return self._group_probs(np.asarray(h @ W), b)
+
+    def _sample_visibles(self, h, rng):
+        """Sampled codes (n, G) given hidden states."""
+        p = self._visible_means(h)
+        n = p.shape[0]
+        G = len(self.offsets_) - 1
+        codes = np.empty((n, G), dtype=np.int32)
+        u = rng.uniform(size=(n, G))
+        for g in range(G):
+            cdf = np.cumsum(p[:, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
+            codes[:, g] = np.minimum((cdf < u[:, [g]] * cdf[:, -1:]).sum(axis=1),
+                                     cdf.shape[1] - 1)
+        return codes
+
+    def _reconstruction_error_block(self, X, P):
+        # squared error over the one-hot units of the observed groups, per observed group
+        v = self._onehot(X)
+        r = self._visible_means(self._mean_hiddens(X, P), P)
+        obs = (X >= 0)
+        mask = np.repeat(obs, np.diff(self.offsets_), axis=1)
+        err = (((v - r) ** 2) * mask).sum(axis=1)
+        return err / np.maximum(obs.sum(axis=1), 1)
+
+    def _free_energy(self, X, P=None):
+        return self._blockwise(X, self._free_energy_block, P)
+
+    def _free_energy_block(self, X, P):
+        W, c, b, _ = self._params(P)
+        v = self._onehot(X)
+        return -(v @ b) - _softplus(v @ W.T + c).sum(axis=1)
+
+    def _score_samples(self, X, P=None):
+        return self._blockwise(X, self._score_samples_block, P)
+
+    def _score_samples_block(self, X, P):
+        W, c, b, _ = self._params(P)
+        pre = np.ascontiguousarray(self._onehot(X) @ W.T + c)
+        out = np.empty(X.shape[0])
+        with thread_limits(self.n_jobs):
+            _ck.pseudo_loglik(np.ascontiguousarray(X), self.offsets_, pre,
+                              np.ascontiguousarray(W.T), np.ascontiguousarray(b), out)
+        return out
+
+    def free_energy(self, X):
+        """Free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j . v)`` of each row.
+
+        Missing entries are absent from the row's RBM (their one-hot units are 0).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+            Categories (see ``categories_``), NaN/None or ``missing_values`` for
+            missing entries.
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,), float64
+            In nats; ``p(v) = exp(-F(v)) / Z`` for complete rows.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            If X has the wrong number of columns or an unknown category
+            (with ``handle_unknown="error"``).
+        """
+        X = self._check_fitted_X(X)
+        return self._free_energy(X)
+
+    def score_samples(self, X):
+        """Pseudo-log-likelihood of each row, summed over its observed columns, in nats.
+
+        ``sum_i log p(v_i | v_-i)`` over the observed columns ``i``, where
+        ``log p(v_i | v_-i) = -F(v) - logsumexp_k -F(v with column i set to
+        category k)`` (Besag 1975). As :meth:`rbmlib.BernoulliRBM.score_samples`
+        every column is computed (exact, no random state) and the terms are
+        summed (scikit-learn's scale); divide by the number of observed
+        entries for a per-entry value. Costs O(V H) per row.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        pll : ndarray of shape (n_samples,), float64
+            Non-positive, in nats.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            As for :meth:`free_energy`.
+
+        References
+        ----------
+        J. Besag, "Statistical analysis of non-lattice data", The
+        Statistician 24(3), 1975.
+        """
+        X = self._check_fitted_X(X)
+        return self._score_samples(X)
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (pseudo-log-likelihood) over the rows, in nats.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            In nats; higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def transform(self, X):
+        """Hidden-unit probabilities ``p(h_j = 1 | v)`` of each row.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+            Missing entries are absent (contribute 0 to the hidden input).
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components), float64
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            As for :meth:`free_energy`.
+        """
+        X = self._check_fitted_X(X)
+        return self._mean_hiddens(X)
+
+    def _decode(self, codes):
+        """Categories (n, G) of codes (no missing)."""
+        cats = self.categories_
+        kinds = {c.dtype.kind for c in cats}
+        if kinds <= set("biuf"):
+            dtype = np.result_type(*[c.dtype for c in cats])
+        else:
+            dtype = object
+        out = np.empty(codes.shape, dtype=dtype)
+        for g, c in enumerate(cats):
+            out[:, g] = c[codes[:, g]]
+        return out
+
+    def predict_proba_visible(self, X):
+        """Probabilities of every category of every column after one mean-field up-down pass.
+
+        ``p(v_i = k | h = p(h | v_obs))``: the hidden probabilities given the
+        observed entries, then each column's softmax.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        proba : list of ndarray
+            ``proba[i]`` of shape (n_samples, K_i), float64, rows summing to 1,
+            columns in the order of ``categories_[i]``.
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As for :meth:`transform`.
+        """
+        X = self._check_fitted_X(X)
+        p = self._visible_means(self._mean_hiddens(X))
+        return [p[:, self.offsets_[g]:self.offsets_[g + 1]] for g in range(X.shape[1])]
+
+    def impute(self, X):
+        """Fill the missing entries of X with the most probable category.
+
+        One mean-field up-down pass: ``h = p(h | v_obs)`` from the observed
+        entries, then for each missing entry the category with the highest
+        ``p(v_i = k | h)``. Observed entries are returned unchanged.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+            Missing entries are NaN, None, ``pd.NA`` or ``missing_values``
+            (and unknown categories with ``handle_unknown="ignore"``).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_in_)
+            Categories (a numeric dtype when all categories are numbers,
+            object otherwise).
+
+        Raises
+        ------
+        NotFittedError, ValueError
+            As for :meth:`transform`.
+        """
+        codes = self._check_fitted_X(X)
+        p = self._visible_means(self._mean_hiddens(codes))
+        filled = codes.copy()
+        for g in range(codes.shape[1]):
+            miss = codes[:, g] < 0
+            if miss.any():
+                filled[miss, g] = np.argmax(
+                    p[miss, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
+        return self._decode(filled)
+
+    def inverse_transform(self, X):
+        """Most probable category of each column given hidden states or probabilities.
+
+        ``argmax_k p(v_i = k | h)`` with ``h = X`` (e.g. the output of
+        :meth:`transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Hidden states or probabilities.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Categories.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            If X does not have ``n_components`` columns or is not finite.
+        """
+        check_is_fitted(self)
+        h = check_array(X, dtype=np.float64)
+        if h.shape[1] != self.components_.shape[0]:
+            raise ValueError(f"X has {h.shape[1]} columns; inverse_transform expects "
+                             f"n_components={self.components_.shape[0]} hidden values.")
+        p = self._visible_means(h)
+        codes = np.column_stack([
+            np.argmax(p[:, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
+            for g in range(len(self.offsets_) - 1)])
+        return self._decode(codes)
+
+    def gibbs(self, v):
+        """One Gibbs step v -> h -> v', sampling both layers.
+
+        Missing entries of ``v`` are absent in the up pass; every column is
+        sampled in the down pass.
+
+        Parameters
+        ----------
+        v : array-like or DataFrame of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features_in_)
+            Sampled categories.
+        """
+        check_is_fitted(self)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        codes = self._validate_X(v, reset=False)
+        h = self._sample_hiddens(codes, self.random_state_)
+        return self._decode(self._sample_visibles(h, self.random_state_))
+
+    # ------------------------------------------------------------- likelihood
+    def log_partition(self, method="auto", *, n_runs=100, betas=None, base_rate=None,
+                      random_state=None):
+        """Log partition function ``log Z`` of the model, in nats.
+
+        Exact: ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]``
+        over the ``2^n_components`` hidden states (Numba, parallel, cost
+        ``O(2^H V)``). AIS: forward annealed importance sampling from a base
+        model of independent softmaxes (biases ``log`` of the category
+        frequencies of ``base_rate``, smoothed by one pseudo-count; uniform
+        when None) to the RBM, one Gibbs sweep per inverse temperature.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            "auto" is "exact" when ``n_components <= 20``, else "ais".
+        n_runs : int, default=100
+            AIS runs.
+        betas : array-like of shape (n_betas,), default=None
+            Increasing inverse temperatures from 0 to 1; None is
+            :func:`rbmlib.likelihood.default_betas` (14,501 values).
+        base_rate : array-like or DataFrame of shape (n_samples, n_features_in_), default=None
+            Data (categories; missing entries allowed) for the base model,
+            typically the training data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the AIS runs.
+
+        Returns
+        -------
+        estimate : rbmlib.likelihood.PartitionEstimate
+            ``log_z`` (nats), ``log_z_std`` and the ``method`` used.
+
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``method`` is unknown, "exact" is asked with more than 25
+            hidden units, ``n_runs < 2`` or ``betas`` is invalid.
+
+        References
+        ----------
+        R. M. Neal, "Annealed importance sampling", Statistics and Computing
+        11(2), 2001. R. Salakhutdinov and I. Murray, "On the quantitative
+        analysis of deep belief networks", ICML 2008.
+        """
+        from .likelihood import MAX_EXACT_UNITS, PartitionEstimate, _check_betas, _summarise
+
+        check_is_fitted(self)
+        W = np.ascontiguousarray(self.components_, dtype=np.float64)
+        c = np.ascontiguousarray(self.intercept_hidden_, dtype=np.float64)
+        b = np.ascontiguousarray(self.intercept_visible_, dtype=np.float64)
+        H = W.shape[0]
+        if method == "auto":
+            method = "exact" if H <= MAX_EXACT_HIDDEN else "ais"
+        if method == "exact":
+            if H > MAX_EXACT_UNITS:
+                raise ValueError(
+                    f"method='exact' enumerates the 2^n_components hidden states; "
+                    f"n_components={H} exceeds {MAX_EXACT_UNITS}. Use method='ais'.")
+            with thread_limits(self.n_jobs):
+                lz = float(_ck.log_z_hidden_enumerate(W, c, b, self.offsets_))
+            return PartitionEstimate(lz, 0.0, lz, lz, "exact")
+        if method != "ais":
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+        if isinstance(n_runs, bool) or not isinstance(n_runs, Integral) or n_runs < 2:
+            raise ValueError(f"n_runs must be an integer >= 2, got {n_runs!r}.")
+        betas = _check_betas(betas)
+        b_base = np.empty_like(b)
+        codes = None if base_rate is None else self._check_fitted_X(base_rate)
+        for g in range(len(self.offsets_) - 1):
+            o0, o1 = self.offsets_[g], self.offsets_[g + 1]
+            if codes is None:
+                b_base[o0:o1] = 0.0
+            else:
+                col = codes[:, g]
+                counts = np.bincount(col[col >= 0], minlength=o1 - o0) + 1.0
+                b_base[o0:o1] = np.log(counts / counts.sum())
+        log_z_base = H * math.log(2.0) + sum(
+            float(logsumexp(b_base[self.offsets_[g]:self.offsets_[g + 1]]))
+            for g in range(len(self.offsets_) - 1))
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        log_w = np.empty(int(n_runs))
+        with thread_limits(self.n_jobs):
+            _ck.ais_log_weights(W, c, b, b_base, self.offsets_, betas, seed, log_w)
+        return _summarise(log_w, log_z_base, False, betas.shape[0])
+
+    def log_likelihood(self, X, log_z=None, **ais_params):
+        """Log-likelihood ``log p(v) = -F(v) - log Z`` of each complete row, in nats.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+            Complete rows (no missing entry).
+        log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
+            None: :meth:`log_partition` with ``method="auto"`` (AIS with
+            ``base_rate=X`` unless given); a string: that method; a number or
+            an estimate: used as given.
+        **ais_params
+            Passed to :meth:`log_partition` (``n_runs``, ``betas``,
+            ``base_rate``, ``random_state``).
+
+        Returns
+        -------
+        log_lik : ndarray of shape (n_samples,), float64
+            Nats.
+
+        Raises
+        ------
+        ValueError
+            If X has a missing entry (the marginal over missing softmax groups
+            has no closed form), or as for :meth:`free_energy` and
+            :meth:`log_partition`.
+        """
+        from .likelihood import PartitionEstimate
+
+        codes = self._check_fitted_X(X)
+        if (codes < 0).any():
+            r, g = np.argwhere(codes < 0)[0]
+            raise ValueError(
+                f"log_likelihood needs complete rows; X has a missing entry (row {r}, "
+                f"column {g}). Use score_samples, or impute first.")
+        if isinstance(log_z, PartitionEstimate):
+            lz = log_z.log_z
+        elif log_z is None or isinstance(log_z, str):
+            params = dict(ais_params)
+            params.setdefault("base_rate", X)
+            lz = self.log_partition("auto" if log_z is None else log_z, **params).log_z
+        elif isinstance(log_z, Real) and not isinstance(log_z, bool) and math.isfinite(log_z):
+            lz = float(log_z)
+        else:
+            raise ValueError(f"log_z must be None, 'exact', 'ais', a finite float or a "
+                             f"PartitionEstimate, got {log_z!r}.")
+        return -self._free_energy(codes) - lz
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
