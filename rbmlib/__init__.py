@@ -7,7 +7,8 @@ from .rbm import BernoulliRBM, DivergenceError
 from .gaussian_rbm import GaussianBernoulliRBM
 from .categorical_rbm import CategoricalRBM
 from .dbn import DBN, DBNClassifier, DBNRegressor
+from .autoencoder import DBNAutoencoder
 
 __version__ = "0.1.0"
 
-__all__ = ["BernoulliRBM", "CategoricalRBM", "DBN", "DBNClassifier", "DBNRegressor", "DivergenceError", "GaussianBernoulliRBM", "__version__"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor", "DivergenceError", "GaussianBernoulliRBM", "__version__"]

@@ -63,6 +63,7 @@ from .rbm import BernoulliRBM, DivergenceError
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
 
 _FIRST_LAYERS = ("bernoulli", "gaussian")
+_HIDDEN_UNITS = ("bernoulli", "gaussian", "nrelu")
 
 #: With ``n_iter="auto"`` each layer gets at least this many CD updates (and at
 #: least ``_AUTO_MIN_EPOCHS`` epochs): 10 epochs of 10-row batches move the
@@ -154,12 +155,20 @@ def _per_layer(name, value, n_layers):
 
 
 def _affine_hidden_map(rbm):
-    """(W, c) with ``rbm.transform(X) == sigmoid(X @ W + c)``; W is (n_features, n_components).
+    """(W, c) with ``rbm.transform(X) == f(X @ W + c)``; W is (n_features, n_components).
+
+    ``f`` is the conditional mean of the RBM's hidden units: the logistic
+    sigmoid for Bernoulli units, the identity for Gaussian (linear) ones.
+    An RBM that provides ``_hidden_affine()`` gives (W, c) itself.
 
     The visible input of an RBM (``_visible_input``: identity for Bernoulli
     units, ``v / sigma^2`` for Gaussian ones) is an affine map of X; it is
     folded into the weights and hidden biases.
     """
+    hidden_affine = getattr(rbm, "_hidden_affine", None)
+    if hidden_affine is not None:
+        W, c = hidden_affine()
+        return np.array(W), np.array(c)
     Wt = rbm.components_.T
     c = rbm.intercept_hidden_
     visible_input = getattr(rbm, "_visible_input", None)
@@ -191,6 +200,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         [0, 1]) or :class:`~rbmlib.GaussianBernoulliRBM` (real-valued X,
         standardised). Upper layers
         are always Bernoulli.
+    hidden_units : {"bernoulli", "gaussian", "nrelu"} or list of them, default="bernoulli"
+        Hidden units of each RBM (the ``hidden_units`` parameter of the RBM
+        classes), once for all layers or one per layer, bottom first.
+        ``transform`` returns the top layer's conditional means (probabilities
+        for Bernoulli units, ``c + W v`` for Gaussian, i.e. linear, units). A
+        layer above a "gaussian" or "nrelu" layer has Bernoulli visible units
+        fed with non-binary values; the usual use is a linear top layer, the
+        code layer of :class:`DBNAutoencoder` (Hinton and Salakhutdinov 2006).
     learning_rate : float or list of float, default=None
         CD learning rate; None (or a None entry) takes the layer class's
         default (0.1 for BernoulliRBM, 0.01 for GaussianBernoulliRBM).
@@ -276,6 +293,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
+        "hidden_units": [StrOptions(set(_HIDDEN_UNITS)), "array-like"],
         "learning_rate": [None, Interval(Real, 0, None, closed="neither"), "array-like"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
@@ -301,6 +319,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         hidden_layer_sizes=(256, 256),
         *,
         first_layer="bernoulli",
+        hidden_units="bernoulli",
         learning_rate=None,
         batch_size=10,
         n_iter="auto",
@@ -318,6 +337,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.first_layer = first_layer
+        self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -353,13 +373,22 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"rbm_params must be a dict or one dict per layer; entry {l} is "
                     f"{type(e).__name__}: {e!r}."
                 )
+        hidden_units = _per_layer("hidden_units", self.hidden_units, L)
+        for l, u in enumerate(hidden_units):
+            if u not in _HIDDEN_UNITS:
+                raise ValueError(
+                    f"hidden_units must be one of {list(_HIDDEN_UNITS)} or a list of them "
+                    f"(one per layer); entry {l} is {u!r}."
+                )
         seeds = rng.randint(np.iinfo(np.int32).max, size=L)
         rbms = []
         for l, h in enumerate(sizes):
             kw = {name: settings[name][l] for name in self._rbm_settings
                   if settings[name][l] is not None}
-            kw.update(extra[l])
             cls = _rbm_class(self.first_layer, l)
+            if hidden_units[l] != "bernoulli" or "hidden_units" in cls._get_param_names():
+                kw["hidden_units"] = hidden_units[l]
+            kw.update(extra[l])
             rbms.append(cls(n_components=h, random_state=int(seeds[l]),
                             verbose=max(0, int(self.verbose) - 1), n_jobs=self.n_jobs, **kw))
         # every layer's settings are checked before any layer trains
@@ -891,7 +920,7 @@ class _BaseDBNNetwork(BaseEstimator):
             raise
         try:
             extra = dict(extra, pretrained_layers_=n_pre, activations_=activations,
-                         negative_slope_=float(self.negative_slope))
+                         negative_slope_=float(getattr(self, "negative_slope", 0.01)))
             opt_state = getattr(self, "_optimizer_state", None) if incremental else None
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
@@ -906,7 +935,8 @@ class _BaseDBNNetwork(BaseEstimator):
                 validation_fraction=self.validation_fraction, dropout=self.dropout,
                 input_dropout=self.input_dropout, stratify=stratify, verbose=self.verbose,
                 n_jobs=self.n_jobs, name=name, activation=activations,
-                negative_slope=self.negative_slope, alpha_l1=self.alpha_l1, rho=self.rho,
+                negative_slope=getattr(self, "negative_slope", 0.01), alpha_l1=self.alpha_l1,
+                rho=self.rho,
                 sample_weight=sample_weight, optimizer_state=opt_state,
                 incremental=incremental,
             )
