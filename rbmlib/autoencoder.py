@@ -37,6 +37,10 @@ __all__ = ["DBNAutoencoder"]
 
 _VISIBLE = ("auto", "bernoulli", "gaussian")
 _CODE_UNITS = ("gaussian", "bernoulli")
+#: CD learning rate of a Gaussian (linear) code layer when learning_rate_pretrain
+#: is None: linear hidden units are unbounded and diverge at the Bernoulli
+#: layers' 0.1 (on the digits, within 10 epochs); the paper used 0.001 on MNIST.
+_GAUSSIAN_CODE_LEARNING_RATE = 0.01
 #: Network activation of each RBM hidden-unit type (its conditional mean).
 _UNIT_ACTIVATION = {"bernoulli": "logistic", "gaussian": "identity"}
 
@@ -113,7 +117,10 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         baseline). "auto" (see :class:`~rbmlib.DBN` ``n_iter``) runs at
         least 10 epochs and at least 1000 CD updates per layer.
     learning_rate_pretrain : float or list of float, default=None
-        CD learning rate per layer; None takes each RBM's default.
+        CD learning rate, once or per layer (the code layer last); None
+        takes each RBM's default (0.1 for Bernoulli, 0.01 for Gaussian
+        visible units) and 0.01 for a Gaussian code layer (linear hidden
+        units diverge at 0.1; the paper used 0.001 with 50 epochs on MNIST).
     batch_size_pretrain : int or list of int, default=10
         CD mini-batch rows.
     pretrain_params : dict, default=None
@@ -364,12 +371,15 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         params = dict(self.pretrain_params or {})
         sizes = self._encoder_sizes()
         visible = visible or getattr(self, "_visible_fit", "bernoulli")
+        lr = self.learning_rate_pretrain
+        if lr is None and self.code_units == "gaussian":
+            lr = [None] * (len(sizes) - 1) + [_GAUSSIAN_CODE_LEARNING_RATE]
         return DBN(
             sizes,
             first_layer=visible,
             hidden_units=["bernoulli"] * (len(sizes) - 1) + [self.code_units],
             n_iter=self.n_iter_pretrain,
-            learning_rate=self.learning_rate_pretrain,
+            learning_rate=lr,
             batch_size=self.batch_size_pretrain,
             verbose=self.verbose,
             random_state=seed,

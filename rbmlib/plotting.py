@@ -30,6 +30,7 @@ __all__ = [
     "plot_samples",
     "plot_receptive_fields",
     "plot_history",
+    "plot_embedding",
 ]
 
 _INSTALL_HINT = 'pip install "rbmlib[plot]"'
@@ -574,4 +575,97 @@ def _plot_network_history(model, title, path, dpi):
     axes[-1].xaxis.set_major_locator(_integer_locator())
     fig.suptitle(title or f"{type(model).__name__} fine-tuning", fontsize=10)
     fig.tight_layout()
+    return _finish(fig, path, dpi)
+
+
+# --------------------------------------------------------------------------
+# Embeddings
+# --------------------------------------------------------------------------
+
+
+def plot_embedding(codes, y=None, ax=None, *, title=None, s=4, alpha=0.6, cmap="tab10",
+                   legend=True, path=None, dpi=100):
+    """Scatter 2-D codes, one colour per class.
+
+    For the codes of a :class:`~rbmlib.DBNAutoencoder` with
+    ``n_components=2`` (Hinton and Salakhutdinov 2006, fig. 3), or any 2-D
+    projection (PCA's, for comparison).
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, 2)
+        The 2-D codes (e.g. ``autoencoder.transform(X)``).
+    y : array-like of shape (n_samples,), default=None
+        Class of each sample (any labels); None draws one colour.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw into (e.g. one panel of a side-by-side figure); None
+        creates a new figure.
+    title : str, default=None
+    s : float, default=4
+        Marker size (points^2).
+    alpha : float, default=0.6
+        Marker opacity.
+    cmap : str or Colormap, default="tab10"
+        Colours of the classes, in the order of ``np.unique(y)``.
+    legend : bool, default=True
+        Show a legend of the classes (with at most 20 classes).
+    path : str or path-like, default=None
+        If given, save the figure there.
+    dpi : int, default=100
+        Resolution of the saved file.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure that holds the axes.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+    ValueError
+        If ``codes`` is not of shape (n_samples, 2), holds non-finite values,
+        or ``y`` has a different number of samples.
+
+    References
+    ----------
+    Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the
+    dimensionality of data with neural networks. Science 313, 504-507.
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(
+            f"codes must be an array of shape (n_samples, 2); got shape {codes.shape}."
+        )
+    if not np.all(np.isfinite(codes)):
+        raise ValueError("codes must be finite; got NaN or infinite values.")
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (codes.shape[0],):
+            raise ValueError(
+                f"y must hold one label per sample ({codes.shape[0]}); got shape {y.shape}."
+            )
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 5))
+    else:
+        fig = ax.figure
+    if y is None:
+        ax.scatter(codes[:, 0], codes[:, 1], s=s, alpha=alpha, linewidths=0)
+    else:
+        classes = np.unique(y)
+        colours = plt.get_cmap(cmap)
+        n_col = getattr(colours, "N", 256)
+        for i, c in enumerate(classes):
+            m = y == c
+            colour = colours(i % n_col if n_col < 256 else i / max(1, len(classes) - 1))
+            ax.scatter(codes[m, 0], codes[m, 1], s=s, alpha=alpha, color=colour,
+                       linewidths=0, label=str(c))
+        if legend and len(classes) <= 20:
+            ax.legend(markerscale=max(1.0, 12.0 / max(s, 1e-3)) ** 0.5, fontsize="small",
+                      loc="best", frameon=True)
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    if title:
+        ax.set_title(title)
     return _finish(fig, path, dpi)

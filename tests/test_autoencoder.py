@@ -1,0 +1,401 @@
+"""DBNAutoencoder: exact unrolling, gradients, digits against PCA, workflows.
+
+The deep autoencoder of Hinton and Salakhutdinov (2006): a DBN pretrained
+greedily, unrolled into an encoder and a decoder, fine-tuned by
+back-propagation of the reconstruction loss.
+"""
+
+import os
+import pickle
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_wine
+from sklearn.decomposition import PCA
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import rbmlib.mlp as mlp_module
+from rbmlib import DBN, DBNAutoencoder, DivergenceError
+from rbmlib._kernels import mlp as K
+from rbmlib.mlp import _Layout, hidden_kinds
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0)
+
+
+def _quick(**kw):
+    """A small autoencoder that trains on the digits in about a second."""
+    params = dict(hidden_layer_sizes=(64,), n_components=4, n_iter_pretrain=3,
+                  max_iter=5, batch_size=32, learning_rate_init=3e-3, random_state=0,
+                  n_jobs=1)
+    params.update(kw)
+    return DBNAutoencoder(**params)
+
+
+def _pca_error(Xtr, Xte, k):
+    pca = PCA(k, random_state=0).fit(Xtr)
+    return float(np.mean(np.sum((Xte - pca.inverse_transform(pca.transform(Xte))) ** 2, 1)))
+
+
+# ----------------------------------------------------------------------------
+# scikit-learn's estimator checks (a default-ish small configuration)
+# ----------------------------------------------------------------------------
+
+
+@parametrize_with_checks([DBNAutoencoder(n_iter_pretrain=2, max_iter=20, random_state=0),
+                          DBNAutoencoder(code_units="bernoulli", n_iter_pretrain=2,
+                                         max_iter=20, random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+# ----------------------------------------------------------------------------
+# exact unrolling
+# ----------------------------------------------------------------------------
+
+
+def _up_down(dbn, X):
+    """The DBN's mean-field up-pass, then its down-pass, with the RBMs' own methods."""
+    H = X
+    for rbm in dbn.rbms_:
+        H = rbm.transform(H)
+    codes = H
+    for rbm in dbn.rbms_[::-1]:
+        H = rbm._visible_means(H)
+    return codes, H
+
+
+@pytest.mark.parametrize("code_units", ["gaussian", "bernoulli"])
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_unrolled_network_is_the_dbn_up_and_down_pass(visible, code_units):
+    if visible == "bernoulli":
+        X = load_digits().data[:300] / 16.0
+    else:
+        X = StandardScaler().fit_transform(load_wine().data)
+    dbn = DBN((12, 6, 3), first_layer=visible, hidden_units=["bernoulli"] * 2 + [code_units],
+              n_iter=3, learning_rate=[None, None, 0.01], random_state=0, n_jobs=1).fit(X)
+    codes_ref, rec_ref = _up_down(dbn, X)
+    # the private unrolled network, before any fine-tuning
+    ae = DBNAutoencoder(dbn=dbn, random_state=0)
+    coefs, ints = ae._initial_weights(dbn, X.shape[1], X.shape[1], X.dtype,
+                                      np.random.RandomState(0))
+    acts = ae._activations(2 * len(dbn.rbms_) - 1)
+    assert acts[2] == ("identity" if code_units == "gaussian" else "logistic")
+    out = "logistic" if visible == "bernoulli" else "identity"
+    assert_allclose(mlp_module.forward(X, coefs, ints, out, activation=acts), rec_ref,
+                    rtol=1e-6, atol=1e-6)
+    assert_allclose(mlp_module.forward(X, coefs, ints, out, layer=2, activation=acts),
+                    codes_ref, rtol=1e-6, atol=1e-6)
+    # decoder weights start as the transposes, decoder biases as the visible biases
+    for l, rbm in enumerate(dbn.rbms_):
+        assert_array_equal(coefs[-1 - l], rbm.components_)
+        assert_array_equal(ints[-1 - l], rbm.intercept_visible_)
+    # through the public estimator: one epoch with a vanishing step leaves the
+    # network where unrolling put it
+    Xn = X
+    ae = DBNAutoencoder(dbn=FrozenEstimator(dbn), visible_units=visible, solver="sgd",
+                        momentum=0.0, learning_rate_init=1e-12, max_iter=1,
+                        random_state=0, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.fit(Xn)
+    if visible == "bernoulli":
+        assert_allclose(ae.transform(X), codes_ref, rtol=1e-6, atol=1e-6)
+        assert_allclose(ae.reconstruct(X), rec_ref, rtol=1e-6, atol=1e-6)
+        assert_allclose(ae.inverse_transform(ae.transform(X)), rec_ref, rtol=1e-6, atol=1e-6)
+    assert ae.activations_ == acts and ae.out_activation_ == out
+
+
+# ----------------------------------------------------------------------------
+# gradients of the reconstruction loss against finite differences
+# ----------------------------------------------------------------------------
+
+
+def _recon_loss_numpy(X, params, lay, acts, out):
+    """The reconstruction loss written independently in NumPy (mean over rows)."""
+    coefs, ints = lay.unpack(params)
+    H = X
+    for l, (W, b) in enumerate(zip(coefs, ints)):
+        Z = H @ W + b
+        if l < len(coefs) - 1:
+            H = expit(Z) if acts[l] == "logistic" else Z
+    if out == "logistic":  # cross-entropy of soft targets X in [0, 1], in nats
+        return float(np.mean(np.sum(np.logaddexp(0, Z) - X * Z, axis=1)))
+    return float(np.mean(0.5 * np.sum((Z - X) ** 2, axis=1)))
+
+
+def _kernel_grad(X, params, lay, acts, out):
+    m = X.shape[0]
+    a_off, buf = lay.a_off(m), lay.acts(m, np.float64)
+    deltas, rowloss = np.zeros_like(buf), np.zeros(m)
+    kinds = hidden_kinds(acts, len(acts))
+    out_kind = mlp_module.OUT_ACTIVATIONS[out]
+    Y = np.ascontiguousarray(X)
+    K.forward(X, params, lay.sizes, lay.offsets, buf, a_off, out_kind, lay.n_layers - 1, Y,
+              rowloss, True, 1.0, 0, 0, kinds, 0.01)
+    grads = np.zeros_like(params)
+    K.backward(X, Y, params, grads, lay.sizes, lay.offsets, buf, deltas, a_off, 1.0, 0.0,
+               0.0, np.ones(m), 0, 0, kinds, 0.01)
+    return float(rowloss.mean()), grads
+
+
+@pytest.mark.parametrize("code_units", ["gaussian", "bernoulli"])
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_reconstruction_gradients_match_finite_differences(visible, code_units):
+    rng = np.random.RandomState(3)
+    X = rng.rand(40, 7) if visible == "bernoulli" else rng.normal(size=(40, 7))
+    ae = DBNAutoencoder((5,), 3, visible_units=visible, code_units=code_units,
+                        n_iter_pretrain=2, max_iter=2, random_state=0, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.fit(X)
+    lay = _Layout([7] + [W.shape[1] for W in ae.coefs_])
+    params = lay.pack(ae.coefs_, ae.intercepts_, np.float64)
+    params += rng.normal(0, 0.3, params.shape)  # away from the fitted optimum
+    x = rng.rand(9, 7) if visible == "bernoulli" else rng.normal(size=(9, 7))
+    loss, grad = _kernel_grad(x, params, lay, ae.activations_, ae.out_activation_)
+    assert_allclose(loss, _recon_loss_numpy(x, params, lay, ae.activations_,
+                                            ae.out_activation_), rtol=1e-10)
+    num = np.empty_like(params)
+    eps = 1e-6
+    for i in range(params.size):
+        p1, p2 = params.copy(), params.copy()
+        p1[i] += eps
+        p2[i] -= eps
+        num[i] = (_recon_loss_numpy(x, p1, lay, ae.activations_, ae.out_activation_)
+                  - _recon_loss_numpy(x, p2, lay, ae.activations_, ae.out_activation_)) / (
+                      2 * eps)
+    assert_allclose(grad, num, rtol=1e-5, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------
+# the digits: reconstruction against PCA, codes + logistic regression
+# ----------------------------------------------------------------------------
+
+DIGITS_AE = dict(hidden_layer_sizes=(128,), max_iter=100, batch_size=32,
+                 learning_rate_init=3e-3, n_jobs=1)
+
+
+@pytest.fixture(scope="module")
+def digits_code2(digits):
+    """Pipeline(DBNAutoencoder(n_components=2), LogisticRegression) fitted on the digits."""
+    Xtr, _, ytr, _ = digits
+    pipe = make_pipeline(DBNAutoencoder(n_components=2, random_state=0, **DIGITS_AE),
+                         LogisticRegression(max_iter=2000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        pipe.fit(Xtr, ytr)
+    return pipe
+
+
+def test_digits_reconstruction_beats_pca_code_2(digits, digits_code2):
+    Xtr, Xte, _, _ = digits
+    ae = digits_code2[0]
+    ae_err, pca_err = -ae.score(Xte), _pca_error(Xtr, Xte, 2)
+    print(f"code 2: DBNAutoencoder test error {ae_err:.3f}, PCA {pca_err:.3f}")
+    assert ae.transform(Xte).shape == (Xte.shape[0], 2)
+    assert ae_err < pca_err
+
+
+def test_digits_reconstruction_beats_pca_code_10(digits):
+    Xtr, Xte, _, _ = digits
+    ae = DBNAutoencoder(n_components=10, random_state=0, **DIGITS_AE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        ae.fit(Xtr)
+    ae_err, pca_err = -ae.score(Xte), _pca_error(Xtr, Xte, 10)
+    print(f"code 10: DBNAutoencoder test error {ae_err:.3f}, PCA {pca_err:.3f}")
+    assert ae.transform(Xte).shape == (Xte.shape[0], 10)
+    assert ae_err < pca_err
+
+
+def test_digits_codes_beat_pca_codes_for_logistic_regression(digits, digits_code2):
+    Xtr, Xte, ytr, yte = digits
+    ae_acc = digits_code2.score(Xte, yte)
+    pca_pipe = make_pipeline(PCA(2, random_state=0), LogisticRegression(max_iter=2000))
+    pca_acc = pca_pipe.fit(Xtr, ytr).score(Xte, yte)
+    print(f"code 2: DBNAutoencoder + LR {ae_acc:.3f}, PCA + LR {pca_acc:.3f}")
+    assert ae_acc > pca_acc + 0.05
+
+
+# ----------------------------------------------------------------------------
+# behaviour
+# ----------------------------------------------------------------------------
+
+
+def test_visible_units_auto_and_gaussian_units(digits):
+    Xtr = digits[0][:200]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = _quick().fit(Xtr)
+        assert ae.visible_units_ == "bernoulli" and ae.out_activation_ == "logistic"
+        R = ae.inverse_transform(ae.transform(Xtr))
+        assert R.min() >= 0 and R.max() <= 1
+        Xw = load_wine().data  # real-valued, unstandardised
+        ae = _quick().fit(Xw)
+    assert ae.visible_units_ == "gaussian" and ae.out_activation_ == "identity"
+    assert ae.dbn_.rbms_[0].__class__.__name__ == "GaussianBernoulliRBM"
+    # reconstructions and the score are in the units of X
+    R = ae.reconstruct(Xw)
+    assert abs(R[:, -1].mean() - Xw[:, -1].mean()) < 0.2 * Xw[:, -1].std()
+    assert_allclose(ae.score(Xw), -np.mean(np.sum((Xw - R) ** 2, axis=1)), rtol=1e-10)
+    assert ae.dbn_.rbms_[-1].hidden_units == "gaussian"
+
+
+def test_bernoulli_visible_units_need_unit_interval_data():
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    with pytest.raises(ValueError, match=r"visible_units='bernoulli' needs X in \[0, 1\]"):
+        _quick(visible_units="bernoulli").fit(X)
+
+
+def test_float32_sparse_and_feature_names(digits):
+    Xtr = digits[0][:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae32 = _quick().fit(Xtr.astype(np.float32))
+        assert ae32.transform(Xtr.astype(np.float32)).dtype == np.float32
+        assert all(W.dtype == np.float32 for W in ae32.coefs_)
+        ae = _quick().fit(Xtr)
+        aes = _quick().fit(sp.csr_matrix(Xtr))
+    assert_allclose(aes.transform(sp.csr_matrix(Xtr)), ae.transform(Xtr), rtol=1e-7,
+                    atol=1e-9)
+    assert_array_equal(ae.get_feature_names_out(),
+                       [f"dbnautoencoder{i}" for i in range(4)])
+    pd = pytest.importorskip("pandas")
+    out = clone(ae).set_output(transform="pandas").fit(Xtr).transform(Xtr)
+    assert isinstance(out, pd.DataFrame) and list(out.columns)[0] == "dbnautoencoder0"
+    with pytest.raises(ValueError, match="n_components_=4"):
+        ae.inverse_transform(np.zeros((2, 3)))
+
+
+def test_early_stopping_restores_the_best_epoch(digits):
+    Xtr = digits[0][:400]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = _quick(early_stopping=True, max_iter=30, n_iter_no_change=3).fit(Xtr)
+    assert len(ae.validation_scores_) == ae.n_iter_
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    assert ae.best_validation_score_ < 0  # minus a squared error
+
+
+def test_divergence_is_reported_and_keeps_the_last_finite_network(digits):
+    Xtr = digits[0][:200]
+    ae = _quick(solver="sgd", learning_rate_init=1e6, n_iter_pretrain=0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DivergenceError, match="learning_rate_init"):
+            ae.fit(Xtr)
+
+
+# ----------------------------------------------------------------------------
+# workflows
+# ----------------------------------------------------------------------------
+
+
+def test_pipeline_and_grid_search_over_n_components(digits):
+    Xtr, Xte, ytr, yte = digits
+    Xtr, ytr = Xtr[:400], ytr[:400]
+    pipe = make_pipeline(_quick(), LogisticRegression(max_iter=500))
+    grid = GridSearchCV(pipe, {"dbnautoencoder__n_components": [2, 8]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grid.fit(Xtr, ytr)
+    assert grid.best_params_["dbnautoencoder__n_components"] == 8
+    # unsupervised: the autoencoder's own score (minus the reconstruction error)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g2 = GridSearchCV(_quick(), {"n_components": [1, 8]}, cv=2).fit(Xtr)
+    assert g2.best_params_["n_components"] == 8
+
+
+def test_clone_pickle_then_partial_fit_and_set_params_refit(digits):
+    Xtr = digits[0][:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = _quick().fit(Xtr)
+        restored = pickle.loads(pickle.dumps(ae))
+        assert_array_equal(restored.transform(Xtr), ae.transform(Xtr))
+        n0, s0 = restored.n_iter_, restored.score(Xtr)
+        restored.partial_fit(Xtr)
+        restored.partial_fit(Xtr)
+    assert restored.n_iter_ == n0 + 2 and len(restored.loss_curve_) == n0 + 2
+    assert restored.score(Xtr) > s0  # the fine-tuning continued (Adam state kept)
+    # partial_fit on a fresh clone pretrains and runs one epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = clone(ae).partial_fit(Xtr)
+    assert fresh.n_iter_ == 1 and fresh.dbn_ is not None
+    # set_params then refit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.set_params(n_components=3, hidden_layer_sizes=(16, 8)).fit(Xtr)
+    assert ae.transform(Xtr).shape == (300, 3) and len(ae.coefs_) == 6
+
+
+def test_failed_fit_leaves_the_model_unchanged(digits):
+    Xtr = digits[0][:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = _quick().fit(Xtr)
+    before = pickle.dumps(ae)
+    codes = ae.transform(Xtr)
+    bad = Xtr.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError):
+        ae.fit(bad)
+    with pytest.raises(ValueError):
+        ae.set_params(visible_units="bernoulli").fit(Xtr * 3 - 1)
+    ae.set_params(visible_units="auto")
+    with pytest.raises(ValueError, match="features"):
+        ae.partial_fit(Xtr[:, :10])
+    with pytest.raises(ValueError, match="pretrain_params"):
+        ae.set_params(pretrain_params={"n_iter": 3}).fit(Xtr)
+    ae.set_params(pretrain_params=None)
+    assert pickle.dumps(ae) == before
+    assert_array_equal(ae.transform(Xtr), codes)
+
+
+def _sigint_after(delay):
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_real_ctrl_c_in_fine_tuning_keeps_a_usable_model(digits):
+    Xtr = digits[0]
+    ae = _quick(hidden_layer_sizes=(256, 128), n_components=10, max_iter=100000,
+                tol=0.0, n_iter_no_change=np.inf, batch_size=16, n_iter_pretrain=1)
+    # time of one epoch, to land the SIGINT well inside fine-tuning
+    t0 = time.time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clone(ae).set_params(max_iter=2).fit(Xtr)
+    timer = _sigint_after(2.0 * (time.time() - t0) + 0.5)
+    try:
+        with pytest.warns(RuntimeWarning, match="interrupted by the user"):
+            ae.fit(Xtr)
+    finally:
+        timer.cancel()
+    assert ae.interrupted_ and ae.n_iter_ >= 1
+    assert len(ae.loss_curve_) == ae.n_iter_
+    codes = ae.transform(Xtr)
+    assert codes.shape == (Xtr.shape[0], 10) and np.isfinite(codes).all()
+    assert np.isfinite(ae.score(Xtr))
