@@ -14,7 +14,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels.cd import cd_epoch_log_var
-from .rbm import _BaseRBM, _softplus
+from .rbm import _BaseRBM, _needs_free_energy
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -142,6 +142,34 @@ class GaussianBernoulliRBM(_BaseRBM):
     learn_sigma : bool, default=False
         Learn the per-visible standard deviations (parameterised by their
         log-variances, Cho et al. 2011) instead of fixing them at 1.
+    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
+        Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`):
+
+        - "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
+          ``x = c + v W^T`` the pre-activation; :meth:`transform` gives the
+          probabilities.
+        - "gaussian": linear units with unit-variance Gaussian noise, energy
+          ``sum_j h_j^2 / 2 - c.h - h W v``, so ``p(h | v) = N(x, 1)``; as the
+          code layer of Hinton and Salakhutdinov (2006). :meth:`transform`
+          gives the mean ``x``; the free energy has the closed form
+          ``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the
+          likelihood methods, exact log Z and AIS are defined. Linear units
+          are unbounded: use a much smaller ``learning_rate`` (Hinton and
+          Salakhutdinov used 1e-3 for the linear code layer, against 0.1 for
+          binary layers); too large a rate makes training diverge (a
+          DivergenceError naming ``learning_rate``).
+        - "nrelu": noisy rectified linear units (Nair and Hinton 2010),
+          sampled as ``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives
+          ``max(0, x)``. They have no closed-form free energy:
+          ``free_energy``, ``score_samples``, ``score``, ``log_partition`` and
+          ``log_likelihood`` raise :class:`rbmlib.rbm.FreeEnergyUndefinedError`
+          (a NotImplementedError naming "nrelu", also an AttributeError so
+          that ``hasattr`` is False), the per-epoch pseudo-likelihood in
+          ``history_`` is nan and ``validation_fraction`` must be None.
+          Also prefer a smaller ``learning_rate`` than for binary units.
+
+        Changing it after fitting takes effect at the next :meth:`fit`
+        (:meth:`partial_fit` raises a ValueError).
 
     Attributes
     ----------
@@ -161,6 +189,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     interrupted_ : bool
         True when the last :meth:`fit` was stopped by a KeyboardInterrupt
         and kept its completed epochs (see :meth:`fit`); False otherwise.
+    hidden_units_ : str
+        The hidden unit type of the fitted model (``hidden_units`` at the last
+        :meth:`fit`).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
@@ -180,6 +211,12 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     References
     ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
+    Boltzmann machines", ICML 2010.
+
     K. Cho, A. Ilin and T. Raiko, "Improved learning of Gaussian-Bernoulli
     restricted Boltzmann machines", ICANN 2011.
 
@@ -231,6 +268,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         n_iter_no_change=5,
         n_jobs=None,
         learn_sigma=False,
+        hidden_units="bernoulli",
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -249,6 +287,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.n_iter_no_change = n_iter_no_change
         self.n_jobs = n_jobs
         self.learn_sigma = learn_sigma
+        self.hidden_units = hidden_units
 
     # --------------------------------------------------------------- training
     def _check_training_data(self, X):
@@ -326,6 +365,7 @@ class GaussianBernoulliRBM(_BaseRBM):
             float(self.learning_rate), float(self.momentum), float(self.weight_decay),
             float(self.sparsity_target), float(self.sparsity_cost), 0.9,
             float(2 * np.log(lo)), float(2 * np.log(hi)),
+            not getattr(self, "sample_visible", True), self._hidden_unit().kernel_id,
         )
 
     # ------------------------------------------------------------- inference
@@ -336,6 +376,14 @@ class GaussianBernoulliRBM(_BaseRBM):
         if sp.issparse(X):
             return sp.csr_matrix(X.multiply(inv_var[None, :]))
         return X * inv_var
+
+    def _hidden_affine(self):
+        """``(W, c)`` with hidden pre-activation ``X @ W + c``: the ``1 / sigma^2``
+        scaling of the visible input folded into W (n_features, n_components)."""
+        check_is_fitted(self)
+        W = self.components_.T / (self._sigma**2)[:, None]
+        return np.ascontiguousarray(W, dtype=self.components_.dtype), np.array(
+            self.intercept_hidden_)
 
     def _visible_means(self, h, P=None):
         W, _, b, _ = self._params(P)
@@ -373,6 +421,7 @@ class GaussianBernoulliRBM(_BaseRBM):
             return self._sample_visibles(h, self.random_state_)
         return self._visible_means(h)
 
+    @_needs_free_energy
     def free_energy(self, X):
         """Free energy of each sample, in nats.
 
@@ -398,11 +447,13 @@ class GaussianBernoulliRBM(_BaseRBM):
         W, _, b, sigma = self._params(P)
         quad = 0.5 * np.sum(((X - b) / sigma) ** 2, axis=1)
         pre = self._hidden_pre(self._visible_input(X, P), P)
-        return (quad - _softplus(pre).sum(axis=1)).astype(W.dtype, copy=False)
+        phi = self._hidden_unit().log_marginal(pre)
+        return (quad - phi.sum(axis=1)).astype(W.dtype, copy=False)
 
     def _score_samples(self, X, P=None):
         return -self._free_energy(X, P)
 
+    @_needs_free_energy
     def score_samples(self, X):
         """Negative free energy of each sample: the log-density up to log Z, in nats.
 

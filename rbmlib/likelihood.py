@@ -33,7 +33,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._kernels import partition as _pk
-from .rbm import _softplus
+from .units import hidden_units as _hidden_units_of
+from .units import softplus as _softplus
 
 __all__ = [
     "PartitionEstimate",
@@ -108,6 +109,16 @@ def default_betas():
     ])
 
 
+def _hidden(rbm, what):
+    """The hidden :class:`rbmlib.units.HiddenUnits` of ``rbm`` (Bernoulli unless it
+    says otherwise in ``hidden_units_`` or ``hidden_units``); NotImplementedError
+    naming the unit type when it has no free energy (``what`` needs one)."""
+    name = getattr(rbm, "hidden_units_", None) or getattr(rbm, "hidden_units", None)
+    unit = _hidden_units_of("bernoulli" if name is None else name)
+    unit.check_free_energy(what)
+    return unit
+
+
 def _params(rbm):
     """Float64 C-contiguous (W, c, b, sigma or None) of a fitted RBM."""
     names = ("components_", "intercept_hidden_", "intercept_visible_")
@@ -177,8 +188,76 @@ def _check_visible(X, name, n_features, gaussian, *, binary=False, accept_1d=Fal
     return X
 
 
-def _log_z_exact_arrays(W, c, b, sigma):
+def _n_enumerated(W, sigma, unit):
+    """Units exact log Z enumerates (0: a closed form, no enumeration)."""
     H, V = W.shape
+    if unit.name == "gaussian":
+        return 0 if sigma is not None else V
+    return H if sigma is not None else min(H, V)
+
+
+def _auto_method(W, sigma, unit):
+    """The exact-or-AIS rule: "exact" when at most MAX_EXACT_UNITS units are enumerated."""
+    return "exact" if _n_enumerated(W, sigma, unit) <= MAX_EXACT_UNITS else "ais"
+
+
+def log_partition(rbm, method="auto", **ais_params):
+    """log Z of ``rbm`` by ``method`` ("auto": exact when possible, else AIS).
+
+    See :meth:`rbmlib.BernoulliRBM.log_partition`.
+    """
+    if method == "auto":
+        unit = _hidden(rbm, "log_partition")
+        W, _, _, sigma = _params(rbm)
+        method = _auto_method(W, sigma, unit)
+    if method == "exact":
+        return log_partition_exact(rbm)
+    if method == "ais":
+        return ais(rbm, **ais_params)
+    raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+
+
+def _gaussian_gaussian_log_z(W, c, b, sigma):
+    """log Z of Gaussian visible and Gaussian hidden units: a Gaussian integral.
+
+    ``-F(v) = -v^T A v / 2 + beta.v + const`` with ``D = diag(1 / sigma^2)``,
+    ``A = D - D W^T W D``, ``beta = D b + D W^T c``; ``log Z = const + beta^T
+    A^-1 beta / 2 + V log(2 pi) / 2 - log det(A) / 2``. ValueError when ``A`` is
+    not positive definite (the model is not normalisable).
+    """
+    H, V = W.shape
+    d = 1.0 / sigma**2
+    WD = W * d
+    A = np.diag(d) - WD.T @ WD
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "The model has no finite log Z: with Gaussian visible and Gaussian hidden "
+            "units the density is normalisable only when diag(1/sigma^2) - "
+            "D W^T W D is positive definite (D = diag(1/sigma^2)), which this model's "
+            "weights violate (too large). Use a smaller learning_rate."
+        ) from None
+    beta = d * b + WD.T @ c
+    z = np.linalg.solve(L, beta)
+    const = -0.5 * float(b @ (d * b)) + 0.5 * float(c @ c) + 0.5 * H * math.log(2 * math.pi)
+    return (const + 0.5 * float(z @ z) + 0.5 * V * math.log(2 * math.pi)
+            - float(np.log(np.diag(L)).sum()))
+
+
+def _log_z_exact_arrays(W, c, b, sigma, unit):
+    H, V = W.shape
+    if unit.name == "gaussian":
+        if sigma is not None:
+            return _gaussian_gaussian_log_z(W, c, b, sigma)
+        if V > MAX_EXACT_UNITS:
+            raise ValueError(
+                f"exact log Z with Gaussian hidden units enumerates the visible layer: "
+                f"{V} units is more than {MAX_EXACT_UNITS}; use ais() instead."
+            )
+        # visible states enumerated, the hidden units integrated out
+        return (_pk.log_z_enumerate(np.ascontiguousarray(W.T), b, c, True, np.ones(H))
+                + H * unit.log_marginal_zero)
     if sigma is None:
         n = min(H, V)
         if n > MAX_EXACT_UNITS:
@@ -239,8 +318,9 @@ def log_partition_exact(rbm):
     The cost is ``O(2^n m)`` with ``m`` the size of the other layer: about a
     second for n=20, m=784 on one core; n=25 takes about 30 times longer.
     """
+    unit = _hidden(rbm, "log_partition_exact")
     W, c, b, sigma = _params(rbm)
-    log_z = float(_log_z_exact_arrays(W, c, b, sigma))
+    log_z = float(_log_z_exact_arrays(W, c, b, sigma, unit))
     return PartitionEstimate(log_z, 0.0, log_z, log_z, "exact")
 
 
@@ -269,11 +349,11 @@ def _base_biases(base_rate, b, sigma, n_features):
     return np.log(p) - np.log1p(-p)
 
 
-def _log_z_base(b_base, sigma, n_components):
+def _log_z_base(b_base, sigma, n_components, unit):
+    hidden = n_components * unit.log_marginal_zero
     if sigma is None:
-        return n_components * math.log(2.0) + float(np.logaddexp(0.0, b_base).sum())
-    return n_components * math.log(2.0) + float(
-        np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma)))
+        return hidden + float(np.logaddexp(0.0, b_base).sum())
+    return hidden + float(np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma)))
 
 
 def _check_betas(betas):
@@ -389,8 +469,11 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     Y. Burda, R. Grosse and R. Salakhutdinov, "Accurate and conservative
     estimates of MRF log-likelihood using reverse annealing", AISTATS 2015.
     """
+    unit = _hidden(rbm, "ais")
     W, c, b, sigma = _params(rbm)
     H, V = W.shape
+    if unit.name == "gaussian" and sigma is not None:
+        _gaussian_gaussian_log_z(W, c, b, sigma)  # raises when not normalisable
     n_runs = int(n_runs)
     betas = _check_betas(betas)
     b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V))
@@ -415,7 +498,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     v_final = np.empty((n_runs, V))
     if not reverse:
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units, betas,
-                            v_final, True, seed, log_w, v_final)
+                            v_final, True, seed, log_w, v_final, unit.kernel_id)
     else:
         if init is None:
             # base-model samples, then Gibbs sweeps of the RBM
@@ -426,13 +509,13 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
                 v0 = (rng.random_sample((n_runs, V)) < p0).astype(np.float64)
             v0 = np.ascontiguousarray(v0)
             _pk.gibbs_chains(W, WT, c, b, sig, gaussian_units, v0, int(n_burn_in),
-                             int(rng.randint(0, 2**31 - 1)))
+                             int(rng.randint(0, 2**31 - 1)), unit.kernel_id)
         else:
             v0 = init
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units,
                             np.ascontiguousarray(betas[::-1]), v0, False, seed,
-                            log_w, v_final)
-    log_z_base = _log_z_base(b_base, sigma, H)
+                            log_w, v_final, unit.kernel_id)
+    log_z_base = _log_z_base(b_base, sigma, H, unit)
     return _summarise(log_w, log_z_base, reverse, betas.shape[0])
 
 
@@ -484,21 +567,22 @@ def free_energy(rbm, X):
         If ``X`` does not have ``n_features`` columns, has NaN or infinite
         values, or values outside [0, 1] for Bernoulli visible units.
     """
+    unit = _hidden(rbm, "free_energy")
     W, c, b, sigma = _params(rbm)
     X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
-    return _free_energy(W, c, b, sigma, X)
+    return _free_energy(W, c, b, sigma, X, unit)
 
 
-def _free_energy(W, c, b, sigma, X):
+def _free_energy(W, c, b, sigma, X, unit):
     """Free energy of validated float64 ``X`` (dense or CSR)."""
     if sigma is None:
         lin = np.asarray(X @ b).ravel()
         pre = np.asarray(X @ W.T) + c
-        return -lin - _softplus(pre).sum(axis=1)
+        return -lin - unit.log_marginal(pre).sum(axis=1)
     Xd = X.toarray() if sp.issparse(X) else X
     quad = (0.5 * ((Xd - b) / sigma) ** 2).sum(axis=1)
     pre = (Xd / sigma**2) @ W.T + c
-    return quad - _softplus(pre).sum(axis=1)
+    return quad - unit.log_marginal(pre).sum(axis=1)
 
 
 _AIS_PARAMS = frozenset(inspect.signature(ais).parameters) - {"rbm"}
@@ -572,14 +656,14 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
         if not math.isfinite(float(given)):
             raise ValueError(f"log_z must be finite, got {given!r}.")
     # validate X before any (possibly long) computation of log Z
+    unit = _hidden(rbm, "log_likelihood")
     W, c, b, sigma = _params(rbm)
     X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
     if isinstance(log_z, PartitionEstimate):
         est = log_z
     elif log_z is None or isinstance(log_z, str):
         if log_z is None:
-            n = W.shape[0] if sigma is not None else min(W.shape)
-            method = "exact" if n <= MAX_EXACT_UNITS else "ais"
+            method = _auto_method(W, sigma, unit)
         else:
             method = log_z
         if method == "exact":
@@ -597,7 +681,7 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     else:
         raise ValueError(f"log_z must be None, 'exact', 'ais', a float or a "
                          f"PartitionEstimate, got {log_z!r}.")
-    ll = -_free_energy(W, c, b, sigma, X) - est.log_z
+    ll = -_free_energy(W, c, b, sigma, X, unit) - est.log_z
     if return_log_z:
         return ll, est
     return ll

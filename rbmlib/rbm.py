@@ -12,6 +12,7 @@ completed) leaves the estimator exactly as it was, its random generator
 included.
 """
 
+import functools
 import time
 import warnings
 from contextlib import contextmanager
@@ -34,7 +35,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._kernels.cd import cd_epoch
 from ._kernels.monitor import pseudo_loglik_bernoulli
 from ._blocks import RowBlocks, fit_streaming, is_dask_collection, lazy_method, mean_over_rows
+from . import likelihood
 from ._parallel import thread_limits
+from .units import HIDDEN_UNITS, hidden_units as _hidden_units_of
+from .units import softplus as _softplus  # noqa: F401  (imported by older code)
 
 _DIVERGENCE_LIMIT = 1e5
 _PLL_MONITOR_ROWS = 10  # history_'s pseudo-likelihood: ~0.07 s per epoch at 784 x 500
@@ -55,21 +59,45 @@ _SATURATION_PRE = 30.0
 _SATURATION_WEIGHT = 50.0
 
 
-def _softplus(x):
-    """``log(1 + exp(x))`` elementwise, without overflow or underflow.
-
-    The same formula as ``np.logaddexp(0, x)`` (``max(x, 0) + log1p(exp(-|x|))``),
-    with ``|x|`` capped inside the exponential so that no floating-point
-    exception is raised for pre-activations of any size (the cap changes the
-    result by less than 1e-34 in float32 and 1e-304 in float64).
-    """
-    x = np.asarray(x)
-    cap = 80.0 if x.dtype == np.float32 else 700.0
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.minimum(np.abs(x), cap)))
-
-
 class DivergenceError(ValueError):
     """Raised when training diverges (non-finite, exploding or saturated parameters)."""
+
+
+class FreeEnergyUndefinedError(NotImplementedError, AttributeError):
+    """Raised by the likelihood methods of an RBM whose hidden units have no
+    closed-form free energy (``hidden_units="nrelu"``).
+
+    A NotImplementedError naming the unit type; also an AttributeError, so that
+    ``hasattr(rbm, "score_samples")`` is False and scikit-learn (``Pipeline.score``,
+    the estimator checks) treats the method as absent.
+    """
+
+
+class _needs_free_energy:
+    """Method decorator: the method exists only when the hidden units have a free energy.
+
+    Accessing it on a model whose (fitted, else requested) hidden units have none
+    raises :class:`FreeEnergyUndefinedError`, as ``sklearn.utils.metaestimators.available_if``
+    raises an AttributeError.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        try:
+            unit = obj._hidden_unit()
+        except ValueError:  # an invalid hidden_units: fit will say so
+            unit = None
+        if unit is not None and not unit.has_free_energy:
+            try:
+                unit.check_free_energy(f"{type(obj).__name__}.{self.fn.__name__}")
+            except NotImplementedError as e:
+                raise FreeEnergyUndefinedError(str(e)) from None
+        return self.fn.__get__(obj, owner)
 
 
 class OutOfRangeWarning(UserWarning):
@@ -114,6 +142,24 @@ def _column_mean(X, rows=None):
         block = X[start:stop] if rows is None else X[rows[start:stop]]
         total += block.sum(axis=0, dtype=np.float64)
     return total / n_rows
+
+
+def _pseudo_loglik(unit, X, pre, W, b):
+    """Pseudo-log-likelihood ``sum_i log sigmoid(F(x^(i)) - F(x))`` for Bernoulli
+    visible units and any hidden unit type with a free energy (NumPy, float64).
+
+    ``F(x^(i)) - F(x) = -b_i d_i - sum_j [phi(pre_j + d_i W_ji) - phi(pre_j)]`` with
+    ``d_i = 1 - 2 x_i`` and ``phi`` the unit's ``log_marginal``. Row blocks of
+    the caller bound the (n, V, H) temporary; Gaussian hidden units use the
+    closed form ``phi(x + d) - phi(x) = d (x + d / 2)`` (two products).
+    """
+    d = 1.0 - 2.0 * X
+    if unit.name == "gaussian":
+        g = -b * d - d * (pre @ W) - 0.5 * d * d * (W * W).sum(axis=0)
+    else:
+        diff = unit.log_marginal_pseudo_diff(pre[:, None, :], d[:, :, None] * W.T[None])
+        g = -b * d - diff.sum(axis=2)
+    return -_softplus(-g).sum(axis=1)
 
 
 class _TrainState:
@@ -185,6 +231,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "early_stopping": ["boolean"],
         "n_iter_no_change": [_IntNotBool(Integral, 1, None, closed="left")],
         "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
+        "hidden_units": [StrOptions(set(HIDDEN_UNITS))],
     }
 
     # ------------------------------------------------------------------ input
@@ -332,10 +379,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._seed = state.seed
         self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
         self.interrupted_ = interrupted
+        self.hidden_units_ = getattr(self, "hidden_units", "bernoulli")
 
     def __setstate__(self, state):
         state = dict(state)
         state.pop("_buffers", None)  # scratch memory pickled by older versions
+        # models pickled before hidden_units existed have Bernoulli hidden units
+        state.setdefault("hidden_units", "bernoulli")
+        if "components_" in state:
+            state.setdefault("hidden_units_", "bernoulli")
         super().__setstate__(state)
 
     @staticmethod
@@ -400,6 +452,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             float(self.learning_rate), float(self.momentum), float(self.weight_decay),
             float(self.sparsity_target), float(self.sparsity_cost), 0.9,
             not getattr(self, "sample_visible", True),
+            self._hidden_unit().kernel_id,
         )
 
     def _check_divergence(self, state, X_monitor):
@@ -429,6 +482,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Not for Bernoulli units fed values outside [0, 1] (warned about):
         there the data's scale, not the learning rate, saturates them.
         """
+        if self._hidden_unit().name != "bernoulli":
+            return False  # only binary hidden units saturate
         return bool(X_monitor.size == 0 or (X_monitor.min() >= -_RANGE_TOL
                                             and X_monitor.max() <= 1 + _RANGE_TOL))
 
@@ -531,16 +586,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _epoch_record(self, state, X_monitor, X_val, seconds):
         # the rows were validated by fit: the private helpers, no second validation
         P = state.params()
+        has_fe = self._hidden_unit().has_free_energy
         rec = {
             "epoch": state.n_iter + 1,
             "reconstruction_error": float(np.mean(self._reconstruction_error(X_monitor, P))),
             # the exact pseudo-likelihood costs O(V H) transcendentals per
-            # row: on the first _PLL_MONITOR_ROWS rows only
-            self._score_key: float(np.mean(self._score_samples(
-                X_monitor[:_PLL_MONITOR_ROWS], P))),
+            # row: on the first _PLL_MONITOR_ROWS rows only; undefined (nan)
+            # for hidden units without a free energy
+            self._score_key: (float(np.mean(self._score_samples(
+                X_monitor[:_PLL_MONITOR_ROWS], P))) if has_fe else float("nan")),
             "seconds": seconds,
         }
-        if X_val is not None:
+        if X_val is not None and has_fe:
             m = min(X_val.shape[0], X_monitor.shape[0])
             rec["free_energy_gap"] = float(
                 np.mean(self._free_energy(X_val[:m], P))
@@ -549,6 +606,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return rec
 
     def _check_fit_params(self):
+        unit = self._hidden_unit(fitted=False)
+        if self.validation_fraction is not None and not unit.has_free_energy:
+            raise ValueError(
+                f"validation_fraction monitors the free-energy gap, which is undefined for "
+                f"hidden_units={unit.name!r} (no closed-form free energy); set "
+                f"validation_fraction=None (and early_stopping=False)."
+            )
         if self.early_stopping and self.validation_fraction is None:
             raise ValueError(
                 "early_stopping=True needs validation_fraction, the fraction of X held out "
@@ -602,6 +666,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._check_fit_params()
         X = self._validate_X(X, reset=True)
         problem = self._warn_data_problem(X)
+        # the model being trained has the requested hidden units (the methods the
+        # epoch loop calls read hidden_units_); the transaction restores it on failure
+        self.hidden_units_ = self._hidden_unit(fitted=False).name
         rng = check_random_state(self.random_state)
         n = X.shape[0]
         rows = None
@@ -670,9 +737,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"{self.components_.shape[0]} hidden units; partial_fit continues the fitted "
                 f"model: call fit to start again with the new n_components."
             )
+        if not first and self._hidden_unit(fitted=False) is not self._hidden_unit():
+            raise ValueError(
+                f"hidden_units={self.hidden_units!r} differs from the fitted model's "
+                f"{self.hidden_units_!r}; partial_fit continues the fitted model: call fit "
+                f"to start again with the new hidden_units."
+            )
         X = self._validate_X(X, reset=first)
         problem = self._warn_data_problem(X)
         if first:
+            self.hidden_units_ = self._hidden_unit(fitted=False).name
             rng = check_random_state(self.random_state)
             state = self._init_state(X, None, rng)
         else:
@@ -705,6 +779,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.__dict__.update({k: v for k, v in vars(est).items() if k not in params})
         return self
 
+    @_needs_free_energy
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the samples, in nats.
 
@@ -785,12 +860,33 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._check_fitted_X(X)
         return self._mean_hiddens(X)
 
+    def _hidden_unit(self, fitted=True):
+        """The :class:`rbmlib.units.HiddenUnits` of the model.
+
+        The fitted model's (``hidden_units_``) once fitted, unless ``fitted``
+        is False; the ``hidden_units`` parameter otherwise.
+        """
+        name = self.__dict__.get("hidden_units_") if fitted else None
+        if name is None:
+            name = getattr(self, "hidden_units", "bernoulli")
+        return _hidden_units_of(name)
+
+    def _hidden_affine(self):
+        """The affine map of the hidden pre-activations: ``(W, c)`` with
+        ``pre = X @ W + c``, W of shape (n_features, n_components) and c of shape
+        (n_components,), new arrays in the model's dtype.
+
+        ``transform(X)`` is ``self._hidden_unit().mean(X @ W + c)``: the DBN
+        builds its feed-forward layers from it.
+        """
+        check_is_fitted(self)
+        return np.array(self.components_.T), np.array(self.intercept_hidden_)
+
     def _mean_hiddens(self, v, P=None):
-        return expit(self._hidden_pre(self._visible_input(v, P), P))
+        return self._hidden_unit().mean(self._hidden_pre(self._visible_input(v, P), P))
 
     def _sample_hiddens(self, v, rng, P=None):
-        p = self._mean_hiddens(v, P)
-        return (rng.uniform(size=p.shape) < p).astype(p.dtype)
+        return self._hidden_unit().sample(self._hidden_pre(self._visible_input(v, P), P), rng)
 
     def _sample_visibles(self, h, rng):
         raise NotImplementedError
@@ -851,6 +947,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._check_fitted_X(X)
         return self._reconstruction_error(X)
 
+    @_needs_free_energy
     def free_energy(self, X):
         """Free energy of each sample, in nats (see the class docstring).
 
@@ -866,6 +963,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._check_fitted_X(X)
         return self._free_energy(X)
 
+    @_needs_free_energy
     def log_partition(self, method="auto", **ais_params):
         """Log partition function log Z of the model, in nats.
 
@@ -890,19 +988,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ValueError
             If "exact" is asked for a model too large to enumerate.
         """
-        from . import likelihood
-
         check_is_fitted(self)
-        if method == "auto":
-            W = self.components_
-            n = W.shape[0] if self._gaussian_visible else min(W.shape)
-            method = "exact" if n <= likelihood.MAX_EXACT_UNITS else "ais"
-        if method == "exact":
-            return likelihood.log_partition_exact(self)
-        if method == "ais":
-            return likelihood.ais(self, **ais_params)
-        raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+        return likelihood.log_partition(self, method, **ais_params)
 
+    @_needs_free_energy
     def log_likelihood(self, X, log_z=None, **ais_params):
         """Log-likelihood of each sample, ``-F(x) - log Z``, in nats.
 
@@ -926,8 +1015,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ValueError
             On bad input, as for :meth:`transform`.
         """
-        from . import likelihood
-
         X = self._check_fitted_X(X)
         return likelihood.log_likelihood(self, X, log_z=log_z, **ais_params)
 
@@ -1060,6 +1147,34 @@ class BernoulliRBM(_BaseRBM):
         Visit the training rows in a new random order (drawn from ``random_state``) every epoch
         of :meth:`fit`; False keeps the order of X in every epoch, as scikit-learn does.
         :meth:`partial_fit` always keeps the order given.
+    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
+        Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`):
+
+        - "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
+          ``x = c + v W^T`` the pre-activation; :meth:`transform` gives the
+          probabilities.
+        - "gaussian": linear units with unit-variance Gaussian noise, energy
+          ``sum_j h_j^2 / 2 - c.h - h W v``, so ``p(h | v) = N(x, 1)``; as the
+          code layer of Hinton and Salakhutdinov (2006). :meth:`transform`
+          gives the mean ``x``; the free energy has the closed form
+          ``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the
+          likelihood methods, exact log Z and AIS are defined. Linear units
+          are unbounded: use a much smaller ``learning_rate`` (Hinton and
+          Salakhutdinov used 1e-3 for the linear code layer, against 0.1 for
+          binary layers); too large a rate makes training diverge (a
+          DivergenceError naming ``learning_rate``).
+        - "nrelu": noisy rectified linear units (Nair and Hinton 2010),
+          sampled as ``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives
+          ``max(0, x)``. They have no closed-form free energy:
+          ``free_energy``, ``score_samples``, ``score``, ``log_partition`` and
+          ``log_likelihood`` raise :class:`rbmlib.rbm.FreeEnergyUndefinedError`
+          (a NotImplementedError naming "nrelu", also an AttributeError so
+          that ``hasattr`` is False), the per-epoch pseudo-likelihood in
+          ``history_`` is nan and ``validation_fraction`` must be None.
+          Also prefer a smaller ``learning_rate`` than for binary units.
+
+        Changing it after fitting takes effect at the next :meth:`fit`
+        (:meth:`partial_fit` raises a ValueError).
 
     Attributes
     ----------
@@ -1077,6 +1192,9 @@ class BernoulliRBM(_BaseRBM):
         (Ctrl-C) and kept its completed epochs; False after a fit or
         partial_fit that ran to the end. Code that trains several models in
         a row (a DBN's layers) reads it to stop the remaining ones.
+    hidden_units_ : str
+        The hidden unit type of the fitted model (``hidden_units`` at the last
+        :meth:`fit`).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
@@ -1093,6 +1211,12 @@ class BernoulliRBM(_BaseRBM):
 
     References
     ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
+    Boltzmann machines", ICML 2010.
+
     G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
     Machines", UTML TR 2010-003, University of Toronto, 2010.
 
@@ -1143,6 +1267,7 @@ class BernoulliRBM(_BaseRBM):
         sample_visible=True,
         visible_bias_init="zeros",
         shuffle=True,
+        hidden_units="bernoulli",
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -1164,6 +1289,7 @@ class BernoulliRBM(_BaseRBM):
         self.sample_visible = sample_visible
         self.visible_bias_init = visible_bias_init
         self.shuffle = shuffle
+        self.hidden_units = hidden_units
 
     def _range_mode(self):
         mode = self.check_range
@@ -1219,6 +1345,7 @@ class BernoulliRBM(_BaseRBM):
         p = self._visible_means(h)
         return (rng.uniform(size=p.shape) < p).astype(p.dtype)
 
+    @_needs_free_energy
     def free_energy(self, X):
         """Free energy F(v) = -b.v - sum_j softplus(c_j + W_j.v) of each sample.
 
@@ -1241,8 +1368,10 @@ class BernoulliRBM(_BaseRBM):
         W, c, b, _ = self._params(P)
         pre = self._hidden_pre(X, P)
         vb = np.asarray(X @ b).ravel()
-        return (-vb - _softplus(pre).sum(axis=1)).astype(W.dtype, copy=False)
+        phi = self._hidden_unit().log_marginal(pre)
+        return (-vb - phi.sum(axis=1)).astype(W.dtype, copy=False)
 
+    @_needs_free_energy
     def score_samples(self, X):
         """Pseudo-log-likelihood of each sample, summed over the visible units, in nats.
 
@@ -1280,6 +1409,11 @@ class BernoulliRBM(_BaseRBM):
     def _score_samples_block(self, Xd, P):
         W, _, b, _ = self._params(P)
         pre = np.ascontiguousarray(self._hidden_pre(Xd, P), dtype=np.float64)
+        unit = self._hidden_unit()
+        if unit.name != "bernoulli":
+            return _pseudo_loglik(unit, np.asarray(Xd, dtype=np.float64), pre,
+                                  np.asarray(W, dtype=np.float64),
+                                  np.asarray(b, dtype=np.float64))
         out = np.empty(Xd.shape[0], dtype=np.float64)
         with thread_limits(self.n_jobs):
             pseudo_loglik_bernoulli(

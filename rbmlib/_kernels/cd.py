@@ -21,6 +21,12 @@ Visible units may be Bernoulli (``gaussian_units=False``) or Gaussian
 For Gaussian units the kernels hold ``u = v / sigma^2`` in the visible
 buffers: then every formula (hidden input, gradient of W, gradient of b)
 is the Bernoulli one with ``u`` in place of ``v``.
+Hidden units may be Bernoulli, Gaussian (unit variance) or NReLU: every
+kernel takes the hidden units' kernel id (``hidden_units``, see
+:mod:`rbmlib._kernels.units`, where the fused mean-and-sample passes live).
+``ph`` above is then the units' conditional mean (``c + v W^T`` for Gaussian
+units, ``max(0, c + v W^T)`` for NReLU) and the chains run on their samples;
+one CD driver serves every unit type.
 All random numbers come from the counter-based generator in ``sampling``.
 """
 
@@ -28,7 +34,20 @@ import numpy as np
 from ._jit import njit, prange
 
 from .blas import gemm
-from .sampling import fast_sigmoid, gaussian, stream_key, uniform
+from .sampling import gaussian, stream_key, uniform
+from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
+    PARALLEL_MIN_ELEMENTS,
+    _sample_row,
+    _sigmoid_rows,
+    _sigmoid_rows_par,
+    _sigmoid_sample_rows,
+    _sigmoid_sample_rows_par,
+    _use_threads,
+    hidden_mean_rows,
+    hidden_sample_rows,
+    sigmoid_rows,
+    sigmoid_sample_rows,
+)
 
 
 @njit(cache=True)
@@ -69,117 +88,18 @@ def _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                 Vcat[r, i] = Vcat[r, i] / (sigma[i] * sigma[i])
 
 
-@njit(cache=True, error_model="numpy")
-def _sigmoid_rows(x, bias, out):
-    """out = sigmoid(x + bias), row by row (``out`` may be ``x``)."""
-    m, n = x.shape
-    for r in range(m):
-        for j in range(n):  # branch-free, no libm call: vectorised
-            out[r, j] = fast_sigmoid(x[r, j] + bias[j])
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid_sample_rows(x, bias, s_out, key, keep_p):
-    """s_out = Bernoulli(sigmoid(x + bias)) in one pass; with ``keep_p`` the
-    probabilities also go back into ``x`` (in place).
-
-    Element ``(r, j)`` compares ``uniform(key, r * n + j)`` with its
-    probability. ``s_out`` must not overlap ``x`` (two distinct arrays let LLVM
-    vectorise the loop; a third output aliasing one of them made it fall back
-    to its scalar loop, 10x slower).
-    """
-    m, n = x.shape
-    if keep_p:
-        for r in range(m):
-            for j in range(n):
-                p = fast_sigmoid(x[r, j] + bias[j])
-                x[r, j] = p
-                s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
-    else:
-        for r in range(m):
-            for j in range(n):
-                p = fast_sigmoid(x[r, j] + bias[j])
-                s_out[r, j] = 1.0 if uniform(key, r * n + j) < p else 0.0
-
-
-# Below this many elements a pass stays on one thread: starting the thread
-# pool costs more than it saves (batch 10 x 500 hidden units is 5,000).
-PARALLEL_MIN_ELEMENTS = 16384
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _sigmoid_rows_par(x, bias, out):
-    """:func:`_sigmoid_rows` with the rows shared among Numba's threads."""
-    m, n = x.shape
-    for r in prange(m):
-        for j in range(n):
-            out[r, j] = fast_sigmoid(x[r, j] + bias[j])
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _sigmoid_sample_rows_par(x, bias, s_out, key, keep_p):
-    """:func:`_sigmoid_sample_rows` with the rows shared among Numba's threads
-    (same uniforms per element, so the same result for any thread count)."""
-    m, n = x.shape
-    for r in prange(m):
-        _sample_row(x[r], bias, s_out[r], key, r * n, keep_p)
-
-
-@njit(cache=True, error_model="numpy")
-def _sample_row(x, bias, s_out, key, offset, keep_p):
-    """One row of :func:`_sigmoid_sample_rows`; uniforms ``offset + j``."""
-    n = x.shape[0]
-    if keep_p:
-        for j in range(n):
-            p = fast_sigmoid(x[j] + bias[j])
-            x[j] = p
-            s_out[j] = 1.0 if uniform(key, offset + j) < p else 0.0
-    else:
-        for j in range(n):
-            p = fast_sigmoid(x[j] + bias[j])
-            s_out[j] = 1.0 if uniform(key, offset + j) < p else 0.0
-
-
 @njit(cache=True)
-def _use_threads(n_elements):
-    # Not ``numba.get_num_threads() > 1``: Numba implements it in compiled code
-    # through a ctypes pointer, which makes every caller uncacheable. With one
-    # thread the parallel pass runs on the calling thread (a few microseconds
-    # of scheduling per call, against >= 16k elements of work).
-    return n_elements >= PARALLEL_MIN_ELEMENTS
-
-
-@njit(cache=True)
-def sigmoid_rows(x, bias, out):
-    """out = sigmoid(x + bias); on several threads when the pass is big enough."""
-    if _use_threads(x.size):
-        _sigmoid_rows_par(x, bias, out)
-    else:
-        _sigmoid_rows(x, bias, out)
-
-
-@njit(cache=True)
-def sigmoid_sample_rows(x, bias, s_out, key, keep_p):
-    """s_out = Bernoulli(sigmoid(x + bias)) (and x = the probabilities with
-    ``keep_p``); threaded when big enough."""
-    if _use_threads(x.size):
-        _sigmoid_sample_rows_par(x, bias, s_out, key, keep_p)
-    else:
-        _sigmoid_sample_rows(x, bias, s_out, key, keep_p)
-
-
-@njit(cache=True)
-def _hidden_probs(v, W, c, out):
-    """out = sigmoid(v W^T + c); v is (m, V), out (m, H)."""
+def _hidden_probs(v, W, c, out, hidden_units=0):
+    """out = E[h | v] (sigmoid(v W^T + c) for Bernoulli units); v is (m, V), out (m, H)."""
     np.dot(v, W.T, out)
-    sigmoid_rows(out, c, out)
+    hidden_mean_rows(out, c, out, hidden_units)
 
 
 @njit(cache=True)
-def _hidden_probs_sample(v, W, c, out, hs, key):
-    """out = sigmoid(v W^T + c) and hs = Bernoulli(out), in one pass."""
+def _hidden_probs_sample(v, W, c, out, hs, key, hidden_units=0):
+    """out = E[h | v] and hs a sample of p(h | v), in one pass."""
     np.dot(v, W.T, out)
-    sigmoid_sample_rows(out, c, hs, key, True)
+    hidden_sample_rows(out, c, hs, key, True, hidden_units)
 
 
 @njit(cache=True, error_model="numpy")
@@ -215,7 +135,8 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
               W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
               Vcat, Hcat, hs, pre_v, grad_W,
               learning_rate, momentum, weight_decay,
-              sparsity_target, sparsity_cost, sparsity_decay, mean_field=False):
+              sparsity_target, sparsity_cost, sparsity_decay, mean_field=False,
+              hidden_units=0):
     """One CD-k / PCD update on the mini-batch held in ``Vcat[:m]``.
 
     Parameters
@@ -250,9 +171,13 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
         Gibbs step, for the negative statistics and ``ph_k`` (Hinton's
         practical guide, sec. 3.2: lower variance, slightly biased). False is
         the unbiased CD-k estimator with sampled ``v_k``.
+    hidden_units : int, default=0
+        Kernel id of the hidden units (:mod:`rbmlib._kernels.units`): 0
+        Bernoulli, 1 Gaussian (unit variance), 2 NReLU. ``Hcat`` then holds
+        their conditional means and the chains run on their samples.
     """
     _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
-                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field)
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field, hidden_units)
     _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                   Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay)
@@ -260,7 +185,8 @@ def cd_update(m, k, persistent, gaussian_units, seed, update_index,
 
 @njit(cache=True)
 def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
-                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field=False):
+                 W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field=False,
+                 hidden_units=0):
     """Positive statistics and the negative chain of one update.
 
     On exit ``Hcat[:m]`` holds ``ph0``, ``Vcat[m:2m]`` the chain's visible
@@ -277,19 +203,20 @@ def _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
     pv = pre_v[:m]
 
     if persistent:
-        _hidden_probs(v0, W, c, ph0)
+        _hidden_probs(v0, W, c, ph0, hidden_units)
         h[:, :] = hchain[:m]
     else:
-        _hidden_probs_sample(v0, W, c, ph0, h, stream_key(seed, base))
+        _hidden_probs_sample(v0, W, c, ph0, h, stream_key(seed, base), hidden_units)
     for step in range(k):
         key_v = stream_key(seed, base + np.uint64(2 * step + 1))
         _sample_visible(h, W, b, sigma, gaussian_units, pv, vk, key_v,
                         mean_field and step == k - 1)
         if step < k - 1 or persistent:
             _hidden_probs_sample(vk, W, c, phk, h,
-                                 stream_key(seed, base + np.uint64(2 * step + 2)))
+                                 stream_key(seed, base + np.uint64(2 * step + 2)),
+                                 hidden_units)
         else:
-            _hidden_probs(vk, W, c, phk)
+            _hidden_probs(vk, W, c, phk, hidden_units)
     if persistent:
         hchain[:m] = h
 
@@ -396,7 +323,8 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
              W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
              Vcat, Hcat, hs, pre_v, grad_W,
              learning_rate, momentum, weight_decay,
-             sparsity_target, sparsity_cost, sparsity_decay, mean_field=False):
+             sparsity_target, sparsity_cost, sparsity_decay, mean_field=False,
+             hidden_units=0):
     """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
 
     Rows come from dense ``X`` or, when ``is_sparse``, from the CSR triplet
@@ -418,7 +346,8 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
                   W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
                   Vcat, Hcat, hs, pre_v, grad_W,
                   learning_rate, momentum, weight_decay,
-                  sparsity_target, sparsity_cost, sparsity_decay, mean_field)
+                  sparsity_target, sparsity_cost, sparsity_decay, mean_field,
+                  hidden_units)
         start = stop
     return n_batches
 
@@ -473,7 +402,7 @@ def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
                      Vcat, Hcat, hs, pre_v, grad_W,
                      learning_rate, momentum, weight_decay,
                      sparsity_target, sparsity_cost, sparsity_decay,
-                     min_log_var, max_log_var, mean_field=False):
+                     min_log_var, max_log_var, mean_field=False, hidden_units=0):
     """As :func:`cd_epoch` for Gaussian visible units whose variances are learned.
 
     Each update also takes a CD step on ``log_var`` (V,) with momentum buffer
@@ -491,7 +420,8 @@ def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
         _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                     True, sigma, Vcat)
         _gibbs_phase(size, k, persistent, True, seed, update_index + t,
-                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field)
+                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field,
+                     hidden_units)
         # grad_W[0] is free until _apply_update's GEMM overwrites it
         _log_var_update(size, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
                         grad_W[0], learning_rate, momentum, min_log_var, max_log_var)

@@ -4,11 +4,17 @@ Plain-array Numba kernels: no estimators, no scikit-learn. ``W`` is the
 weight matrix of shape ``(H, V)`` (hidden x visible), ``c`` the hidden biases
 ``(H,)`` and ``b`` the visible biases ``(V,)``; all float64, C-contiguous.
 
-Energies (Bernoulli hidden units ``h`` in {0, 1}^H throughout):
+Energies (Bernoulli hidden units ``h`` in {0, 1}^H):
 
 * Bernoulli visible units: ``E(v, h) = -b.v - c.h - h W v``;
 * Gaussian visible units (Cho, Ilin and Raiko 2011, as in ``cd.py``):
   ``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - (v / sigma^2) W^T h``.
+
+Gaussian hidden units (``hidden_units=1``, the kernel id of
+:mod:`rbmlib._kernels.units`) add ``sum_j h_j^2 / 2`` to the energy, so that
+``p(h | v) = N(c + W u, 1)``; summing them out gives ``x_j^2 / 2 + log(2 pi) / 2``
+per unit in place of ``softplus(x_j)``. AIS anneals ``W`` and ``c`` (not the
+units' own energy), so its base model keeps the hidden units' marginal.
 
 Exact log Z (``log_z_enumerate``) sums over the 2^n states of one layer and
 marginalises the other in closed form; AIS (``ais_log_weights``) follows
@@ -136,7 +142,7 @@ def _hidden_input_full(WT, c, u, x):
 
 @njit(parallel=True, cache=True)
 def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
-                    betas, v_init, sample_init, seed, log_w, v_final):
+                    betas, v_init, sample_init, seed, log_w, v_final, hidden_units=0):
     """Log importance weights of AIS runs along the inverse temperatures ``betas``.
 
     Intermediate distributions (Salakhutdinov and Murray 2008, eq. 14, with
@@ -146,7 +152,9 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
       + sum_j softplus(beta (c_j + W_j v))``;
     * Gaussian: ``log p*_beta(v) = -(1-beta) |v - b_base|^2_s - beta |v - b|^2_s
       + sum_j softplus(beta (c_j + W_j (v / sigma^2)))`` with
-      ``|z|^2_s = sum_i z_i^2 / (2 sigma_i^2)``.
+      ``|z|^2_s = sum_i z_i^2 / (2 sigma_i^2)``;
+    * Gaussian hidden units (``hidden_units=1``): ``(beta x_j)^2 / 2`` in place
+      of ``softplus(beta x_j)``, and ``h_j ~ N(beta x_j, 1)`` in the sweeps.
 
     At ``beta = 0`` this is the base model, whose normaliser is known
     (``2^H prod_i (1 + exp(b_base_i))``, or ``2^H prod_i sqrt(2 pi) sigma_i``).
@@ -183,6 +191,8 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
         Output: the log weights.
     v_final : ndarray of shape (R, V)
         Output: the last visible state of each run.
+    hidden_units : int, default=0
+        Kernel id of the hidden units: 0 Bernoulli, 1 Gaussian.
     """
     R = log_w.shape[0]
     H, V = W.shape
@@ -230,14 +240,23 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
             bk = betas[k]
             bp = betas[k - 1]
             acc = (bk - bp) * lin
-            for j in range(H):
-                acc += softplus(bk * x[j]) - softplus(bp * x[j])
+            if hidden_units == 0:
+                for j in range(H):
+                    acc += softplus(bk * x[j]) - softplus(bp * x[j])
+            else:
+                sq = 0.0
+                for j in range(H):
+                    sq += x[j] * x[j]
+                acc += 0.5 * (bk * bk - bp * bp) * sq
             lw += acc
             if k == K:
                 break
             # Gibbs sweep at beta_k: hidden, keeping W^T h up to date
             for j in range(H):
-                hj = 1.0 if uniform(key, ctr) < sigmoid(bk * x[j]) else 0.0
+                if hidden_units == 0:
+                    hj = 1.0 if uniform(key, ctr) < sigmoid(bk * x[j]) else 0.0
+                else:
+                    hj = bk * x[j] + gaussian(key_g, ctr)
                 ctr += 1
                 if hj != h[j]:
                     d = hj - h[j]
@@ -252,7 +271,7 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
                 for j in range(H):
                     if h[j] != 0.0:
                         for i in range(V):
-                            wh[i] += W[j, i]
+                            wh[i] += h[j] * W[j, i]
             lin = 0.0
             for i in range(V):
                 mean_in = (1.0 - bk) * b_base[i] + bk * (b[i] + wh[i])
@@ -279,11 +298,12 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
 
 
 @njit(parallel=True, cache=True)
-def gibbs_chains(W, WT, c, b, sigma, gaussian_units, v, n_steps, seed):
+def gibbs_chains(W, WT, c, b, sigma, gaussian_units, v, n_steps, seed, hidden_units=0):
     """Run ``n_steps`` Gibbs sweeps of the RBM (beta = 1) on each row of ``v`` in place.
 
     Chain ``r`` draws from the random stream ``stream_key(seed, r)``. Used to
-    produce approximate model samples that start reverse AIS.
+    produce approximate model samples that start reverse AIS. ``hidden_units``
+    is the kernel id of the hidden units (0 Bernoulli, 1 Gaussian).
     """
     R, V = v.shape
     H = W.shape[0]
@@ -301,9 +321,14 @@ def gibbs_chains(W, WT, c, b, sigma, gaussian_units, v, n_steps, seed):
             for i in range(V):
                 wh[i] = b[i]
             for j in range(H):
-                if uniform(key, ctr) < sigmoid(x[j]):
+                if hidden_units == 0:
+                    if uniform(key, ctr) < sigmoid(x[j]):
+                        for i in range(V):
+                            wh[i] += W[j, i]
+                else:
+                    hj = x[j] + gaussian(key_g, ctr)
                     for i in range(V):
-                        wh[i] += W[j, i]
+                        wh[i] += hj * W[j, i]
                 ctr += 1
             for i in range(V):
                 if gaussian_units:

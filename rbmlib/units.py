@@ -1,0 +1,197 @@
+"""The unit table: one object per unit type, looked up by name.
+
+Each unit type owns, in one place, everything that depends on it:
+
+* ``mean(pre)`` -- its conditional mean given the pre-activation ``pre``
+  (what ``transform`` returns for hidden units);
+* ``sample(pre, rng)`` -- a draw from its conditional distribution (NumPy side;
+  the CD kernels draw with :mod:`rbmlib._kernels.units`);
+* ``log_marginal(pre)`` -- its free-energy term: the log of the sum (integral)
+  over its states ``h`` of ``exp(pre * h - e(h))``, with ``e`` the unit's own
+  energy, so that the free energy of an RBM is ``F(v) = visible term -
+  sum_j log_marginal(x_j)``; ``None`` where no closed form exists;
+* ``kernel_id`` -- the integer the Numba kernels dispatch on;
+* ``activation`` -- the name of the matching activation for fine-tuning
+  by backpropagation (scikit-learn's ``ACTIVATIONS`` names);
+* initialisation: every hidden unit type starts with zero biases and weights
+  drawn from ``N(0, 0.01^2)`` (Hinton's practical guide, sec. 8).
+
+Modelled on scikit-learn's ``sklearn/neural_network/_base.py`` tables
+(``ACTIVATIONS``, ``DERIVATIVES``): code asks ``HIDDEN_UNITS[name]`` instead
+of testing flags.
+
+References
+----------
+G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of data with
+neural networks", Science 313(5786), 2006 (linear code units).
+
+V. Nair and G. E. Hinton, "Rectified linear units improve restricted Boltzmann
+machines", ICML 2010 (NReLU units).
+"""
+
+import math
+
+import numpy as np
+from scipy.special import expit
+
+from ._kernels import units as _ku
+
+__all__ = ["HiddenUnits", "HIDDEN_UNITS", "hidden_units", "softplus"]
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` elementwise, without overflow or underflow.
+
+    The same formula as ``np.logaddexp(0, x)`` (``max(x, 0) + log1p(exp(-|x|))``),
+    with ``|x|`` capped inside the exponential so that no floating-point
+    exception is raised for pre-activations of any size (the cap changes the
+    result by less than 1e-34 in float32 and 1e-304 in float64).
+    """
+    x = np.asarray(x)
+    cap = 80.0 if x.dtype == np.float32 else 700.0
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.minimum(np.abs(x), cap)))
+
+
+class HiddenUnits:
+    """One hidden unit type (base class; see the module docstring).
+
+    Attributes
+    ----------
+    name : str
+        The value of the estimators' ``hidden_units`` parameter.
+    kernel_id : int
+        The id the Numba kernels dispatch on.
+    activation : str
+        The activation of the matching feed-forward layer ("logistic",
+        "identity" or "relu").
+    has_free_energy : bool
+        Whether ``log_marginal`` has a closed form (free energy, likelihood,
+        exact log Z and AIS are defined).
+    log_marginal_zero : float
+        ``log_marginal(0)`` of one unit, in nats: the log partition function
+        per hidden unit of the base model of AIS (weights and hidden biases 0).
+    """
+
+    name = ""
+    kernel_id = -1
+    activation = ""
+    has_free_energy = True
+    log_marginal_zero = math.nan
+
+    def mean(self, pre):
+        """Conditional mean ``E[h | pre]``, same shape and dtype as ``pre``."""
+        raise NotImplementedError
+
+    def sample(self, pre, rng):
+        """A draw of ``h ~ p(h | pre)``; ``rng`` a ``numpy.random.RandomState``."""
+        raise NotImplementedError
+
+    def log_marginal(self, pre):
+        """``log sum_h exp(pre h - e(h))`` per element (nats); the free-energy term."""
+        raise NotImplementedError
+
+    def log_marginal_pseudo_diff(self, pre, d):
+        """``log_marginal(pre + d) - log_marginal(pre)`` (broadcasting), in float64."""
+        return self.log_marginal(pre + d) - self.log_marginal(pre)
+
+    def check_free_energy(self, what):
+        """Raise NotImplementedError naming the unit type when it has no free energy."""
+        if not self.has_free_energy:
+            raise NotImplementedError(
+                f"{what} needs the free energy, which has no closed form for "
+                f"hidden_units={self.name!r}: the {self.name} hidden units cannot be "
+                f"summed out analytically. Use hidden_units='bernoulli' or 'gaussian' "
+                f"for likelihoods, or compare models by a downstream score."
+            )
+
+    def __repr__(self):
+        return f"<hidden units {self.name!r}>"
+
+    def __reduce__(self):  # the table's objects are singletons
+        return (hidden_units, (self.name,))
+
+
+class _BernoulliHidden(HiddenUnits):
+    """Binary units: ``p(h = 1 | x) = sigmoid(x)``; ``log_marginal = softplus(x)``."""
+
+    name = "bernoulli"
+    kernel_id = _ku.BERNOULLI_HIDDEN
+    activation = "logistic"
+    log_marginal_zero = math.log(2.0)
+
+    def mean(self, pre):
+        return expit(pre)
+
+    def sample(self, pre, rng):
+        p = expit(pre)
+        return (rng.uniform(size=p.shape) < p).astype(p.dtype)
+
+    def log_marginal(self, pre):
+        return softplus(pre)
+
+
+class _GaussianHidden(HiddenUnits):
+    """Unit-variance linear units, energy ``h^2 / 2 - x h``: ``p(h | x) = N(x, 1)``.
+
+    ``log_marginal(x) = x^2 / 2 + log(2 pi) / 2`` (a Gaussian integral).
+    """
+
+    name = "gaussian"
+    kernel_id = _ku.GAUSSIAN_HIDDEN
+    activation = "identity"
+    log_marginal_zero = 0.5 * math.log(2.0 * math.pi)
+
+    def mean(self, pre):
+        return np.array(pre, copy=True)
+
+    def sample(self, pre, rng):
+        noise = rng.standard_normal(np.shape(pre)).astype(np.asarray(pre).dtype, copy=False)
+        return pre + noise
+
+    def log_marginal(self, pre):
+        pre = np.asarray(pre)
+        return 0.5 * pre * pre + pre.dtype.type(self.log_marginal_zero)
+
+    def log_marginal_pseudo_diff(self, pre, d):
+        return d * (pre + 0.5 * d)
+
+
+class _NReLUHidden(HiddenUnits):
+    """Noisy rectified linear units (Nair and Hinton 2010).
+
+    Sample ``max(0, x + N(0, sigmoid(x)))``, mean ``max(0, x)`` (the
+    approximation the paper uses for the statistics). The units stand for
+    infinitely many tied binary units with shifted biases; their marginal has
+    no closed form, so ``log_marginal`` is undefined.
+    """
+
+    name = "nrelu"
+    kernel_id = _ku.NRELU_HIDDEN
+    activation = "relu"
+    has_free_energy = False
+
+    def mean(self, pre):
+        return np.maximum(pre, 0)
+
+    def sample(self, pre, rng):
+        pre = np.asarray(pre)
+        noise = rng.standard_normal(pre.shape).astype(pre.dtype, copy=False)
+        return np.maximum(pre + np.sqrt(expit(pre)) * noise, 0)
+
+    def log_marginal(self, pre):
+        self.check_free_energy("The free energy")
+
+
+#: The hidden unit types by name (the values of ``hidden_units``).
+HIDDEN_UNITS = {u.name: u for u in (_BernoulliHidden(), _GaussianHidden(), _NReLUHidden())}
+
+
+def hidden_units(name):
+    """The :class:`HiddenUnits` of ``name``; ValueError naming the choices otherwise."""
+    try:
+        return HIDDEN_UNITS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"hidden_units must be one of {sorted(HIDDEN_UNITS)}; got {name!r}."
+        ) from None
+
