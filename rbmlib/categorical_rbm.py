@@ -364,8 +364,9 @@ class CategoricalRBM(_BaseRBM):
             if len(diff):
                 if self.handle_unknown == "error":
                     raise ValueError(
-                        f"Found unknown categories {list(diff)[:10]} in column {j} of X; its "
-                        f"categories are {list(self.categories_[j])[:20]}. Pass them in "
+                        f"Found unknown categories {np.asarray(diff).tolist()[:10]} in column "
+                        f"{j} of X; its categories are {self.categories_[j].tolist()[:20]}. "
+                        f"Pass them in "
                         f"categories=..., or set handle_unknown='ignore' to treat unknown "
                         f"values as missing (imputed).")
                 idx = np.flatnonzero(obs)
@@ -610,7 +611,8 @@ class CategoricalRBM(_BaseRBM):
             As for :meth:`free_energy`.
         """
         X = self._check_fitted_X(X)
-        return self._mean_hiddens(X)
+        with thread_limits(self.n_jobs):
+            return self._mean_hiddens(X)
 
     def _decode(self, codes):
         """Categories (n, G) of codes (no missing)."""
@@ -675,7 +677,8 @@ class CategoricalRBM(_BaseRBM):
             As for :meth:`transform`.
         """
         codes = self._check_fitted_X(X)
-        p = self._visible_means(self._mean_hiddens(codes))
+        with thread_limits(self.n_jobs):
+            p = self._visible_means(self._mean_hiddens(codes))
         filled = codes.copy()
         for g in range(codes.shape[1]):
             miss = codes[:, g] < 0

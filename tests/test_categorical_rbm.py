@@ -1,0 +1,542 @@
+"""CategoricalRBM: kernels against NumPy references, exact enumeration, AIS,
+missing entries, imputation, and the scikit-learn workflows."""
+
+import itertools
+import os
+import pickle
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit, logsumexp
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_iris
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import KBinsDiscretizer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from rbmlib import CategoricalRBM
+from rbmlib._kernels import categorical as ck
+from rbmlib._kernels.sampling import stream_key, uniform
+
+SIZES = (2, 3, 2)
+OFFSETS = np.array([0, 2, 5, 7], dtype=np.int64)
+
+
+def _tiny_model(seed=0, scale=1.5, sizes=SIZES, H=3):
+    """A fitted CategoricalRBM whose parameters are then set at random."""
+    rng = np.random.RandomState(seed)
+    X = np.column_stack([np.arange(6) % K for K in sizes])
+    m = CategoricalRBM(n_components=H, n_iter=1, random_state=0).fit(X)
+    V = sum(sizes)
+    m.components_ = rng.normal(0, scale, (H, V))
+    m.intercept_hidden_ = rng.normal(0, scale, H)
+    m.intercept_visible_ = rng.normal(0, scale, V)
+    return m
+
+
+def _all_rows(sizes=SIZES):
+    return np.array(list(itertools.product(*[range(K) for K in sizes])))
+
+
+def _onehot(codes, offsets):
+    V = offsets[-1]
+    out = np.zeros((codes.shape[0], V))
+    for g in range(codes.shape[1]):
+        ok = codes[:, g] >= 0
+        out[np.flatnonzero(ok), offsets[g] + codes[ok, g]] = 1.0
+    return out
+
+
+def _softmax_groups_np(x, offsets):
+    p = np.empty_like(x)
+    for g in range(len(offsets) - 1):
+        z = x[:, offsets[g]:offsets[g + 1]]
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        p[:, offsets[g]:offsets[g + 1]] = z / z.sum(axis=1, keepdims=True)
+    return p
+
+
+# --------------------------------------------------------------------------
+# kernels
+# --------------------------------------------------------------------------
+
+
+def test_softmax_kernel_probabilities_match_numpy_and_mask():
+    rng = np.random.RandomState(0)
+    m = 7
+    pre = rng.normal(0, 3, (m, 7))
+    b = rng.normal(0, 1, 7)
+    codes = rng.randint(-1, 2, (m, 3)).astype(np.int32)
+    out = np.empty_like(pre)
+    ck.softmax_groups(pre, b, OFFSETS, codes, True, out, np.uint64(1), 0)
+    ref = _softmax_groups_np(pre + b, OFFSETS) * np.repeat(codes >= 0, SIZES, axis=1)
+    assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
+    # missing groups are exactly zero, observed ones sum to 1
+    for g in range(3):
+        s = out[:, OFFSETS[g]:OFFSETS[g + 1]].sum(axis=1)
+        assert_allclose(s, np.where(codes[:, g] >= 0, 1.0, 0.0), atol=1e-12)
+
+
+def test_softmax_kernel_samples_follow_the_softmax():
+    """Frequencies of 40,000 draws against the probabilities (5 standard errors)."""
+    n = 40000
+    rng = np.random.RandomState(1)
+    row = rng.normal(0, 1.5, 7)
+    pre = np.tile(row, (n, 1))
+    b = np.zeros(7)
+    codes = np.zeros((n, 3), np.int32)
+    out = np.empty_like(pre)
+    ck.softmax_groups(pre, b, OFFSETS, codes, True, out, stream_key(123, 4), 1)
+    # exactly one unit on per group
+    for g in range(3):
+        assert_array_equal(out[:, OFFSETS[g]:OFFSETS[g + 1]].sum(axis=1), 1.0)
+    freq = out.mean(axis=0)
+    p = _softmax_groups_np(row[None], OFFSETS)[0]
+    se = np.sqrt(p * (1 - p) / n)
+    assert np.all(np.abs(freq - p) < 5 * se + 1e-12), (freq, p)
+    # a different stream gives different draws; the same stream the same ones
+    out2 = np.empty_like(pre)
+    ck.softmax_groups(pre, b, OFFSETS, codes, True, out2, stream_key(123, 4), 1)
+    assert_array_equal(out, out2)
+    ck.softmax_groups(pre, b, OFFSETS, codes, True, out2, stream_key(123, 5), 1)
+    assert not np.array_equal(out, out2)
+
+
+def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd):
+    """Plain NumPy CD-1 with the kernel's random numbers (streams 3u, 3u+1, 3u+2)."""
+    m, G = codes.shape
+    H, V = W.shape
+    base = update_index * 3
+    k0, k1, k2 = (np.uint64(stream_key(seed, base + s)) for s in range(3))
+    v0 = _onehot(codes, OFFSETS)
+    ph0 = expit(v0 @ W.T + c)
+    u = np.array([[uniform(k0, r * H + j) for j in range(H)] for r in range(m)])
+    h0 = (u < ph0).astype(float)
+    logits = h0 @ W + b
+    vk = np.zeros((m, V))
+    for r in range(m):
+        for g in range(G):
+            if codes[r, g] < 0:
+                continue
+            z = logits[r, OFFSETS[g]:OFFSETS[g + 1]]
+            e = np.exp(z - z.max())
+            t = uniform(k1, r * G + g) * e.sum()
+            pick = min(int(np.searchsorted(np.cumsum(e), t, side="right")), len(e) - 1)
+            vk[r, OFFSETS[g] + pick] = 1.0
+    phk = expit(vk @ W.T + c)
+    vW = mom * vW + lr * ((ph0.T @ v0 - phk.T @ vk) / m) - lr * wd * W
+    vc = mom * vc + lr * (ph0 - phk).mean(axis=0)
+    vb = mom * vb + lr * (v0 - vk).mean(axis=0)
+    return W + vW, c + vc, b + vb, vW, vc, vb
+
+
+@pytest.mark.parametrize("update_index", [0, 5])
+def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index):
+    rng = np.random.RandomState(2)
+    m, H, V, G = 6, 4, 7, 3
+    codes = np.column_stack([rng.randint(0, K, m) for K in SIZES]).astype(np.int32)
+    codes[0, 1] = codes[3, 2] = -1  # missing entries
+    W = rng.normal(0, 1, (H, V))
+    c = rng.normal(0, 1, H)
+    b = rng.normal(0, 1, V)
+    vW, vc, vb = rng.normal(0, .1, (H, V)), rng.normal(0, .1, H), rng.normal(0, .1, V)
+    lr, mom, wd = 0.1, 0.5, 0.01
+    ref = _cd1_numpy(codes, W, c, b, vW, vc, vb, 77, update_index, lr, mom, wd)
+    params = (W.copy(), c.copy(), b.copy())
+    vel = (vW.copy(), vc.copy(), vb.copy())
+    chains = (np.zeros((m, H)), np.full(H, 0.1))
+    scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)), np.zeros((2 * m, H)),
+               np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
+    n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (1, False, False),
+                    np.uint64(77), update_index, OFFSETS, params, vel, chains, scratch,
+                    (lr, mom, wd, 0.1, 0.0, 0.9))
+    assert n == 1
+    for got, want in zip(params + vel, ref[:3] + ref[3:]):
+        assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_pseudo_loglik_kernel_matches_brute_force_conditionals():
+    m = _tiny_model(3)
+    X = _all_rows()
+    X = np.vstack([X, [[1, -1, 0]]])  # a row with a missing entry
+    pll = m.score_samples(np.where(X < 0, np.nan, X))
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+
+    def negF(codes):
+        v = _onehot(codes, OFFSETS)
+        return v @ b + np.logaddexp(0, v @ W.T + c).sum(axis=1)
+
+    for r, row in enumerate(X):
+        want = 0.0
+        for g in np.flatnonzero(row >= 0):
+            alts = np.repeat(row[None], SIZES[g], axis=0)
+            alts[:, g] = np.arange(SIZES[g])
+            want += negF(row[None])[0] - logsumexp(negF(alts))
+        assert_allclose(pll[r], want, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------
+# exact log Z and AIS
+# --------------------------------------------------------------------------
+
+
+def test_exact_log_partition_matches_enumeration_of_both_layers():
+    m = _tiny_model(4)
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    V = _onehot(_all_rows(), OFFSETS)
+    Hs = np.array(list(itertools.product([0, 1], repeat=3)), dtype=float)
+    neg_e = (V @ b)[:, None] + (Hs @ c)[None, :] + V @ W.T @ Hs.T
+    brute = logsumexp(neg_e)
+    est = m.log_partition("exact")
+    assert est.method == "exact"
+    assert_allclose(est.log_z, brute, rtol=1e-12)
+    assert m.log_partition().method == "exact"  # auto on a small model
+    # free energy against the sum over hidden states, and a normalised likelihood
+    assert_allclose(-m.free_energy(_all_rows()), logsumexp(neg_e, axis=1), rtol=1e-12)
+    ll = m.log_likelihood(_all_rows())
+    assert_allclose(logsumexp(ll), 0.0, atol=1e-10)
+
+
+def test_exact_log_partition_chunks_many_hidden_units():
+    """H = 14 > CHUNK_BITS: several parallel chunks, against enumerating the visible states."""
+    m = _tiny_model(5, scale=0.5, H=14)
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    V = _onehot(_all_rows(), OFFSETS)
+    brute = logsumexp(V @ b + np.logaddexp(0, V @ W.T + c).sum(axis=1))
+    assert_allclose(m.log_partition("exact").log_z, brute, rtol=1e-11)
+
+
+def test_ais_agrees_with_exact_log_partition():
+    m = _tiny_model(6, scale=1.0)
+    exact = m.log_partition("exact").log_z
+    X = _all_rows()
+    est = m.log_partition("ais", n_runs=200, betas=np.linspace(0, 1, 2000), base_rate=X,
+                          random_state=0)
+    assert est.method == "ais" and est.n_runs == 200
+    assert abs(est.log_z - exact) < 0.05, (est.log_z, exact)
+    assert est.log_z_lower <= exact + 0.05 and exact - 0.05 <= est.log_z_upper
+    # deterministic for a given random_state
+    again = m.log_partition("ais", n_runs=200, betas=np.linspace(0, 1, 2000),
+                            base_rate=X, random_state=0)
+    assert again.log_z == est.log_z
+
+
+def test_ais_on_a_trained_model_close_to_exact():
+    X = _synthetic(600, seed=0)
+    m = CategoricalRBM(n_components=10, n_iter=20, learning_rate=0.3, n_jobs=1,
+                       random_state=0).fit(X)
+    exact = m.log_partition("exact").log_z
+    est = m.log_partition("ais", n_runs=100, betas=np.linspace(0, 1, 3000), base_rate=X,
+                          random_state=1)
+    assert abs(est.log_z - exact) < 0.1, (est.log_z, exact)
+    # the trained model beats the independent-columns baseline on held-out rows
+    Xt = _synthetic(400, seed=1)
+    ll = m.log_likelihood(Xt, log_z=exact).mean()
+    base = 0.0
+    for g in range(X.shape[1]):
+        p = (np.bincount(X[:, g], minlength=4) + 1.0) / (len(X) + 4)
+        base += np.log(p[Xt[:, g]]).mean()
+    assert ll > base + 0.3, (ll, base)
+
+
+def test_likelihood_errors():
+    m = _tiny_model(7)
+    with pytest.raises(ValueError, match="complete rows"):
+        m.log_likelihood([[0, np.nan, 1]])
+    with pytest.raises(ValueError, match="method must be"):
+        m.log_partition("magic")
+    with pytest.raises(ValueError, match="n_runs"):
+        m.log_partition("ais", n_runs=1)
+    with pytest.raises(ValueError, match="betas"):
+        m.log_partition("ais", betas=[0.0, 0.7])
+    with pytest.raises(ValueError, match="log_z"):
+        m.log_likelihood([[0, 1, 1]], log_z=np.inf)
+    big = CategoricalRBM(n_components=30, n_iter=0).fit([[0], [1]])
+    with pytest.raises(ValueError, match="exceeds 25"):
+        big.log_partition("exact")
+
+
+# --------------------------------------------------------------------------
+# missing entries and imputation
+# --------------------------------------------------------------------------
+
+
+def _synthetic(n, seed):
+    """Column 1 copies column 0, column 3 is (column 2 + 1) mod 4, column 4 noise."""
+    rng = np.random.RandomState(seed)
+    a = rng.randint(0, 4, n)
+    c2 = rng.randint(0, 4, n)
+    return np.column_stack([a, a, c2, (c2 + 1) % 4, rng.randint(0, 4, n)])
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_an_all_missing_column_gets_no_gradient(persistent, weight_decay):
+    X = _synthetic(200, 0).astype(float)
+    X[:, 2] = np.nan
+    kw = dict(n_components=6, categories=[np.arange(4)] * 5, learning_rate=0.1,
+              weight_decay=weight_decay, persistent=persistent, batch_size=10,
+              random_state=0)
+    init = CategoricalRBM(n_iter=0, **kw).fit(X)
+    m = CategoricalRBM(n_iter=3, **kw).fit(X)
+    g = slice(8, 12)
+    n_updates = 3 * 20
+    assert_allclose(m.components_[:, g], init.components_[:, g] * (1 - 0.1 * weight_decay)
+                    ** n_updates, rtol=1e-12)
+    assert_array_equal(m.intercept_visible_[g], init.intercept_visible_[g])
+    assert_allclose(init.intercept_visible_[g], np.log(0.25))
+    # the observed columns did learn
+    assert not np.allclose(m.components_[:, :8], init.components_[:, :8])
+
+
+def test_missing_entries_are_imputed_from_the_others():
+    X = _synthetic(1500, 0)
+    m = CategoricalRBM(n_components=16, n_iter=20, learning_rate=0.1, n_jobs=1,
+                       random_state=0)
+    m.fit(X)
+    Xt = _synthetic(500, 1).astype(float)
+    truth = Xt.copy()
+    Xt[:, 1] = np.nan
+    Xt[:250, 3] = np.nan
+    Xt[250:, 0] = np.nan  # rows 250+: columns 0 and 1 both missing
+    out = m.impute(Xt)
+    obs = ~np.isnan(Xt)
+    assert_array_equal(out[obs], truth[obs])  # observed entries kept
+    assert np.mean(out[:250, 1] == truth[:250, 1]) > 0.9
+    assert np.mean(out[:250, 3] == truth[:250, 3]) > 0.9
+    mode = np.bincount(X[:, 1]).argmax()
+    assert np.mean(out[:250, 1] == truth[:250, 1]) > np.mean(truth[:250, 1] == mode) + 0.5
+    proba = m.predict_proba_visible(Xt[:5])
+    assert [p.shape for p in proba] == [(5, 4)] * 5
+    assert_allclose([p.sum(axis=1) for p in proba], 1.0)
+
+
+def test_training_with_missing_entries_still_learns_the_pattern():
+    X = _synthetic(1500, 0).astype(float)
+    rng = np.random.RandomState(0)
+    X[rng.rand(*X.shape) < 0.2] = np.nan  # 20% missing at random
+    m = CategoricalRBM(n_components=16, n_iter=20, n_jobs=1, random_state=0).fit(X)
+    Xt = _synthetic(400, 1).astype(float)
+    truth = Xt[:, 1].copy()
+    Xt[:, 1] = np.nan
+    assert np.mean(m.impute(Xt)[:, 1] == truth) > 0.9
+
+
+def test_declared_missing_value_and_strings_with_pandas():
+    pd = pytest.importorskip("pandas")
+    X = _synthetic(600, 0)
+    names = np.array(["red", "green", "blue", "grey"])
+    df = pd.DataFrame({f"c{i}": names[X[:, i]] for i in range(5)})
+    df.loc[:5, "c4"] = None
+    df["c2"] = df["c2"].astype("category")
+    m = CategoricalRBM(n_components=8, n_iter=20, learning_rate=0.3, n_jobs=1,
+                       random_state=0).fit(df)
+    assert list(m.feature_names_in_) == list(df.columns)
+    assert [list(c) for c in m.categories_] == [sorted(names)] * 5
+    test = df.iloc[:50].copy()
+    truth = test["c1"].to_numpy()
+    test["c1"] = "?"
+    m2 = clone(m).set_params(missing_values="?")
+    m2.fit(df)
+    out = m2.impute(test)
+    assert out.dtype == object
+    assert np.mean(out[:, 1] == truth) > 0.9
+    # integer codes with a declared missing value
+    Xm = X.copy()
+    Xm[:10, 0] = -1
+    mi = CategoricalRBM(n_components=4, n_iter=1, missing_values=-1).fit(Xm)
+    assert [len(c) for c in mi.categories_] == [4] * 5
+    assert mi.impute(Xm[:10])[:, 0].min() >= 0
+
+
+def test_unknown_categories():
+    X = _synthetic(100, 0)
+    m = CategoricalRBM(n_components=4, n_iter=1, random_state=0).fit(X)
+    bad = X[:3].copy()
+    bad[1, 2] = 9
+    with pytest.raises(ValueError, match=r"unknown categories \[9\] in column 2 of X; its "
+                       r"categories are \[0, 1, 2, 3\]"):
+        m.transform(bad)
+    before = pickle.dumps(m)
+    with pytest.raises(ValueError, match="unknown categories"):
+        m.partial_fit(bad)
+    assert pickle.dumps(m) == before
+    m.set_params(handle_unknown="ignore")
+    out = m.impute(bad)  # the unknown entry is treated as missing and imputed
+    assert 0 <= out[1, 2] <= 3 and out[0, 2] == bad[0, 2]
+    assert_allclose(m.transform(bad)[0], m.transform(X[:1])[0])
+
+
+@pytest.mark.parametrize("X, kw, match", [
+    ([[0, np.nan], [1, np.nan]], {}, "Column 1 of X has no observed"),
+    ([[0, 1], [1, 0]], {"categories": [[0, 1]]}, "categories has 1 entries"),
+    ([[0, 1], [1, 0]], {"categories": [[1, 0], [0, 1]]}, "sorted and unique"),
+    ([[0, 1], [1, 0]], {"categories": [[0, 1], [0, np.nan]]}, "missing value"),
+    ([[0, 1], [1, 0]], {"categories": [[0, 1], [0, 1]], "n_components": 0}, "n_components"),
+    ([[0, np.inf], [1, 0]], {}, "infinity"),
+    ([0, 1, 2], {}, "2D array"),
+    ([[0, 1], [1, 2]], {"categories": [[0, 1], [0, 1]]}, r"unknown categories \[2\]"),
+])
+def test_bad_input_errors(X, kw, match):
+    with pytest.raises(ValueError, match=match):
+        CategoricalRBM(n_iter=1, **kw).fit(X)
+
+
+# --------------------------------------------------------------------------
+# workflows on real data (no download)
+# --------------------------------------------------------------------------
+
+_DIGITS_X, _DIGITS_Y = load_digits(return_X_y=True)
+_CATS4 = [np.arange(4.0)] * 64
+
+
+def _digits_pipeline(**kw):
+    params = dict(n_components=64, n_iter=20, learning_rate=0.1, categories=_CATS4,
+                  n_jobs=1, random_state=0)
+    params.update(kw)
+    return Pipeline([
+        ("bins", KBinsDiscretizer(n_bins=4, encode="ordinal", strategy="uniform")),
+        ("rbm", CategoricalRBM(**params)),
+        ("clf", LogisticRegression(max_iter=500)),
+    ])
+
+
+def test_pipeline_cross_val_on_binned_digits_beats_chance():
+    X, y = _DIGITS_X[:450], _DIGITS_Y[:450]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # KBinsDiscretizer: constant pixels
+        scores = cross_val_score(_digits_pipeline(n_iter=15), X, y, cv=3)
+    print(scores)
+    chance = cross_val_score(DummyClassifier(), X, y, cv=3).mean()
+    assert chance < 0.15
+    assert scores.mean() > 0.65, scores  # 0.77 measured
+
+
+def test_grid_search_over_n_components():
+    X, y = _DIGITS_X[:300], _DIGITS_Y[:300]
+    gs = GridSearchCV(_digits_pipeline(n_iter=3), {"rbm__n_components": [4, 32]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gs.fit(X, y)
+    assert gs.best_params_["rbm__n_components"] == 32
+    assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
+    # the RBM alone is selected by its pseudo-likelihood score
+    Xi = _synthetic(300, 0)
+    gs2 = GridSearchCV(CategoricalRBM(n_iter=10, learning_rate=0.5, n_jobs=1,
+                                      random_state=0),
+                       {"n_components": [1, 16]}, cv=2).fit(Xi)
+    assert gs2.best_params_["n_components"] == 16
+
+
+def test_iris_binned_pipeline():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(
+        KBinsDiscretizer(n_bins=3, encode="ordinal", strategy="uniform"),
+        CategoricalRBM(n_components=16, n_iter=30, categories=[np.arange(3.0)] * 4,
+                       n_jobs=1, random_state=0),
+        LogisticRegression(max_iter=1000))
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.8  # chance 1/3
+
+
+def test_clone_pickle_partial_fit_and_set_params_refit():
+    X = _synthetic(300, 0)
+    m = CategoricalRBM(n_components=8, n_iter=3, random_state=0).fit(X)
+    c = clone(m)
+    assert not hasattr(c, "components_") and c.get_params() == m.get_params()
+    p = pickle.loads(pickle.dumps(m))
+    m.partial_fit(X[:100])
+    p.partial_fit(X[:100])
+    assert_array_equal(m.components_, p.components_)
+    assert p.n_iter_ == 4
+    m.set_params(n_components=5, categories=[np.arange(5)] * 5).fit(X)
+    assert m.components_.shape == (5, 25)
+    with pytest.raises(ValueError, match="n_components=6 differs"):
+        m.set_params(n_components=6).partial_fit(X)
+    # partial_fit from scratch equals fit with one epoch in the given order
+    a = CategoricalRBM(n_components=8, random_state=0).partial_fit(X)
+    b = CategoricalRBM(n_components=8, n_iter=1, shuffle=False, random_state=0).fit(X)
+    assert_array_equal(a.components_, b.components_)
+
+
+def test_failed_fit_leaves_the_model_unchanged():
+    X = _synthetic(200, 0)
+    m = CategoricalRBM(n_components=8, n_iter=2, random_state=0).fit(X)
+    before = pickle.dumps(m)
+    bad = X.astype(float)
+    bad[:, 3] = np.nan  # categories="auto" finds nothing in column 3
+    with pytest.raises(ValueError, match="Column 3"):
+        m.fit(bad)
+    assert pickle.dumps(m) == before
+    m.set_params(learning_rate=1e9)
+    before = pickle.dumps(m)
+    with pytest.raises(ValueError, match="diverged"):
+        m.fit(X)
+    assert pickle.dumps(m) == before
+    with pytest.raises(ValueError, match="unknown categories"):
+        m.partial_fit(X + 1)
+    assert pickle.dumps(m) == before
+
+
+def test_real_sigint_keeps_completed_epochs():
+    X = np.tile(_synthetic(2000, 0), (4, 1))
+    kw = dict(n_components=200, n_jobs=1, random_state=0)
+    CategoricalRBM(n_iter=1, **kw).fit(X[:20])  # compile outside the timed part
+    est = CategoricalRBM(n_iter=100000, **kw)
+    for delay in (0.6, 1.5):
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            try:
+                timer.start()
+                est.fit(X)
+                timer.join()
+            except KeyboardInterrupt:
+                timer.join()
+                continue
+        assert est.interrupted_ is True
+        assert est.n_iter_ == len(est.history_) >= 1
+        assert any("interrupted" in str(w.message) for w in rec)
+        ref = CategoricalRBM(n_iter=est.n_iter_, **kw).fit(X)
+        assert_array_equal(est.components_, ref.components_)
+        return
+    pytest.skip("both SIGINTs came before the first epoch ended")
+
+
+def test_history_verbose_and_validation(capsys):
+    X = _synthetic(300, 0)
+    m = CategoricalRBM(n_components=8, n_iter=3, verbose=1, validation_fraction=0.2,
+                       random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert out.count("[CategoricalRBM] Iteration") == 3
+    assert [h["epoch"] for h in m.history_] == [1, 2, 3]
+    assert all(np.isfinite(h["free_energy_gap"]) and h["pseudo_log_likelihood"] < 0
+               for h in m.history_)
+    # training raises the pseudo-likelihood
+    m0 = CategoricalRBM(n_components=8, n_iter=0, random_state=0).fit(X)
+    m1 = CategoricalRBM(n_components=8, n_iter=10, learning_rate=0.5, n_jobs=1,
+                        random_state=0).fit(X)
+    assert m1.score(X) > m0.score(X) + 0.5
+
+
+def test_inverse_transform_and_gibbs():
+    X = _synthetic(800, 0)
+    m = CategoricalRBM(n_components=16, n_iter=15, n_jobs=1, random_state=0).fit(X)
+    rec = m.inverse_transform(m.transform(X[:200]))
+    assert rec.shape == (200, 5)
+    assert np.mean(rec[:, :4] == X[:200, :4]) > 0.8
+    s = m.gibbs(X[:50])
+    assert s.shape == (50, 5) and set(np.unique(s)) <= {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="n_components=16"):
+        m.inverse_transform(np.zeros((2, 3)))
+
+
+@parametrize_with_checks([CategoricalRBM(n_iter=2, random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
