@@ -58,9 +58,9 @@ def _pca_error(Xtr, Xte, k):
 # ----------------------------------------------------------------------------
 
 
-@parametrize_with_checks([DBNAutoencoder(n_iter_pretrain=2, max_iter=20, random_state=0),
-                          DBNAutoencoder(code_units="bernoulli", n_iter_pretrain=2,
-                                         max_iter=20, random_state=0)])
+@parametrize_with_checks([DBNAutoencoder(n_iter_pretrain=2, max_iter=5, random_state=0),
+                          DBNAutoencoder((16,), code_units="bernoulli", n_iter_pretrain=2,
+                                         max_iter=5, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

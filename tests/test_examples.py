@@ -61,7 +61,8 @@ def _env():
 def test_examples_found():
     names = {p.stem for p in EXAMPLES}
     expected = {"rbm_digits_features", "dbn_semi_supervised", "mnist_dbn_classifier",
-                "mnist_loglik_ais", "dbn_generate_digits", "gaussian_rbm_real_valued"}
+                "mnist_loglik_ais", "dbn_generate_digits", "gaussian_rbm_real_valued",
+                "autoencoder_mnist_codes"}
     assert expected <= names, f"missing examples: {sorted(expected - names)}"
 
 
