@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._kernels.cd import cd_epoch_log_var
 from .rbm import _BaseRBM, _needs_free_energy
+from .units import VISIBLE_UNITS
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -239,7 +240,7 @@ class GaussianBernoulliRBM(_BaseRBM):
     (100, 3)
     """
 
-    _gaussian_visible = True
+    _visible_units = VISIBLE_UNITS["gaussian"]
     _score_key = "negative_free_energy"
     _score_label = "-free energy"
 
@@ -337,9 +338,6 @@ class GaussianBernoulliRBM(_BaseRBM):
         if "_sigma" in self.__dict__ and "sigma_" in self.__dict__:
             self.sigma_ = self._sigma
 
-    def _init_visible(self, mean):
-        return mean
-
     def _commit(self, state, rng, interrupted):
         super()._commit(state, rng, interrupted)
         self.sigma_ = self._sigma
@@ -369,31 +367,6 @@ class GaussianBernoulliRBM(_BaseRBM):
         )
 
     # ------------------------------------------------------------- inference
-    def _visible_input(self, X, P=None):
-        """``v / sigma^2``, the input of the hidden units (an affine map of X)."""
-        W, _, _, sigma = self._params(P)
-        inv_var = (1.0 / sigma**2).astype(W.dtype)
-        if sp.issparse(X):
-            return sp.csr_matrix(X.multiply(inv_var[None, :]))
-        return X * inv_var
-
-    def _hidden_affine(self):
-        """``(W, c)`` with hidden pre-activation ``X @ W + c``: the ``1 / sigma^2``
-        scaling of the visible input folded into W (n_features, n_components)."""
-        check_is_fitted(self)
-        W = self.components_.T / (self._sigma**2)[:, None]
-        return np.ascontiguousarray(W, dtype=self.components_.dtype), np.array(
-            self.intercept_hidden_)
-
-    def _visible_means(self, h, P=None):
-        W, _, b, _ = self._params(P)
-        return h @ W + b
-
-    def _sample_visibles(self, h, rng):
-        mean = self._visible_means(h)
-        noise = rng.standard_normal(mean.shape).astype(mean.dtype, copy=False)
-        return mean + self._sigma * noise
-
     def gibbs(self, v, *, sample=True):
         """One Gibbs step v -> h -> v', sampling the hidden units.
 
@@ -439,16 +412,6 @@ class GaussianBernoulliRBM(_BaseRBM):
             In nats, in the model's dtype.
         """
         return super().free_energy(X)
-
-    def _free_energy(self, X, P=None):
-        return self._blockwise(X, self._free_energy_block, P)
-
-    def _free_energy_block(self, X, P):
-        W, _, b, sigma = self._params(P)
-        quad = 0.5 * np.sum(((X - b) / sigma) ** 2, axis=1)
-        pre = self._hidden_pre(self._visible_input(X, P), P)
-        phi = self._hidden_unit().log_marginal(pre)
-        return (quad - phi.sum(axis=1)).astype(W.dtype, copy=False)
 
     def _score_samples(self, X, P=None):
         return -self._free_energy(X, P)

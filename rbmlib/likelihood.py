@@ -33,8 +33,9 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._kernels import partition as _pk
+from .units import VISIBLE_UNITS
+from .units import free_energy as _units_free_energy
 from .units import hidden_units as _hidden_units_of
-from .units import softplus as _softplus
 
 __all__ = [
     "PartitionEstimate",
@@ -119,6 +120,11 @@ def _hidden(rbm, what):
     return unit
 
 
+def _visible(sigma):
+    """The visible :class:`rbmlib.units.VisibleUnits`: Gaussian when ``sigma_`` is set."""
+    return VISIBLE_UNITS["bernoulli" if sigma is None else "gaussian"]
+
+
 def _params(rbm):
     """Float64 C-contiguous (W, c, b, sigma or None) of a fitted RBM."""
     names = ("components_", "intercept_hidden_", "intercept_visible_")
@@ -188,12 +194,16 @@ def _check_visible(X, name, n_features, gaussian, *, binary=False, accept_1d=Fal
     return X
 
 
-def _n_enumerated(W, sigma, unit):
-    """Units exact log Z enumerates (0: a closed form, no enumeration)."""
+def _n_enumerated(W, sigma, hidden):
+    """Units exact log Z enumerates: the smaller discrete layer (0: none, a closed form).
+
+    A layer can be enumerated when its units are discrete; the other layer is
+    then summed or integrated out in closed form (``log_marginal`` of the
+    hidden units, the Gaussian integral of Gaussian visible units).
+    """
     H, V = W.shape
-    if unit.name == "gaussian":
-        return 0 if sigma is not None else V
-    return H if sigma is not None else min(H, V)
+    sizes = [n for n, u in ((V, _visible(sigma)), (H, hidden)) if u.discrete]
+    return min(sizes) if sizes else 0
 
 
 def _auto_method(W, sigma, unit):
@@ -245,40 +255,41 @@ def _gaussian_gaussian_log_z(W, c, b, sigma):
             - float(np.log(np.diag(L)).sum()))
 
 
-def _log_z_exact_arrays(W, c, b, sigma, unit):
+def _log_z_exact_arrays(W, c, b, sigma, hidden):
+    """Exact log Z: enumerate the smaller discrete layer, marginalise the other.
+
+    One rule for every pair of unit types (the units say which layers are
+    discrete; ``log_z_enumerate`` marginalises Bernoulli units by softplus and
+    Gaussian ones, visible or hidden, by a Gaussian integral).
+    """
     H, V = W.shape
-    if unit.name == "gaussian":
-        if sigma is not None:
-            return _gaussian_gaussian_log_z(W, c, b, sigma)
-        if V > MAX_EXACT_UNITS:
-            raise ValueError(
-                f"exact log Z with Gaussian hidden units enumerates the visible layer: "
-                f"{V} units is more than {MAX_EXACT_UNITS}; use ais() instead."
-            )
-        # visible states enumerated, the hidden units integrated out
-        return (_pk.log_z_enumerate(np.ascontiguousarray(W.T), b, c, True, np.ones(H))
-                + H * unit.log_marginal_zero)
-    if sigma is None:
-        n = min(H, V)
-        if n > MAX_EXACT_UNITS:
-            raise ValueError(
-                f"exact log Z enumerates the smaller layer: {n} units (of {V} visible "
-                f"and {H} hidden) is more than {MAX_EXACT_UNITS}; use ais() instead."
-            )
-        dummy = np.empty(0)
-        if H <= V:  # enumerate hidden states, visible marginalised
-            return _pk.log_z_enumerate(W, c, b, False, np.ones(V))
-        return _pk.log_z_enumerate(np.ascontiguousarray(W.T), b, c, False, dummy)
-    if H > MAX_EXACT_UNITS:
+    visible = _visible(sigma)
+    n = _n_enumerated(W, sigma, hidden)
+    if n == 0:  # no discrete layer: Gaussian visible and Gaussian hidden units
+        return _gaussian_gaussian_log_z(W, c, b, sigma)
+    if n > MAX_EXACT_UNITS:
+        which = ("the smaller layer" if visible.discrete and hidden.discrete else
+                 "the visible layer" if visible.discrete else "the hidden layer")
         raise ValueError(
-            f"exact log Z with Gaussian visible units enumerates the hidden layer: "
-            f"{H} units is more than {MAX_EXACT_UNITS}; use ais() instead."
+            f"exact log Z enumerates {which}: {n} units (of {V} visible {visible.name} and "
+            f"{H} hidden {hidden.name} units) is more than {MAX_EXACT_UNITS}; use ais() "
+            f"instead."
         )
-    inv_var = 1.0 / sigma**2
-    # log Z = logsumexp_h [c.h + sum_i ((b + W^T h)_i^2 - b_i^2) / (2 sigma_i^2)]
-    #         + sum_i log(sqrt(2 pi) sigma_i)
-    const = float(np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma) - 0.5 * b**2 * inv_var))
-    return _pk.log_z_enumerate(W, c, b, True, inv_var) + const
+    enumerate_hidden = hidden.discrete and (not visible.discrete or H <= V)
+    if enumerate_hidden:
+        if visible.discrete:  # Bernoulli visible units summed out
+            return _pk.log_z_enumerate(W, c, b, False, np.ones(V))
+        # Gaussian visible units integrated out:
+        # log Z = logsumexp_h [c.h + sum_i ((b + W^T h)_i^2 - b_i^2) / (2 sigma_i^2)]
+        #         + sum_i log(sqrt(2 pi) sigma_i)
+        inv_var = 1.0 / sigma**2
+        const = visible.log_z_base(b, sigma) - float(np.sum(0.5 * b**2 * inv_var))
+        return _pk.log_z_enumerate(W, c, b, True, inv_var) + const
+    # the (Bernoulli) visible states enumerated, the hidden units marginalised
+    WT = np.ascontiguousarray(W.T)
+    if hidden.discrete:
+        return _pk.log_z_enumerate(WT, b, c, False, np.empty(0))
+    return _pk.log_z_enumerate(WT, b, c, True, np.ones(H)) + H * hidden.log_marginal_zero
 
 
 @validate_params({"rbm": "no_validation"}, prefer_skip_nested_validation=True)
@@ -326,10 +337,9 @@ def log_partition_exact(rbm):
 
 def _base_biases(base_rate, b, sigma, n_features):
     """Visible biases of the base model from ``base_rate``."""
+    visible = _visible(sigma)
     if base_rate is None:
-        if sigma is None:
-            return np.zeros(n_features)
-        return b.copy()
+        return visible.base_biases(None, 0, b)
     if not sp.issparse(base_rate):
         shape = np.shape(base_rate)
         if len(shape) != 2:
@@ -340,20 +350,13 @@ def _base_biases(base_rate, b, sigma, n_features):
         if shape[0] == 0:
             raise ValueError("base_rate has no samples.")
     Xb = _check_visible(base_rate, "base_rate", n_features, sigma is not None)
-    n = Xb.shape[0]
     mean = np.asarray(Xb.mean(axis=0), dtype=np.float64).ravel()
-    if sigma is not None:
-        return np.ascontiguousarray(mean, dtype=np.float64)
-    # smoothed marginal rates (add one pseudo-observation of 0 and of 1)
-    p = (mean * n + 1.0) / (n + 2.0)
-    return np.log(p) - np.log1p(-p)
+    return np.ascontiguousarray(visible.base_biases(mean, Xb.shape[0], b), dtype=np.float64)
 
 
 def _log_z_base(b_base, sigma, n_components, unit):
-    hidden = n_components * unit.log_marginal_zero
-    if sigma is None:
-        return hidden + float(np.logaddexp(0.0, b_base).sum())
-    return hidden + float(np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma)))
+    """log Z of the AIS base model: its visible layer and ``n_components`` free hidden units."""
+    return n_components * unit.log_marginal_zero + _visible(sigma).log_z_base(b_base, sigma)
 
 
 def _check_betas(betas):
@@ -472,7 +475,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     unit = _hidden(rbm, "ais")
     W, c, b, sigma = _params(rbm)
     H, V = W.shape
-    if unit.name == "gaussian" and sigma is not None:
+    if _n_enumerated(W, sigma, unit) == 0:
         _gaussian_gaussian_log_z(W, c, b, sigma)  # raises when not normalisable
     n_runs = int(n_runs)
     betas = _check_betas(betas)
@@ -574,15 +577,8 @@ def free_energy(rbm, X):
 
 
 def _free_energy(W, c, b, sigma, X, unit):
-    """Free energy of validated float64 ``X`` (dense or CSR)."""
-    if sigma is None:
-        lin = np.asarray(X @ b).ravel()
-        pre = np.asarray(X @ W.T) + c
-        return -lin - unit.log_marginal(pre).sum(axis=1)
-    Xd = X.toarray() if sp.issparse(X) else X
-    quad = (0.5 * ((Xd - b) / sigma) ** 2).sum(axis=1)
-    pre = (Xd / sigma**2) @ W.T + c
-    return quad - unit.log_marginal(pre).sum(axis=1)
+    """Free energy of validated float64 ``X`` (dense or CSR): :func:`rbmlib.units.free_energy`."""
+    return _units_free_energy(X, W, c, b, sigma, _visible(sigma), unit)
 
 
 _AIS_PARAMS = frozenset(inspect.signature(ais).parameters) - {"rbm"}

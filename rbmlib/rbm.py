@@ -20,7 +20,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -37,8 +36,10 @@ from ._kernels.monitor import pseudo_loglik_bernoulli
 from ._blocks import RowBlocks, fit_streaming, is_dask_collection, lazy_method, mean_over_rows
 from . import likelihood
 from ._parallel import thread_limits
-from .units import HIDDEN_UNITS, hidden_units as _hidden_units_of
-from .units import softplus as _softplus  # noqa: F401  (imported by older code)
+from .units import HIDDEN_UNITS, VISIBLE_UNITS
+from .units import free_energy as _units_free_energy
+from .units import hidden_units as _hidden_units_of
+from .units import softplus as _softplus
 
 _DIVERGENCE_LIMIT = 1e5
 _PLL_MONITOR_ROWS = 10  # history_'s pseudo-likelihood: ~0.07 s per epoch at 784 x 500
@@ -203,13 +204,16 @@ def _own(a, dtype=None):
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the RBM estimators (not public).
 
-    Subclasses set ``_gaussian_visible`` and implement the visible-unit
-    specific pieces: ``_check_values``, ``_check_training_data``,
-    ``_init_visible``, ``_visible_means``, ``_free_energy`` and
-    ``_score_samples``.
+    The unit types are entries of the unit table :mod:`rbmlib.units`: a
+    subclass sets ``_visible_units`` (a :class:`rbmlib.units.VisibleUnits`) and
+    the ``hidden_units`` parameter picks the hidden ones; the free energy, the
+    conditional means and samplers, the CD kernel ids and the hidden affine map
+    are read from them. A subclass adds only what is specific to its visible
+    units: ``_check_values``, ``_check_training_data`` and ``_score_samples``
+    (and parameters of its own).
     """
 
-    _gaussian_visible = False
+    _visible_units = VISIBLE_UNITS["bernoulli"]
     # history_ key and verbose label of the per-epoch mean of score_samples
     _score_key = "pseudo_log_likelihood"
     _score_label = "pseudo-likelihood"
@@ -319,8 +323,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             hchain=np.zeros((min(self.batch_size, n_rows), H), dtype=dtype),
             sparse_q=np.full(H, self.sparsity_target, dtype=dtype),
             # the log-variances (GaussianBernoulliRBM(learn_sigma=True) learns them)
-            log_var=np.zeros(n_features, dtype=dtype) if self._gaussian_visible else None,
-            vel_log_var=np.zeros(n_features, dtype=dtype) if self._gaussian_visible else None,
+            log_var=np.zeros(n_features, dtype=dtype) if self._visible_units.has_sigma else None,
+            vel_log_var=np.zeros(n_features, dtype=dtype) if self._visible_units.has_sigma else None,
             n_updates=0,
             n_iter=0,
             history=[],
@@ -346,16 +350,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         V = self.components_.shape[1]
         log_var = getattr(self, "_log_var", None)
         vel_log_var = getattr(self, "_vel_log_var", None)
-        if not self._gaussian_visible:
+        if not self._visible_units.has_sigma:
             log_var = vel_log_var = None
         return _TrainState(
             W=_own(self.components_), c=_own(self.intercept_hidden_),
             b=_own(self.intercept_visible_), sigma=_own(self._sigma),
             vW=_own(vW), vc=_own(vc), vb=_own(vb), hchain=hchain,
             sparse_q=_own(self._sparsity_q),
-            log_var=(None if not self._gaussian_visible else
+            log_var=(None if not self._visible_units.has_sigma else
                      np.zeros(V, dtype) if log_var is None else _own(log_var)),
-            vel_log_var=(None if not self._gaussian_visible else
+            vel_log_var=(None if not self._visible_units.has_sigma else
                          np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var)),
             n_updates=self._n_updates, n_iter=self.n_iter_,
             history=list(self.history_), seed=self._seed,
@@ -447,7 +451,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                      update_index, scratch):
         return cd_epoch(
             Xd, data, indices, indptr, is_sparse, order,
-            size, self.k, self.persistent, self._gaussian_visible,
+            size, self.k, self.persistent, self._visible_units.has_sigma,
             np.uint64(state.seed), update_index, *state.arrays(), *scratch,
             float(self.learning_rate), float(self.momentum), float(self.weight_decay),
             float(self.sparsity_target), float(self.sparsity_cost), 0.9,
@@ -837,7 +841,28 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return pre
 
     def _visible_input(self, X, P=None):
-        return X
+        """What the hidden units see of X (``v``, or ``v / sigma^2`` for Gaussian units)."""
+        W, _, _, sigma = self._params(P)
+        return self._visible_units.hidden_input(X, sigma.astype(W.dtype, copy=False))
+
+    def _init_visible(self, mean):
+        return self._visible_units.init_bias(mean, getattr(self, "visible_bias_init", "zeros"))
+
+    def _visible_means(self, h, P=None):
+        W, _, b, sigma = self._params(P)
+        return self._visible_units.mean(h @ W + b, sigma)
+
+    def _sample_visibles(self, h, rng):
+        W, _, b, sigma = self._params()
+        return self._visible_units.sample(h @ W + b, sigma, rng)
+
+    def _free_energy(self, X, P=None):
+        return self._blockwise(X, self._free_energy_block, P)
+
+    def _free_energy_block(self, X, P):
+        W, c, b, sigma = self._params(P)
+        F = _units_free_energy(X, W, c, b, sigma, self._visible_units, self._hidden_unit())
+        return F.astype(W.dtype, copy=False)
 
     def transform(self, X):
         """Hidden-unit probabilities p(h_j = 1 | v) for each sample.
@@ -877,19 +902,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         (n_components,), new arrays in the model's dtype.
 
         ``transform(X)`` is ``self._hidden_unit().mean(X @ W + c)``: the DBN
-        builds its feed-forward layers from it.
+        builds its feed-forward layers from it (the visible units' input map,
+        ``v / sigma^2`` for Gaussian units, is folded into W).
         """
         check_is_fitted(self)
-        return np.array(self.components_.T), np.array(self.intercept_hidden_)
+        W, c, _, sigma = self._params()
+        return self._visible_units.hidden_affine(W, c, sigma)
 
     def _mean_hiddens(self, v, P=None):
         return self._hidden_unit().mean(self._hidden_pre(self._visible_input(v, P), P))
 
     def _sample_hiddens(self, v, rng, P=None):
         return self._hidden_unit().sample(self._hidden_pre(self._visible_input(v, P), P), rng)
-
-    def _sample_visibles(self, h, rng):
-        raise NotImplementedError
 
     def gibbs(self, v):
         """One Gibbs step v -> h -> v', sampling both layers.
@@ -1331,20 +1355,6 @@ class BernoulliRBM(_BaseRBM):
             stacklevel=4,
         )
 
-    def _init_visible(self, mean):
-        if self.visible_bias_init == "zeros":
-            return np.zeros_like(mean)
-        p = np.clip(mean, 1e-3, 1 - 1e-3)
-        return np.log(p / (1 - p))
-
-    def _visible_means(self, h, P=None):
-        W, _, b, _ = self._params(P)
-        return expit(h @ W + b)
-
-    def _sample_visibles(self, h, rng):
-        p = self._visible_means(h)
-        return (rng.uniform(size=p.shape) < p).astype(p.dtype)
-
     @_needs_free_energy
     def free_energy(self, X):
         """Free energy F(v) = -b.v - sum_j softplus(c_j + W_j.v) of each sample.
@@ -1362,14 +1372,6 @@ class BernoulliRBM(_BaseRBM):
             In nats, in the model's dtype; ``p(v) = exp(-F(v)) / Z``.
         """
         return super().free_energy(X)
-
-    def _free_energy(self, X, P=None):
-        # one product each: no block needed (outputs (n, H) and (n,))
-        W, c, b, _ = self._params(P)
-        pre = self._hidden_pre(X, P)
-        vb = np.asarray(X @ b).ravel()
-        phi = self._hidden_unit().log_marginal(pre)
-        return (-vb - phi.sum(axis=1)).astype(W.dtype, copy=False)
 
     @_needs_free_energy
     def score_samples(self, X):

@@ -32,11 +32,20 @@ machines", ICML 2010 (NReLU units).
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from ._kernels import units as _ku
 
-__all__ = ["HiddenUnits", "HIDDEN_UNITS", "hidden_units", "softplus"]
+__all__ = [
+    "HiddenUnits",
+    "HIDDEN_UNITS",
+    "hidden_units",
+    "VisibleUnits",
+    "VISIBLE_UNITS",
+    "free_energy",
+    "softplus",
+]
 
 
 def softplus(x):
@@ -50,6 +59,10 @@ def softplus(x):
     x = np.asarray(x)
     cap = 80.0 if x.dtype == np.float32 else 700.0
     return np.maximum(x, 0) + np.log1p(np.exp(-np.minimum(np.abs(x), cap)))
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 class HiddenUnits:
@@ -76,6 +89,7 @@ class HiddenUnits:
     kernel_id = -1
     activation = ""
     has_free_energy = True
+    discrete = True
     log_marginal_zero = math.nan
 
     def mean(self, pre):
@@ -139,6 +153,7 @@ class _GaussianHidden(HiddenUnits):
     name = "gaussian"
     kernel_id = _ku.GAUSSIAN_HIDDEN
     activation = "identity"
+    discrete = False
     log_marginal_zero = 0.5 * math.log(2.0 * math.pi)
 
     def mean(self, pre):
@@ -169,6 +184,7 @@ class _NReLUHidden(HiddenUnits):
     kernel_id = _ku.NRELU_HIDDEN
     activation = "relu"
     has_free_energy = False
+    discrete = False
 
     def mean(self, pre):
         return np.maximum(pre, 0)
@@ -195,3 +211,187 @@ def hidden_units(name):
             f"hidden_units must be one of {sorted(HIDDEN_UNITS)}; got {name!r}."
         ) from None
 
+
+# ------------------------------------------------------------------ visible units
+class VisibleUnits:
+    """One visible unit type (base class).
+
+    With ``b`` the visible biases and ``sigma`` the standard deviations
+    (Gaussian units; None or ignored otherwise), a unit type defines the input
+    the hidden units see (``hidden_input``: the hidden pre-activation is
+    ``hidden_input(v) W^T + c``), its own energy term in the free energy
+    (``energy_term``), its conditional mean and sampler given the top-down
+    input ``a = h W + b``, its initial biases and the base model of AIS.
+
+    Attributes
+    ----------
+    name : str
+    kernel_id : int
+        0 Bernoulli, 1 Gaussian: the ``gaussian_units`` switch of the CD and
+        partition kernels.
+    discrete : bool
+        Whether the states can be enumerated (exact log Z sums over them);
+        continuous units are integrated out in closed form instead.
+    has_sigma : bool
+        Whether the units have standard deviations (``sigma_``, learned with
+        ``learn_sigma``).
+    """
+
+    name = ""
+    kernel_id = -1
+    discrete = True
+    has_sigma = False
+
+    def hidden_input(self, X, sigma):
+        """What the hidden units see of the visible states X (dense or CSR)."""
+        return X
+
+    def hidden_affine(self, W, c, sigma):
+        """``(A, d)`` with ``hidden_input(X) @ W.T + c == X @ A + d``; A is (V, H)."""
+        return np.array(W.T), np.array(c)
+
+    def energy_term(self, X, b, sigma):
+        """The visible units' own term of the free energy, per row (nats)."""
+        raise NotImplementedError
+
+    def mean(self, a, sigma):
+        """``E[v | h]`` given the top-down input ``a = h W + b``."""
+        raise NotImplementedError
+
+    def sample(self, a, sigma, rng):
+        """A draw of ``v ~ p(v | h)`` given ``a = h W + b``."""
+        raise NotImplementedError
+
+    def init_bias(self, col_mean, how="zeros"):
+        """Initial visible biases from the training data's column means."""
+        raise NotImplementedError
+
+    def base_biases(self, col_mean, n_rows, b):
+        """Visible biases of the AIS base model (no weights) from data column means
+        (``col_mean`` None: no data given)."""
+        raise NotImplementedError
+
+    def log_z_base(self, b_base, sigma):
+        """log Z of the visible layer of the AIS base model, in nats."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<visible units {self.name!r}>"
+
+    def __reduce__(self):
+        return (_visible_units_of, (self.name,))
+
+
+class _BernoulliVisible(VisibleUnits):
+    """Binary visible units: energy ``-b.v``, ``p(v_i = 1 | h) = sigmoid(a_i)``."""
+
+    name = "bernoulli"
+    kernel_id = 0
+
+    def energy_term(self, X, b, sigma):
+        return -np.asarray(X @ b).ravel()
+
+    def mean(self, a, sigma):
+        return expit(a)
+
+    def sample(self, a, sigma, rng):
+        p = expit(a)
+        return (rng.uniform(size=p.shape) < p).astype(p.dtype)
+
+    def init_bias(self, col_mean, how="zeros"):
+        if how == "zeros":
+            return np.zeros_like(col_mean)
+        p = np.clip(col_mean, 1e-3, 1 - 1e-3)  # "log_odds" (practical guide, sec. 8)
+        return np.log(p / (1 - p))
+
+    def base_biases(self, col_mean, n_rows, b):
+        if col_mean is None:
+            return np.zeros_like(b)
+        # smoothed marginal rates (add one pseudo-observation of 0 and of 1)
+        p = (col_mean * n_rows + 1.0) / (n_rows + 2.0)
+        return np.log(p) - np.log1p(-p)
+
+    def log_z_base(self, b_base, sigma):
+        return float(np.logaddexp(0.0, b_base).sum())
+
+
+class _GaussianVisible(VisibleUnits):
+    """Gaussian visible units (Cho, Ilin and Raiko 2011): energy
+    ``sum_i (v_i - b_i)^2 / (2 sigma_i^2)``, hidden input ``v / sigma^2``,
+    ``p(v | h) = N(a, diag(sigma^2))``."""
+
+    name = "gaussian"
+    kernel_id = 1
+    discrete = False
+    has_sigma = True
+
+    def hidden_input(self, X, sigma):
+        inv_var = (1.0 / sigma**2).astype(X.dtype, copy=False)
+        if sp.issparse(X):
+            return sp.csr_matrix(X.multiply(inv_var[None, :]))
+        return X * inv_var
+
+    def hidden_affine(self, W, c, sigma):
+        A = W.T / (sigma**2)[:, None]
+        return np.ascontiguousarray(A, dtype=W.dtype), np.array(c)
+
+    def energy_term(self, X, b, sigma):
+        return 0.5 * np.sum(((_dense(X) - b) / sigma) ** 2, axis=1)
+
+    def mean(self, a, sigma):
+        return a
+
+    def sample(self, a, sigma, rng):
+        noise = rng.standard_normal(a.shape).astype(a.dtype, copy=False)
+        return a + sigma * noise
+
+    def init_bias(self, col_mean, how="mean"):
+        return col_mean
+
+    def base_biases(self, col_mean, n_rows, b):
+        return b.copy() if col_mean is None else np.asarray(col_mean, dtype=np.float64)
+
+    def log_z_base(self, b_base, sigma):
+        return float(np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma)))
+
+
+#: The visible unit types by name.
+VISIBLE_UNITS = {u.name: u for u in (_BernoulliVisible(), _GaussianVisible())}
+
+
+def _visible_units_of(name):
+    return VISIBLE_UNITS[name]
+
+
+def free_energy(X, W, c, b, sigma, visible, hidden):
+    """Free energy ``F(v) = visible.energy_term(v) - sum_j hidden.log_marginal(x_j)``.
+
+    The one formula every estimator and :mod:`rbmlib.likelihood` use, with
+    ``x = visible.hidden_input(v) W^T + c`` the hidden pre-activations, so that
+    ``p(v) = exp(-F(v)) / Z``.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    W : ndarray of shape (n_components, n_features)
+    c : ndarray of shape (n_components,)
+    b : ndarray of shape (n_features,)
+    sigma : ndarray of shape (n_features,) or None
+        Standard deviations of Gaussian visible units.
+    visible : VisibleUnits
+    hidden : HiddenUnits
+
+    Returns
+    -------
+    F : ndarray of shape (n_samples,)
+        In nats.
+
+    Raises
+    ------
+    NotImplementedError
+        If the hidden units have no closed-form free energy (NReLU).
+    """
+    hidden.check_free_energy("The free energy")
+    pre = np.asarray(visible.hidden_input(X, sigma) @ W.T)
+    pre += c
+    return visible.energy_term(X, b, sigma) - hidden.log_marginal(pre).sum(axis=1)
