@@ -499,3 +499,23 @@ def _expected_failed(est):
 ], expected_failed_checks=_expected_failed)
 def test_sklearn_estimator_checks_hidden_units(estimator, check):
     check(estimator)
+
+
+def test_likelihood_does_not_import_the_estimators():
+    """The old likelihood.py <-> rbm.py import cycle is gone: likelihood reads the
+    unit table and the kernels only (a fresh interpreter imports it first)."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rbmlib.likelihood
+
+    tree = ast.parse(Path(rbmlib.likelihood.__file__).read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+    assert modules <= {"_kernels", "units"}, modules
+    code = ("import importlib, sys; import rbmlib.units, rbmlib.likelihood as L; "
+            "assert 'rbmlib.likelihood' in sys.modules; print(L.MAX_EXACT_UNITS)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "25"
