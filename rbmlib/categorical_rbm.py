@@ -22,6 +22,7 @@ from sklearn.utils._mask import _get_mask
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._blocks import is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
 from .rbm import _BaseRBM, _IntNotBool, _TrainState
@@ -316,11 +317,7 @@ class CategoricalRBM(_BaseRBM):
                         f"{c.shape}.")
                 if c.dtype.kind in "US":
                     c = c.astype(object)
-                if c.dtype.kind == "O":
-                    bad = _missing_mask(c, None)
-                else:
-                    bad = _missing_mask(c, None) if c.dtype.kind in "fc" else np.zeros(len(c), bool)
-                if bad.any():
+                if _missing_mask(c, None).any():
                     raise ValueError(f"categories[{j}] contains a missing value (NaN/None); "
                                      f"missing entries are never categories.")
                 if c.dtype.kind in "biuf":
@@ -589,6 +586,8 @@ class CategoricalRBM(_BaseRBM):
         score : float
             In nats; higher is better.
         """
+        if is_dask_collection(X):
+            return mean_over_rows(self, "score_samples", X)
         return float(np.mean(self.score_samples(X)))
 
     def transform(self, X):
@@ -596,12 +595,13 @@ class CategoricalRBM(_BaseRBM):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features_in_)
+        X : array-like, DataFrame or dask array of shape (n_samples, n_features_in_)
             Missing entries are absent (contribute 0 to the hidden input).
 
         Returns
         -------
         h : ndarray of shape (n_samples, n_components), float64
+            For a dask X, a lazy dask array with X's row chunks.
 
         Raises
         ------
@@ -610,6 +610,8 @@ class CategoricalRBM(_BaseRBM):
         ValueError
             As for :meth:`free_energy`.
         """
+        if is_dask_collection(X):
+            return lazy_method(self, "transform", X)
         X = self._check_fitted_X(X)
         with thread_limits(self.n_jobs):
             return self._mean_hiddens(X)

@@ -639,3 +639,16 @@ def test_inverse_transform_and_gibbs():
 @parametrize_with_checks([CategoricalRBM(n_iter=2, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_dask_array_fit_transform_and_score():
+    da = pytest.importorskip("dask.array")
+    X = _synthetic(400, 0)
+    Xd = da.from_array(X, chunks=100)
+    m = CategoricalRBM(n_components=8, n_iter=2, categories=[np.arange(4)] * 5,
+                       n_jobs=1, random_state=0).fit(Xd)
+    assert m.components_.shape == (8, 20)
+    t = m.transform(Xd)
+    assert isinstance(t, da.Array)
+    assert_allclose(t.compute(), m.transform(X))
+    assert_allclose(m.score(Xd), m.score(X))
