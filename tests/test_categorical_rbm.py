@@ -109,8 +109,10 @@ def test_softmax_kernel_samples_follow_the_softmax():
     assert not np.array_equal(out, out2)
 
 
-def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd):
-    """Plain NumPy CD-1 with the kernel's random numbers (streams 3u, 3u+1, 3u+2)."""
+def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd,
+               mean_field=False, hchain=None):
+    """Plain NumPy CD-1 (PCD-1 when ``hchain`` is given, updated in place) with the
+    kernel's random numbers (streams 3u, 3u+1, 3u+2)."""
     m, G = codes.shape
     H, V = W.shape
     base = update_index * 3
@@ -118,7 +120,7 @@ def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd):
     v0 = _onehot(codes, OFFSETS)
     ph0 = expit(v0 @ W.T + c)
     u = np.array([[uniform(k0, r * H + j) for j in range(H)] for r in range(m)])
-    h0 = (u < ph0).astype(float)
+    h0 = (u < ph0).astype(float) if hchain is None else hchain.copy()
     logits = h0 @ W + b
     vk = np.zeros((m, V))
     for r in range(m):
@@ -127,18 +129,27 @@ def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd):
                 continue
             z = logits[r, OFFSETS[g]:OFFSETS[g + 1]]
             e = np.exp(z - z.max())
+            if mean_field:  # the softmax probabilities instead of a sample
+                vk[r, OFFSETS[g]:OFFSETS[g + 1]] = e / e.sum()
+                continue
             t = uniform(k1, r * G + g) * e.sum()
             pick = min(int(np.searchsorted(np.cumsum(e), t, side="right")), len(e) - 1)
             vk[r, OFFSETS[g] + pick] = 1.0
     phk = expit(vk @ W.T + c)
+    if hchain is not None:
+        u2 = np.array([[uniform(k2, r * H + j) for j in range(H)] for r in range(m)])
+        hchain[:] = (u2 < phk).astype(float)
     vW = mom * vW + lr * ((ph0.T @ v0 - phk.T @ vk) / m) - lr * wd * W
     vc = mom * vc + lr * (ph0 - phk).mean(axis=0)
     vb = mom * vb + lr * (v0 - vk).mean(axis=0)
     return W + vW, c + vc, b + vb, vW, vc, vb
 
 
+@pytest.mark.parametrize("persistent", [False, True])
+@pytest.mark.parametrize("mean_field", [False, True])
 @pytest.mark.parametrize("update_index", [0, 5])
-def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index):
+def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index, mean_field,
+                                                               persistent):
     rng = np.random.RandomState(2)
     m, H, V, G = 6, 4, 7, 3
     codes = np.column_stack([rng.randint(0, K, m) for K in SIZES]).astype(np.int32)
@@ -148,18 +159,24 @@ def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index):
     b = rng.normal(0, 1, V)
     vW, vc, vb = rng.normal(0, .1, (H, V)), rng.normal(0, .1, H), rng.normal(0, .1, V)
     lr, mom, wd = 0.1, 0.5, 0.01
-    ref = _cd1_numpy(codes, W, c, b, vW, vc, vb, 77, update_index, lr, mom, wd)
+    h_init = (rng.rand(m, H) < 0.5).astype(float)
+    h_ref = h_init.copy() if persistent else None
+    ref = _cd1_numpy(codes, W, c, b, vW, vc, vb, 77, update_index, lr, mom, wd, mean_field,
+                     h_ref)
     params = (W.copy(), c.copy(), b.copy())
     vel = (vW.copy(), vc.copy(), vb.copy())
-    chains = (np.zeros((m, H)), np.full(H, 0.1))
+    chains = (h_init.copy(), np.full(H, 0.1))
     scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)), np.zeros((2 * m, H)),
                np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
-    n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (1, False, False),
+    n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (1, persistent, mean_field),
                     np.uint64(77), update_index, OFFSETS, params, vel, chains, scratch,
                     (lr, mom, wd, 0.1, 0.0, 0.9))
     assert n == 1
     for got, want in zip(params + vel, ref[:3] + ref[3:]):
         assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    if persistent:
+        assert_array_equal(chains[0], h_ref)
+        assert not np.array_equal(h_ref, h_init)
 
 
 def test_pseudo_loglik_kernel_matches_brute_force_conditionals():
