@@ -288,7 +288,11 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
     """
     n, G = codes.shape
     H = WT.shape[1]
+    k_max = 1
+    for g in range(G):
+        k_max = max(k_max, offsets[g + 1] - offsets[g])
     for r in prange(n):
+        vals = np.empty(k_max)  # one buffer per row
         sp0 = 0.0
         for j in range(H):
             sp0 += softplus(pre[r, j])
@@ -302,7 +306,6 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
             # s_k = b_gk + sum_j softplus(pre_j - W_ja + W_jk); s_a uses sp0
             mx = -np.inf
             s_a = b[o + a] + sp0
-            vals = np.empty(K)
             for kk in range(K):
                 if kk == a:
                     s = s_a
