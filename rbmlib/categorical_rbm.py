@@ -15,17 +15,17 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._encode import _check_unknown, _encode, _unique
 from sklearn.utils._mask import _get_mask
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._blocks import is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
-from .rbm import _BaseRBM, _IntNotBool, _TrainState
+from .rbm import _BaseRBM, _TrainState
 
 __all__ = ["CategoricalRBM"]
 
