@@ -78,7 +78,7 @@ def parse_args(argv=None):
     p.add_argument("--pretrain-momentum", type=float, default=0.5)
     p.add_argument("--pretrain-weight-decay", type=float, default=2e-4)
     p.add_argument("--pcd", action="store_true", help="persistent CD instead of CD-1")
-    p.add_argument("--epochs", type=int, default=70, help="fine-tuning epochs")
+    p.add_argument("--epochs", type=int, default=100, help="fine-tuning epochs")
     p.add_argument("--batch-size", type=int, default=100, help="fine-tuning mini-batch rows")
     p.add_argument("--solver", choices=["sgd", "adagrad", "rmsprop", "adam"], default="adam")
     p.add_argument("--lr", type=float, default=3e-3,

@@ -399,3 +399,16 @@ def test_real_ctrl_c_in_fine_tuning_keeps_a_usable_model(digits):
     codes = ae.transform(Xtr)
     assert codes.shape == (Xtr.shape[0], 10) and np.isfinite(codes).all()
     assert np.isfinite(ae.score(Xtr))
+
+
+def test_dbn_hidden_units_per_layer():
+    X = load_digits().data[:200] / 16.0
+    dbn = DBN((8, 3), hidden_units=["bernoulli", "gaussian"], n_iter=2, random_state=0,
+              n_jobs=1).fit(X)
+    assert [r.hidden_units for r in dbn.rbms_] == ["bernoulli", "gaussian"]
+    H = dbn.transform(X)
+    assert H.min() < 0 or H.max() > 1  # linear top units: not probabilities
+    with pytest.raises(ValueError, match="one value per layer"):
+        DBN((8, 3), hidden_units=["gaussian"], n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="hidden_units must be one of"):
+        DBN((8, 3), hidden_units=["bernoulli", "linear"], n_iter=1).fit(X)
