@@ -412,3 +412,28 @@ def test_dbn_hidden_units_per_layer():
         DBN((8, 3), hidden_units=["gaussian"], n_iter=1).fit(X)
     with pytest.raises(ValueError, match="hidden_units must be one of"):
         DBN((8, 3), hidden_units=["bernoulli", "linear"], n_iter=1).fit(X)
+
+
+def test_plot_embedding(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rbmlib.plotting import plot_embedding
+
+    codes = np.random.RandomState(0).normal(size=(60, 2))
+    y = np.repeat(["a", "b", "c"], 20)
+    fig = plot_embedding(codes, y, title="codes", path=tmp_path / "e.png")
+    ax = fig.axes[0]
+    assert len(ax.collections) == 3  # one scatter per class
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+    fig2, axes = plt.subplots(1, 2)
+    assert plot_embedding(codes, None, ax=axes[1]) is fig2 and len(axes[1].collections) == 1
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2\)"):
+        plot_embedding(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="one label per sample"):
+        plot_embedding(codes, y[:5])
