@@ -167,8 +167,9 @@ def profile_cd(X, H, batch_size, repeats):
         K._weight_step(B, 1.0 / B, W, vel[0], sq, Vcat, grad, _LR, 0.0, 0.1, 0.0)
 
     def whole():
-        K.cd_update(B, 1, True, False, np.uint64(1), 0, W, c, b, sigma, *vel, hchain, sq,
-                    Vcat, Hcat, hs, pre_v, grad, _LR, 0.0, 0.0, 0.1, 0.0, 0.9, False)
+        K.cd_update(B, (1, True, 0, 0, False, False), np.uint64(1), 0,
+                    (W, c, b, sigma, sigma[:0]), (*vel, sigma[:0]), (hchain, sq),
+                    (Vcat, Hcat, hs, pre_v, grad), (_LR, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
 
     timed("GEMMs (4, gradient fused)", gemms)
     timed("elementwise (sigmoid, sampling)", elementwise)

@@ -13,7 +13,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels.cd import cd_epoch_log_var
 from .rbm import _BaseRBM, _needs_free_energy
 from .units import VISIBLE_UNITS
 
@@ -349,22 +348,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _saturation_applies(self, X_monitor):
         return True
 
-    def _kernel_call(self, state, Xd, data, indices, indptr, is_sparse, order, size,
-                     update_index, scratch):
-        if not self.learn_sigma:
-            return super()._kernel_call(state, Xd, data, indices, indptr, is_sparse, order,
-                                        size, update_index, scratch)
+    def _log_var_range(self):
         lo, hi = SIGMA_RANGE
-        return cd_epoch_log_var(
-            Xd, data, indices, indptr, is_sparse, order,
-            size, self.k, self.persistent,
-            np.uint64(state.seed), update_index, *state.arrays(),
-            state.log_var, state.vel_log_var, *scratch,
-            float(self.learning_rate), float(self.momentum), float(self.weight_decay),
-            float(self.sparsity_target), float(self.sparsity_cost), 0.9,
-            float(2 * np.log(lo)), float(2 * np.log(hi)),
-            not getattr(self, "sample_visible", True), self._hidden_unit().kernel_id,
-        )
+        return float(2 * np.log(lo)), float(2 * np.log(hi))
 
     # ------------------------------------------------------------- inference
     def gibbs(self, v, *, sample=True):

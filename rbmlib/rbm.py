@@ -182,10 +182,6 @@ class _TrainState:
         self.seed = kw.pop("seed")
         assert not kw, kw
 
-    def arrays(self):
-        return [self.W, self.c, self.b, self.sigma, self.vW, self.vc, self.vb,
-                self.hchain, self.sparse_q]
-
     def params(self):
         return self.W, self.c, self.b, self.sigma
 
@@ -440,24 +436,31 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             data = np.zeros(1, dtype)
             indices = np.zeros(1, np.int32)
             indptr = np.zeros(2, np.int32)
+        batch = (Xd, data, indices, indptr, bool(sp.issparse(X)))
+        # the kernels' grouped arguments (CONVENTIONS: parameters, velocities, scratch)
+        learn_log_var = bool(getattr(self, "learn_sigma", False))
+        settings = (int(self.k), bool(self.persistent), int(self._visible_units.kernel_id),
+                    int(self._hidden_unit().kernel_id),
+                    not getattr(self, "sample_visible", True), learn_log_var)
+        lo, hi = self._log_var_range()
+        hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
+                 float(self.sparsity_target), float(self.sparsity_cost), 0.9, lo, hi)
+        empty = np.zeros(0, dtype)
+        params = (state.W, state.c, state.b, state.sigma,
+                  state.log_var if learn_log_var else empty)
+        velocities = (state.vW, state.vc, state.vb,
+                      state.vel_log_var if learn_log_var else empty)
+        chains = (state.hchain, state.sparse_q)
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
-            n_done += int(self._kernel_call(
-                state, Xd, data, indices, indptr, sp.issparse(X), order[start:stop],
-                size, state.n_updates + t, scratch))
+            n_done += int(cd_epoch(batch, order[start:stop], size, settings,
+                                   np.uint64(state.seed), state.n_updates + t, params,
+                                   velocities, chains, tuple(scratch), hyper))
         state.n_updates += n_done
 
-    def _kernel_call(self, state, Xd, data, indices, indptr, is_sparse, order, size,
-                     update_index, scratch):
-        return cd_epoch(
-            Xd, data, indices, indptr, is_sparse, order,
-            size, self.k, self.persistent, self._visible_units.has_sigma,
-            np.uint64(state.seed), update_index, *state.arrays(), *scratch,
-            float(self.learning_rate), float(self.momentum), float(self.weight_decay),
-            float(self.sparsity_target), float(self.sparsity_cost), 0.9,
-            not getattr(self, "sample_visible", True),
-            self._hidden_unit().kernel_id,
-        )
+    def _log_var_range(self):
+        """Bounds of the learned log-variances of the visible units (none here)."""
+        return 0.0, 0.0
 
     def _check_divergence(self, state, X_monitor):
         """A DivergenceError message when the epoch broke the model, else None."""

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from rbmlib import DBN, DBNClassifier, DBNRegressor, DivergenceError, GaussianBernoulliRBM
-from rbmlib._kernels.cd import cd_epoch, cd_epoch_log_var
+from rbmlib._kernels.cd import cd_epoch
 from rbmlib.likelihood import log_likelihood, log_partition_exact
 
 
@@ -140,8 +140,9 @@ def test_sparse_input_matches_dense():
 # ------------------------------------------------------------- gradients
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_log_var_kernel_matches_numpy_reference(dtype):
-    """cd_epoch_log_var on one mini-batch: W, c, b exactly as cd_epoch with Gaussian
-    units, and the log-variance step as a NumPy computation from the same chain."""
+    """cd_epoch with learn_log_var on one mini-batch: W, c, b exactly as without it
+    (Gaussian units), and the log-variance step as a NumPy computation from the same
+    chain."""
     rng = np.random.RandomState(0)
     H, V, m = 3, 4, 6
     W, c, b, sigma = (a.astype(dtype) for a in _random_params(H, V, rng, scale=0.5))
@@ -158,16 +159,18 @@ def test_log_var_kernel_matches_numpy_reference(dtype):
                 np.zeros((m, H), dtype), np.zeros((m, V), dtype), np.zeros((H, V), dtype)]
 
     order = np.arange(m, dtype=np.int64)
-    sparse_args = (np.zeros(1, dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), False)
-    hyper = (lr, mom, 0.0, 0.1, 0.0, 0.9)
+    batch = (X, np.zeros(1, dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), False)
+    lo, hi = 2 * np.log(0.05), 2 * np.log(10.0)
+    hyper = (lr, mom, 0.0, 0.1, 0.0, 0.9, lo, hi)
+    e = np.zeros(0, dtype)
     ref, ref_bufs = state(), bufs()
-    cd_epoch(X, *sparse_args, order, m, 2, False, True, np.uint64(7), 3, *ref, *ref_bufs, *hyper)
+    cd_epoch(batch, order, m, (2, False, 1, 0, False, False), np.uint64(7), 3,
+             (*ref[:4], e), (*ref[4:7], e), tuple(ref[7:]), tuple(ref_bufs), hyper)
     got, got_bufs = state(), bufs()
     log_var = np.log(sigma.astype(np.float64) ** 2).astype(dtype)
     vel_z = np.zeros(V, dtype)
-    lo, hi = 2 * np.log(0.05), 2 * np.log(10.0)
-    cd_epoch_log_var(X, *sparse_args, order, m, 2, False, np.uint64(7), 3, *got,
-                     log_var, vel_z, *got_bufs, *hyper, lo, hi)
+    cd_epoch(batch, order, m, (2, False, 1, 0, False, True), np.uint64(7), 3,
+             (*got[:4], log_var), (*got[4:7], vel_z), tuple(got[7:]), tuple(got_bufs), hyper)
     tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-12)
     for a, r in zip(got[:3], ref[:3]):
         np.testing.assert_allclose(a, r, **tol)

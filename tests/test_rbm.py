@@ -77,10 +77,13 @@ def _run_kernel_update(v0, W, c, b, hchain, k, persistent, seed, update_index, l
     hch[:m] = hchain
     Vcat = np.zeros((2 * B, V), dt)
     Vcat[:m] = v0
-    cd_update(m, k, persistent, False, np.uint64(seed), update_index, W, c, b,
-              np.ones(V, dt), vW, vc, vb, hch, np.zeros(H, dt), Vcat,
-              np.zeros((2 * B, H), dt), np.zeros((B, H), dt), np.zeros((B, V), dt),
-              np.zeros((H, V), dt), lr, momentum, weight_decay, 0.1, 0.0, 0.9, mean_field)
+    empty = np.zeros(0, dt)
+    cd_update(m, (k, persistent, 0, 0, mean_field, False), np.uint64(seed), update_index,
+              (W, c, b, np.ones(V, dt), empty), (vW, vc, vb, empty),
+              (hch, np.zeros(H, dt)),
+              (Vcat, np.zeros((2 * B, H), dt), np.zeros((B, H), dt), np.zeros((B, V), dt),
+               np.zeros((H, V), dt)),
+              (lr, momentum, weight_decay, 0.1, 0.0, 0.9, 0.0, 0.0))
     return W, c, b, hch[:m], (vW, vc, vb)
 
 
@@ -145,8 +148,10 @@ def test_cd_epoch_sparse_equals_dense():
                     Xs.indptr.astype(np.int64), True)
         else:
             args = (X, np.zeros(1), np.zeros(1, np.int64), np.zeros(2, np.int64), False)
-        nb = cd_epoch(*args, order, B, 1, True, False, np.uint64(3), 0, *state, *bufs,
-                      0.1, 0.0, 0.0, 0.1, 0.0, 0.9)
+        e = np.zeros(0)
+        nb = cd_epoch(args, order, B, (1, True, 0, 0, False, False), np.uint64(3), 0,
+                      (*state[:4], e), (*state[4:7], e), tuple(state[7:]), tuple(bufs),
+                      (0.1, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
         assert nb == 6  # ceil(53 / 10)
         outs.append(state[0])
     np.testing.assert_array_equal(outs[0], outs[1])

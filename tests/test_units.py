@@ -180,9 +180,10 @@ def test_cd_update_matches_numpy_reference(unit, k, persistent):
     Vcat = np.zeros((2 * B, V))
     Vcat[:m] = v0
     z = np.zeros
-    cd_update(m, k, persistent, False, np.uint64(17), 4, Wk, ck, bk, np.ones(V),
-              z((H, V)), z(H), z(V), hch, z(H), Vcat, z((2 * B, H)), z((B, H)), z((B, V)),
-              z((H, V)), 0.1, 0.0, 0.0, 0.1, 0.0, 0.9, False, UNIT_IDS[unit])
+    cd_update(m, (k, persistent, 0, UNIT_IDS[unit], False, False), np.uint64(17), 4,
+              (Wk, ck, bk, np.ones(V), z(0)), (z((H, V)), z(H), z(V), z(0)), (hch, z(H)),
+              (Vcat, z((2 * B, H)), z((B, H)), z((B, V)), z((H, V))),
+              (0.1, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
     want = _cd_ref(unit, v0, W, c, b, hchain, k, persistent, 17, 4, 0.1)
     for g, w in zip((Wk, ck, bk), want[:3]):
         np.testing.assert_allclose(g, w, atol=1e-12)
@@ -207,9 +208,10 @@ def test_estimator_kernels_and_numpy_agree_on_the_gradient_in_expectation():
         Vcat = np.zeros((2, V))
         Vcat[:1] = v0
         z = np.zeros
-        cd_update(1, 1, False, False, np.uint64(seed), 0, Wk, ck, bk, np.ones(V), z((H, V)),
-                  z(H), z(V), z((1, H)), z(H), Vcat, z((2, H)), z((1, H)), z((1, V)),
-                  z((H, V)), 1.0, 0.0, 0.0, 0.1, 0.0, 0.9, False, 1)
+        cd_update(1, (1, False, 0, 1, False, False), np.uint64(seed), 0,
+                  (Wk, ck, bk, np.ones(V), z(0)), (z((H, V)), z(H), z(V), z(0)),
+                  (z((1, H)), z(H)), (Vcat, z((2, H)), z((1, H)), z((1, V)), z((H, V))),
+                  (1.0, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
         acc += bk - b  # = v0 - v1
     # E[v1] = E_h sigmoid(b + h W), h ~ N(x, 1): Gauss-Hermite in 2-D
     x = (v0 @ W.T + c)[0]

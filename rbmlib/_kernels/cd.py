@@ -14,8 +14,8 @@ statistics as in Hinton's practical guide, UTML TR 2010-003):
 * ``grad W = (ph0^T v0 - ph_k^T v_k) / m`` computed as ONE matrix product of
   the stacked ``[ph0; -ph_k]^T [v0; v_k]`` (a single GEMM with 2m rows).
 
-Visible units may be Bernoulli (``gaussian_units=False``) or Gaussian
-(``gaussian_units=True``) with the energy of Cho, Ilin and Raiko (2011):
+Visible units may be Bernoulli (visible kernel id 0) or Gaussian (id 1),
+the latter with the energy of Cho, Ilin and Raiko (2011):
 ``E = sum (v-b)^2 / (2 sigma^2) - c h - (v / sigma^2) W^T h``, so that
 ``p(h=1|v) = sigmoid(c + (v/sigma^2) W^T)`` and ``p(v|h) = N(b + h W, sigma^2)``.
 For Gaussian units the kernels hold ``u = v / sigma^2`` in the visible
@@ -131,53 +131,61 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
 
 
 @njit(cache=True)
-def cd_update(m, k, persistent, gaussian_units, seed, update_index,
-              W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
-              Vcat, Hcat, hs, pre_v, grad_W,
-              learning_rate, momentum, weight_decay,
-              sparsity_target, sparsity_cost, sparsity_decay, mean_field=False,
-              hidden_units=0):
+def cd_update(m, settings, seed, update_index, params, velocities, chains, scratch, hyper):
     """One CD-k / PCD update on the mini-batch held in ``Vcat[:m]``.
+
+    The one CD driver of every unit type: the arrays come in groups
+    (parameters, velocities, chains, scratch) and the unit types as kernel ids.
 
     Parameters
     ----------
     m : int
         Rows of the mini-batch (``m <= B``).
-    k : int
-        Gibbs steps of the negative chain.
-    persistent : bool
-        Start the chain from ``hchain[:m]`` and store its end state there (PCD).
-    gaussian_units : bool
-        Gaussian visible units (``Vcat[:m]`` must hold ``v / sigma^2``).
+    settings : tuple (k, persistent, visible_units, hidden_units, mean_field, learn_log_var)
+        ``k`` (int) Gibbs steps of the negative chain; ``persistent`` (bool): start
+        the chain from ``hchain[:m]`` and store its end state there (PCD);
+        ``visible_units`` (int) 0 Bernoulli, 1 Gaussian (``Vcat[:m]`` must then
+        hold ``v / sigma^2``); ``hidden_units`` (int) the hidden kernel id of
+        :mod:`rbmlib._kernels.units` (0 Bernoulli, 1 Gaussian, 2 NReLU:
+        ``Hcat`` holds their conditional means, the chains run on their
+        samples); ``mean_field`` (bool): use the visible probabilities instead of
+        samples in the last Gibbs step (Hinton's practical guide, sec. 3.2);
+        ``learn_log_var`` (bool): also take a CD step on the log-variances of
+        Gaussian visible units (:func:`_log_var_update`).
     seed, update_index : int
         Random stream of this update: ``(seed, update_index)``.
-    W : ndarray (H, V)
-        Weights, updated in place; ``c`` (H,) hidden and ``b`` (V,) visible
-        biases likewise. ``sigma`` (V,) visible standard deviations (Gaussian).
-    vel_W, vel_c, vel_b : ndarrays
-        Momentum buffers, same shapes as the parameters.
-    hchain : ndarray (B, H)
-        Persistent hidden states (read and written when ``persistent``).
-    sparse_q : ndarray (H,)
-        Running mean activation of the hidden units (sparsity target).
-    Vcat : ndarray (2B, V)
-        Rows ``[:m]`` hold the data on entry; rows ``[m:2m]`` get ``v_k``.
-    Hcat : ndarray (2B, H)
-        Scratch: rows ``[:m]`` get ``ph0``, rows ``[m:2m]`` get ``-ph_k``.
-    hs : ndarray (B, H), pre_v : ndarray (B, V), grad_W : ndarray (H, V)
-        Scratch buffers.
-    mean_field : bool, default=False
-        Use the visible probabilities (means) instead of samples in the last
-        Gibbs step, for the negative statistics and ``ph_k`` (Hinton's
-        practical guide, sec. 3.2: lower variance, slightly biased). False is
-        the unbiased CD-k estimator with sampled ``v_k``.
-    hidden_units : int, default=0
-        Kernel id of the hidden units (:mod:`rbmlib._kernels.units`): 0
-        Bernoulli, 1 Gaussian (unit variance), 2 NReLU. ``Hcat`` then holds
-        their conditional means and the chains run on their samples.
+    params : tuple (W, c, b, sigma, log_var)
+        ``W`` (H, V) weights, ``c`` (H,) hidden and ``b`` (V,) visible biases,
+        ``sigma`` (V,) visible standard deviations (Gaussian), ``log_var`` (V,)
+        their logarithms squared (read and written only with ``learn_log_var``;
+        may be empty otherwise). Updated in place.
+    velocities : tuple (vel_W, vel_c, vel_b, vel_log_var)
+        Momentum buffers, shaped as the parameters.
+    chains : tuple (hchain, sparse_q)
+        ``hchain`` (B, H) persistent hidden states; ``sparse_q`` (H,) running
+        mean activation of the hidden units (sparsity target).
+    scratch : tuple (Vcat, Hcat, hs, pre_v, grad_W)
+        ``Vcat`` (2B, V): rows ``[:m]`` hold the data on entry, rows ``[m:2m]``
+        get ``v_k``; ``Hcat`` (2B, H): rows ``[:m]`` get ``ph0``, rows
+        ``[m:2m]`` get ``-ph_k``; ``hs`` (B, H), ``pre_v`` (B, V), ``grad_W``
+        (H, V) scratch.
+    hyper : tuple of 8 floats
+        ``(learning_rate, momentum, weight_decay, sparsity_target,
+        sparsity_cost, sparsity_decay, min_log_var, max_log_var)``.
     """
-    _gibbs_phase(m, k, persistent, gaussian_units, seed, update_index,
+    k, persistent, visible_units, hidden_units, mean_field, learn_log_var = settings
+    W, c, b, sigma, log_var = params
+    vel_W, vel_c, vel_b, vel_z = velocities
+    hchain, sparse_q = chains
+    Vcat, Hcat, hs, pre_v, grad_W = scratch
+    (learning_rate, momentum, weight_decay, sparsity_target, sparsity_cost,
+     sparsity_decay, min_log_var, max_log_var) = hyper
+    _gibbs_phase(m, k, persistent, visible_units == 1, seed, update_index,
                  W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field, hidden_units)
+    if learn_log_var:
+        # grad_W[0] is free until _apply_update's GEMM overwrites it
+        _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
+                        grad_W[0], learning_rate, momentum, min_log_var, max_log_var)
     _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                   Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
                   sparsity_target, sparsity_cost, sparsity_decay)
@@ -318,21 +326,21 @@ def _weight_row(w, vel, vm, lr_wd, extra, do_sparse):
 
 
 @njit(cache=True)
-def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
-             k, persistent, gaussian_units, seed, update_index,
-             W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
-             Vcat, Hcat, hs, pre_v, grad_W,
-             learning_rate, momentum, weight_decay,
-             sparsity_target, sparsity_cost, sparsity_decay, mean_field=False,
-             hidden_units=0):
+def cd_epoch(batch, order, batch_size, settings, seed, update_index,
+             params, velocities, chains, scratch, hyper):
     """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
 
-    Rows come from dense ``X`` or, when ``is_sparse``, from the CSR triplet
-    ``(data, indices, indptr)``; one mini-batch at a time is densified into
-    ``Vcat``. For Gaussian visible units the rows are divided by ``sigma^2``
-    as they are gathered. Returns the number of updates performed (the caller
-    adds it to ``update_index``). Allocates nothing.
+    ``batch`` is ``(X, data, indices, indptr, is_sparse)``: rows come from
+    dense ``X`` or, when ``is_sparse``, from the CSR triplet; one mini-batch at
+    a time is densified into ``Vcat``. For Gaussian visible units the rows are
+    divided by the current ``sigma^2`` as they are gathered. The other groups
+    are those of :func:`cd_update`. Returns the number of updates performed
+    (the caller adds it to ``update_index``). Allocates nothing.
     """
+    X, data, indices, indptr, is_sparse = batch
+    gaussian_units = settings[2] == 1
+    sigma = params[3]
+    Vcat = scratch[0]
     n = order.shape[0]
     n_batches = (n + batch_size - 1) // batch_size
     start = 0
@@ -342,12 +350,8 @@ def cd_epoch(X, data, indices, indptr, is_sparse, order, batch_size,
         stop = start + size
         _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                     gaussian_units, sigma, Vcat)
-        cd_update(size, k, persistent, gaussian_units, seed, update_index + t,
-                  W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
-                  Vcat, Hcat, hs, pre_v, grad_W,
-                  learning_rate, momentum, weight_decay,
-                  sparsity_target, sparsity_cost, sparsity_decay, mean_field,
-                  hidden_units)
+        cd_update(size, settings, seed, update_index + t, params, velocities, chains,
+                  scratch, hyper)
         start = stop
     return n_batches
 
@@ -357,7 +361,8 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
                     learning_rate, momentum, min_log_var, max_log_var):
     """CD step on the log-variances ``z = log sigma^2`` of Gaussian visible units.
 
-    Call between ``_gibbs_phase`` and ``_apply_update`` (parameters not yet
+    :func:`cd_update` calls it (``learn_log_var``) between ``_gibbs_phase`` and
+    ``_apply_update`` (parameters not yet
     moved, ``Hcat[m:2m]`` still ``+ph_k``). With the energy of Cho, Ilin and
     Raiko (2011), ``-dE/dz_i = exp(-z_i) ((v_i - b_i)^2 / 2 - v_i (h W)_i)``;
     the gradient is its data mean minus its model mean, with hidden
@@ -392,41 +397,3 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
             vel_z[i] = 0.0
         log_var[i] = z
         sigma[i] = np.exp(0.5 * z)
-
-
-@njit(cache=True)
-def cd_epoch_log_var(X, data, indices, indptr, is_sparse, order, batch_size,
-                     k, persistent, seed, update_index,
-                     W, c, b, sigma, vel_W, vel_c, vel_b, hchain, sparse_q,
-                     log_var, vel_z,
-                     Vcat, Hcat, hs, pre_v, grad_W,
-                     learning_rate, momentum, weight_decay,
-                     sparsity_target, sparsity_cost, sparsity_decay,
-                     min_log_var, max_log_var, mean_field=False, hidden_units=0):
-    """As :func:`cd_epoch` for Gaussian visible units whose variances are learned.
-
-    Each update also takes a CD step on ``log_var`` (V,) with momentum buffer
-    ``vel_z`` (V,) and keeps ``sigma = exp(log_var / 2)`` in step; rows are
-    divided by the current ``sigma^2`` as they are gathered. The weights,
-    biases and log-variances all move along the gradient at the same
-    parameters. Returns the number of updates. Allocates nothing.
-    """
-    n = order.shape[0]
-    n_batches = (n + batch_size - 1) // batch_size
-    start = 0
-    for t in range(n_batches):
-        size = n // n_batches + (1 if t < n % n_batches else 0)
-        stop = start + size
-        _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
-                    True, sigma, Vcat)
-        _gibbs_phase(size, k, persistent, True, seed, update_index + t,
-                     W, c, b, sigma, hchain, Vcat, Hcat, hs, pre_v, mean_field,
-                     hidden_units)
-        # grad_W[0] is free until _apply_update's GEMM overwrites it
-        _log_var_update(size, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
-                        grad_W[0], learning_rate, momentum, min_log_var, max_log_var)
-        _apply_update(size, 1.0 / size, W, c, b, vel_W, vel_c, vel_b, sparse_q,
-                      Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
-                      sparsity_target, sparsity_cost, sparsity_decay)
-        start = stop
-    return n_batches
