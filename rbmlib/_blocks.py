@@ -31,7 +31,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RowBlocks", "fit_streaming", "is_dask_collection", "is_memory_mapped", "lazy_method",
+__all__ = ["RowBlocks", "compute_rows", "fit_streaming", "is_dask_collection", "is_memory_mapped", "lazy_method",
            "map_rows",
            "mean_over_rows", "pretrain_streaming", "streaming_source"]
 
@@ -285,6 +285,53 @@ def streaming_source(X, block_size="auto"):
     if is_memory_mapped(X) or is_dask_collection(X) or _is_block_iterable(X):
         return RowBlocks(X, block_size)
     return None
+
+
+def compute_rows(X):
+    """A dask array computed into one NumPy array, one row block at a time.
+
+    The output is allocated once and each row chunk is computed (on the
+    cluster when a ``dask.distributed.Client`` is active) and copied into
+    it, so the peak memory is the output plus one chunk -- never a second
+    full copy, as ``np.concatenate`` of the chunks would need. Anything that
+    is not a dask collection is returned unchanged.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples,) or (n_samples, n_features), or any object
+
+    Returns
+    -------
+    out : ndarray of the same shape and dtype (or X itself if not a dask collection)
+
+    Raises
+    ------
+    ValueError
+        If the dask array has unknown chunk sizes or more than 2 dimensions.
+    TypeError
+        If a chunk is a sparse matrix (densify or compute it yourself).
+    """
+    if not is_dask_collection(X):
+        return X
+    if hasattr(X, "to_dask_array"):  # dask dataframe / series
+        X = X.to_dask_array(lengths=True)
+    if X.ndim == 1:
+        X = X[:, None]
+        squeeze = True
+    else:
+        squeeze = False
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 1-D or 2-D dask array; got one of shape {X.shape}.")
+    X = _dask_rows(X)
+    out = np.empty(X.shape, dtype=X.dtype)
+    source = RowBlocks(X, "auto")
+    for start, stop in source._bounds:
+        block = source._read(start, stop)
+        if sp.issparse(block):
+            raise TypeError("The dask array holds sparse chunks; compute it to a sparse "
+                            "matrix yourself to train on it in memory.")
+        out[start:stop] = block
+    return out[:, 0] if squeeze else out
 
 
 def map_rows(estimator, method, X, n_outputs, dtype):

@@ -576,7 +576,9 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     def _fit(self, X, y=None, incremental=False):
         inner = self._check_settings()
         cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        X, _, _, X_dask = self._dask_inputs(X)
         X = _validate_fit_X(self, X, reset=not (incremental and cont))
+        X_pre = self._pretrain_input(X_dask, X)
         if cont:
             vis = self.visible_units_
             if vis == "bernoulli":
@@ -597,6 +599,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             Xn = self._standardise(X, mean, scale)
             Y = Xn
             extra.update(_x_mean=mean, _x_scale=scale)
+            if X_pre is not None:  # pretraining streams the standardised dask rows
+                X_pre = ((X_pre - mean) / scale).astype(X.dtype)
             out = "identity"
         else:
             Xn = X
@@ -604,7 +608,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             out = "logistic"
         self._visible_fit = vis  # read by _pretrain_dbn; restored if the fit fails
         state = self._fit_network(Xn, Xn, Y, out, _neg_sq_error, None, inner, extra,
-                                  incremental=incremental)
+                                  incremental=incremental, X_pretrain=X_pre)
         state["n_components_"] = state["coefs_"][len(state["coefs_"]) // 2 - 1].shape[1]
         return self._set_state(state)
 

@@ -46,7 +46,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._blocks import is_dask_collection, lazy_method, pretrain_streaming, streaming_source
+from ._blocks import (compute_rows, is_dask_collection, lazy_method, pretrain_streaming,
+                      streaming_source)
 from ._parallel import thread_limits
 from .mlp import (
     ACTIVATIONS,
@@ -784,6 +785,28 @@ class _BaseDBNNetwork(BaseEstimator):
         return coefs, intercepts
 
     # ---------------------------------------------------------- fine-tuning
+    @staticmethod
+    def _dask_inputs(X, y=None, sample_weight=None):
+        """Compute dask X, y, sample_weight into NumPy arrays for fine-tuning.
+
+        Returns ``(X, y, sample_weight, X_dask)``: ``X_dask`` is the original
+        dask array (None otherwise), streamed block by block through the DBN
+        in pretraining, while fine-tuning reads the computed NumPy copy of X
+        (computed one row chunk at a time into one preallocated array,
+        :func:`rbmlib._blocks.compute_rows`).
+        """
+        X_dask = X if is_dask_collection(X) else None
+        return compute_rows(X), compute_rows(y), compute_rows(sample_weight), X_dask
+
+    @staticmethod
+    def _pretrain_input(X_dask, X):
+        """What pretraining reads: the dask array (streamed, in X's validated dtype) or X."""
+        if X_dask is None:
+            return None
+        if hasattr(X_dask, "to_dask_array"):
+            X_dask = X_dask.to_dask_array(lengths=True)
+        return X_dask.astype(X.dtype)
+
     def _atomic_fit(self, X, y, **kw):
         """Run ``_fit`` so that a failure leaves the estimator as it was.
 
@@ -854,8 +877,11 @@ class _BaseDBNNetwork(BaseEstimator):
         return coefs, intercepts
 
     def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
-                     sample_weight=None, incremental=False):
+                     sample_weight=None, incremental=False, X_pretrain=None):
         """Pretrain, fine-tune and return the new fitted state (a dict), or raise.
+
+        ``X_pretrain`` (a dask array with the rows of X, or None for X
+        itself) is what the DBN is pretrained on, streamed in blocks.
 
         Nothing is set on the estimator here except on divergence in
         fine-tuning (the state of the last finite epoch, consistently).
@@ -881,7 +907,8 @@ class _BaseDBNNetwork(BaseEstimator):
         dbn = None
         try:
             if start is None:
-                dbn = self._pretrain(X, rng, inner)
+                dbn = self._pretrain(X if X_pretrain is None else X_pretrain, rng,
+                                     inner)
                 if (dbn is not None and getattr(dbn, "interrupted_", False)
                         and dbn is not inner):
                     raise KeyboardInterrupt
@@ -1522,7 +1549,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         inner = self._check_settings()
         first = not (incremental and hasattr(self, "coefs_"))
+        X, y, sample_weight, X_dask = self._dask_inputs(X, y, sample_weight)
         X, y = _validate_fit_X(self, X, y, multi_output=True, reset=first)
+        X_pre = self._pretrain_input(X_dask, X)
         sample_weight = _check_fit_sample_weight(sample_weight, X)
         if type_of_target(y) == "multilabel-indicator":
             lb = LabelBinarizer().fit(y) if first else self._label_binarizer
@@ -1534,7 +1563,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             state = self._fit_network(
                 X, X, Y, "logistic", _subset_accuracy_from_probs, None, inner,
                 {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True},
-                sample_weight=sample_weight, incremental=incremental)
+                sample_weight=sample_weight, incremental=incremental, X_pretrain=X_pre)
             return self._set_state(state)
         y = column_or_1d(y, warn=True)
         mask = (self._labeled_mask(y) if not incremental
@@ -1597,7 +1626,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         state = self._fit_network(X, X_lab, Y, out, _accuracy_from_probs, y_lab, inner,
                                   {"classes_": lb.classes_, "_label_binarizer": lb,
                                    "_multilabel": False},
-                                  sample_weight=sw, incremental=incremental)
+                                  sample_weight=sw, incremental=incremental,
+                                  X_pretrain=X_pre)
         return self._set_state(state)
 
     def _check_warm_start_classes(self, classes, incremental):
@@ -1874,8 +1904,10 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     def _fit(self, X, y, sample_weight=None, incremental=False):
         inner = self._check_settings()
         cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        X, y, sample_weight, X_dask = self._dask_inputs(X, y, sample_weight)
         X, y = _validate_fit_X(self, X, y, multi_output=True, y_numeric=True,
                                reset=not (incremental and cont))
+        X_pre = self._pretrain_input(X_dask, X)
         sample_weight = _check_fit_sample_weight(sample_weight, X)
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim == 1:
@@ -1897,7 +1929,8 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         state = self._fit_network(
             X, X, Ys, "identity", lambda Yt, P, sample_weight=None: r2_score(
                 Yt, P, sample_weight=sample_weight),
-            None, inner, extra, sample_weight=sample_weight, incremental=incremental)
+            None, inner, extra, sample_weight=sample_weight, incremental=incremental,
+            X_pretrain=X_pre)
         return self._set_state(state)
 
     def _unscale(self, P):
