@@ -125,7 +125,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         CD mini-batch rows.
     pretrain_params : dict, default=None
         Further :class:`~rbmlib.DBN` parameters (``k``, ``persistent``,
-        ``momentum``, ``weight_decay``, ``rbm_params``, ...).
+        ``momentum``, ``weight_decay``, ``rbm_params``, ``block_size`` for
+        out-of-core pretraining on a memmap or dask array, ...).
     solver : {"sgd", "adagrad", "rmsprop", "adam"}, default="adam"
         Optimiser of fine-tuning (:mod:`rbmlib.optim`).
     learning_rate_init : float, default=0.001
@@ -519,9 +520,24 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data, float64 or float32 (kept: float32 in gives a
             float32 model). In [0, 1] for Bernoulli visible units.
+            A dask array or a ``numpy.memmap`` is accepted. What is streamed and what is held:
+            greedy pretraining streams X through the DBN's row blocks
+            (``pretrain_params={"block_size": ...}``, default "auto": a dask
+            array's own row chunks, or 2**22-element blocks of a memmap larger
+            than that; see :class:`DBN`; Gaussian visible units stream the
+            standardised rows, built lazily), so no layer's representation of
+            the whole data set is ever built. Fine-tuning then holds X in memory:
+            a dask X is computed one row chunk at a time (on the cluster when
+            a ``dask.distributed.Client`` is active) into one preallocated
+            NumPy array of ``n_samples * n_features`` elements of X's dtype
+            (no second copy); a memmap goes to fine-tuning as an ordinary
+            array (Gaussian visible units of the autoencoder standardise it
+            into a copy). A dask X thus needs its full size in memory for fine-tuning only, and the
+            model equals the fit on the same rows in memory with the same
+            integer ``block_size`` and ``random_state``, bit for bit.
         y : None
             Ignored.
 

@@ -1147,8 +1147,9 @@ _NETWORK_PARAMS_DOC = """
         CD mini-batch rows.
     pretrain_params : dict, default=None
         Further :class:`DBN` parameters for pretraining (``k``,
-        ``persistent``, ``momentum``, ``weight_decay``, ``rbm_params``, ...;
-        each given once or per layer).
+        ``persistent``, ``momentum``, ``weight_decay``, ``rbm_params``,
+        ``block_size`` for out-of-core pretraining on a memmap or dask array,
+        ...; each given once or per layer).
     activation : {"auto", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "identity"} \
             or list of them, default="auto"
         Hidden activation, one for all hidden layers or one per layer
@@ -1478,9 +1479,23 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data (in [0, 1] for a Bernoulli first layer).
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            A dask array (y and ``sample_weight`` dask or NumPy) or a
+            ``numpy.memmap`` is accepted. What is streamed and what is held:
+            greedy pretraining streams X through the DBN's row blocks
+            (``pretrain_params={"block_size": ...}``, default "auto": a dask
+            array's own row chunks, or 2**22-element blocks of a memmap larger
+            than that; see :class:`DBN`), so no layer's representation of the
+            whole data set is ever built. Fine-tuning then holds X in memory:
+            a dask X is computed one row chunk at a time (on the cluster when
+            a ``dask.distributed.Client`` is active) into one preallocated
+            NumPy array of ``n_samples * n_features`` elements of X's dtype
+            (no second copy); a memmap goes to fine-tuning as an ordinary
+            array. A dask X thus needs its full size in memory for fine-tuning only, and the
+            model equals the fit on the same rows in memory with the same
+            integer ``block_size`` and ``random_state``, bit for bit.
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
             Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
             (with a UserWarning giving their number). A 0/1 indicator
             matrix is a multilabel problem: one logistic output per label,
@@ -1842,9 +1857,23 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data (in [0, 1] for a Bernoulli first layer).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            A dask array (y and ``sample_weight`` dask or NumPy) or a
+            ``numpy.memmap`` is accepted. What is streamed and what is held:
+            greedy pretraining streams X through the DBN's row blocks
+            (``pretrain_params={"block_size": ...}``, default "auto": a dask
+            array's own row chunks, or 2**22-element blocks of a memmap larger
+            than that; see :class:`DBN`), so no layer's representation of the
+            whole data set is ever built. Fine-tuning then holds X in memory:
+            a dask X is computed one row chunk at a time (on the cluster when
+            a ``dask.distributed.Client`` is active) into one preallocated
+            NumPy array of ``n_samples * n_features`` elements of X's dtype
+            (no second copy); a memmap goes to fine-tuning as an ordinary
+            array. A dask X thus needs its full size in memory for fine-tuning only, and the
+            model equals the fit on the same rows in memory with the same
+            integer ``block_size`` and ``random_state``, bit for bit.
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Target values (several columns: multi-output regression, one
             identity output per target).
         sample_weight : array-like of shape (n_samples,), default=None
