@@ -31,9 +31,9 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RowBlocks", "compute_rows", "fit_streaming", "is_dask_collection", "is_memory_mapped", "lazy_method",
-           "map_rows",
-           "mean_over_rows", "pretrain_streaming", "streaming_source"]
+__all__ = ["RowBlocks", "compute_rows", "fit_streaming", "is_dask_collection",
+           "is_memory_mapped", "lazy_method", "map_rows", "mean_over_rows",
+           "pretrain_streaming", "streaming_source"]
 
 #: Dense elements of one block when the block size is "auto" (2**22 float32 = 16 MB:
 #: 5,350 rows of 784 pixels).

@@ -535,8 +535,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             NumPy array of ``n_samples * n_features`` elements of X's dtype
             (no second copy); a memmap goes to fine-tuning as an ordinary
             array (Gaussian visible units of the autoencoder standardise it
-            into a copy). A dask X thus needs its full size in memory for fine-tuning only, and the
-            model equals the fit on the same rows in memory with the same
+            into a copy). A dask X thus needs its full size in memory for
+            fine-tuning only, and the model equals the fit on the same rows in memory with the same
             integer ``block_size`` and ``random_state``, bit for bit.
         y : None
             Ignored.
