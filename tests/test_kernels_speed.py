@@ -131,9 +131,12 @@ def test_fused_momentum_update_matches_numpy(dtype, weight_decay, sparsity_cost)
     state = [W.copy(), c.copy(), b.copy(), np.ones(V, dtype)] + [a.copy() for a in vel]
     hchain = np.zeros((B, H), dtype)
     q_k = q.copy()
-    cd_update(m, 1, False, False, np.uint64(5), 2, *state, hchain, q_k, Vcat, Hcat,
-              np.zeros((B, H), dtype), np.zeros((B, V), dtype), np.zeros((H, V), dtype),
-              lr, mom, weight_decay, target, sparsity_cost, decay, True)
+    e = np.zeros(0, dtype)
+    cd_update(m, (1, False, 0, 0, True, False), np.uint64(5), 2, (*state[:4], e),
+              (*state[4:], e), (hchain, q_k),
+              (Vcat, Hcat, np.zeros((B, H), dtype), np.zeros((B, V), dtype),
+               np.zeros((H, V), dtype)),
+              (lr, mom, weight_decay, target, sparsity_cost, decay, 0.0, 0.0))
 
     # reference from the chain the kernel ran (v_k and ph_k are left in the buffers)
     f = np.float64
@@ -178,9 +181,11 @@ def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
         old = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            cd_epoch(X, np.zeros(1, dtype), np.zeros(1, np.int64), np.zeros(2, np.int64), False,
-                     np.arange(n), B, 1, True, False, np.uint64(4), 0, *state, *bufs,
-                     0.05, 0.5, 1e-4, 0.1, 0.1, 0.9, False)
+            e = np.zeros(0, dtype)
+            cd_epoch((X, np.zeros(1, dtype), np.zeros(1, np.int64), np.zeros(2, np.int64),
+                      False), np.arange(n), B, (1, True, 0, 0, False, False), np.uint64(4), 0,
+                     (*state[:4], e), (*state[4:7], e), tuple(state[7:]), tuple(bufs),
+                     (0.05, 0.5, 1e-4, 0.1, 0.1, 0.9, 0.0, 0.0))
         finally:
             numba.set_num_threads(old)
         results.append(state)
