@@ -293,8 +293,10 @@ def compute_rows(X):
     The output is allocated once and each row chunk is computed (on the
     cluster when a ``dask.distributed.Client`` is active) and copied into
     it, so the peak memory is the output plus one chunk -- never a second
-    full copy, as ``np.concatenate`` of the chunks would need. Anything that
-    is not a dask collection is returned unchanged.
+    full copy, as ``np.concatenate`` of the chunks would need. A 1-D array
+    (targets, weights: one value per row, possibly of unknown chunk sizes)
+    is computed at once. Anything that is not a dask collection is returned
+    unchanged.
 
     Parameters
     ----------
@@ -315,11 +317,8 @@ def compute_rows(X):
         return X
     if hasattr(X, "to_dask_array"):  # dask dataframe / series
         X = X.to_dask_array(lengths=True)
-    if X.ndim == 1:
-        X = X[:, None]
-        squeeze = True
-    else:
-        squeeze = False
+    if X.ndim == 1:  # targets or weights: one value per row, computed at once
+        return np.asarray(X.compute())
     if X.ndim != 2:
         raise ValueError(f"Expected a 1-D or 2-D dask array; got one of shape {X.shape}.")
     X = _dask_rows(X)
@@ -331,7 +330,7 @@ def compute_rows(X):
             raise TypeError("The dask array holds sparse chunks; compute it to a sparse "
                             "matrix yourself to train on it in memory.")
         out[start:stop] = block
-    return out[:, 0] if squeeze else out
+    return out
 
 
 def map_rows(estimator, method, X, n_outputs, dtype):

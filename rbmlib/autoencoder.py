@@ -523,8 +523,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data, float64 or float32 (kept: float32 in gives a
             float32 model). In [0, 1] for Bernoulli visible units.
-            A dask array or a ``numpy.memmap`` is accepted. What is streamed and what is held:
-            greedy pretraining streams X through the DBN's row blocks
+            A dask array or a ``numpy.memmap`` is accepted. What is streamed
+            and what is held: greedy pretraining streams X through the DBN's row blocks
             (``pretrain_params={"block_size": ...}``, default "auto": a dask
             array's own row chunks, or 2**22-element blocks of a memmap larger
             than that; see :class:`DBN`; Gaussian visible units stream the
@@ -534,10 +534,11 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             a ``dask.distributed.Client`` is active) into one preallocated
             NumPy array of ``n_samples * n_features`` elements of X's dtype
             (no second copy); a memmap goes to fine-tuning as an ordinary
-            array (Gaussian visible units of the autoencoder standardise it
-            into a copy). A dask X thus needs its full size in memory for
-            fine-tuning only, and the model equals the fit on the same rows in memory with the same
-            integer ``block_size`` and ``random_state``, bit for bit.
+            array. Gaussian visible units standardise that X into a second
+            in-memory array of the same size. A dask X thus needs its full
+            size in memory (twice with Gaussian units) for fine-tuning only,
+            and the model equals the fit on the same rows in memory with the
+            same integer ``block_size`` and ``random_state``, bit for bit.
         y : None
             Ignored.
 

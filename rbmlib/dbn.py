@@ -1493,8 +1493,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             NumPy array of ``n_samples * n_features`` elements of X's dtype
             (no second copy); a memmap goes to fine-tuning as an ordinary
             array. A dask X thus needs its full size in memory for
-            fine-tuning only, and the model equals the fit on the same rows in memory with the same
-            integer ``block_size`` and ``random_state``, bit for bit.
+            fine-tuning only, and the model equals the fit on the same rows
+            in memory with the same integer ``block_size`` and
+            ``random_state``, bit for bit.
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
             Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
             (with a UserWarning giving their number). A 0/1 indicator
@@ -1871,8 +1872,9 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
             NumPy array of ``n_samples * n_features`` elements of X's dtype
             (no second copy); a memmap goes to fine-tuning as an ordinary
             array. A dask X thus needs its full size in memory for
-            fine-tuning only, and the model equals the fit on the same rows in memory with the same
-            integer ``block_size`` and ``random_state``, bit for bit.
+            fine-tuning only, and the model equals the fit on the same rows
+            in memory with the same integer ``block_size`` and
+            ``random_state``, bit for bit.
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Target values (several columns: multi-output regression, one
             identity output per target).
