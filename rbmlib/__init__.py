@@ -3,7 +3,7 @@
 Every model is a scikit-learn estimator.
 """
 
-from .rbm import BernoulliRBM, DivergenceError
+from .rbm import BernoulliRBM, DivergenceError, FreeEnergyUndefinedError
 from .gaussian_rbm import GaussianBernoulliRBM
 from .categorical_rbm import CategoricalRBM
 from .dbn import DBN, DBNClassifier, DBNRegressor
@@ -11,4 +11,4 @@ from .autoencoder import DBNAutoencoder
 
 __version__ = "0.1.0"
 
-__all__ = ["BernoulliRBM", "CategoricalRBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor", "DivergenceError", "GaussianBernoulliRBM", "__version__"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor", "DivergenceError", "FreeEnergyUndefinedError", "GaussianBernoulliRBM", "__version__"]

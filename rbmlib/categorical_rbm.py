@@ -25,9 +25,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._blocks import is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
-from .rbm import _BaseRBM, _TrainState
+from .rbm import FreeEnergyUndefinedError, _BaseRBM, _needs_free_energy, _TrainState
 
 __all__ = ["CategoricalRBM"]
+
+#: Largest number of visible configurations (prod_i K_i) that
+#: ``log_partition`` enumerates for Gaussian hidden units.
+MAX_EXACT_VISIBLE_CONFIGS = 2**20
 
 #: Largest number of hidden units for which ``log_partition(method="auto")``
 #: enumerates the hidden states (2^20 states times V).
@@ -135,6 +139,26 @@ class CategoricalRBM(_BaseRBM):
         See ``early_stopping``.
     n_jobs : int or None, default=None
         Threads for the kernels and BLAS (None: the libraries' defaults).
+    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
+        Hidden unit type, from the unit table :data:`rbmlib.units.HIDDEN_UNITS`:
+
+        * "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
+          ``x_j = c_j + W_j . v``;
+        * "gaussian": unit-variance linear units (Hinton and Salakhutdinov
+          2006), ``p(h_j | v) = N(x_j, 1)``; :meth:`transform` gives ``x``; the
+          free energy is ``F(v) = -b.v - sum_j (x_j^2 / 2 + log(2 pi) / 2)``;
+          :meth:`log_partition` enumerates the ``prod_i K_i`` visible
+          configurations (at most 2^20; AIS is not implemented for them);
+        * "nrelu": noisy rectified linear units (Nair and Hinton 2010),
+          sampled as ``max(0, x + N(0, sigmoid(x)))``, :meth:`transform`
+          ``max(0, x)``; they have no closed-form free energy, so
+          :meth:`free_energy`, :meth:`score_samples`, :meth:`score`,
+          :meth:`log_partition` and :meth:`log_likelihood` raise
+          :class:`rbmlib.FreeEnergyUndefinedError` (a NotImplementedError),
+          and ``validation_fraction`` must be None.
+
+        :meth:`partial_fit` refuses a value different from the fitted
+        model's (``hidden_units_``); call :meth:`fit` to change it.
     sample_visible : bool, default=True
         Sample the visible groups in the last Gibbs step (unbiased CD-k);
         False uses their softmax probabilities (mean field).
@@ -173,6 +197,8 @@ class CategoricalRBM(_BaseRBM):
         Boundaries of the one-hot groups.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains.
+    hidden_units_ : str
+        The hidden unit type of the fitted model.
     interrupted_ : bool
         True when the last :meth:`fit` was stopped by Ctrl-C and kept its
         completed epochs.
@@ -217,7 +243,7 @@ class CategoricalRBM(_BaseRBM):
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in _BaseRBM._parameter_constraints.items() if k != "hidden_units"},
+        **_BaseRBM._parameter_constraints,
         "sample_visible": ["boolean"],
         "visible_bias_init": [StrOptions({"zeros", "log_frequencies"})],
         "shuffle": ["boolean"],
@@ -245,6 +271,7 @@ class CategoricalRBM(_BaseRBM):
         early_stopping=False,
         n_iter_no_change=5,
         n_jobs=None,
+        hidden_units="bernoulli",
         sample_visible=True,
         visible_bias_init="log_frequencies",
         shuffle=True,
@@ -268,6 +295,7 @@ class CategoricalRBM(_BaseRBM):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.n_jobs = n_jobs
+        self.hidden_units = hidden_units
         self.sample_visible = sample_visible
         self.visible_bias_init = visible_bias_init
         self.shuffle = shuffle
@@ -398,13 +426,6 @@ class CategoricalRBM(_BaseRBM):
         return True  # one-hot inputs are in [0, 1]
 
     # --------------------------------------------------------------- training
-    def _check_fit_params(self):
-        if self.early_stopping and self.validation_fraction is None:
-            raise ValueError(
-                "early_stopping=True needs validation_fraction, the fraction of X held out "
-                "to monitor the free-energy gap (for example validation_fraction=0.1); got "
-                "validation_fraction=None.")
-
     def _init_state(self, X, rows, rng):
         codes = X if rows is None else X[rows]
         H = self.n_components
@@ -439,7 +460,8 @@ class CategoricalRBM(_BaseRBM):
     def _run_epoch(self, state, X, order, scratch):
         H, V = state.W.shape
         batch_size = min(self.batch_size, order.shape[0])
-        settings = (int(self.k), bool(self.persistent), not self.sample_visible)
+        settings = (int(self.k), bool(self.persistent), not self.sample_visible,
+                    int(self._hidden_unit().kernel_id))
         hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
                  float(self.sparsity_target), float(self.sparsity_cost), 0.9)
         params = (state.W, state.c, state.b)
@@ -497,7 +519,11 @@ class CategoricalRBM(_BaseRBM):
     def _free_energy_block(self, X, P):
         W, c, b, _ = self._params(P)
         v = self._onehot(X)
-        return -(v @ b) - _softplus(v @ W.T + c).sum(axis=1)
+        unit = self._hidden_unit()
+        if unit.name == "bernoulli":
+            return -(v @ b) - _softplus(v @ W.T + c).sum(axis=1)
+        # Gaussian: log_marginal(x) = x^2 / 2 + log(2 pi) / 2; NReLU raises
+        return -(v @ b) - unit.log_marginal(v @ W.T + c).sum(axis=1)
 
     def _score_samples(self, X, P=None):
         return self._blockwise(X, self._score_samples_block, P)
@@ -508,9 +534,11 @@ class CategoricalRBM(_BaseRBM):
         out = np.empty(X.shape[0])
         with thread_limits(self.n_jobs):
             _ck.pseudo_loglik(np.ascontiguousarray(X), self.offsets_, pre,
-                              np.ascontiguousarray(W.T), np.ascontiguousarray(b), out)
+                              np.ascontiguousarray(W.T), np.ascontiguousarray(b), out,
+                              int(self._hidden_unit().kernel_id))
         return out
 
+    @_needs_free_energy
     def free_energy(self, X):
         """Free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j . v)`` of each row.
 
@@ -538,6 +566,7 @@ class CategoricalRBM(_BaseRBM):
         X = self._check_fitted_X(X)
         return self._free_energy(X)
 
+    @_needs_free_energy
     def score_samples(self, X):
         """Pseudo-log-likelihood of each row, summed over its observed columns, in nats.
 
@@ -572,6 +601,7 @@ class CategoricalRBM(_BaseRBM):
         X = self._check_fitted_X(X)
         return self._score_samples(X)
 
+    @_needs_free_energy
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (pseudo-log-likelihood) over the rows, in nats.
 
@@ -746,10 +776,12 @@ class CategoricalRBM(_BaseRBM):
         return self._decode(self._sample_visibles(h, self.random_state_))
 
     # ------------------------------------------------------------- likelihood
+    @_needs_free_energy
     def log_partition(self, method="auto", *, n_runs=100, betas=None, base_rate=None,
                       random_state=None):
         """Log partition function ``log Z`` of the model, in nats.
 
+        Bernoulli hidden units (the default; see ``hidden_units`` for the others).
         Exact: ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]``
         over the ``2^n_components`` hidden states (Numba, parallel, cost
         ``O(2^H V)``). AIS: forward annealed importance sampling from a base
@@ -784,6 +816,11 @@ class CategoricalRBM(_BaseRBM):
         ValueError
             If ``method`` is unknown, "exact" is asked with more than 25
             hidden units, ``n_runs < 2`` or ``betas`` is invalid.
+        NotImplementedError
+            With ``hidden_units="gaussian"``: for method "ais", or when the
+            model has more than 2^20 visible configurations.
+        FreeEnergyUndefinedError
+            With ``hidden_units="nrelu"`` (no closed-form free energy).
 
         References
         ----------
@@ -798,6 +835,8 @@ class CategoricalRBM(_BaseRBM):
         c = np.ascontiguousarray(self.intercept_hidden_, dtype=np.float64)
         b = np.ascontiguousarray(self.intercept_visible_, dtype=np.float64)
         H = W.shape[0]
+        if self._hidden_unit().name == "gaussian":
+            return self._log_partition_gaussian(method)
         if method == "auto":
             method = "exact" if H <= MAX_EXACT_HIDDEN else "ais"
         if method == "exact":
@@ -832,6 +871,37 @@ class CategoricalRBM(_BaseRBM):
             _ck.ais_log_weights(W, c, b, b_base, self.offsets_, betas, seed, log_w)
         return _summarise(log_w, log_z_base, False, betas.shape[0])
 
+    def _log_partition_gaussian(self, method):
+        """Exact log Z with Gaussian hidden units: the hidden units are integrated out
+        in closed form (``F(v)``), so ``log Z = logsumexp_v -F(v)`` over the
+        ``prod_i K_i`` visible configurations, enumerated in blocks."""
+        from .likelihood import PartitionEstimate
+
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+        sizes = np.diff(self.offsets_).astype(np.int64)
+        n_configs = math.prod(int(k) for k in sizes)
+        if method == "ais":
+            raise NotImplementedError(
+                "log_partition(method='ais') is not implemented for CategoricalRBM with "
+                "hidden_units='gaussian'; use method='exact' (at most "
+                f"{MAX_EXACT_VISIBLE_CONFIGS} visible configurations).")
+        if n_configs > MAX_EXACT_VISIBLE_CONFIGS:
+            raise NotImplementedError(
+                f"log_partition with hidden_units='gaussian' enumerates the visible "
+                f"configurations (the hidden units are integrated out); this model has "
+                f"prod_i K_i = {n_configs} > {MAX_EXACT_VISIBLE_CONFIGS} of them, and AIS "
+                f"is not implemented for Gaussian hidden units of a CategoricalRBM.")
+        block = 1 << 16
+        parts = []
+        for start in range(0, n_configs, block):
+            idx = np.arange(start, min(start + block, n_configs))
+            codes = np.stack(np.unravel_index(idx, tuple(sizes)), axis=1).astype(np.int32)
+            parts.append(float(logsumexp(-self._free_energy_block(codes, None))))
+        lz = float(logsumexp(parts))
+        return PartitionEstimate(lz, 0.0, lz, lz, "exact")
+
+    @_needs_free_energy
     def log_likelihood(self, X, log_z=None, **ais_params):
         """Log-likelihood ``log p(v) = -F(v) - log Z`` of each complete row, in nats.
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.integrate import quad
 from scipy.special import expit, logsumexp
 from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris
@@ -21,7 +22,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import CategoricalRBM
+from rbmlib import CategoricalRBM, FreeEnergyUndefinedError
 from rbmlib._kernels import categorical as ck
 from rbmlib._kernels.sampling import stream_key, uniform
 
@@ -29,11 +30,12 @@ SIZES = (2, 3, 2)
 OFFSETS = np.array([0, 2, 5, 7], dtype=np.int64)
 
 
-def _tiny_model(seed=0, scale=1.5, sizes=SIZES, H=3):
+def _tiny_model(seed=0, scale=1.5, sizes=SIZES, H=3, hidden_units="bernoulli"):
     """A fitted CategoricalRBM whose parameters are then set at random."""
     rng = np.random.RandomState(seed)
     X = np.column_stack([np.arange(6) % K for K in sizes])
-    m = CategoricalRBM(n_components=H, n_iter=1, random_state=0).fit(X)
+    m = CategoricalRBM(n_components=H, n_iter=1, hidden_units=hidden_units,
+                       learning_rate=0.01, random_state=0).fit(X)
     V = sum(sizes)
     m.components_ = rng.normal(0, scale, (H, V))
     m.intercept_hidden_ = rng.normal(0, scale, H)
@@ -109,8 +111,32 @@ def test_softmax_kernel_samples_follow_the_softmax():
     assert not np.array_equal(out, out2)
 
 
+_HIDDEN_KERNEL_ID = {"bernoulli": 0, "gaussian": 1, "nrelu": 2}
+
+
+def _hidden_mean_np(x, unit):
+    return {"bernoulli": expit, "gaussian": np.array, "nrelu": lambda x: np.maximum(x, 0)}[
+        unit](x)
+
+
+def _hidden_sample_np(x, key, unit):
+    """Hidden sample with the kernels' numbers: element (r, j) uses uniform r*H+j
+    (Bernoulli) or Box-Muller on uniforms 2(r*H+j), 2(r*H+j)+1 (Gaussian, NReLU)."""
+    m, H = x.shape
+    i = np.arange(m * H).reshape(m, H)
+    if unit == "bernoulli":
+        u = np.vectorize(lambda t: uniform(key, t))(i)
+        return (u < expit(x)).astype(float)
+    u1 = np.vectorize(lambda t: uniform(key, 2 * t))(i)
+    u2 = np.vectorize(lambda t: uniform(key, 2 * t + 1))(i)
+    z = np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
+    if unit == "gaussian":
+        return x + z
+    return np.maximum(x + np.sqrt(expit(x)) * z, 0.0)
+
+
 def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd,
-               mean_field=False, hchain=None):
+               mean_field=False, hchain=None, hidden_units="bernoulli"):
     """Plain NumPy CD-1 (PCD-1 when ``hchain`` is given, updated in place) with the
     kernel's random numbers (streams 3u, 3u+1, 3u+2)."""
     m, G = codes.shape
@@ -118,9 +144,9 @@ def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd,
     base = update_index * 3
     k0, k1, k2 = (np.uint64(stream_key(seed, base + s)) for s in range(3))
     v0 = _onehot(codes, OFFSETS)
-    ph0 = expit(v0 @ W.T + c)
-    u = np.array([[uniform(k0, r * H + j) for j in range(H)] for r in range(m)])
-    h0 = (u < ph0).astype(float) if hchain is None else hchain.copy()
+    ph0 = _hidden_mean_np(v0 @ W.T + c, hidden_units)
+    h0 = (_hidden_sample_np(v0 @ W.T + c, k0, hidden_units) if hchain is None
+          else hchain.copy())
     logits = h0 @ W + b
     vk = np.zeros((m, V))
     for r in range(m):
@@ -135,21 +161,21 @@ def _cd1_numpy(codes, W, c, b, vW, vc, vb, seed, update_index, lr, mom, wd,
             t = uniform(k1, r * G + g) * e.sum()
             pick = min(int(np.searchsorted(np.cumsum(e), t, side="right")), len(e) - 1)
             vk[r, OFFSETS[g] + pick] = 1.0
-    phk = expit(vk @ W.T + c)
+    phk = _hidden_mean_np(vk @ W.T + c, hidden_units)
     if hchain is not None:
-        u2 = np.array([[uniform(k2, r * H + j) for j in range(H)] for r in range(m)])
-        hchain[:] = (u2 < phk).astype(float)
+        hchain[:] = _hidden_sample_np(vk @ W.T + c, k2, hidden_units)
     vW = mom * vW + lr * ((ph0.T @ v0 - phk.T @ vk) / m) - lr * wd * W
     vc = mom * vc + lr * (ph0 - phk).mean(axis=0)
     vb = mom * vb + lr * (v0 - vk).mean(axis=0)
     return W + vW, c + vc, b + vb, vW, vc, vb
 
 
+@pytest.mark.parametrize("hidden_units", ["bernoulli", "gaussian", "nrelu"])
 @pytest.mark.parametrize("persistent", [False, True])
 @pytest.mark.parametrize("mean_field", [False, True])
 @pytest.mark.parametrize("update_index", [0, 5])
 def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index, mean_field,
-                                                               persistent):
+                                                               persistent, hidden_units):
     rng = np.random.RandomState(2)
     m, H, V, G = 6, 4, 7, 3
     codes = np.column_stack([rng.randint(0, K, m) for K in SIZES]).astype(np.int32)
@@ -162,20 +188,22 @@ def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index, mea
     h_init = (rng.rand(m, H) < 0.5).astype(float)
     h_ref = h_init.copy() if persistent else None
     ref = _cd1_numpy(codes, W, c, b, vW, vc, vb, 77, update_index, lr, mom, wd, mean_field,
-                     h_ref)
+                     h_ref, hidden_units)
     params = (W.copy(), c.copy(), b.copy())
     vel = (vW.copy(), vc.copy(), vb.copy())
     chains = (h_init.copy(), np.full(H, 0.1))
     scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)), np.zeros((2 * m, H)),
                np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
-    n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (1, persistent, mean_field),
+    settings = (1, persistent, mean_field, _HIDDEN_KERNEL_ID[hidden_units])
+    n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, settings,
                     np.uint64(77), update_index, OFFSETS, params, vel, chains, scratch,
                     (lr, mom, wd, 0.1, 0.0, 0.9))
     assert n == 1
     for got, want in zip(params + vel, ref[:3] + ref[3:]):
         assert_allclose(got, want, rtol=1e-10, atol=1e-12)
-    if persistent:
-        assert_array_equal(chains[0], h_ref)
+    if persistent:  # binary states bit for bit; real-valued ones to rounding
+        assert_allclose(chains[0], h_ref, rtol=0 if hidden_units == "bernoulli" else 1e-12,
+                        atol=0 if hidden_units == "bernoulli" else 1e-14)
         assert not np.array_equal(h_ref, h_init)
 
 
@@ -228,7 +256,7 @@ def test_cd_k_gradient_approaches_the_exact_gradient_as_k_grows():
             vel = (np.zeros((H, V)), np.zeros(H), np.zeros(V))
             scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)),
                        np.zeros((2 * m, H)), np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
-            ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (k, False, False),
+            ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (k, False, False, 0),
                         np.uint64(9), u, OFFSETS, params, vel,
                         (np.zeros((m, H)), np.full(H, 0.1)), scratch,
                         (1.0, 0.0, 0.0, 0.1, 0.0, 0.9))
@@ -318,6 +346,106 @@ def test_likelihood_errors():
     big = CategoricalRBM(n_components=30, n_iter=0).fit([[0], [1]])
     with pytest.raises(ValueError, match="exceeds 25"):
         big.log_partition("exact")
+
+
+# --------------------------------------------------------------------------
+# Gaussian and NReLU hidden units
+# --------------------------------------------------------------------------
+
+
+def test_gaussian_hidden_free_energy_and_log_z_against_numeric_integration():
+    """One Gaussian hidden unit: -F(v) = b.v + log int exp(x h - h^2 / 2) dh, by quad."""
+    m = _tiny_model(11, scale=1.0, H=1, hidden_units="gaussian")
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    rows = _all_rows()
+    V = _onehot(rows, OFFSETS)
+    x = (V @ W.T + c)[:, 0]
+    neg_f = np.array([
+        bv + np.log(quad(lambda h, xx=xx: np.exp(xx * h - 0.5 * h * h), xx - 40, xx + 40,
+                         epsabs=0, epsrel=1e-12)[0])
+        for bv, xx in zip(V @ b, x)])
+    assert_allclose(-m.free_energy(rows), neg_f, rtol=1e-9)
+    log_z = logsumexp(neg_f)
+    est = m.log_partition()
+    assert est.method == "exact"
+    assert_allclose(est.log_z, log_z, rtol=1e-9)
+    assert_allclose(m.log_likelihood(rows), neg_f - log_z, atol=1e-9)
+    # pseudo-likelihood from the integrated free energies
+    pll = m.score_samples(rows)
+    for r, row in enumerate(rows):
+        want = 0.0
+        for g in range(len(SIZES)):
+            alts = np.repeat(row[None], SIZES[g], axis=0)
+            alts[:, g] = np.arange(SIZES[g])
+            idx = [np.flatnonzero((rows == a).all(axis=1))[0] for a in alts]
+            want += neg_f[r] - logsumexp(neg_f[idx])
+        assert_allclose(pll[r], want, rtol=1e-9)
+
+
+def test_gaussian_hidden_free_energy_closed_form_several_units():
+    m = _tiny_model(12, scale=0.7, H=3, hidden_units="gaussian")
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    rows = _all_rows()
+    V = _onehot(rows, OFFSETS)
+    X = V @ W.T + c
+    neg_f = V @ b + (0.5 * X**2 + 0.5 * np.log(2 * np.pi)).sum(axis=1)
+    assert_allclose(-m.free_energy(rows), neg_f, rtol=1e-12)
+    assert_allclose(m.log_partition("exact").log_z, logsumexp(neg_f), rtol=1e-12)
+    assert_allclose(m.transform(rows), X, rtol=1e-12)  # the conditional mean
+    with pytest.raises(NotImplementedError, match=r"method='ais'\) is not implemented"):
+        m.log_partition("ais")
+    with pytest.raises(ValueError, match="method must be"):
+        m.log_partition("magic")
+    big = CategoricalRBM(n_components=2, n_iter=0, hidden_units="gaussian").fit(
+        np.array([[0] * 21, [1] * 21]))
+    with pytest.raises(NotImplementedError, match="2097152 > 1048576"):
+        big.log_partition()
+
+
+def test_nrelu_hidden_likelihood_methods_raise():
+    X = _synthetic(200, 0)
+    m = CategoricalRBM(n_components=6, n_iter=3, hidden_units="nrelu", learning_rate=0.05,
+                       random_state=0).fit(X)
+    assert m.hidden_units_ == "nrelu"
+    h = m.transform(X)
+    assert h.shape == (200, 6) and h.min() >= 0 and h.max() > 0
+    assert np.isnan(m.history_[-1]["pseudo_log_likelihood"])
+    for name, args in [("free_energy", (X,)), ("score_samples", (X,)), ("score", (X,)),
+                       ("log_partition", ()), ("log_likelihood", (X,))]:
+        with pytest.raises(FreeEnergyUndefinedError, match="hidden_units='nrelu'"):
+            getattr(m, name)(*args)
+    with pytest.raises(NotImplementedError):
+        m.free_energy(X)
+    assert not hasattr(m, "score")  # scikit-learn treats the method as absent
+    with pytest.raises(ValueError, match="validation_fraction"):
+        clone(m).set_params(validation_fraction=0.2).fit(X)
+    assert m.impute([[0, np.nan, 1, 2, 3]]).shape == (1, 5)
+
+
+def test_hidden_units_validation_and_partial_fit_refuses_a_change():
+    X = _synthetic(200, 0)
+    with pytest.raises(ValueError, match="hidden_units"):
+        CategoricalRBM(hidden_units="relu").fit(X)
+    m = CategoricalRBM(n_components=6, n_iter=2, random_state=0).fit(X)
+    assert m.hidden_units_ == "bernoulli"
+    before = pickle.dumps(m)
+    m.set_params(hidden_units="gaussian")
+    with pytest.raises(ValueError, match="hidden_units='gaussian' differs"):
+        m.partial_fit(X)
+    m.set_params(hidden_units="bernoulli")
+    assert pickle.dumps(m) == before
+    # fit with the new units starts again; pickle and continue
+    m.set_params(hidden_units="gaussian", learning_rate=0.01).fit(X)
+    assert m.hidden_units_ == "gaussian"
+    p = pickle.loads(pickle.dumps(m))
+    m.partial_fit(X)
+    p.partial_fit(X)
+    assert_array_equal(m.components_, p.components_)
+    # the default is Bernoulli, bit for bit
+    a = CategoricalRBM(n_components=6, n_iter=2, random_state=0).fit(X)
+    b = CategoricalRBM(n_components=6, n_iter=2, hidden_units="bernoulli",
+                       random_state=0).fit(X)
+    assert_array_equal(a.components_, b.components_)
 
 
 # --------------------------------------------------------------------------
@@ -465,15 +593,19 @@ def _digits_pipeline(**kw):
     ])
 
 
-def test_pipeline_cross_val_on_binned_digits_beats_chance():
+@pytest.mark.parametrize("hidden_units, lr", [("bernoulli", 0.1), ("gaussian", 0.01),
+                                               ("nrelu", 0.01)])
+def test_pipeline_cross_val_on_binned_digits_beats_chance(hidden_units, lr):
     X, y = _DIGITS_X[:450], _DIGITS_Y[:450]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # KBinsDiscretizer: constant pixels
-        scores = cross_val_score(_digits_pipeline(n_iter=15), X, y, cv=3)
-    print(scores)
+        scores = cross_val_score(
+            _digits_pipeline(n_iter=15, hidden_units=hidden_units, learning_rate=lr), X, y,
+            cv=3)
+    print(hidden_units, scores)
     chance = cross_val_score(DummyClassifier(), X, y, cv=3).mean()
     assert chance < 0.15
-    assert scores.mean() > 0.65, scores  # 0.77 measured
+    assert scores.mean() > 0.65, scores  # 0.85 Bernoulli, 0.85 Gaussian, 0.86 NReLU measured
 
 
 def test_binned_digits_loglik_and_imputation_beat_independent_columns():
@@ -653,7 +785,11 @@ def test_inverse_transform_and_gibbs():
         m.inverse_transform(np.zeros((2, 3)))
 
 
-@parametrize_with_checks([CategoricalRBM(n_iter=2, random_state=0)])
+@parametrize_with_checks([
+    CategoricalRBM(n_iter=2, random_state=0),
+    CategoricalRBM(n_iter=2, hidden_units="gaussian", learning_rate=0.01, random_state=0),
+    CategoricalRBM(n_iter=2, hidden_units="nrelu", learning_rate=0.01, random_state=0),
+])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

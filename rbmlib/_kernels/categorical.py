@@ -12,7 +12,10 @@ contributes nothing to any gradient.
 Energy with Bernoulli hidden units ``h``: ``E(v, h) = -b.v - c.h - h W v``
 where ``v`` is the concatenated one-hot vector; ``p(v_g = k | h) =
 softmax_k(b_gk + W_gk . h)``; free energy ``F(v) = -b.v - sum_j softplus(c_j
-+ W_j v)``.
++ W_j v)``. The hidden units may also be Gaussian (``p(h_j | v) = N(c_j + W_j
+v, 1)``, free-energy term ``-(c_j + W_j v)^2 / 2 - log(2 pi) / 2``) or NReLU
+(Nair and Hinton 2010; no closed-form free energy): the hidden side of the CD
+kernel is the unit table's (:mod:`rbmlib._kernels.units`), chosen by kernel id.
 
 All random numbers come from the counter-based generator of ``sampling``:
 the category of ``(row r, group g)`` is drawn with ``uniform(key, r * G +
@@ -38,7 +41,8 @@ import numpy as np
 
 from ._jit import njit, prange
 from .blas import gemm
-from .sampling import fast_exp, fast_sigmoid, softplus, stream_key, uniform
+from .sampling import fast_exp, softplus, stream_key, uniform
+from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
 
 #: Below this many elements a pass stays on one thread.
 PARALLEL_MIN_ELEMENTS = 16384
@@ -132,20 +136,16 @@ def softmax_groups(pre, b, offsets, codes, masked, out, key, mode):
 
 
 @njit(cache=True, error_model="numpy")
-def _hidden_pass(v, W, c, out, hs, key, sample):
-    """out = sigmoid(v W^T + c) (BLAS product); with ``sample`` hs = Bernoulli(out)."""
+def _hidden_pass(v, W, c, out, hs, key, sample, unit):
+    """out = E[h | v] of the hidden units of kernel id ``unit`` (BLAS product, then
+    :func:`rbmlib._kernels.units.hidden_mean_rows`); with ``sample`` also hs = a
+    sample (:func:`rbmlib._kernels.units.hidden_sample_rows`, element ``(r, j)``
+    from number ``r * H + j`` of ``key``)."""
     gemm(False, True, 1.0, v, W, 0.0, out)
-    m, H = out.shape
     if sample:
-        for r in range(m):
-            for j in range(H):
-                p = fast_sigmoid(out[r, j] + c[j])
-                out[r, j] = p
-                hs[r, j] = 1.0 if uniform(key, r * H + j) < p else 0.0
+        hidden_sample_rows(out, c, hs, key, True, unit)
     else:
-        for r in range(m):
-            for j in range(H):
-                out[r, j] = fast_sigmoid(out[r, j] + c[j])
+        hidden_mean_rows(out, c, out, unit)
 
 
 @njit(cache=True)
@@ -170,14 +170,15 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
               scratch, hyper):
     """One CD-k / PCD-k update on the mini-batch loaded in ``scratch`` rows ``[:m]``.
 
-    ``settings = (k, persistent, mean_field)``. On entry ``Cb[:m]`` holds the
+    ``settings = (k, persistent, mean_field, hidden_units)`` with ``hidden_units``
+    the hidden units' kernel id (:mod:`rbmlib._kernels.units`). On entry ``Cb[:m]`` holds the
     codes and ``Vcat[:m]`` the one-hot rows. The negative chain samples only
     the groups observed in the row it is paired with (row ``r`` of the
     mini-batch), so missing groups have zero positive and negative statistics.
     The weight gradient ``[ph0; -ph_k]^T [v0; v_k] / m`` is one GEMM with the
     momentum step fused in (BLAS ``beta``).
     """
-    k, persistent, mean_field = settings
+    k, persistent, mean_field, unit = settings
     W, c, b = params
     vel_W, vel_c, vel_b = velocities
     hchain, sparse_q = chains
@@ -194,7 +195,7 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
     h = hs[:m]
     pv = pre_v[:m]
     # positive phase (and the chain's start for CD)
-    _hidden_pass(v0, W, c, ph0, h, stream_key(seed, base), not persistent)
+    _hidden_pass(v0, W, c, ph0, h, stream_key(seed, base), not persistent, unit)
     if persistent:
         h[:, :] = hchain[:m]
     for step in range(k):
@@ -204,7 +205,7 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
                        stream_key(seed, base + np.uint64(2 * step + 1)),
                        0 if (mean_field and last) else 1)
         _hidden_pass(vk, W, c, phk, h, stream_key(seed, base + np.uint64(2 * step + 2)),
-                     (not last) or persistent)
+                     (not last) or persistent, unit)
     if persistent:
         hchain[:m] = h
     inv_m = 1.0 / m
@@ -265,8 +266,18 @@ def cd_epoch(codes, order, size, settings, seed, update_index, offsets, params,
 
 
 # ------------------------------------------------------------------ scoring
+@njit(inline="always", cache=True)
+def _log_marginal(x, unit):
+    """A hidden unit's free-energy term without its constant: ``softplus(x)``
+    (Bernoulli) or ``x^2 / 2`` (Gaussian; the ``log(2 pi) / 2`` cancels in every
+    difference of free energies)."""
+    if unit == GAUSSIAN_HIDDEN:
+        return 0.5 * x * x
+    return softplus(x)
+
+
 @njit(parallel=True, cache=True)
-def pseudo_loglik(codes, offsets, pre, WT, b, out):
+def pseudo_loglik(codes, offsets, pre, WT, b, out, unit=BERNOULLI_HIDDEN):
     """Exact pseudo-log-likelihood of each row, summed over its observed groups.
 
     ``out[r] = sum_{g observed} log p(v_g = a_g | v_-g)`` with
@@ -285,6 +296,8 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
     b : ndarray of shape (V,)
     out : ndarray of shape (n,)
         Nats.
+    unit : int, default=BERNOULLI_HIDDEN
+        Hidden units' kernel id, Bernoulli or Gaussian (their free-energy term).
     """
     n, G = codes.shape
     H = WT.shape[1]
@@ -295,7 +308,7 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
         vals = np.empty(k_max)  # one buffer per row
         sp0 = 0.0
         for j in range(H):
-            sp0 += softplus(pre[r, j])
+            sp0 += _log_marginal(pre[r, j], unit)
         acc = 0.0
         for g in range(G):
             a = codes[r, g]
@@ -303,7 +316,7 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
                 continue
             o = offsets[g]
             K = offsets[g + 1] - o
-            # s_k = b_gk + sum_j softplus(pre_j - W_ja + W_jk); s_a uses sp0
+            # s_k = b_gk + sum_j lm(pre_j - W_ja + W_jk); s_a uses sp0
             mx = -np.inf
             s_a = b[o + a] + sp0
             for kk in range(K):
@@ -312,7 +325,7 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out):
                 else:
                     s = b[o + kk]
                     for j in range(H):
-                        s += softplus(pre[r, j] - WT[o + a, j] + WT[o + kk, j])
+                        s += _log_marginal(pre[r, j] - WT[o + a, j] + WT[o + kk, j], unit)
                 vals[kk] = s
                 if s > mx:
                     mx = s
