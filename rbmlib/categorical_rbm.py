@@ -147,8 +147,8 @@ class CategoricalRBM(_BaseRBM):
         * "gaussian": unit-variance linear units (Hinton and Salakhutdinov
           2006), ``p(h_j | v) = N(x_j, 1)``; :meth:`transform` gives ``x``; the
           free energy is ``F(v) = -b.v - sum_j (x_j^2 / 2 + log(2 pi) / 2)``;
-          :meth:`log_partition` enumerates the ``prod_i K_i`` visible
-          configurations (at most 2^20; AIS is not implemented for them);
+          exact :meth:`log_partition` enumerates the ``prod_i K_i`` visible
+          configurations (at most 2^20; "auto" uses AIS beyond);
         * "nrelu": noisy rectified linear units (Nair and Hinton 2010),
           sampled as ``max(0, x + N(0, sigmoid(x)))``, :meth:`transform`
           ``max(0, x)``; they have no closed-form free energy, so
@@ -781,18 +781,22 @@ class CategoricalRBM(_BaseRBM):
                       random_state=None):
         """Log partition function ``log Z`` of the model, in nats.
 
-        Bernoulli hidden units (the default; see ``hidden_units`` for the others).
-        Exact: ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]``
+        Exact, Bernoulli hidden units: ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]``
         over the ``2^n_components`` hidden states (Numba, parallel, cost
         ``O(2^H V)``). AIS: forward annealed importance sampling from a base
         model of independent softmaxes (biases ``log`` of the category
         frequencies of ``base_rate``, smoothed by one pseudo-count; uniform
         when None) to the RBM, one Gibbs sweep per inverse temperature.
+        Gaussian hidden units: exact is ``logsumexp_v -F(v)`` over the
+        ``prod_i K_i`` visible configurations (at most 2^20); AIS anneals the
+        interaction, with hidden units ``N(beta x, 1)`` at inverse temperature
+        ``beta``.
 
         Parameters
         ----------
         method : {"auto", "exact", "ais"}, default="auto"
-            "auto" is "exact" when ``n_components <= 20``, else "ais".
+            "auto" is "exact" when ``n_components <= 20`` (Gaussian hidden
+            units: at most 2^20 visible configurations), else "ais".
         n_runs : int, default=100
             AIS runs.
         betas : array-like of shape (n_betas,), default=None
@@ -816,9 +820,8 @@ class CategoricalRBM(_BaseRBM):
         ValueError
             If ``method`` is unknown, "exact" is asked with more than 25
             hidden units, ``n_runs < 2`` or ``betas`` is invalid.
-        NotImplementedError
-            With ``hidden_units="gaussian"``: for method "ais", or when the
-            model has more than 2^20 visible configurations.
+            With ``hidden_units="gaussian"``, also if "exact" is asked for more
+            than 2^20 visible configurations.
         FreeEnergyUndefinedError
             With ``hidden_units="nrelu"`` (no closed-form free energy).
 
@@ -835,8 +838,15 @@ class CategoricalRBM(_BaseRBM):
         c = np.ascontiguousarray(self.intercept_hidden_, dtype=np.float64)
         b = np.ascontiguousarray(self.intercept_visible_, dtype=np.float64)
         H = W.shape[0]
-        if self._hidden_unit().name == "gaussian":
-            return self._log_partition_gaussian(method)
+        unit = self._hidden_unit()
+        if unit.name == "gaussian":
+            if method not in ("auto", "exact", "ais"):
+                raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+            n_configs = math.prod(int(k) for k in np.diff(self.offsets_))
+            if method == "exact" or (method == "auto"
+                                     and n_configs <= MAX_EXACT_VISIBLE_CONFIGS):
+                return self._log_partition_gaussian(n_configs)
+            method = "ais"
         if method == "auto":
             method = "exact" if H <= MAX_EXACT_HIDDEN else "ais"
         if method == "exact":
@@ -862,36 +872,29 @@ class CategoricalRBM(_BaseRBM):
                 col = codes[:, g]
                 counts = np.bincount(col[col >= 0], minlength=o1 - o0) + 1.0
                 b_base[o0:o1] = np.log(counts / counts.sum())
-        log_z_base = H * math.log(2.0) + sum(
+        log_z_base = H * unit.log_marginal_zero + sum(
             float(logsumexp(b_base[self.offsets_[g]:self.offsets_[g + 1]]))
             for g in range(len(self.offsets_) - 1))
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         log_w = np.empty(int(n_runs))
         with thread_limits(self.n_jobs):
-            _ck.ais_log_weights(W, c, b, b_base, self.offsets_, betas, seed, log_w)
+            _ck.ais_log_weights(W, c, b, b_base, self.offsets_, betas, seed, log_w,
+                                int(unit.kernel_id))
         return _summarise(log_w, log_z_base, False, betas.shape[0])
 
-    def _log_partition_gaussian(self, method):
+    def _log_partition_gaussian(self, n_configs):
         """Exact log Z with Gaussian hidden units: the hidden units are integrated out
         in closed form (``F(v)``), so ``log Z = logsumexp_v -F(v)`` over the
-        ``prod_i K_i`` visible configurations, enumerated in blocks."""
+        ``n_configs = prod_i K_i`` visible configurations, enumerated in blocks."""
         from .likelihood import PartitionEstimate
 
-        if method not in ("auto", "exact", "ais"):
-            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
         sizes = np.diff(self.offsets_).astype(np.int64)
-        n_configs = math.prod(int(k) for k in sizes)
-        if method == "ais":
-            raise NotImplementedError(
-                "log_partition(method='ais') is not implemented for CategoricalRBM with "
-                "hidden_units='gaussian'; use method='exact' (at most "
-                f"{MAX_EXACT_VISIBLE_CONFIGS} visible configurations).")
         if n_configs > MAX_EXACT_VISIBLE_CONFIGS:
-            raise NotImplementedError(
-                f"log_partition with hidden_units='gaussian' enumerates the visible "
+            raise ValueError(
+                f"method='exact' with hidden_units='gaussian' enumerates the visible "
                 f"configurations (the hidden units are integrated out); this model has "
-                f"prod_i K_i = {n_configs} > {MAX_EXACT_VISIBLE_CONFIGS} of them, and AIS "
-                f"is not implemented for Gaussian hidden units of a CategoricalRBM.")
+                f"prod_i K_i = {n_configs} > {MAX_EXACT_VISIBLE_CONFIGS} of them. Use "
+                f"method='ais'.")
         block = 1 << 16
         parts = []
         for start in range(0, n_configs, block):

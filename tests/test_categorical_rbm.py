@@ -392,14 +392,25 @@ def test_gaussian_hidden_free_energy_closed_form_several_units():
     assert_allclose(-m.free_energy(rows), neg_f, rtol=1e-12)
     assert_allclose(m.log_partition("exact").log_z, logsumexp(neg_f), rtol=1e-12)
     assert_allclose(m.transform(rows), X, rtol=1e-12)  # the conditional mean
-    with pytest.raises(NotImplementedError, match=r"method='ais'\) is not implemented"):
-        m.log_partition("ais")
     with pytest.raises(ValueError, match="method must be"):
         m.log_partition("magic")
     big = CategoricalRBM(n_components=2, n_iter=0, hidden_units="gaussian").fit(
         np.array([[0] * 21, [1] * 21]))
-    with pytest.raises(NotImplementedError, match="2097152 > 1048576"):
-        big.log_partition()
+    with pytest.raises(ValueError, match="2097152 > 1048576"):
+        big.log_partition("exact")
+    assert big.log_partition(n_runs=4, betas=np.linspace(0, 1, 50)).method == "ais"
+
+
+def test_gaussian_hidden_ais_agrees_with_exact_log_partition():
+    m = _tiny_model(13, scale=0.7, H=3, hidden_units="gaussian")
+    exact = m.log_partition("exact").log_z
+    est = m.log_partition("ais", n_runs=200, betas=np.linspace(0, 1, 2000),
+                          base_rate=_all_rows(), random_state=0)
+    assert est.method == "ais"
+    assert abs(est.log_z - exact) < 0.05, (est.log_z, exact)
+    again = m.log_partition("ais", n_runs=200, betas=np.linspace(0, 1, 2000),
+                            base_rate=_all_rows(), random_state=0)
+    assert again.log_z == est.log_z
 
 
 def test_nrelu_hidden_likelihood_methods_raise():

@@ -41,7 +41,7 @@ import numpy as np
 
 from ._jit import njit, prange
 from .blas import gemm
-from .sampling import fast_exp, softplus, stream_key, uniform
+from .sampling import fast_exp, gaussian, softplus, stream_key, uniform
 from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
 
 #: Below this many elements a pass stays on one thread.
@@ -420,14 +420,19 @@ def log_z_hidden_enumerate(W, c, b, offsets):
 
 
 @njit(parallel=True, cache=True)
-def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w):
+def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI_HIDDEN):
     """Forward AIS log importance weights, one run per entry of ``log_w``.
 
     Intermediate distributions ``p*_beta(v) = exp((1 - beta) b_A.v + beta b.v)
-    prod_j (1 + exp(beta (c_j + W_j v)))`` from the base model (independent
-    softmaxes with biases ``b_A``, ``beta = 0``) to the RBM (``beta = 1``);
-    one Gibbs sweep at each intermediate temperature (Neal 2001; Salakhutdinov
-    and Murray 2008). Run ``r`` draws only from ``stream_key(seed, r)``.
+    prod_j exp(lm(beta (c_j + W_j v)))`` from the base model (independent
+    softmaxes with biases ``b_A``, ``beta = 0``) to the RBM (``beta = 1``),
+    with ``lm`` the hidden units' free-energy term (``softplus`` for Bernoulli
+    units, ``x^2 / 2 + log(2 pi) / 2`` for Gaussian ones, ``unit`` their kernel
+    id): the interaction ``h W v + c.h`` is scaled by ``beta``, so the hidden
+    units at ``beta`` are ``Bernoulli(sigmoid(beta x))`` or ``N(beta x, 1)``.
+    One Gibbs sweep at each intermediate temperature (Neal 2001; Salakhutdinov
+    and Murray 2008). Run ``r`` draws only from ``stream_key(seed, r)`` (its
+    normal deviates from ``stream_key(stream_key(seed, r), 1)``).
     """
     H, V = W.shape
     G = offsets.shape[0] - 1
@@ -435,7 +440,9 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w):
     R = log_w.shape[0]
     for r in prange(R):
         key = stream_key(seed, r)
+        gkey = stream_key(key, 1)
         ctr = 0
+        gctr = 0
         v = np.empty(G, np.int64)
         x = np.empty(H)
         hb = np.empty(H)
@@ -473,21 +480,26 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w):
                 for g in range(G):
                     s += W[j, offsets[g] + v[g]]
                 x[j] = s
-                lw += softplus(bt * s) - softplus(bp * s)
+                lw += _log_marginal(bt * s, unit) - _log_marginal(bp * s, unit)
             lw += (bt - bp) * lin
             if t == T - 1:
                 break
             # one Gibbs sweep at inverse temperature bt
-            for j in range(H):
-                p = 1.0 / (1.0 + math.exp(-bt * x[j]))
-                hb[j] = 1.0 if uniform(key, ctr) < p else 0.0
-                ctr += 1
+            if unit == GAUSSIAN_HIDDEN:
+                for j in range(H):
+                    hb[j] = bt * x[j] + gaussian(gkey, gctr)
+                    gctr += 1
+            else:
+                for j in range(H):
+                    p = 1.0 / (1.0 + math.exp(-bt * x[j]))
+                    hb[j] = 1.0 if uniform(key, ctr) < p else 0.0
+                    ctr += 1
             for i in range(V):
                 logits[i] = (1.0 - bt) * b_base[i] + bt * b[i]
             for j in range(H):
                 if hb[j] != 0.0:
                     for i in range(V):
-                        logits[i] += bt * W[j, i]
+                        logits[i] += bt * hb[j] * W[j, i]
             for g in range(G):
                 o = offsets[g]
                 mx = -np.inf
