@@ -1,7 +1,8 @@
 """Restricted Boltzmann Machine with categorical (softmax) visible units.
 
 One K-way softmax group per input column and binary hidden units, the model
-of Salakhutdinov, Mnih and Hinton (2007) for collaborative filtering. The
+of Salakhutdinov, Mnih and Hinton (2007) for collaborative filtering (or
+Gaussian or NReLU hidden units, ``hidden_units``, from :mod:`rbmlib.units`). The
 shared machinery (transactional fit/partial_fit, epoch loop, Ctrl-C,
 monitoring, divergence checks, pickling) is :class:`rbmlib.rbm._BaseRBM`;
 the arithmetic is in :mod:`rbmlib._kernels.categorical`.
@@ -77,8 +78,9 @@ class CategoricalRBM(_BaseRBM):
     """RBM with categorical (softmax) visible units, trained by CD-k or persistent CD.
 
     Each input column is one group of ``K_i`` one-hot visible units of which
-    exactly one is on (a softmax unit); the hidden units are binary
-    (Salakhutdinov, Mnih and Hinton 2007). With ``v`` the concatenated
+    exactly one is on (a softmax unit); the hidden units are binary by default
+    (Salakhutdinov, Mnih and Hinton 2007; ``hidden_units`` gives the Gaussian
+    and NReLU alternatives). With ``v`` the concatenated
     one-hot vector, the energy is ``E(v, h) = -b.v - c.h - h W v``, so
 
     * ``p(h_j = 1 | v) = sigmoid(c_j + W_j . v)`` (:meth:`transform`);
@@ -229,6 +231,12 @@ class CategoricalRBM(_BaseRBM):
 
     R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep
     belief networks", ICML 2008 (AIS).
+
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006 (Gaussian hidden units).
+
+    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
+    Boltzmann machines", ICML 2010 (NReLU hidden units).
 
     Examples
     --------
@@ -781,8 +789,8 @@ class CategoricalRBM(_BaseRBM):
                       random_state=None):
         """Log partition function ``log Z`` of the model, in nats.
 
-        Exact, Bernoulli hidden units: ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]``
-        over the ``2^n_components`` hidden states (Numba, parallel, cost
+        Exact, Bernoulli hidden units:
+        ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]`` over the ``2^n_components`` hidden states (Numba, parallel, cost
         ``O(2^H V)``). AIS: forward annealed importance sampling from a base
         model of independent softmaxes (biases ``log`` of the category
         frequencies of ``base_rate``, smoothed by one pseudo-count; uniform
