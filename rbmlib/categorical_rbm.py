@@ -791,7 +791,8 @@ class CategoricalRBM(_BaseRBM):
 
         Exact, Bernoulli hidden units:
         ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]`` over
-        the ``2^n_components`` hidden states (Numba, parallel, cost ``O(2^H V)``). AIS: forward annealed importance sampling from a base
+        the ``2^n_components`` hidden states (Numba, parallel, cost ``O(2^H V)``).
+        AIS: forward annealed importance sampling from a base
         model of independent softmaxes (biases ``log`` of the category
         frequencies of ``base_rate``, smoothed by one pseudo-count; uniform
         when None) to the RBM, one Gibbs sweep per inverse temperature.
