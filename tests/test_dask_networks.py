@@ -80,6 +80,12 @@ def test_fit_on_dask_streams_pretraining_and_equals_in_memory(kind, digits):
     _assert_same_network(got, ref)
     # y in memory with a dask X, and an integer block_size on the dask array
     _assert_same_network(_fit(_make(kind, CHUNK), dX, y), ref)
+    # a dask y of unknown chunk sizes (boolean indexing) is computed at once
+    _assert_same_network(_fit(_make(kind, CHUNK), dX, dy[dy > -1]), ref)
+    if not kind.startswith("autoencoder"):  # dask sample weights
+        w = np.linspace(0.5, 2.0, N_ROWS)
+        got_w = _make(kind, CHUNK).fit(dX, dy, sample_weight=da.from_array(w, chunks=CHUNK))
+        _assert_same_network(got_w, _make(kind, CHUNK).fit(X, y, sample_weight=w))
     # predictions / codes of a dask array stay lazy and equal the NumPy ones; the
     # BLAS product of a 150-row chunk may round differently from the 600-row one
     # (float32, one ulp), hence rtol=1e-6 for real-valued outputs
