@@ -60,6 +60,7 @@ from .mlp import (
     hidden_kinds,
 )
 from .rbm import BernoulliRBM, DivergenceError
+from .units import HIDDEN_UNITS
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
 
@@ -153,6 +154,27 @@ def _per_layer(name, value, n_layers):
             )
         return values
     return [value] * n_layers
+
+
+def _hidden_unit_names(value, n_layers):
+    """``hidden_units`` (one name or one per layer) as a list of n_layers names.
+
+    Raises ValueError naming the parameter for a wrong length or an unknown name.
+    """
+    names = _per_layer("hidden_units", value, n_layers)
+    for l, u in enumerate(names):
+        if not isinstance(u, str) or u not in _HIDDEN_UNITS:
+            raise ValueError(
+                f"hidden_units must be one of {list(_HIDDEN_UNITS)} or a list of them "
+                f"(one per layer); entry {l} is {u!r}."
+            )
+    return names
+
+
+def _layer_activation(rbm):
+    """Fine-tuning activation matching a fitted RBM's hidden units ("logistic" if unknown)."""
+    unit = getattr(rbm, "_hidden_unit", None)
+    return unit().activation if unit is not None else "logistic"
 
 
 def _affine_hidden_map(rbm):
@@ -374,13 +396,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"rbm_params must be a dict or one dict per layer; entry {l} is "
                     f"{type(e).__name__}: {e!r}."
                 )
-        hidden_units = _per_layer("hidden_units", self.hidden_units, L)
-        for l, u in enumerate(hidden_units):
-            if u not in _HIDDEN_UNITS:
-                raise ValueError(
-                    f"hidden_units must be one of {list(_HIDDEN_UNITS)} or a list of them "
-                    f"(one per layer); entry {l} is {u!r}."
-                )
+        hidden_units = _hidden_unit_names(self.hidden_units, L)
         seeds = rng.randint(np.iinfo(np.int32).max, size=L)
         rbms = []
         for l, h in enumerate(sizes):
@@ -631,6 +647,7 @@ class _BaseDBNNetwork(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
+        "hidden_units": [StrOptions(set(_HIDDEN_UNITS)), list, tuple],
         "dbn": [None, HasMethods(["fit", "transform"])],
         "n_iter_pretrain": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
                             "array-like"],
@@ -710,6 +727,7 @@ class _BaseDBNNetwork(BaseEstimator):
         return DBN(
             self.hidden_layer_sizes,
             first_layer=self.first_layer,
+            hidden_units=self.hidden_units,
             n_iter=self.n_iter_pretrain,
             learning_rate=self.learning_rate_pretrain,
             batch_size=self.batch_size_pretrain,
@@ -723,15 +741,15 @@ class _BaseDBNNetwork(BaseEstimator):
         """Everything about the settings that can be checked before training."""
         inner = self._check_dbn()
         if inner is None:
-            _layer_sizes(self.hidden_layer_sizes)
+            _hidden_unit_names(self.hidden_units, len(_layer_sizes(self.hidden_layer_sizes)))
             if self.pretrain_params:
                 bad = set(self.pretrain_params) & {
-                    "hidden_layer_sizes", "first_layer", "n_iter", "learning_rate",
+                    "hidden_layer_sizes", "first_layer", "hidden_units", "n_iter", "learning_rate",
                     "batch_size", "verbose", "random_state", "n_jobs"}
                 if bad:
                     raise ValueError(
                         f"pretrain_params must not set {sorted(bad)}: use the estimator's "
-                        f"own parameters (hidden_layer_sizes, n_iter_pretrain, "
+                        f"own parameters (hidden_layer_sizes, hidden_units, n_iter_pretrain, "
                         f"learning_rate_pretrain, batch_size_pretrain, ...)."
                     )
                 try:
@@ -832,12 +850,40 @@ class _BaseDBNNetwork(BaseEstimator):
             return len(_layer_sizes(inner.hidden_layer_sizes))
         return len(_layer_sizes(self.hidden_layer_sizes))
 
-    def _activations(self, n_hidden):
-        """Names of the hidden activations, one per hidden layer (ValueError if bad)."""
+    def _unit_activations(self, inner):
+        """Activations matching the hidden units that pretraining will give, bottom first.
+
+        From the fitted ``dbn``'s RBMs, the unfitted ``dbn``'s ``hidden_units``, or
+        this estimator's ``hidden_units``; empty without pretraining.
+        """
+        if inner is not None:
+            if hasattr(inner, "rbms_"):
+                return [_layer_activation(rbm) for rbm in inner.rbms_]
+            n = len(_layer_sizes(inner.hidden_layer_sizes))
+            names = _hidden_unit_names(getattr(inner, "hidden_units", "bernoulli"), n)
+        else:
+            n_iter = self.n_iter_pretrain
+            if not isinstance(n_iter, str) and np.all(np.asarray(n_iter, dtype=object) == 0):
+                return []
+            names = _hidden_unit_names(self.hidden_units,
+                                       len(_layer_sizes(self.hidden_layer_sizes)))
+        return [HIDDEN_UNITS[u].activation for u in names]
+
+    def _activations(self, n_hidden, unit_activations=()):
+        """Names of the hidden activations, one per hidden layer (ValueError if bad).
+
+        "auto" takes, layer by layer, ``unit_activations`` (the activation
+        matching each pretrained layer's hidden units: "logistic" for
+        Bernoulli, "relu" for NReLU, "identity" for Gaussian units) and
+        "logistic" for the layers above them (random initialisation).
+        """
         act = self.activation
         if isinstance(act, str):
             act = [act] * n_hidden
-        act = ["logistic" if a in ("auto", "sigmoid") else a for a in act]
+        unit_activations = list(unit_activations)[:n_hidden]
+        auto = unit_activations + ["logistic"] * (n_hidden - len(unit_activations))
+        act = [auto[l] if a == "auto" and l < n_hidden else
+               "logistic" if a in ("auto", "sigmoid") else a for l, a in enumerate(act)]
         hidden_kinds(act, n_hidden)
         return act
 
@@ -858,16 +904,20 @@ class _BaseDBNNetwork(BaseEstimator):
                 "pretrained_layers": getattr(self, "pretrained_layers_", 0)}
 
     @staticmethod
-    def _tanh_transfer(coefs, intercepts, activations, n_pretrained):
+    def _tanh_transfer(coefs, intercepts, activations, n_pretrained, unit_activations=None):
         """Make pretrained tanh layers compute exactly what the sigmoid RBM did.
 
         ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: a tanh layer gets half the
         RBM's weights and bias, and the layer above, fed ``t = 2 s - 1``
         instead of ``s``, gets ``W / 2`` and ``b + sum_i W_i / 2``, so the
-        network's output at initialisation equals the all-logistic one.
+        network's output at initialisation equals the all-logistic one. Only
+        layers over logistic (Bernoulli) hidden units are rescaled: for NReLU
+        or Gaussian units no rescaling of tanh equals their mean.
         """
         for l in range(n_pretrained):
             if activations[l] != "tanh":
+                continue
+            if unit_activations is not None and unit_activations[l] != "logistic":
                 continue
             coefs[l] = coefs[l] * 0.5
             intercepts[l] = intercepts[l] * 0.5
@@ -903,7 +953,8 @@ class _BaseDBNNetwork(BaseEstimator):
         elif not incremental:
             start = self._warm_start_state(X.shape[1], Y.shape[1])
         activations = (start["activations"] if start is not None
-                       else self._activations(self._n_hidden(inner)))
+                       else self._activations(self._n_hidden(inner),
+                                              self._unit_activations(inner)))
         dbn = None
         try:
             if start is None:
@@ -934,9 +985,13 @@ class _BaseDBNNetwork(BaseEstimator):
                 coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1],
                                                           X.dtype, rng, n_keep)
                 n_pre = 0 if dbn is None else n_keep
-                if len(activations) != len(coefs) - 1:  # the fitted dbn decides the depth
-                    activations = self._activations(len(coefs) - 1)
-                coefs, intercepts = self._tanh_transfer(coefs, intercepts, activations, n_pre)
+                # the fitted dbn decides the depth and, for "auto", the activation of
+                # each pretrained layer (layers left random are logistic)
+                unit_acts = [] if dbn is None else [_layer_activation(r)
+                                                    for r in dbn.rbms_[:n_pre]]
+                activations = self._activations(len(coefs) - 1, unit_acts)
+                coefs, intercepts = self._tanh_transfer(coefs, intercepts, activations, n_pre,
+                                                        unit_acts)
             else:
                 dbn = start["dbn"]
                 n_pre = start["pretrained_layers"]
@@ -1130,6 +1185,12 @@ _NETWORK_PARAMS_DOC = """
         given: the network takes the DBN's layers).
     first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
         Visible units of the bottom RBM (see :class:`DBN`).
+    hidden_units : {"bernoulli", "gaussian", "nrelu"} or list of them, default="bernoulli"
+        Hidden units of each pretrained RBM, one for all layers or one per
+        hidden layer (bottom first): Bernoulli, Gaussian (linear, unit
+        variance) or noisy rectified linear (NReLU) units (see :class:`DBN`).
+        Ignored when ``dbn`` is given (its own units apply). A wrong name
+        or length raises ValueError in ``fit``.
     dbn : DBN, default=None
         A DBN to start from. If fitted (possibly wrapped in
         :class:`sklearn.frozen.FrozenEstimator`, which survives ``clone``),
@@ -1153,10 +1214,12 @@ _NETWORK_PARAMS_DOC = """
     activation : {"auto", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "identity"} \
             or list of them, default="auto"
         Hidden activation, one for all hidden layers or one per layer
-        (bottom first). "auto" follows the pretrained hidden unit type: the
-        RBMs' hidden units are Bernoulli, whose conditional mean is the
-        logistic sigmoid, so "auto" is "logistic" and the network computes
-        exactly the DBN's mean-field up-pass at the start of fine-tuning. A
+        (bottom first). "auto" follows each pretrained layer's hidden unit
+        type, the activation equal to the units' conditional mean:
+        "logistic" for Bernoulli, "relu" for NReLU (``max(0, z)``, the mean
+        the DBN's ``transform`` uses) and "identity" for Gaussian units, so
+        the network computes exactly the DBN's mean-field up-pass at the
+        start of fine-tuning; layers without pretraining are "logistic". A
         "tanh" layer over a pretrained RBM is initialised by the exact
         rescaling ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: half the RBM's
         weights and bias, and the layer above gets ``W / 2`` and
@@ -1380,6 +1443,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         hidden_layer_sizes=(256, 256),
         *,
         first_layer="bernoulli",
+        hidden_units="bernoulli",
         dbn=None,
         n_iter_pretrain="auto",
         learning_rate_pretrain=None,
@@ -1416,6 +1480,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.first_layer = first_layer
+        self.hidden_units = hidden_units
         self.dbn = dbn
         self.n_iter_pretrain = n_iter_pretrain
         self.learning_rate_pretrain = learning_rate_pretrain
@@ -1784,6 +1849,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         hidden_layer_sizes=(256, 256),
         *,
         first_layer="bernoulli",
+        hidden_units="bernoulli",
         dbn=None,
         n_iter_pretrain="auto",
         learning_rate_pretrain=None,
@@ -1819,6 +1885,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.first_layer = first_layer
+        self.hidden_units = hidden_units
         self.dbn = dbn
         self.n_iter_pretrain = n_iter_pretrain
         self.learning_rate_pretrain = learning_rate_pretrain
