@@ -62,7 +62,7 @@ def test_examples_found():
     names = {p.stem for p in EXAMPLES}
     expected = {"rbm_digits_features", "dbn_semi_supervised", "mnist_dbn_classifier",
                 "mnist_loglik_ais", "dbn_generate_digits", "gaussian_rbm_real_valued",
-                "autoencoder_mnist_codes"}
+                "autoencoder_mnist_codes", "categorical_rbm_imputation"}
     assert expected <= names, f"missing examples: {sorted(expected - names)}"
 
 

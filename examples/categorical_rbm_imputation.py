@@ -17,8 +17,8 @@ It saves a bar chart and a strip of digits with hidden and imputed pixels.
 
 Usage::
 
-    python examples/categorical_rbm_collaborative_filtering.py           # ~1 min
-    python examples/categorical_rbm_collaborative_filtering.py --quick   # seconds
+    python examples/categorical_rbm_imputation.py           # ~1 min
+    python examples/categorical_rbm_imputation.py --quick   # seconds
 """
 
 import argparse
