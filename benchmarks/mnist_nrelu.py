@@ -327,11 +327,19 @@ def part_b(args, Xtr, ytr, Xte, yte, Xtu, ytu, lrs, log):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             warnings.simplefilter("ignore", ConvergenceWarning)
-            dbn = _pretrain(args, hidden, variant, layer_lrs, args.epochs, Xtr)
+            try:
+                dbn = _pretrain(args, hidden, variant, layer_lrs, args.epochs, Xtr)
+            except Exception as exc:
+                dbn = None
+                notes.append(f"{label}, pretraining: {type(exc).__name__}: {exc}")
             t_pre = time.time() - t0
-            H = dbn.transform(Xtr[:2000])
+            H = None if dbn is None else dbn.transform(Xtr[:2000])
         for w in sorted({str(w.message)[:150] for w in caught}):
             notes.append(f"{label}, pretraining warning: {w}...")
+        if dbn is None:
+            log(f"| {label} | {', '.join(f'{v:g}' for v in layer_lrs)} | {act}, sgd lr "
+                f"{ft_lr:g} | {t_pre:.1f} | - | pretraining failed |")
+            continue
         notes.append(f"{label}: max |W| per layer "
                      f"{[round(float(np.abs(r.components_).max()), 3) for r in dbn.rbms_]}; "
                      f"top-layer means of 2000 training images in [0, {H.max():.3g}], "
