@@ -17,7 +17,7 @@ It saves a bar chart and a strip of digits with hidden and imputed pixels.
 
 Usage::
 
-    python examples/categorical_rbm_imputation.py           # ~1 min
+    python examples/categorical_rbm_imputation.py           # ~10 s
     python examples/categorical_rbm_imputation.py --quick   # seconds
 """
 
