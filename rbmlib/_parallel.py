@@ -150,6 +150,20 @@ class _SharedBlasLimit:
 
 _SHARED_BLAS = _SharedBlasLimit()
 
+_CONTROLLER = None
+_CONTROLLER_LOCK = threading.Lock()
+
+
+def _blas_controller():
+    """The process's BLAS libraries, found once (as scikit-learn's
+    ``_get_threadpool_controller``): building a ThreadpoolController walks every
+    loaded shared library, about 1 ms, and ``thread_limits`` runs per block."""
+    global _CONTROLLER
+    with _CONTROLLER_LOCK:
+        if _CONTROLLER is None:
+            _CONTROLLER = ThreadpoolController().select(user_api="blas")
+        return _CONTROLLER
+
 
 @contextmanager
 def thread_limits(n_jobs):
@@ -175,7 +189,7 @@ def thread_limits(n_jobs):
         yield
         return
     n = min(n, numba.config.NUMBA_NUM_THREADS)
-    blas = ThreadpoolController().select(user_api="blas")
+    blas = _blas_controller()
     per_thread = [lib.filepath for lib in blas.lib_controllers if _is_per_thread(lib)]
     shared = [lib.filepath for lib in blas.lib_controllers if not _is_per_thread(lib)]
     old = numba.get_num_threads()
