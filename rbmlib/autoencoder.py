@@ -427,7 +427,12 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             n = len(_layer_sizes(inner.hidden_layer_sizes))
         return 2 * n - 1
 
-    def _activations(self, n_hidden):
+    def _unit_activations(self, inner):
+        """Not used: the unrolled network's activations come from the code
+        layer's unit type (``_activations``), not from per-layer ``hidden_units``."""
+        return ()
+
+    def _activations(self, n_hidden, unit_activations=()):
         L = (n_hidden + 1) // 2
         code = self._code_unit_type(self._check_dbn())
         if code not in _UNIT_ACTIVATION:
