@@ -14,7 +14,10 @@ defaults alone).
 """
 
 import os
+import signal
+import threading
 
+import pytest
 from joblib import cpu_count
 
 
@@ -37,3 +40,18 @@ def pytest_configure(config):
 
     threadpool_limits(threads)  # BLAS (and OpenMP) pools of this worker
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Every test starts with Python's own SIGINT handler.
+
+    The Ctrl-C tests send a real SIGINT to their own process and expect a
+    KeyboardInterrupt. A test run earlier in the same worker (dask's
+    distributed cluster, for one) can leave another handler installed; the
+    signal was then swallowed and a fit with max_iter=100000 ran for ever.
+    """
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
