@@ -41,6 +41,7 @@ import numpy as np
 
 from ._jit import njit, prange
 from .blas import gemm
+from .partition import gray_flip
 from .sampling import fast_exp, gaussian, softplus, stream_key, uniform
 from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
 
@@ -337,13 +338,6 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out, unit=BERNOULLI_HIDDEN):
 
 
 # ---------------------------------------------------------- log partition
-@njit(inline="always", cache=True)
-def _trailing_zeros(g):
-    n = 0
-    while (g & 1) == 0:
-        g >>= 1
-        n += 1
-    return n
 
 
 @njit(cache=True)
@@ -393,17 +387,7 @@ def log_z_hidden_enumerate(W, c, b, offsets):
         s = 0.0
         for t in range(per):
             if t > 0:
-                j = _trailing_zeros(t)
-                if h[j]:
-                    h[j] = 0
-                    ch_dot -= c[j]
-                    for i in range(V):
-                        x[i] -= W[j, i]
-                else:
-                    h[j] = 1
-                    ch_dot += c[j]
-                    for i in range(V):
-                        x[i] += W[j, i]
+                ch_dot = gray_flip(t, h, c, W, x, ch_dot)
             val = ch_dot + _group_lse_sum(x, offsets)
             if val > mx:
                 s = s * math.exp(mx - val) + 1.0

@@ -43,6 +43,28 @@ def _trailing_zeros(g):
     return k
 
 
+@njit(inline="always", cache=True)
+def gray_flip(g, s, a, M, x, lin):
+    """Step ``g > 0`` of a Gray-code walk over the binary states ``s``.
+
+    Flips the unit that Gray code ``g`` changes, keeps ``x = offset + s @ M``
+    up to date in place and returns the updated ``lin = s . a``. Shared by the
+    enumerations of log Z here and in the categorical kernels.
+    """
+    k = _trailing_zeros(g)
+    if s[k]:
+        s[k] = 0
+        lin -= a[k]
+        for i in range(x.shape[0]):
+            x[i] -= M[k, i]
+    else:
+        s[k] = 1
+        lin += a[k]
+        for i in range(x.shape[0]):
+            x[i] += M[k, i]
+    return lin
+
+
 @njit(parallel=True, cache=True)
 def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
     """log sum over binary states s of exp(a.s + phi(offset + s M)).
@@ -95,17 +117,7 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
         sm = 0.0
         for g in range(1 << low):
             if g > 0:
-                k = _trailing_zeros(g)
-                if s[k]:
-                    s[k] = 0
-                    lin -= a[k]
-                    for i in range(m):
-                        x[i] -= M[k, i]
-                else:
-                    s[k] = 1
-                    lin += a[k]
-                    for i in range(m):
-                        x[i] += M[k, i]
+                lin = gray_flip(g, s, a, M, x, lin)
             val = lin
             if gaussian_other:
                 for i in range(m):
