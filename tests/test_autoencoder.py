@@ -467,3 +467,21 @@ def test_pipeline_on_mnist_beats_pca():
                             LogisticRegression(max_iter=1000)).fit(Xtr, ytr)
     assert ae.score(Xte, yte) > pca.score(Xte, yte)
     assert -ae[0].score(Xte) < _pca_error(Xtr, Xte, 10)
+
+
+@pytest.mark.parametrize("name, floor", [("iris", 0.85), ("wine", 0.75)])
+def test_default_autoencoder_in_cross_val_score_with_minmaxscaler(name, floor):
+    """Default settings (n_components=2 only) on small tabular data in a
+    MinMaxScaler pipeline. Measured 3-fold accuracy of the codes + LR: iris 0.94
+    (PCA(2) 0.90), wine 0.83 (PCA(2) 0.95: on wine PCA's codes are better)."""
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import cross_val_score
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = {"iris": load_iris, "wine": load_wine}[name](return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(make_pipeline(MinMaxScaler(clip=True),
+                                               DBNAutoencoder(n_components=2, random_state=0),
+                                               LogisticRegression()), X, y, cv=3)
+    assert np.all(np.isfinite(scores)) and scores.mean() > floor, scores
