@@ -28,10 +28,15 @@ numba.set_num_threads, torch.set_num_threads). It prints the median of
 ``--repeats`` alternating repeats, the ratios, and which BLAS kernels ran
 (threadpoolctl's ``internal_api``, ``architecture``, ``version``).
 
+``floor nb`` is the same five products called from Numba code: rbmlib's kernels
+get their BLAS through Numba, which binds SciPy's OpenBLAS (``scipy.libs``),
+not NumPy's (``numpy.libs``); both are printed with their versions.
+
 ``--profile`` adds the per-mini-batch profile of rbmlib's CD kernel: the
 time of its GEMMs alone, of its elementwise passes alone (sigmoids, Bernoulli
 sampling) and of its parameter update alone, each timed over the epoch's
-mini-batches with the kernel's own functions.
+mini-batches with the kernel's own functions, all called from compiled code
+(one BLAS library, as in the kernel).
 """
 
 import argparse
@@ -118,10 +123,59 @@ def large_gemm_gflops(size=2048, reps=5):
     return 2.0 * size**3 / best / 1e9
 
 
-def profile_cd(X, H, batch_size, repeats):
-    """Per-mini-batch seconds of rbmlib's PCD-1 step: GEMMs, elementwise passes, update."""
-    from rbmlib._kernels import cd as K
+def _numba_gemms():
+    """The products of one PCD-1 update, called from Numba as ``cd_update`` calls them.
+
+    Numba's ``np.dot`` (and ``rbmlib._kernels.blas.gemm``) go through SciPy's
+    OpenBLAS (``numba_xxgemm`` binds ``scipy.linalg.cython_blas``), a different
+    library from NumPy's own OpenBLAS. Timing the kernel's products with NumPy's
+    ``np.dot`` mixed in the SciPy ``gemm`` made the two libraries alternate every
+    call: at two threads each one's idle workers spin-wait on the cores the other
+    needs, and the products "took" 17 ms per mini-batch inside a 2.5 ms update.
+    """
+    import numba
+
     from rbmlib._kernels.blas import gemm
+
+    @numba.njit
+    def gemms(Vcat, Hcat, hs, pre_v, W, vel_W, m, alpha):
+        np.dot(hs[:m], W, pre_v[:m])                   # chain: h W
+        np.dot(Vcat[:2 * m], W.T, Hcat[:2 * m])        # [v0; v_k] W^T, stacked
+        gemm(True, False, alpha, Hcat[:2 * m], Vcat[:2 * m], 0.0, vel_W)  # gradient
+
+    @numba.njit
+    def floor5(X, W, batch_size, ph, pv, ph2, g1, g2):
+        n = X.shape[0]
+        for start in range(0, n - batch_size + 1, batch_size):
+            v = X[start:start + batch_size]
+            np.dot(v, W.T, ph)
+            np.dot(ph, W, pv)
+            np.dot(pv, W.T, ph2)
+            np.dot(ph.T, v, g1)
+            np.dot(ph2.T, pv, g2)
+
+    return gemms, floor5
+
+
+def gemm_floor_epoch_numba(X, W, batch_size, floor5):
+    """The 5-GEMM floor through Numba's BLAS (SciPy's OpenBLAS), the one rbmlib's kernels use."""
+    H, V = W.shape
+    dt = X.dtype
+    bufs = (np.empty((batch_size, H), dt), np.empty((batch_size, V), dt),
+            np.empty((batch_size, H), dt), np.empty((H, V), dt), np.empty((H, V), dt))
+    floor5(X[:2 * batch_size], W, batch_size, *bufs)  # compile
+    t0 = time.perf_counter()
+    floor5(X, W, batch_size, *bufs)
+    return time.perf_counter() - t0
+
+
+def profile_cd(X, H, batch_size, repeats):
+    """Per-mini-batch seconds of rbmlib's PCD-1 step: GEMMs, elementwise passes, update.
+
+    Every part is timed with the kernel's own functions, all called from compiled
+    code, so all products run in the BLAS library the kernel uses.
+    """
+    from rbmlib._kernels import cd as K
     from rbmlib._kernels.sampling import stream_key
 
     n, V = X.shape
@@ -139,6 +193,9 @@ def profile_cd(X, H, batch_size, repeats):
     nb = n // B
     key = stream_key(np.uint64(1), np.uint64(2))
     Vcat[:B] = X[:B]
+    Vcat[B:] = X[B:2 * B]
+    hs[:] = hchain
+    gemms_nb, _ = _numba_gemms()
     out = {}
 
     def timed(name, fn):
@@ -152,14 +209,11 @@ def profile_cd(X, H, batch_size, repeats):
         out[name] = float(np.median(ts))
 
     def gemms():
-        np.dot(Vcat[:B], W.T, out=Hcat[:B])
-        np.dot(hs, W, out=pre_v)
-        np.dot(Vcat[B:], W.T, out=Hcat[B:])
-        gemm(True, False, 0.01 / B, Hcat, Vcat, 0.0, vel[0])
+        gemms_nb(Vcat, Hcat, hs, pre_v, W, vel[0], B, _LR / B)
 
     def elementwise():
-        K.sigmoid_rows(Hcat[:B], c, Hcat[:B])
         K.sigmoid_sample_rows(pre_v, b, Vcat[B:], key, False)
+        K.sigmoid_rows(Hcat[:B], c, Hcat[:B])
         K.sigmoid_sample_rows(Hcat[B:], c, hs, key, True)
 
     def update():
@@ -171,7 +225,7 @@ def profile_cd(X, H, batch_size, repeats):
                     (W, c, b, sigma, sigma[:0]), (*vel, sigma[:0]), (hchain, sq),
                     (Vcat, Hcat, hs, pre_v, grad), (_LR, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
 
-    timed("GEMMs (4, gradient fused)", gemms)
+    timed("GEMMs (3: h W, [v0; vk] W^T, gradient)", gemms)
     timed("elementwise (sigmoid, sampling)", elementwise)
     timed("update (bias sums, W += vel)", update)
     timed("whole cd_update", whole)
@@ -210,7 +264,10 @@ def main(argv=None):
     X64 = load_X(args.data, args.n_samples)
     N, V = X64.shape
     H = args.hidden
-    blas = [f"{d['internal_api']} {d.get('version')} {d.get('architecture')} ({d['num_threads']} threads)"
+    import rbmlib._kernels.cd  # noqa: F401  (loads SciPy's BLAS, the one Numba's products use)
+
+    blas = [f"{os.path.basename(d['filepath'])}: {d['internal_api']} {d.get('version')} "
+            f"{d.get('architecture')} ({d['num_threads']} threads)"
             for d in threadpool_info() if d["user_api"] == "blas"]
     print(f"# bench_rbm: N={N} V={V} H={H}, threads {nt}, python {platform.python_version()}, "
           f"numpy {np.__version__}, numba {numba.__version__}, rbmlib {rbmlib.__version__}"
@@ -218,6 +275,8 @@ def main(argv=None):
           + f", {os.cpu_count()} cores")
     print(f"# BLAS: {'; '.join(blas)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}")
+    print("# NumPy's np.dot (scikit-learn, 'floor') uses numpy.libs' OpenBLAS; rbmlib's Numba "
+          "kernels ('floor nb', the profile) use scipy.libs' OpenBLAS")
     print(f"# large GEMM 2048x2048 float32: {large_gemm_gflops():.1f} GFLOP/s")
     common = dict(n_iter=1, learning_rate=_LR, random_state=0)
     for dt in args.dtypes.split(","):  # warm up the kernels (compilation: bench_compile.py)
@@ -227,7 +286,8 @@ def main(argv=None):
 
     from sklearn.neural_network import BernoulliRBM as SkRBM
 
-    names = ["rbmlib", "sklearn", "torch", "floor"]
+    names = ["rbmlib", "sklearn", "torch", "floor", "floor nb"]
+    _, floor5 = _numba_gemms()
     times = {}
     for rep in range(args.repeats):
         for bs in map(int, args.batch_sizes.split(",")):
@@ -241,6 +301,7 @@ def main(argv=None):
                                 fit_time(SkRBM(n_components=H, batch_size=bs, **common), X)),
                     "torch": torch_epoch(X, H, bs) if torch is not None else np.nan,
                     "floor": gemm_floor_epoch(X, W, bs),
+                    "floor nb": gemm_floor_epoch_numba(X, W, bs, floor5),
                 }
                 for k, v in t.items():
                     times.setdefault((bs, dt), {}).setdefault(k, []).append(v)
@@ -250,13 +311,13 @@ def main(argv=None):
     print()
     print(f"Median of {args.repeats} alternating repeats, {nt} thread(s):")
     print()
-    print("| batch | dtype | rbmlib s | sklearn s | torch s | 5-GEMM floor s | rbmlib / floor "
-          "| sklearn / rbmlib | torch / rbmlib |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| batch | dtype | rbmlib s | sklearn s | torch s | 5-GEMM floor s | floor, Numba's "
+          "BLAS s | rbmlib / floor | sklearn / rbmlib | torch / rbmlib |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (bs, dt), d in times.items():
         m = {k: float(np.median(d[k])) for k in names}
         print(f"| {bs} | {dt} | {m['rbmlib']:.3f} | {m['sklearn']:.3f} | {m['torch']:.3f} | "
-              f"{m['floor']:.3f} | {m['rbmlib'] / m['floor']:.2f} | "
+              f"{m['floor']:.3f} | {m['floor nb']:.3f} | {m['rbmlib'] / m['floor']:.2f} | "
               f"{m['sklearn'] / m['rbmlib']:.2f}x | {m['torch'] / m['rbmlib']:.2f}x |")
 
     if args.profile:
