@@ -33,7 +33,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.preprocessing import LabelBinarizer, StandardScaler
 from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
@@ -41,13 +41,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _check_y,
+    _num_features,
+    _num_samples,
+    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
-from ._blocks import (compute_rows, is_dask_collection, lazy_method, pretrain_streaming,
-                      streaming_source)
+from ._blocks import (compute_rows, fit_streaming, is_dask_collection, lazy_method,
+                      pretrain_streaming, streaming_source)
 from ._parallel import thread_limits
 from .mlp import (
     ACTIVATIONS,
@@ -59,13 +63,21 @@ from .mlp import (
     glorot_uniform,
     hidden_kinds,
 )
+from .categorical_rbm import CategoricalRBM
+from .gaussian_rbm import GaussianBernoulliRBM
 from .rbm import BernoulliRBM, DivergenceError
 from .units import HIDDEN_UNITS
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
 
-_FIRST_LAYERS = ("bernoulli", "gaussian")
+_FIRST_LAYERS = ("bernoulli", "gaussian", "categorical")
 _HIDDEN_UNITS = ("bernoulli", "gaussian", "nrelu")
+#: RBM class of the bottom layer, by ``first_layer``.
+_FIRST_LAYER_CLASSES = {"bernoulli": BernoulliRBM, "gaussian": GaussianBernoulliRBM,
+                        "categorical": CategoricalRBM}
+#: Hidden unit types with real (unbounded) values: the layer above them has
+#: Gaussian visible units on standardised inputs (see DBN, ``scalers_``).
+_REAL_VALUED = ("gaussian", "nrelu")
 
 #: With ``n_iter="auto"`` each layer gets at least this many CD updates (and at
 #: least ``_AUTO_MIN_EPOCHS`` epochs): 10 epochs of 10-row batches move the
@@ -77,6 +89,27 @@ _AUTO_MIN_EPOCHS = 10
 #: A pretrained layer none of whose hidden probabilities has a standard
 #: deviation of at least this over the rows is "flat" (see _n_informative_layers).
 _FLAT_STD = 0.01
+#: CD learning rate of a layer when ``learning_rate`` is None, by (Gaussian visible
+#: units?, hidden units), where the RBM class's default does not fit the hidden units:
+#: - NReLU over bounded inputs: 0.02. At BernoulliRBM's 0.1 every one of 32 NReLU units
+#:   died on 600 digits (constant 0); MNIST validation error was 7.9% at 0.02 and 60.8%
+#:   at 0.05 (benchmarks/RESULTS.md, mnist_nrelu).
+#: - linear (Gaussian) units over bounded inputs: 0.01, as DBNAutoencoder's code layer;
+#:   0.1 diverged in the first epoch on the digits.
+#: - NReLU or linear units over Gaussian visible units: 0.001 (Hinton and Salakhutdinov's
+#:   rate for linear units). Neither layer is bounded and persistent chains blew up at
+#:   GaussianBernoulliRBM's 0.01 (iris, 3-fold, 32-16 NReLU: 4 of 6 fits diverged; 0 of
+#:   18 at 0.003 and at 0.001 on iris, wine and digits).
+_DEFAULT_LEARNING_RATES = {
+    (False, "nrelu"): 0.02,
+    (False, "gaussian"): 0.01,
+    (True, "nrelu"): 0.001,
+    (True, "gaussian"): 0.001,
+}
+#: Smallest standard deviation a real-valued feature is divided by when it is
+#: standardised for the Gaussian visible units above it (``DBN.scalers_``):
+#: one that varies less is "flat" in the sense of ``_FLAT_STD``.
+_MIN_SCALE = _FLAT_STD
 
 
 def _auto_epochs(n_samples, batch_size):
@@ -99,20 +132,35 @@ def _validate_fit_X(est, X, y="no_validation", **kw):
     return canonical_csr(out)
 
 
-def _rbm_class(first_layer, layer):
-    """RBM class of a layer; the Gaussian class is looked up lazily."""
-    if layer > 0 or first_layer == "bernoulli":
-        return BernoulliRBM
-    import rbmlib
+def _rbm_class(first_layer, layer, below="bernoulli"):
+    """RBM class of layer ``layer``.
 
-    cls = getattr(rbmlib, "GaussianBernoulliRBM", None)
-    if cls is None:
-        raise ValueError(
-            "first_layer='gaussian' needs rbmlib.GaussianBernoulliRBM, which this version "
-            "of rbmlib does not provide yet; use first_layer='bernoulli' with data scaled "
-            "to [0, 1]."
-        )
-    return cls
+    Layer 0 takes ``first_layer``'s class. A layer above it has Gaussian
+    visible units (:class:`GaussianBernoulliRBM`, on standardised inputs) when
+    the hidden units below it, ``below``, are real-valued ("gaussian" or
+    "nrelu"), and Bernoulli visible units when they are probabilities.
+    """
+    if layer == 0:
+        return _FIRST_LAYER_CLASSES[first_layer]
+    return GaussianBernoulliRBM if below in _REAL_VALUED else BernoulliRBM
+
+
+def _floor_scale(scaler):
+    """A fitted StandardScaler with its scales raised to at least ``_MIN_SCALE``.
+
+    A hidden unit that hardly varies over the rows (an NReLU unit that is
+    almost always off: standard deviations of 1e-6 occur on iris) would have
+    its noise blown up to unit variance, and the weights folded into the
+    network (``W / std``) to 1e5 and more; at the floor it stays near 0.
+    """
+    scaler.scale_ = np.maximum(scaler.scale_, _MIN_SCALE)
+    return scaler
+
+
+def _standardised_layer(rbm, layer):
+    """Whether layer ``layer`` reads standardised inputs: Gaussian visible units above
+    the bottom (over real-valued hidden units, see ``_rbm_class``)."""
+    return layer > 0 and isinstance(rbm, GaussianBernoulliRBM)
 
 
 def _layer_sizes(hidden_layer_sizes):
@@ -206,6 +254,21 @@ def _affine_hidden_map(rbm):
     return W, c
 
 
+def _categorical_dbn(dbn):
+    """Whether a DBN (fitted or not) has a categorical bottom layer."""
+    if hasattr(dbn, "rbms_"):
+        return isinstance(dbn.rbms_[0], CategoricalRBM)
+    return getattr(dbn, "first_layer", None) == "categorical"
+
+
+def _dbn_affine_maps(dbn, n_layers=None):
+    """``dbn._hidden_affine_maps(n_layers)``; per RBM for a DBN without that method."""
+    maps = getattr(dbn, "_hidden_affine_maps", None)
+    if maps is not None:
+        return maps(n_layers)
+    return [_affine_hidden_map(rbm) for rbm in dbn.rbms_[:n_layers]]
+
+
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network trained by greedy layer-wise pretraining.
 
@@ -218,22 +281,38 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(256, 256)
         Hidden units of each layer, bottom first.
-    first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
+    first_layer : {"bernoulli", "gaussian", "categorical"}, default="bernoulli"
         Visible units of the bottom RBM: :class:`~rbmlib.BernoulliRBM` (X in
-        [0, 1]) or :class:`~rbmlib.GaussianBernoulliRBM` (real-valued X,
-        standardised). Upper layers
-        are always Bernoulli.
+        [0, 1]), :class:`~rbmlib.GaussianBernoulliRBM` (real-valued X,
+        standardised) or :class:`~rbmlib.CategoricalRBM` (X an integer-coded
+        array or a DataFrame of categories, NaN or ``missing_values`` for a
+        missing entry; its own settings, such as ``categories``,
+        ``missing_values`` and ``handle_unknown``, go in ``rbm_params``).
+        A categorical DBN is trained in memory (no ``block_size`` streaming).
+        The layers above have Bernoulli visible units over Bernoulli hidden
+        units and Gaussian ones over real-valued hidden units (see
+        ``hidden_units``).
     hidden_units : {"bernoulli", "gaussian", "nrelu"} or list of them, default="bernoulli"
         Hidden units of each RBM (the ``hidden_units`` parameter of the RBM
         classes), once for all layers or one per layer, bottom first.
         ``transform`` returns the top layer's conditional means (probabilities
-        for Bernoulli units, ``c + W v`` for Gaussian, i.e. linear, units). A
-        layer above a "gaussian" or "nrelu" layer has Bernoulli visible units
-        fed with non-binary values; the usual use is a linear top layer, the
-        code layer of :class:`DBNAutoencoder` (Hinton and Salakhutdinov 2006).
+        for Bernoulli units, ``max(0, x)`` for NReLU units and ``x`` for
+        Gaussian, i.e. linear, units, with ``x = c + W v``). The layer above a
+        "gaussian" or "nrelu" layer is a :class:`~rbmlib.GaussianBernoulliRBM`
+        (unit ``sigma``) trained on the features below standardised to zero
+        mean and unit variance (means and standard deviations over the
+        training rows, kept in ``scalers_``; deviations below 0.01 count as
+        0.01), as real-valued features of small, unequal spread need; the feed-forward networks of
+        :class:`DBNClassifier` and :class:`DBNRegressor` take the
+        standardisation folded exactly into that layer's weights and biases.
     learning_rate : float or list of float, default=None
-        CD learning rate; None (or a None entry) takes the layer class's
-        default (0.1 for BernoulliRBM, 0.01 for GaussianBernoulliRBM).
+        CD learning rate; None (or a None entry) takes, for Bernoulli hidden
+        units, the layer class's default (0.1 for BernoulliRBM and
+        CategoricalRBM, 0.01 for GaussianBernoulliRBM), and for real-valued
+        hidden units a smaller rate: 0.02 for "nrelu" and 0.01 for "gaussian"
+        units over Bernoulli or categorical visible units (at 0.1 NReLU units
+        die and linear ones diverge), 0.001 for either over Gaussian visible
+        units (neither layer is bounded; persistent chains diverged at 0.01).
     batch_size : int or list of int, default=10
         Mini-batch rows of CD.
     n_iter : int, "auto" or list of them, default="auto"
@@ -254,7 +333,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         As in :class:`~rbmlib.BernoulliRBM`.
     rbm_params : dict or list of dict, default=None
         Further keyword arguments of the RBM class (for example
-        ``{"check_range": False}``), once or per layer.
+        ``{"check_range": False}``), once or per layer. A dict given once
+        applies to each layer whose class has the setting (so
+        ``{"sample_visible": False}`` reaches the Bernoulli and categorical
+        layers but not a Gaussian one, which has no such parameter); a key
+        that no layer's class has raises TypeError in ``fit``.
     verbose : int, default=0
         Print one line per layer (and the RBMs' own per-epoch lines).
     random_state : int, RandomState instance or None, default=None
@@ -285,6 +368,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The fitted layers, bottom first. After an interrupted fit it holds
         the layers trained so far (possibly fewer than
         ``hidden_layer_sizes``; the last one possibly with fewer epochs).
+    scalers_ : list of (StandardScaler or None)
+        One entry per layer of ``rbms_``: the
+        :class:`~sklearn.preprocessing.StandardScaler` fitted, during the
+        greedy pass, on the training rows' features below a layer with
+        Gaussian visible units over real-valued hidden units (its input is
+        ``scalers_[l].transform(H)``; ``scale_`` is at least 0.01, so that a
+        feature that hardly varies is not blown up to unit variance), None
+        where the layer reads its input as it is.
     interrupted_ : bool
         True when the fit was stopped by Ctrl-C (KeyboardInterrupt) after at
         least one completed epoch; training then stops at once (no further
@@ -384,9 +475,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if isinstance(e, str) and e == "auto":
                 settings["n_iter"][l] = _auto_epochs(n_samples, settings["batch_size"][l])
         extra = self.rbm_params
+        shared = isinstance(extra, dict)
         if extra is None:
             extra = [{}] * L
-        elif isinstance(extra, dict):
+        elif shared:
             extra = [extra] * L
         else:
             extra = _per_layer("rbm_params", list(extra), L)
@@ -397,12 +489,29 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"{type(e).__name__}: {e!r}."
                 )
         hidden_units = _hidden_unit_names(self.hidden_units, L)
+        classes = [_rbm_class(self.first_layer, l, hidden_units[l - 1] if l else None)
+                   for l in range(L)]
+        if shared and extra[0]:
+            # a dict given once applies to the layers whose class has the setting
+            # (e.g. sample_visible, which Gaussian visible units do not have)
+            unknown = set(extra[0]).difference(*[c._get_param_names() for c in classes])
+            if unknown:
+                raise TypeError(
+                    f"rbm_params: {sorted(unknown)} is not a parameter of any layer's RBM "
+                    f"class ({sorted({c.__name__ for c in classes})}).")
+            extra = [{k: v for k, v in extra[0].items() if k in c._get_param_names()}
+                     for c in classes]
         seeds = rng.randint(np.iinfo(np.int32).max, size=L)
         rbms = []
         for l, h in enumerate(sizes):
             kw = {name: settings[name][l] for name in self._rbm_settings
                   if settings[name][l] is not None}
-            cls = _rbm_class(self.first_layer, l)
+            cls = classes[l]
+            if settings["learning_rate"][l] is None:
+                rate = _DEFAULT_LEARNING_RATES.get(
+                    (cls is GaussianBernoulliRBM, hidden_units[l]))
+                if rate is not None:
+                    kw["learning_rate"] = rate
             if hidden_units[l] != "bernoulli" or "hidden_units" in cls._get_param_names():
                 kw["hidden_units"] = hidden_units[l]
             kw.update(extra[l])
@@ -457,19 +566,37 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise
 
     def _fit(self, X):
+        categorical = self.first_layer == "categorical"
         source = streaming_source(X, self.block_size)
         if source is not None:
+            if categorical:
+                raise ValueError(
+                    f"first_layer='categorical' trains in memory (CategoricalRBM finds the "
+                    f"categories of the whole training set); got {type(X).__name__} with "
+                    f"block_size={self.block_size!r}. Pass an array or DataFrame of "
+                    f"categories with block_size='auto' (or None).")
             return self._fit_streaming(source)
-        X = _validate_fit_X(self, X)
+        if categorical:
+            # CategoricalRBM validates X (codes, categories, missing entries) itself
+            n_samples = _num_samples(X)
+        else:
+            X = _validate_fit_X(self, X)
+            n_samples = X.shape[0]
         rng = check_random_state(self.random_state)
-        rbms = self._make_rbms(rng, X.shape[0])
+        rbms = self._make_rbms(rng, n_samples)
         L = len(rbms)
-        done = []
+        done, scalers = [], []
         where = None  # description of where Ctrl-C landed
         try:
             H = X
             for l, rbm in enumerate(rbms):
                 t0 = time.time()
+                scaler = None
+                if _standardised_layer(rbm, l):
+                    # Gaussian visible units over real-valued hidden units: standardise
+                    # each feature below with its mean and standard deviation over X
+                    scaler = _floor_scale(StandardScaler().fit(H))
+                    H = scaler.transform(H)
                 try:
                     rbm.fit(H)
                 except KeyboardInterrupt:
@@ -477,13 +604,15 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     where = f"in the first epoch of layer {l + 1} of {L}"
                     raise
                 done.append(rbm)
+                scalers.append(scaler)
                 if rbm.interrupted_:
                     where = (f"in layer {l + 1} of {L} after {rbm.n_iter_} of {rbm.n_iter} "
                              f"epochs")
                     break
                 if self.verbose:
                     print(f"[DBN] Layer {l + 1}/{L}: {rbm.n_features_in_} -> "
-                          f"{rbm.n_components} units ({type(rbm).__name__}), "
+                          f"{rbm.n_components} units ({type(rbm).__name__}"
+                          f"{', standardised input' if scaler is not None else ''}), "
                           f"time = {time.time() - t0:.2f}s")
                 if l + 1 < L:
                     H = rbm.transform(H)
@@ -492,9 +621,16 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise
             if where is None or where.startswith("in the first epoch"):
                 where = where or f"after layer {len(done)} of {L}"
-        return self._keep_layers(done, where)
+        if categorical:
+            # the input is the bottom CategoricalRBM's: its columns and names
+            self.n_features_in_ = done[0].n_features_in_
+            if hasattr(done[0], "feature_names_in_"):
+                self.feature_names_in_ = done[0].feature_names_in_
+            else:
+                self.__dict__.pop("feature_names_in_", None)
+        return self._keep_layers(done, where, scalers)
 
-    def _keep_layers(self, done, where):
+    def _keep_layers(self, done, where, scalers):
         """Install the trained layers; ``where`` says where an interrupt landed (None: none did)."""
         if where is not None:
             warnings.warn(
@@ -502,6 +638,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"training stopped and the DBN keeps the {len(done)} layer(s) trained so "
                 f"far (interrupted_ = True).", RuntimeWarning)
         self.rbms_ = done
+        self.scalers_ = list(scalers[:len(done)])
         self.interrupted_ = where is not None
         return self
 
@@ -516,8 +653,32 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rbms = self._make_rbms(rng, n_samples)
         progress = {}
         where = None
+        scalers = []
         try:
-            pretrain_streaming(rbms, source, rng, verbose=self.verbose, progress=progress)
+            if not any(_standardised_layer(rbm, l) for l, rbm in enumerate(rbms)):
+                pretrain_streaming(rbms, source, rng, verbose=self.verbose, progress=progress)
+                scalers = [None] * len(rbms)
+            else:
+                below = []  # the fitted transformers under the layer in training
+                for l, rbm in enumerate(rbms):
+                    progress.update(layer=l, epochs=0)
+                    scaler = None
+                    if _standardised_layer(rbm, l):
+                        # the features' means and deviations: one pass over the blocks
+                        scaler = StandardScaler()
+                        for block in source.blocks():
+                            H = block
+                            for t in below:
+                                H = t.transform(H)
+                            scaler.partial_fit(H)
+                        below.append(_floor_scale(scaler))
+                    scalers.append(scaler)
+                    fit_streaming(rbm, source, int(rbm.n_iter), rng, below=list(below),
+                                  verbose=self.verbose,
+                                  label=f"[DBN] Layer {l + 1}/{len(rbms)}: ",
+                                  progress=progress)
+                    below.append(rbm)
+                progress.update(layer=len(rbms), epochs=0)
             done = rbms
         except KeyboardInterrupt:
             layer, epochs = progress.get("layer", 0), progress.get("epochs", 0)
@@ -527,7 +688,49 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             where = (f"in layer {layer + 1} of {len(rbms)} after {epochs} of "
                      f"{rbms[layer].n_iter} epochs" if epochs else
                      f"after layer {layer} of {len(rbms)}")
-        return self._keep_layers(done, where)
+        return self._keep_layers(done, where, scalers)
+
+    def _scaler(self, l):
+        """The standardisation of layer ``l``'s input (a fitted StandardScaler), or None."""
+        scalers = getattr(self, "scalers_", None)  # absent in DBNs pickled before it
+        return None if scalers is None or l >= len(scalers) else scalers[l]
+
+    def _up_pass(self, X, n_layers=None):
+        """Conditional means of layer ``n_layers`` (all: the top) given validated X."""
+        H = X
+        for l, rbm in enumerate(self.rbms_[:n_layers]):
+            scaler = self._scaler(l)
+            if scaler is not None:
+                H = scaler.transform(H)
+            H = rbm.transform(H)
+        return H
+
+    def _hidden_affine_maps(self, n_layers=None):
+        """The feed-forward layers equal to the stack: a list of ``(W, c)``, bottom first.
+
+        Layer ``l`` computes ``f_l(H @ W + c)`` with ``f_l`` the conditional
+        mean of its hidden units, ``W`` of shape (n_in, n_out) in the layer's
+        dtype. The visible units' input map (``v / sigma^2`` for Gaussian
+        units) and the standardisation of the layer's input (``scalers_``) are
+        folded in exactly: with ``m`` and ``s`` the means and standard
+        deviations of the features below, ``((h - m) / s) @ A + d`` is
+        ``h @ (A / s[:, None]) + (d - (m / s) @ A)``. The bottom layer of a
+        categorical DBN reads the one-hot encoding of its CategoricalRBM
+        (all zero for a missing entry).
+        """
+        maps = []
+        for l, rbm in enumerate(self.rbms_[:n_layers]):
+            W, c = _affine_hidden_map(rbm)
+            scaler = self._scaler(l)
+            if scaler is not None:
+                dtype = W.dtype
+                A = W.astype(np.float64)
+                m = np.asarray(scaler.mean_, dtype=np.float64)
+                sd = np.asarray(scaler.scale_, dtype=np.float64)
+                c = (c.astype(np.float64) - (m / sd) @ A).astype(dtype)
+                W = np.ascontiguousarray(A / sd[:, None], dtype=dtype)
+            maps.append((W, c))
+        return maps
 
     def score(self, X, y=None):
         """Mean pseudo-log-likelihood of the samples under the bottom RBM, in nats.
@@ -557,26 +760,40 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.rbms_[0].score(X)
 
     def transform(self, X):
-        """Hidden probabilities of the top layer (an upward mean-field pass).
+        """Hidden conditional means of the top layer (an upward mean-field pass).
+
+        Each layer's ``transform`` (probabilities for Bernoulli hidden units,
+        ``max(0, x)`` for NReLU and ``x`` for Gaussian ones, with ``x`` the
+        pre-activation) is applied to the layer below's, standardised first
+        for a layer with a scaler in ``scalers_``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            For ``first_layer="categorical"``: integer codes or categories,
+            an array or a DataFrame, as :class:`~rbmlib.CategoricalRBM` takes.
 
         Returns
         -------
         H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            In the float dtype of the model.
+            In the float dtype of the model (float64 for a categorical DBN).
+
+        Raises
+        ------
+        NotFittedError
+            If the DBN is not fitted.
+        ValueError
+            On bad input; for a categorical DBN, on a category not seen in
+            fit (CategoricalRBM's error, unless ``handle_unknown="ignore"``).
         """
         check_is_fitted(self)
         if is_dask_collection(X):
             return lazy_method(self, "transform", X)
-        X = canonical_csr(validate_data(self, X, accept_sparse="csr",
-                                        dtype=[np.float64, np.float32], reset=False))
-        H = X
-        for rbm in self.rbms_:
-            H = rbm.transform(H)
-        return H
+        if not isinstance(self.rbms_[0], CategoricalRBM):
+            X = canonical_csr(validate_data(self, X, accept_sparse="csr",
+                                            dtype=[np.float64, np.float32], reset=False))
+        # (a CategoricalRBM validates and encodes its categories itself)
+        return self._up_pass(X)
 
     def sample(self, n_samples=1, n_gibbs=1000, random_state=None):
         """Draw samples from the DBN's generative model.
@@ -599,7 +816,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         V : ndarray of shape (n_samples, n_features_in_)
-            Visible means (probabilities for Bernoulli units).
+            Visible means (probabilities for Bernoulli units); for a
+            categorical DBN, categories sampled from the bottom layer's
+            softmax groups (in the dtype of ``categories_``, or object).
 
         Raises
         ------
@@ -614,21 +833,44 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(random_state)
         top = self.rbms_[-1]
         H = top.components_.shape[0]
+        L = len(self.rbms_)
         with thread_limits(self.n_jobs):
             # h = 0 gives visible states drawn from the visible biases alone
             v = top._sample_visibles(np.zeros((n_samples, H), top.components_.dtype), rng)
             for _ in range(n_gibbs):
                 v = top._sample_visibles(top._sample_hiddens(v, rng), rng)
-            if len(self.rbms_) == 1:
-                return top._visible_means(top._sample_hiddens(v, rng))
-            for rbm in self.rbms_[-2:0:-1]:
-                v = rbm._sample_visibles(v, rng)
-        return self.rbms_[0]._visible_means(v)
+            if L == 1:
+                h = top._sample_hiddens(v, rng)
+            else:
+                h = self._hidden_state_below(L - 1, v)
+                for l in range(L - 2, 0, -1):
+                    h = self._hidden_state_below(l, self.rbms_[l]._sample_visibles(h, rng))
+            bottom = self.rbms_[0]
+            if isinstance(bottom, CategoricalRBM):
+                return bottom._decode(bottom._sample_visibles(h, rng))
+            return bottom._visible_means(h)
+
+    def _hidden_state_below(self, l, v):
+        """Layer ``l``'s visible state as the hidden state of layer ``l - 1``: the
+        standardisation undone, and clipped at 0 for NReLU units."""
+        scaler = self._scaler(l)
+        if scaler is None:
+            return v
+        h = scaler.inverse_transform(np.asarray(v)).astype(v.dtype, copy=False)
+        if self.rbms_[l - 1]._hidden_unit().name == "nrelu":
+            np.maximum(h, 0, out=h)
+        return h
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        if self.first_layer == "categorical":
+            tags.input_tags.sparse = False
+            tags.input_tags.allow_nan = True
+            tags.input_tags.categorical = True
+            tags.input_tags.string = True
+            tags.transformer_tags.preserves_dtype = []
         return tags
 
     @property
@@ -686,6 +928,8 @@ class _BaseDBNNetwork(BaseEstimator):
     }
 
     _out_name = "values"
+    #: Whether the network takes first_layer="categorical" (one-hot encoded input).
+    _categorical_input = True
 
     # ------------------------------------------------------------ pretraining
     def _check_dbn(self):
@@ -701,16 +945,22 @@ class _BaseDBNNetwork(BaseEstimator):
                 f"got {type(inner).__name__}. To start from a single RBM, use "
                 f"DBN(hidden_layer_sizes=(n_components,)) or n_iter_pretrain."
             )
+        if not self._categorical_input and _categorical_dbn(inner):
+            raise ValueError(
+                f"{type(self).__name__} cannot take a DBN with first_layer='categorical': "
+                f"its reconstruction of X is real-valued, with no softmax groups. "
+                f"Use DBNClassifier or DBNRegressor, or the DBN itself (transform, "
+                f"sample) for categorical data.")
         return inner
 
     def _pretrain(self, X, rng, inner):
         """Fitted DBN whose weights start the network, or None for random init."""
         if inner is not None:
             if hasattr(inner, "rbms_"):
-                if inner.n_features_in_ != X.shape[1]:
+                if inner.n_features_in_ != _num_features(X):
                     raise ValueError(
-                        f"X has {X.shape[1]} features, but the fitted dbn was trained on "
-                        f"{inner.n_features_in_} features."
+                        f"X has {_num_features(X)} features, but the fitted dbn was "
+                        f"trained on {inner.n_features_in_} features."
                     )
                 return inner
             dbn = clone(inner)
@@ -772,8 +1022,10 @@ class _BaseDBNNetwork(BaseEstimator):
         the stopping rule ends. Every layer above a flat one is flat too.
         """
         H = X[:1000]
-        for l, rbm in enumerate(dbn.rbms_):
-            H = rbm.transform(H)
+        for l, (rbm, (W, c)) in enumerate(zip(dbn.rbms_, _dbn_affine_maps(dbn))):
+            # the network's layer (the same as the DBN's transform, on X as the
+            # network reads it: one-hot for a categorical DBN)
+            H = rbm._hidden_unit().mean(np.asarray(H @ W) + c)
             spread = np.asarray(H.std(axis=0)).max() if H.shape[0] > 1 else np.inf
             if not spread >= _FLAT_STD:
                 return l, float(spread)
@@ -786,8 +1038,7 @@ class _BaseDBNNetwork(BaseEstimator):
         n_prev = n_features
         if dbn is not None:
             rbms = dbn.rbms_ if n_layers is None else dbn.rbms_[:n_layers]
-            for rbm in rbms:
-                W, c = _affine_hidden_map(rbm)
+            for W, c in _dbn_affine_maps(dbn, len(rbms)):
                 coefs.append(np.ascontiguousarray(W, dtype=dtype))
                 intercepts.append(np.asarray(c, dtype=dtype))
                 n_prev = coefs[-1].shape[1]
@@ -891,11 +1142,11 @@ class _BaseDBNNetwork(BaseEstimator):
         """The fitted network to continue from with ``warm_start``, or None."""
         if not (self.warm_start and hasattr(self, "coefs_")):
             return None
-        if self.n_features_in_ != n_features or self.coefs_[-1].shape[1] != n_outputs:
+        if self.coefs_[0].shape[0] != n_features or self.coefs_[-1].shape[1] != n_outputs:
             raise ValueError(
-                f"warm_start=True continues the fitted network of {self.n_features_in_} "
-                f"features and {self.coefs_[-1].shape[1]} outputs; this fit has "
-                f"{n_features} features and {n_outputs} outputs. Set warm_start=False "
+                f"warm_start=True continues the fitted network of {self.coefs_[0].shape[0]} "
+                f"inputs and {self.coefs_[-1].shape[1]} outputs; this fit has "
+                f"{n_features} inputs and {n_outputs} outputs. Set warm_start=False "
                 f"to fit a new network.")
         return {"coefs": self.coefs_, "intercepts": self.intercepts_,
                 "activations": list(getattr(self, "activations_", ["logistic"] * (
@@ -1088,8 +1339,58 @@ class _BaseDBNNetwork(BaseEstimator):
         self.__dict__.update(state)  # one call: all of the new fit, or nothing
         return self
 
+    # ------------------------------------------------------ categorical input
+    def _categorical_fit(self, inner):
+        """Whether this fit reads categories (first_layer="categorical" or such a dbn)."""
+        if inner is not None:
+            return _categorical_dbn(inner)
+        return getattr(self, "first_layer", "bernoulli") == "categorical"
+
+    def _fit_encoder(self, X, inner):
+        """The fitted CategoricalRBM whose one-hot encoding of X the network reads.
+
+        A fitted ``dbn``'s bottom layer; otherwise the bottom layer the DBN of
+        pretraining builds (its settings and categories), fitted with no epoch:
+        the same categories as pretraining finds in X, and the encoder of a
+        network without pretraining.
+        """
+        if inner is not None and hasattr(inner, "rbms_"):
+            return inner.rbms_[0]
+        template = clone(inner) if inner is not None else self._pretrain_dbn(0)
+        enc = template._make_rbms(check_random_state(0), _num_samples(X))[0]
+        return enc.set_params(n_iter=0, verbose=0).fit(X)
+
+    def _validate_fit_input(self, X, y, X_dask, inner, reset, cont, **check_y):
+        """Validated ``(X, y, X_pretrain, encoder)`` of a fit.
+
+        ``X`` is what the network reads: the float array, or for categorical
+        input the one-hot encoding of ``encoder`` (the fitted network's own
+        when ``cont``inuing it); ``X_pretrain`` is what the DBN is pretrained
+        on (None: X itself).
+        """
+        enc = getattr(self, "_encoder", None) if cont else None
+        if not (enc is not None or (not cont and self._categorical_fit(inner))):
+            X, y = _validate_fit_X(self, X, y, reset=reset, **check_y)
+            return X, y, self._pretrain_input(X_dask, X), None
+        if enc is None:
+            enc = self._fit_encoder(X, inner)
+        Xn = enc._onehot(enc._check_fitted_X(X), np.float64)
+        y = _check_y(y, estimator=self, **check_y)
+        check_consistent_length(Xn, y)
+        self.n_features_in_ = enc.n_features_in_
+        if hasattr(enc, "feature_names_in_"):
+            self.feature_names_in_ = enc.feature_names_in_
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        return Xn, y, X, enc
+
     def _validate_X_predict(self, X):
         check_is_fitted(self)
+        enc = getattr(self, "_encoder", None)
+        if enc is not None:
+            # the categories the network was fitted on; unseen ones raise (or, with
+            # handle_unknown="ignore", are missing: an all-zero group)
+            return enc._onehot(enc._check_fitted_X(X), self.coefs_[0].dtype)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         return canonical_csr(X).astype(self.coefs_[0].dtype, copy=False)
@@ -1130,6 +1431,11 @@ class _BaseDBNNetwork(BaseEstimator):
         return self._forward(X, layer=layer % n_hidden)
 
     def _sklearn_mlp(self, cls):
+        if getattr(self, "_encoder", None) is not None:
+            raise ValueError(
+                "to_sklearn: this network reads the one-hot encoding of its categorical "
+                "input (CategoricalRBM's, with missing entries as all-zero groups), which "
+                "a scikit-learn MLP does not do; use the network itself.")
         sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
         acts = list(getattr(self, "activations_", ["logistic"] * len(sizes)))
         if "leaky_relu" in acts:
@@ -1174,6 +1480,11 @@ class _BaseDBNNetwork(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        if getattr(self, "first_layer", None) == "categorical":
+            tags.input_tags.sparse = False
+            tags.input_tags.allow_nan = True
+            tags.input_tags.categorical = True
+            tags.input_tags.string = True
         return tags
 
 
@@ -1631,8 +1942,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         inner = self._check_settings()
         first = not (incremental and hasattr(self, "coefs_"))
         X, y, sample_weight, X_dask = self._dask_inputs(X, y, sample_weight)
-        X, y = _validate_fit_X(self, X, y, multi_output=True, reset=first)
-        X_pre = self._pretrain_input(X_dask, X)
+        cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        X, y, X_pre, enc = self._validate_fit_input(X, y, X_dask, inner, first, cont,
+                                                    multi_output=True)
         sample_weight = _check_fit_sample_weight(sample_weight, X)
         if type_of_target(y) == "multilabel-indicator":
             lb = LabelBinarizer().fit(y) if first else self._label_binarizer
@@ -1643,7 +1955,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             self._check_warm_start_classes(lb.classes_, incremental)
             state = self._fit_network(
                 X, X, Y, "logistic", _subset_accuracy_from_probs, None, inner,
-                {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True},
+                {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True,
+                 "_encoder": enc},
                 sample_weight=sample_weight, incremental=incremental, X_pretrain=X_pre)
             return self._set_state(state)
         y = column_or_1d(y, warn=True)
@@ -1706,7 +2019,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         out = "logistic" if Y.shape[1] == 1 else "softmax"
         state = self._fit_network(X, X_lab, Y, out, _accuracy_from_probs, y_lab, inner,
                                   {"classes_": lb.classes_, "_label_binarizer": lb,
-                                   "_multilabel": False},
+                                   "_multilabel": False, "_encoder": enc},
                                   sample_weight=sw, incremental=incremental,
                                   X_pretrain=X_pre)
         return self._set_state(state)
@@ -2003,9 +2316,9 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         inner = self._check_settings()
         cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
         X, y, sample_weight, X_dask = self._dask_inputs(X, y, sample_weight)
-        X, y = _validate_fit_X(self, X, y, multi_output=True, y_numeric=True,
-                               reset=not (incremental and cont))
-        X_pre = self._pretrain_input(X_dask, X)
+        X, y, X_pre, enc = self._validate_fit_input(
+            X, y, X_dask, inner, not (incremental and cont), cont, multi_output=True,
+            y_numeric=True)
         sample_weight = _check_fit_sample_weight(sample_weight, X)
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim == 1:
@@ -2023,7 +2336,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
             scale = _handle_zeros_in_scale(Y.std(axis=0))
         Ys = ((Y - mean) / scale).astype(X.dtype)
         extra = {"_y_1d": np.asarray(y).ndim == 1, "_y_mean": mean.astype(X.dtype),
-                 "_y_scale": scale.astype(X.dtype)}
+                 "_y_scale": scale.astype(X.dtype), "_encoder": enc}
         state = self._fit_network(
             X, X, Ys, "identity", lambda Yt, P, sample_weight=None: r2_score(
                 Yt, P, sample_weight=sample_weight),
