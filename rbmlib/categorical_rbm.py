@@ -5,7 +5,11 @@ of Salakhutdinov, Mnih and Hinton (2007) for collaborative filtering (or
 Gaussian or NReLU hidden units, ``hidden_units``, from :mod:`rbmlib.units`). The
 shared machinery (transactional fit/partial_fit, epoch loop, Ctrl-C,
 monitoring, divergence checks, pickling) is :class:`rbmlib.rbm._BaseRBM`;
-the arithmetic is in :mod:`rbmlib._kernels.categorical`.
+the visible units are the unit table's categorical entry
+(:func:`rbmlib.units.categorical_units`, built from ``offsets_``), so the free
+energy is :func:`rbmlib.units.free_energy` and log Z, AIS and the
+exact-or-AIS rule are :mod:`rbmlib.likelihood`'s; the arithmetic is in
+:mod:`rbmlib._kernels.categorical`.
 
 Internally the data are an int32 matrix of category codes of shape
 ``(n_samples, n_features_in_)`` with ``-1`` for a missing entry; the visible
@@ -16,32 +20,20 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._encode import _check_unknown, _encode, _unique
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import likelihood
 from ._blocks import is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
 from .rbm import FreeEnergyUndefinedError, _BaseRBM, _needs_free_energy, _TrainState
+from .units import categorical_units
 
 __all__ = ["CategoricalRBM"]
-
-#: Largest number of visible configurations (prod_i K_i) that
-#: ``log_partition`` enumerates for Gaussian hidden units.
-MAX_EXACT_VISIBLE_CONFIGS = 2**20
-
-#: Largest number of hidden units for which ``log_partition(method="auto")``
-#: enumerates the hidden states (2^20 states times V).
-MAX_EXACT_HIDDEN = 20
-
-
-def _softplus(x):
-    return np.logaddexp(0.0, x)
-
 
 def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
@@ -150,7 +142,7 @@ class CategoricalRBM(_BaseRBM):
           2006), ``p(h_j | v) = N(x_j, 1)``; :meth:`transform` gives ``x``; the
           free energy is ``F(v) = -b.v - sum_j (x_j^2 / 2 + log(2 pi) / 2)``;
           exact :meth:`log_partition` enumerates the ``prod_i K_i`` visible
-          configurations (at most 2^20; "auto" uses AIS beyond);
+          configurations (at most 2^25; "auto" uses AIS beyond);
         * "nrelu": noisy rectified linear units (Nair and Hinton 2010),
           sampled as ``max(0, x + N(0, sigmoid(x)))``, :meth:`transform`
           ``max(0, x)``; they have no closed-form free energy, so
@@ -418,14 +410,15 @@ class CategoricalRBM(_BaseRBM):
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
 
+    @property
+    def _visible_units(self):
+        """The categorical :class:`rbmlib.units.VisibleUnits` of the fitted groups
+        (``offsets_``; the unit table's entry, without groups, before fitting)."""
+        return categorical_units(self.__dict__.get("offsets_"))
+
     def _onehot(self, codes, dtype=np.float64):
         """One-hot matrix (n, V) of codes; missing groups all zero."""
-        n, G = codes.shape
-        V = int(self.offsets_[-1])
-        out = np.zeros((n, V), dtype=dtype)
-        rows, cols = np.nonzero(codes >= 0)
-        out[rows, self.offsets_[cols] + codes[rows, cols]] = 1.0
-        return out
+        return self._visible_units.onehot(codes, dtype)
 
     def _visible_input(self, X, P=None):
         return self._onehot(X)
@@ -440,16 +433,9 @@ class CategoricalRBM(_BaseRBM):
         V = int(self.offsets_[-1])
         dtype = np.float64
         W = np.ascontiguousarray(rng.normal(0.0, 0.01, (H, V)).astype(dtype))
-        if self.visible_bias_init == "zeros":
-            b = np.zeros(V, dtype)
-        else:
-            b = np.empty(V, dtype)
-            for g in range(codes.shape[1]):
-                o0, o1 = self.offsets_[g], self.offsets_[g + 1]
-                col = codes[:, g]
-                counts = np.bincount(col[col >= 0], minlength=o1 - o0).astype(dtype) + 1.0
-                b[o0:o1] = np.log(counts / counts.sum())
         n_rows = codes.shape[0]
+        b = self._visible_units.init_bias(self._onehot(codes, dtype).mean(axis=0),
+                                          self.visible_bias_init, n_rows)
         return _TrainState(
             W=W, c=np.zeros(H, dtype), b=b, sigma=np.ones(V, dtype),
             vW=np.zeros_like(W), vc=np.zeros(H, dtype), vb=np.zeros(V, dtype),
@@ -484,33 +470,9 @@ class CategoricalRBM(_BaseRBM):
         state.n_updates += n_done
 
     # ------------------------------------------------------------- inference
-    def _group_probs(self, pre_v, b):
-        """Softmax of each group of ``pre_v + b`` (NumPy; (n, V))."""
-        x = pre_v + b
-        out = np.empty_like(x)
-        for g in range(len(self.offsets_) - 1):
-            o0, o1 = self.offsets_[g], self.offsets_[g + 1]
-            z = x[:, o0:o1]
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            out[:, o0:o1] = z / z.sum(axis=1, keepdims=True)
-        return out
-
-    def _visible_means(self, h, P=None):
-        W, _, b, _ = self._params(P)
-        return self._group_probs(np.asarray(h @ W), b)
-
     def _sample_visibles(self, h, rng):
-        """Sampled codes (n, G) given hidden states."""
-        p = self._visible_means(h)
-        n = p.shape[0]
-        G = len(self.offsets_) - 1
-        codes = np.empty((n, G), dtype=np.int32)
-        u = rng.uniform(size=(n, G))
-        for g in range(G):
-            cdf = np.cumsum(p[:, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
-            codes[:, g] = np.minimum((cdf < u[:, [g]] * cdf[:, -1:]).sum(axis=1),
-                                     cdf.shape[1] - 1)
-        return codes
+        """Sampled codes (n, G) given hidden states (the unit table's sampler)."""
+        return self._visible_units.codes(super()._sample_visibles(h, rng))
 
     def _reconstruction_error_block(self, X, P):
         # squared error over the one-hot units of the observed groups, per observed group
@@ -525,13 +487,8 @@ class CategoricalRBM(_BaseRBM):
         return self._blockwise(X, self._free_energy_block, P)
 
     def _free_energy_block(self, X, P):
-        W, c, b, _ = self._params(P)
-        v = self._onehot(X)
-        unit = self._hidden_unit()
-        if unit.name == "bernoulli":
-            return -(v @ b) - _softplus(v @ W.T + c).sum(axis=1)
-        # Gaussian: log_marginal(x) = x^2 / 2 + log(2 pi) / 2; NReLU raises
-        return -(v @ b) - unit.log_marginal(v @ W.T + c).sum(axis=1)
+        # rbmlib.units.free_energy of the one-hot rows
+        return super()._free_energy_block(self._onehot(X), P)
 
     def _score_samples(self, X, P=None):
         return self._blockwise(X, self._score_samples_block, P)
@@ -784,28 +741,33 @@ class CategoricalRBM(_BaseRBM):
         return self._decode(self._sample_visibles(h, self.random_state_))
 
     # ------------------------------------------------------------- likelihood
+    def _likelihood_data(self, X):
+        """One-hot float64 states (n, V) of categories X (None stays None)."""
+        return None if X is None else self._onehot(self._check_fitted_X(X))
+
     @_needs_free_energy
     def log_partition(self, method="auto", *, n_runs=100, betas=None, base_rate=None,
                       random_state=None):
         """Log partition function ``log Z`` of the model, in nats.
 
-        Exact, Bernoulli hidden units:
-        ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik + W_ik . h)]`` over
-        the ``2^n_components`` hidden states (Numba, parallel, cost ``O(2^H V)``).
-        AIS: forward annealed importance sampling from a base
-        model of independent softmaxes (biases ``log`` of the category
-        frequencies of ``base_rate``, smoothed by one pseudo-count; uniform
-        when None) to the RBM, one Gibbs sweep per inverse temperature.
-        Gaussian hidden units: exact is ``logsumexp_v -F(v)`` over the
-        ``prod_i K_i`` visible configurations (at most 2^20); AIS anneals the
-        interaction, with hidden units ``N(beta x, 1)`` at inverse temperature
-        ``beta``.
+        :func:`rbmlib.likelihood.log_partition` with the model's categorical
+        units (the rule every RBM uses). Exact: the layer with fewer states is
+        enumerated, the ``2^n_components`` hidden states (each softmax group
+        summed out, ``log Z = logsumexp_h [c.h + sum_i logsumexp_k (b_ik +
+        W_ik . h)]``) or the ``prod_i K_i`` visible configurations (the hidden
+        units summed or, Gaussian ones, integrated out, ``logsumexp_v -F(v)``),
+        at most ``2^25`` states (Numba, parallel). AIS: forward annealed
+        importance sampling from a base model of independent softmaxes
+        (biases ``log`` of the category frequencies of ``base_rate``, smoothed
+        by one pseudo-count; uniform when None) to the RBM, one Gibbs sweep per
+        inverse temperature; Gaussian hidden units are ``N(beta x, 1)`` at
+        inverse temperature ``beta``.
 
         Parameters
         ----------
         method : {"auto", "exact", "ais"}, default="auto"
-            "auto" is "exact" when ``n_components <= 20`` (Gaussian hidden
-            units: at most 2^20 visible configurations), else "ais".
+            "auto" is "exact" when the enumerated layer has at most ``2^25``
+            states, else "ais".
         n_runs : int, default=100
             AIS runs.
         betas : array-like of shape (n_betas,), default=None
@@ -827,10 +789,9 @@ class CategoricalRBM(_BaseRBM):
         NotFittedError
             If the model is not fitted.
         ValueError
-            If ``method`` is unknown, "exact" is asked with more than 25
-            hidden units, ``n_runs < 2`` or ``betas`` is invalid.
-            With ``hidden_units="gaussian"``, also if "exact" is asked for more
-            than 2^20 visible configurations.
+            If ``method`` is unknown, "exact" is asked with more than ``2^25``
+            states in both layers, ``n_runs < 2``, ``betas`` is invalid or
+            ``base_rate`` has unknown categories.
         FreeEnergyUndefinedError
             With ``hidden_units="nrelu"`` (no closed-form free energy).
 
@@ -840,94 +801,29 @@ class CategoricalRBM(_BaseRBM):
         11(2), 2001. R. Salakhutdinov and I. Murray, "On the quantitative
         analysis of deep belief networks", ICML 2008.
         """
-        from .likelihood import MAX_EXACT_UNITS, PartitionEstimate, _check_betas, _summarise
-
         check_is_fitted(self)
-        W = np.ascontiguousarray(self.components_, dtype=np.float64)
-        c = np.ascontiguousarray(self.intercept_hidden_, dtype=np.float64)
-        b = np.ascontiguousarray(self.intercept_visible_, dtype=np.float64)
-        H = W.shape[0]
-        unit = self._hidden_unit()
-        if unit.name == "gaussian":
-            if method not in ("auto", "exact", "ais"):
-                raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
-            n_configs = math.prod(int(k) for k in np.diff(self.offsets_))
-            if method == "exact" or (method == "auto"
-                                     and n_configs <= MAX_EXACT_VISIBLE_CONFIGS):
-                return self._log_partition_gaussian(n_configs)
-            method = "ais"
-        if method == "auto":
-            method = "exact" if H <= MAX_EXACT_HIDDEN else "ais"
-        if method == "exact":
-            if H > MAX_EXACT_UNITS:
-                raise ValueError(
-                    f"method='exact' enumerates the 2^n_components hidden states; "
-                    f"n_components={H} exceeds {MAX_EXACT_UNITS}. Use method='ais'.")
-            with thread_limits(self.n_jobs):
-                lz = float(_ck.log_z_hidden_enumerate(W, c, b, self.offsets_))
-            return PartitionEstimate(lz, 0.0, lz, lz, "exact")
-        if method != "ais":
-            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
-        if isinstance(n_runs, bool) or not isinstance(n_runs, Integral) or n_runs < 2:
-            raise ValueError(f"n_runs must be an integer >= 2, got {n_runs!r}.")
-        betas = _check_betas(betas)
-        b_base = np.empty_like(b)
-        codes = None if base_rate is None else self._check_fitted_X(base_rate)
-        for g in range(len(self.offsets_) - 1):
-            o0, o1 = self.offsets_[g], self.offsets_[g + 1]
-            if codes is None:
-                b_base[o0:o1] = 0.0
-            else:
-                col = codes[:, g]
-                counts = np.bincount(col[col >= 0], minlength=o1 - o0) + 1.0
-                b_base[o0:o1] = np.log(counts / counts.sum())
-        log_z_base = H * unit.log_marginal_zero + sum(
-            float(logsumexp(b_base[self.offsets_[g]:self.offsets_[g + 1]]))
-            for g in range(len(self.offsets_) - 1))
-        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
-        log_w = np.empty(int(n_runs))
+        base = self._likelihood_data(base_rate) if method != "exact" else None
         with thread_limits(self.n_jobs):
-            _ck.ais_log_weights(W, c, b, b_base, self.offsets_, betas, seed, log_w,
-                                int(unit.kernel_id))
-        return _summarise(log_w, log_z_base, False, betas.shape[0])
-
-    def _log_partition_gaussian(self, n_configs):
-        """Exact log Z with Gaussian hidden units: the hidden units are integrated out
-        in closed form (``F(v)``), so ``log Z = logsumexp_v -F(v)`` over the
-        ``n_configs = prod_i K_i`` visible configurations, enumerated in blocks."""
-        from .likelihood import PartitionEstimate
-
-        sizes = np.diff(self.offsets_).astype(np.int64)
-        if n_configs > MAX_EXACT_VISIBLE_CONFIGS:
-            raise ValueError(
-                f"method='exact' with hidden_units='gaussian' enumerates the visible "
-                f"configurations (the hidden units are integrated out); this model has "
-                f"prod_i K_i = {n_configs} > {MAX_EXACT_VISIBLE_CONFIGS} of them. Use "
-                f"method='ais'.")
-        block = 1 << 16
-        parts = []
-        for start in range(0, n_configs, block):
-            idx = np.arange(start, min(start + block, n_configs))
-            codes = np.stack(np.unravel_index(idx, tuple(sizes)), axis=1).astype(np.int32)
-            parts.append(float(logsumexp(-self._free_energy_block(codes, None))))
-        lz = float(logsumexp(parts))
-        return PartitionEstimate(lz, 0.0, lz, lz, "exact")
+            return likelihood.log_partition(self, method, n_runs=n_runs, betas=betas,
+                                            base_rate=base, random_state=random_state)
 
     @_needs_free_energy
     def log_likelihood(self, X, log_z=None, **ais_params):
         """Log-likelihood ``log p(v) = -F(v) - log Z`` of each complete row, in nats.
+
+        :func:`rbmlib.likelihood.log_likelihood` of the one-hot rows.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features_in_)
             Complete rows (no missing entry).
         log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
-            None: :meth:`log_partition` with ``method="auto"`` (AIS with
-            ``base_rate=X`` unless given); a string: that method; a number or
-            an estimate: used as given.
+            None: exact when the enumerated layer has at most ``2^25`` states,
+            else AIS with ``base_rate=X`` unless given; a string: that method;
+            a number or an estimate: used as given.
         **ais_params
-            Passed to :meth:`log_partition` (``n_runs``, ``betas``,
-            ``base_rate``, ``random_state``).
+            Passed to :func:`rbmlib.likelihood.ais` (``n_runs``, ``betas``,
+            ``base_rate`` (categories), ``random_state``).
 
         Returns
         -------
@@ -940,27 +836,20 @@ class CategoricalRBM(_BaseRBM):
             If X has a missing entry (the marginal over missing softmax groups
             has no closed form), or as for :meth:`free_energy` and
             :meth:`log_partition`.
+        TypeError
+            If ``ais_params`` has a name :func:`rbmlib.likelihood.ais` does not take.
         """
-        from .likelihood import PartitionEstimate
-
         codes = self._check_fitted_X(X)
         if (codes < 0).any():
             r, g = np.argwhere(codes < 0)[0]
             raise ValueError(
                 f"log_likelihood needs complete rows; X has a missing entry (row {r}, "
                 f"column {g}). Use score_samples, or impute first.")
-        if isinstance(log_z, PartitionEstimate):
-            lz = log_z.log_z
-        elif log_z is None or isinstance(log_z, str):
-            params = dict(ais_params)
-            params.setdefault("base_rate", X)
-            lz = self.log_partition("auto" if log_z is None else log_z, **params).log_z
-        elif isinstance(log_z, Real) and not isinstance(log_z, bool) and math.isfinite(log_z):
-            lz = float(log_z)
-        else:
-            raise ValueError(f"log_z must be None, 'exact', 'ais', a finite float or a "
-                             f"PartitionEstimate, got {log_z!r}.")
-        return -self._free_energy(codes) - lz
+        params = dict(ais_params)
+        if "base_rate" in params:
+            params["base_rate"] = self._likelihood_data(params["base_rate"])
+        with thread_limits(self.n_jobs):
+            return likelihood.log_likelihood(self, self._onehot(codes), log_z=log_z, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,14 @@ The functions take any object with the fitted attributes of an rbmlib RBM:
 * ``intercept_visible_`` : ndarray of shape (n_features,), the visible biases ``b``;
 * optionally ``sigma_`` : ndarray of shape (n_features,), the standard
   deviations of Gaussian visible units. When it is present (and not None)
-  the visible units are Gaussian, otherwise Bernoulli.
+  the visible units are Gaussian, otherwise Bernoulli;
+* optionally ``offsets_`` : int ndarray of shape (n_groups + 1,), the groups of
+  categorical (softmax) visible units (a :class:`rbmlib.CategoricalRBM`), whose
+  states are the concatenated one-hot vectors of shape (n_features,).
+
+The visible unit type is the estimator's ``_visible_units`` (an entry of the
+unit table :mod:`rbmlib.units`) when it has one, else read from these
+attributes; every formula below reads the units from the table.
 
 Energies, with binary hidden units ``h``:
 
@@ -15,7 +22,9 @@ Energies, with binary hidden units ``h``:
   ``F(v) = -b.v - sum_j softplus(c_j + W_j v)``;
 * Gaussian visible units: ``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h
   - (v / sigma^2) W^T h``, free energy
-  ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j (v / sigma^2))``.
+  ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j (v / sigma^2))``;
+* categorical visible units (one-hot groups ``v``): as Bernoulli, with
+  ``p(v_g = k | h) = softmax_k(b_gk + W_gk . h)`` over each group.
 
 ``p(v) = exp(-F(v)) / Z``; all logarithms are natural (nats). For Gaussian
 visible units ``p`` is a density and its logarithm a log-density.
@@ -32,8 +41,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._kernels import categorical as _ck
 from ._kernels import partition as _pk
-from .units import VISIBLE_UNITS
+from .units import CATEGORICAL_VISIBLE, VISIBLE_UNITS, VisibleUnits, categorical_units
 from .units import free_energy as _units_free_energy
 from .units import hidden_units as _hidden_units_of
 
@@ -47,8 +57,9 @@ __all__ = [
     "MAX_EXACT_UNITS",
 ]
 
-#: Largest number of units in the enumerated layer that ``log_partition_exact``
-#: accepts (2^25 states: seconds to minutes, depending on the other layer).
+#: ``log_partition_exact`` enumerates at most ``2**MAX_EXACT_UNITS`` states of a
+#: layer (25 binary units, or as many configurations of categorical units:
+#: seconds to minutes, depending on the other layer).
 MAX_EXACT_UNITS = 25
 
 
@@ -120,9 +131,30 @@ def _hidden(rbm, what):
     return unit
 
 
-def _visible(sigma):
-    """The visible :class:`rbmlib.units.VisibleUnits`: Gaussian when ``sigma_`` is set."""
+def _visible(rbm, sigma):
+    """The visible :class:`rbmlib.units.VisibleUnits` of ``rbm``: its ``_visible_units``
+    when it has them, else categorical with ``offsets_``, Gaussian when ``sigma_``
+    is set, Bernoulli otherwise."""
+    unit = getattr(rbm, "_visible_units", None)
+    if isinstance(unit, VisibleUnits):
+        return unit
+    offsets = getattr(rbm, "offsets_", None)
+    if offsets is not None:
+        return categorical_units(offsets)
     return VISIBLE_UNITS["bernoulli" if sigma is None else "gaussian"]
+
+
+def _model(rbm, what):
+    """``(W, c, b, sigma, visible, hidden)`` of a fitted RBM (see :func:`_params`);
+    ``what`` names the caller in the error of hidden units without a free energy."""
+    hidden = _hidden(rbm, what)
+    W, c, b, sigma = _params(rbm)
+    visible = _visible(rbm, sigma)
+    if visible.kernel_id == CATEGORICAL_VISIBLE and visible.offsets[-1] != W.shape[1]:
+        raise ValueError(
+            f"components_ of shape {W.shape} does not match the categorical groups "
+            f"(offsets_ ends at {visible.offsets[-1]}, the number of one-hot units).")
+    return W, c, b, sigma, visible, hidden
 
 
 def _params(rbm):
@@ -156,13 +188,15 @@ def _params(rbm):
     return W, c, b, sigma
 
 
-def _check_visible(X, name, n_features, gaussian, *, binary=False, accept_1d=False):
+def _check_visible(X, name, n_features, visible, *, binary=False, complete=False,
+                   accept_1d=False):
     """Validated float64 copy of visible data ``X`` (dense or CSR).
 
-    Checks the shape, that every value is finite and, for Bernoulli visible
-    units, that every value lies in [0, 1] (or is 0 or 1 when ``binary``):
-    the free energy and the likelihood of Bernoulli units are defined for
-    probabilities / binary states only.
+    Checks the shape, that every value is finite, and the values the visible
+    units accept (:meth:`rbmlib.units.VisibleUnits.check`): for Bernoulli
+    units every value in [0, 1] (or 0 or 1 when ``binary``), as the free
+    energy and the likelihood are defined for probabilities / binary states
+    only; for categorical units one-hot groups (all complete when ``complete``).
     """
     X = check_array(X, accept_sparse="csr", dtype=np.float64, ensure_2d=not accept_1d,
                     ensure_all_finite=True, input_name=name)
@@ -173,42 +207,33 @@ def _check_visible(X, name, n_features, gaussian, *, binary=False, accept_1d=Fal
             f"{name} has {X.shape[1]} features (shape {X.shape}); the RBM expects "
             f"{n_features} features."
         )
-    if not gaussian:
-        vals = X.data if sp.issparse(X) else X
-        if binary:
-            if vals.size and not np.all((vals == 0) | (vals == 1)):
-                raise ValueError(
-                    f"{name} must hold binary states (0 or 1) of the Bernoulli visible "
-                    f"units; it has values such as {vals[(vals != 0) & (vals != 1)][0]!r}."
-                )
-        elif vals.size and (vals.min() < 0 or vals.max() > 1):
-            lo, hi = vals.min(), vals.max()
-            if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:  # implicit zeros
-                lo, hi = min(lo, 0.0), max(hi, 0.0)
-            raise ValueError(
-                f"{name} must lie in [0, 1] for Bernoulli visible units (values are "
-                f"probabilities or binary states); its values range from "
-                f"{lo:.6g} to {hi:.6g}. Scale the data to [0, 1], e.g. "
-                "with sklearn.preprocessing.MinMaxScaler."
-            )
+    visible.check(X, name, binary=binary, complete=complete)
     return X
 
 
-def _n_enumerated(W, sigma, hidden):
-    """Units exact log Z enumerates: the smaller discrete layer (0: none, a closed form).
+def _enumerated(W, visible, hidden):
+    """The layer exact log Z enumerates and its number of states: ``("hidden", 2^H)``
+    or ``("visible", visible.n_states(V))``, the discrete layer with fewer states
+    (the hidden one on a tie); ``(None, 0)`` when neither is discrete.
 
-    A layer can be enumerated when its units are discrete; the other layer is
-    then summed or integrated out in closed form (``log_marginal`` of the
-    hidden units, the Gaussian integral of Gaussian visible units).
+    The other layer is then summed or integrated out in closed form
+    (``log_marginal`` of the hidden units; softplus, a softmax's log-sum-exp or
+    the Gaussian integral of the visible units).
     """
     H, V = W.shape
-    sizes = [n for n, u in ((V, _visible(sigma)), (H, hidden)) if u.discrete]
-    return min(sizes) if sizes else 0
+    layers = [(n, name) for name, unit, n in (("hidden", hidden, H), ("visible", visible, V))
+              if unit.discrete]
+    counts = [(2**n if name == "hidden" else visible.n_states(n), name) for n, name in layers]
+    if not counts:
+        return None, 0
+    n_states, name = min(counts, key=lambda t: t[0])
+    return name, n_states
 
 
-def _auto_method(W, sigma, unit):
-    """The exact-or-AIS rule: "exact" when at most MAX_EXACT_UNITS units are enumerated."""
-    return "exact" if _n_enumerated(W, sigma, unit) <= MAX_EXACT_UNITS else "ais"
+def _auto_method(W, visible, hidden):
+    """The exact-or-AIS rule: "exact" when the enumerated layer has at most
+    ``2**MAX_EXACT_UNITS`` states (or none is enumerated), else "ais"."""
+    return "exact" if _enumerated(W, visible, hidden)[1] <= 2**MAX_EXACT_UNITS else "ais"
 
 
 def log_partition(rbm, method="auto", **ais_params):
@@ -217,9 +242,8 @@ def log_partition(rbm, method="auto", **ais_params):
     See :meth:`rbmlib.BernoulliRBM.log_partition`.
     """
     if method == "auto":
-        unit = _hidden(rbm, "log_partition")
-        W, _, _, sigma = _params(rbm)
-        method = _auto_method(W, sigma, unit)
+        W, _, _, _, visible, hidden = _model(rbm, "log_partition")
+        method = _auto_method(W, visible, hidden)
     if method == "exact":
         return log_partition_exact(rbm)
     if method == "ais":
@@ -255,28 +279,36 @@ def _gaussian_gaussian_log_z(W, c, b, sigma):
             - float(np.log(np.diag(L)).sum()))
 
 
-def _log_z_exact_arrays(W, c, b, sigma, hidden):
-    """Exact log Z: enumerate the smaller discrete layer, marginalise the other.
+def _log_z_exact_arrays(W, c, b, sigma, visible, hidden):
+    """Exact log Z: enumerate the discrete layer with fewer states, marginalise the other.
 
     One rule for every pair of unit types (the units say which layers are
-    discrete; ``log_z_enumerate`` marginalises Bernoulli units by softplus and
-    Gaussian ones, visible or hidden, by a Gaussian integral).
+    discrete and how many states they have; ``log_z_enumerate`` marginalises
+    Bernoulli units by softplus and Gaussian ones, visible or hidden, by a
+    Gaussian integral; the categorical kernels sum out softmax groups, or
+    enumerate their configurations). The kernel is chosen by the visible
+    units' ``kernel_id``.
     """
     H, V = W.shape
-    visible = _visible(sigma)
-    n = _n_enumerated(W, sigma, hidden)
-    if n == 0:  # no discrete layer: Gaussian visible and Gaussian hidden units
+    layer, n_states = _enumerated(W, visible, hidden)
+    if layer is None:  # no discrete layer: Gaussian visible and Gaussian hidden units
         return _gaussian_gaussian_log_z(W, c, b, sigma)
-    if n > MAX_EXACT_UNITS:
+    if n_states > 2**MAX_EXACT_UNITS:
         which = ("the smaller layer" if visible.discrete and hidden.discrete else
-                 "the visible layer" if visible.discrete else "the hidden layer")
+                 f"the {layer} layer")
+        groups = (f"{len(visible.offsets) - 1} softmax groups, " if layer == "visible"
+                  and visible.kernel_id == CATEGORICAL_VISIBLE else "")
+        n = H if layer == "hidden" else V
         raise ValueError(
-            f"exact log Z enumerates {which}: {n} units (of {V} visible {visible.name} and "
-            f"{H} hidden {hidden.name} units) is more than {MAX_EXACT_UNITS}; use ais() "
-            f"instead."
+            f"exact log Z enumerates {which}: {n} units ({groups}{n_states} states; of "
+            f"{V} visible {visible.name} and {H} hidden {hidden.name} units), which is more "
+            f"than {MAX_EXACT_UNITS} binary units' 2^{MAX_EXACT_UNITS} = "
+            f"{2**MAX_EXACT_UNITS} states; use ais() instead."
         )
-    enumerate_hidden = hidden.discrete and (not visible.discrete or H <= V)
-    if enumerate_hidden:
+    categorical = visible.kernel_id == CATEGORICAL_VISIBLE
+    if layer == "hidden":
+        if categorical:  # softmax groups summed out: logsumexp per group
+            return _ck.log_z_hidden_enumerate(W, c, b, visible.offsets)
         if visible.discrete:  # Bernoulli visible units summed out
             return _pk.log_z_enumerate(W, c, b, False, np.ones(V))
         # Gaussian visible units integrated out:
@@ -285,8 +317,11 @@ def _log_z_exact_arrays(W, c, b, sigma, hidden):
         inv_var = 1.0 / sigma**2
         const = visible.log_z_base(b, sigma) - float(np.sum(0.5 * b**2 * inv_var))
         return _pk.log_z_enumerate(W, c, b, True, inv_var) + const
-    # the (Bernoulli) visible states enumerated, the hidden units marginalised
+    # the visible states enumerated, the hidden units marginalised
     WT = np.ascontiguousarray(W.T)
+    if categorical:  # the kernel's Gaussian term drops its constant log(2 pi) / 2
+        const = 0.0 if hidden.name == "bernoulli" else H * hidden.log_marginal_zero
+        return _ck.log_z_visible_enumerate(WT, c, b, visible.offsets, hidden.kernel_id) + const
     if hidden.discrete:
         return _pk.log_z_enumerate(WT, b, c, False, np.empty(0))
     return _pk.log_z_enumerate(WT, b, c, True, np.ones(H)) + H * hidden.log_marginal_zero
@@ -294,14 +329,17 @@ def _log_z_exact_arrays(W, c, b, sigma, hidden):
 
 @validate_params({"rbm": "no_validation"}, prefer_skip_nested_validation=True)
 def log_partition_exact(rbm):
-    """Exact log partition function by enumerating the smaller layer.
+    """Exact log partition function by enumerating the layer with fewer states.
 
     For Bernoulli visible units the ``2^n`` states of the smaller layer
     (``n = min(n_components, n_features) <= 25``) are enumerated and the other
     layer is summed out in closed form; with Gaussian visible units the hidden
     layer is enumerated and the visible units integrated out (a Gaussian
-    integral per state). The sum is a log-sum-exp accumulated in float64,
-    in parallel over chunks of states (Numba).
+    integral per state); with categorical visible units either the ``2^H``
+    hidden states (each softmax group summed out by a log-sum-exp) or the
+    ``prod_g K_g`` visible configurations, whichever are fewer (at most
+    ``2^25``). The sum is a log-sum-exp accumulated in float64, in parallel
+    over chunks of states (Numba).
 
     Parameters
     ----------
@@ -309,7 +347,8 @@ def log_partition_exact(rbm):
         Any object with ``components_`` of shape (n_components, n_features),
         ``intercept_hidden_`` of shape (n_components,) and
         ``intercept_visible_`` of shape (n_features,); ``sigma_`` of shape
-        (n_features,) if the visible units are Gaussian.
+        (n_features,) if the visible units are Gaussian, ``offsets_`` if they
+        are categorical.
 
     Returns
     -------
@@ -321,23 +360,21 @@ def log_partition_exact(rbm):
     NotFittedError
         If the parameters are missing.
     ValueError
-        If the enumerated layer has more than 25 units, or the parameters
-        are inconsistent or not finite.
+        If the enumerated layer has more than ``2^25`` states (25 binary
+        units), or the parameters are inconsistent or not finite.
 
     Notes
     -----
     The cost is ``O(2^n m)`` with ``m`` the size of the other layer: about a
     second for n=20, m=784 on one core; n=25 takes about 30 times longer.
     """
-    unit = _hidden(rbm, "log_partition_exact")
-    W, c, b, sigma = _params(rbm)
-    log_z = float(_log_z_exact_arrays(W, c, b, sigma, unit))
+    W, c, b, sigma, visible, hidden = _model(rbm, "log_partition_exact")
+    log_z = float(_log_z_exact_arrays(W, c, b, sigma, visible, hidden))
     return PartitionEstimate(log_z, 0.0, log_z, log_z, "exact")
 
 
-def _base_biases(base_rate, b, sigma, n_features):
+def _base_biases(base_rate, b, visible, n_features):
     """Visible biases of the base model from ``base_rate``."""
-    visible = _visible(sigma)
     if base_rate is None:
         return visible.base_biases(None, 0, b)
     if not sp.issparse(base_rate):
@@ -349,14 +386,14 @@ def _base_biases(base_rate, b, sigma, n_features):
             )
         if shape[0] == 0:
             raise ValueError("base_rate has no samples.")
-    Xb = _check_visible(base_rate, "base_rate", n_features, sigma is not None)
+    Xb = _check_visible(base_rate, "base_rate", n_features, visible)
     mean = np.asarray(Xb.mean(axis=0), dtype=np.float64).ravel()
     return np.ascontiguousarray(visible.base_biases(mean, Xb.shape[0], b), dtype=np.float64)
 
 
-def _log_z_base(b_base, sigma, n_components, unit):
+def _log_z_base(b_base, sigma, n_components, visible, unit):
     """log Z of the AIS base model: its visible layer and ``n_components`` free hidden units."""
-    return n_components * unit.log_marginal_zero + _visible(sigma).log_z_base(b_base, sigma)
+    return n_components * unit.log_marginal_zero + visible.log_z_base(b_base, sigma)
 
 
 def _check_betas(betas):
@@ -426,11 +463,14 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     base_rate : array-like or sparse matrix of shape (n_samples, n_features), default=None
         Data whose marginal rates define the base model: ``b_A = logit(p)``
         with ``p`` the per-feature mean, smoothed by one pseudo-count of 0 and
-        of 1 (for Gaussian units: ``b_A`` the data mean). None gives a uniform
-        base model (``b_A = 0``; for Gaussian units ``b_A = b``). A base model
-        fitted to the training data gives far lower variance.
+        of 1 (for Gaussian units: ``b_A`` the data mean; for categorical units:
+        the log of each category's frequency, smoothed by one pseudo-count per
+        category). None gives a uniform base model (``b_A = 0``; for Gaussian
+        units ``b_A = b``). A base model fitted to the training data gives far
+        lower variance.
     reverse : bool, default=False
-        Run reverse AIS instead of forward AIS.
+        Run reverse AIS instead of forward AIS (not for categorical visible
+        units).
     random_state : int, RandomState instance or None, default=None
         Seeds the runs (and the chains that start reverse AIS).
     init : array-like of shape (n_runs, n_features), default=None
@@ -460,6 +500,8 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         shape or non-finite values, ``base_rate`` values outside [0, 1] or
         ``init`` values other than 0 and 1 for Bernoulli visible units; or if
         ``init`` is given for forward AIS.
+    NotImplementedError
+        If ``reverse`` is asked for categorical visible units.
 
     References
     ----------
@@ -472,14 +514,18 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     Y. Burda, R. Grosse and R. Salakhutdinov, "Accurate and conservative
     estimates of MRF log-likelihood using reverse annealing", AISTATS 2015.
     """
-    unit = _hidden(rbm, "ais")
-    W, c, b, sigma = _params(rbm)
+    W, c, b, sigma, visible, unit = _model(rbm, "ais")
     H, V = W.shape
-    if _n_enumerated(W, sigma, unit) == 0:
+    if _enumerated(W, visible, unit)[0] is None:
         _gaussian_gaussian_log_z(W, c, b, sigma)  # raises when not normalisable
+    categorical = visible.kernel_id == CATEGORICAL_VISIBLE
+    if categorical and reverse:
+        raise NotImplementedError(
+            "reverse AIS is not implemented for categorical visible units; use forward "
+            "AIS (reverse=False).")
     n_runs = int(n_runs)
     betas = _check_betas(betas)
-    b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V))
+    b_base = np.ascontiguousarray(_base_biases(base_rate, b, visible, V))
     gaussian_units = sigma is not None
     if init is not None:
         if not reverse:
@@ -492,14 +538,17 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
                 f"got {init_shape}."
             )
         init = np.ascontiguousarray(
-            _check_visible(init, "init", V, gaussian_units, binary=True), dtype=np.float64)
+            _check_visible(init, "init", V, visible, binary=True), dtype=np.float64)
     sig = sigma if gaussian_units else np.ones(V)
     rng = check_random_state(random_state)
     seed = int(rng.randint(0, 2**31 - 1))
     WT = np.ascontiguousarray(W.T)
     log_w = np.empty(n_runs)
     v_final = np.empty((n_runs, V))
-    if not reverse:
+    if categorical:  # the kernels of the softmax groups
+        _ck.ais_log_weights(W, c, b, b_base, visible.offsets, betas, seed, log_w,
+                            unit.kernel_id)
+    elif not reverse:
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units, betas,
                             v_final, True, seed, log_w, v_final, unit.kernel_id)
     else:
@@ -518,7 +567,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units,
                             np.ascontiguousarray(betas[::-1]), v0, False, seed,
                             log_w, v_final, unit.kernel_id)
-    log_z_base = _log_z_base(b_base, sigma, H, unit)
+    log_z_base = _log_z_base(b_base, sigma, H, visible, unit)
     return _summarise(log_w, log_z_base, reverse, betas.shape[0])
 
 
@@ -553,7 +602,8 @@ def free_energy(rbm, X):
         See :func:`log_partition_exact`.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Visible vectors (a 1-D array is one sample): finite; in [0, 1]
-        (probabilities or binary states) for Bernoulli visible units.
+        (probabilities or binary states) for Bernoulli visible units; one-hot
+        groups (all zero for a missing entry) for categorical ones.
 
     Returns
     -------
@@ -570,15 +620,9 @@ def free_energy(rbm, X):
         If ``X`` does not have ``n_features`` columns, has NaN or infinite
         values, or values outside [0, 1] for Bernoulli visible units.
     """
-    unit = _hidden(rbm, "free_energy")
-    W, c, b, sigma = _params(rbm)
-    X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
-    return _free_energy(W, c, b, sigma, X, unit)
-
-
-def _free_energy(W, c, b, sigma, X, unit):
-    """Free energy of validated float64 ``X`` (dense or CSR): :func:`rbmlib.units.free_energy`."""
-    return _units_free_energy(X, W, c, b, sigma, _visible(sigma), unit)
+    W, c, b, sigma, visible, hidden = _model(rbm, "free_energy")
+    X = _check_visible(X, "X", W.shape[1], visible, accept_1d=True)
+    return _units_free_energy(X, W, c, b, sigma, visible, hidden)
 
 
 _AIS_PARAMS = frozenset(inspect.signature(ais).parameters) - {"rbm"}
@@ -615,7 +659,8 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
         See :func:`log_partition_exact`.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Finite; in [0, 1] for Bernoulli visible units (an error otherwise:
-        the likelihood of values that are not probabilities is undefined).
+        the likelihood of values that are not probabilities is undefined);
+        complete one-hot rows for categorical visible units.
     log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
         A given value must be finite (nats).
     return_log_z : bool, default=False
@@ -652,14 +697,13 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
         if not math.isfinite(float(given)):
             raise ValueError(f"log_z must be finite, got {given!r}.")
     # validate X before any (possibly long) computation of log Z
-    unit = _hidden(rbm, "log_likelihood")
-    W, c, b, sigma = _params(rbm)
-    X = _check_visible(X, "X", W.shape[1], sigma is not None, accept_1d=True)
+    W, c, b, sigma, visible, unit = _model(rbm, "log_likelihood")
+    X = _check_visible(X, "X", W.shape[1], visible, complete=True, accept_1d=True)
     if isinstance(log_z, PartitionEstimate):
         est = log_z
     elif log_z is None or isinstance(log_z, str):
         if log_z is None:
-            method = _auto_method(W, sigma, unit)
+            method = _auto_method(W, visible, unit)
         else:
             method = log_z
         if method == "exact":
@@ -677,7 +721,7 @@ def log_likelihood(rbm, X, log_z=None, *, return_log_z=False, **ais_params):
     else:
         raise ValueError(f"log_z must be None, 'exact', 'ais', a float or a "
                          f"PartitionEstimate, got {log_z!r}.")
-    ll = -_free_energy(W, c, b, sigma, X, unit) - est.log_z
+    ll = -_units_free_energy(X, W, c, b, sigma, visible, unit) - est.log_z
     if return_log_z:
         return ll, est
     return ll

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, logsumexp, softmax
 
 from ._kernels import units as _ku
 
@@ -43,9 +43,17 @@ __all__ = [
     "hidden_units",
     "VisibleUnits",
     "VISIBLE_UNITS",
+    "categorical_units",
     "free_energy",
     "softplus",
 ]
+
+#: Kernel ids of the visible unit types (``VisibleUnits.kernel_id``): the
+#: ``gaussian_units`` switch of the CD and partition kernels (0, 1) and the
+#: kernels of :mod:`rbmlib._kernels.categorical` (2).
+BERNOULLI_VISIBLE = 0
+GAUSSIAN_VISIBLE = 1
+CATEGORICAL_VISIBLE = 2
 
 
 def softplus(x):
@@ -227,11 +235,14 @@ class VisibleUnits:
     ----------
     name : str
     kernel_id : int
-        0 Bernoulli, 1 Gaussian: the ``gaussian_units`` switch of the CD and
-        partition kernels.
+        ``BERNOULLI_VISIBLE`` (0), ``GAUSSIAN_VISIBLE`` (1) or
+        ``CATEGORICAL_VISIBLE`` (2): the id :mod:`rbmlib.likelihood`
+        dispatches the partition kernels on (0 and 1 are the ``gaussian_units``
+        switch of the CD and partition kernels).
     discrete : bool
-        Whether the states can be enumerated (exact log Z sums over them);
-        continuous units are integrated out in closed form instead.
+        Whether the states can be enumerated (exact log Z sums over them,
+        ``n_states`` of them); continuous units are integrated out in closed
+        form instead.
     has_sigma : bool
         Whether the units have standard deviations (``sigma_``, learned with
         ``learn_sigma``).
@@ -254,6 +265,18 @@ class VisibleUnits:
         """The visible units' own term of the free energy, per row (nats)."""
         raise NotImplementedError
 
+    def n_states(self, n_features):
+        """Number of joint states of ``n_features`` visible units (a Python int;
+        None for continuous units): what exact log Z enumerates."""
+        return None
+
+    def check(self, X, name, *, binary=False, complete=False):
+        """Check the values of validated float64 visible data ``X`` (dense or CSR).
+
+        ``binary``: states only (no probabilities); ``complete``: no missing
+        entry (categorical units). Raises ValueError naming ``name``.
+        """
+
     def mean(self, a, sigma):
         """``E[v | h]`` given the top-down input ``a = h W + b``."""
         raise NotImplementedError
@@ -262,8 +285,9 @@ class VisibleUnits:
         """A draw of ``v ~ p(v | h)`` given ``a = h W + b``."""
         raise NotImplementedError
 
-    def init_bias(self, col_mean, how="zeros"):
-        """Initial visible biases from the training data's column means."""
+    def init_bias(self, col_mean, how="zeros", n_rows=None):
+        """Initial visible biases from the training data's column means (over
+        ``n_rows`` rows; the categorical units smooth the counts)."""
         raise NotImplementedError
 
     def base_biases(self, col_mean, n_rows, b):
@@ -286,10 +310,32 @@ class _BernoulliVisible(VisibleUnits):
     """Binary visible units: energy ``-b.v``, ``p(v_i = 1 | h) = sigmoid(a_i)``."""
 
     name = "bernoulli"
-    kernel_id = 0
+    kernel_id = BERNOULLI_VISIBLE
 
     def energy_term(self, X, b, sigma):
         return -np.asarray(X @ b).ravel()
+
+    def n_states(self, n_features):
+        return 2 ** int(n_features)
+
+    def check(self, X, name, *, binary=False, complete=False):
+        vals = X.data if sp.issparse(X) else X
+        if binary:
+            if vals.size and not np.all((vals == 0) | (vals == 1)):
+                raise ValueError(
+                    f"{name} must hold binary states (0 or 1) of the Bernoulli visible "
+                    f"units; it has values such as {vals[(vals != 0) & (vals != 1)][0]!r}."
+                )
+        elif vals.size and (vals.min() < 0 or vals.max() > 1):
+            lo, hi = vals.min(), vals.max()
+            if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:  # implicit zeros
+                lo, hi = min(lo, 0.0), max(hi, 0.0)
+            raise ValueError(
+                f"{name} must lie in [0, 1] for Bernoulli visible units (values are "
+                f"probabilities or binary states); its values range from "
+                f"{lo:.6g} to {hi:.6g}. Scale the data to [0, 1], e.g. "
+                "with sklearn.preprocessing.MinMaxScaler."
+            )
 
     def mean(self, a, sigma):
         return expit(a)
@@ -298,7 +344,7 @@ class _BernoulliVisible(VisibleUnits):
         p = expit(a)
         return (rng.uniform(size=p.shape) < p).astype(p.dtype)
 
-    def init_bias(self, col_mean, how="zeros"):
+    def init_bias(self, col_mean, how="zeros", n_rows=None):
         if how == "zeros":
             return np.zeros_like(col_mean)
         p = np.clip(col_mean, 1e-3, 1 - 1e-3)  # "log_odds" (practical guide, sec. 8)
@@ -321,7 +367,7 @@ class _GaussianVisible(VisibleUnits):
     ``p(v | h) = N(a, diag(sigma^2))``."""
 
     name = "gaussian"
-    kernel_id = 1
+    kernel_id = GAUSSIAN_VISIBLE
     discrete = False
     has_sigma = True
 
@@ -345,7 +391,7 @@ class _GaussianVisible(VisibleUnits):
         noise = rng.standard_normal(a.shape).astype(a.dtype, copy=False)
         return a + sigma * noise
 
-    def init_bias(self, col_mean, how="mean"):
+    def init_bias(self, col_mean, how="mean", n_rows=None):
         return col_mean
 
     def base_biases(self, col_mean, n_rows, b):
@@ -355,8 +401,173 @@ class _GaussianVisible(VisibleUnits):
         return float(np.sum(0.5 * np.log(2 * np.pi) + np.log(sigma)))
 
 
-#: The visible unit types by name.
-VISIBLE_UNITS = {u.name: u for u in (_BernoulliVisible(), _GaussianVisible())}
+class _CategoricalVisible(VisibleUnits):
+    """Categorical (softmax) visible units: ``G`` groups of one-hot units.
+
+    Group ``g`` owns the units ``offsets[g]:offsets[g + 1]`` (``K_g``
+    categories) and exactly one of them is on, or none for a missing entry
+    (the group is then absent from the row's RBM; Salakhutdinov, Mnih and
+    Hinton 2007). The states are the concatenated one-hot vectors ``v`` of
+    shape ``(n, V)``, ``V = offsets[G]``; energy ``-b.v`` (as Bernoulli units),
+    ``p(v_g = k | h) = softmax_k(a_gk)`` with ``a = h W + b``.
+
+    The table's entry ``VISIBLE_UNITS["categorical"]`` has no groups; a model's
+    units come from :func:`categorical_units` (its ``offsets_``), and
+    the methods that need the groups raise a ValueError on the entry itself.
+
+    Parameters
+    ----------
+    offsets : array-like of int of shape (G + 1,) or None
+        Group boundaries: ``offsets[0] == 0``, strictly increasing.
+    """
+
+    name = "categorical"
+    kernel_id = CATEGORICAL_VISIBLE
+
+    def __init__(self, offsets=None):
+        if offsets is not None:
+            offsets = np.asarray(offsets)
+            if (offsets.ndim != 1 or offsets.shape[0] < 2 or offsets.dtype.kind not in "iu"
+                    or offsets[0] != 0 or np.any(np.diff(offsets) < 1)):
+                raise ValueError(
+                    "offsets of categorical units must be a 1-D integer array starting at "
+                    f"0 and strictly increasing (one group of >= 1 units each), got {offsets!r}.")
+            offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+            offsets.setflags(write=False)
+        self._offsets = offsets
+
+    @property
+    def offsets(self):
+        """Group boundaries, int64 of shape (G + 1,); ValueError when unset."""
+        if self._offsets is None:
+            raise ValueError(
+                "the categorical visible units of the unit table have no groups; build "
+                "them with rbmlib.units.categorical_units(offsets) (a fitted CategoricalRBM "
+                "has them).")
+        return self._offsets
+
+    def _groups(self):
+        o = self.offsets
+        return [(int(o[g]), int(o[g + 1])) for g in range(o.shape[0] - 1)]
+
+    def onehot(self, codes, dtype=np.float64):
+        """The one-hot states ``(n, V)`` of integer codes ``(n, G)`` (-1: missing, all 0)."""
+        codes = np.asarray(codes)
+        o = self.offsets
+        out = np.zeros((codes.shape[0], int(o[-1])), dtype=dtype)
+        rows, cols = np.nonzero(codes >= 0)
+        out[rows, o[cols] + codes[rows, cols]] = 1.0
+        return out
+
+    def codes(self, X):
+        """Integer codes ``(n, G)``, int32, of one-hot states ``X``: the unit that is
+        on in each group, -1 where none is."""
+        X = _dense(X)
+        out = np.empty((X.shape[0], len(self._groups())), dtype=np.int32)
+        for g, (o0, o1) in enumerate(self._groups()):
+            block = X[:, o0:o1]
+            out[:, g] = np.where(block.any(axis=1), np.argmax(block, axis=1), -1)
+        return out
+
+    def energy_term(self, X, b, sigma):
+        return -np.asarray(X @ b).ravel()
+
+    def mean(self, a, sigma):
+        """``p(v_g = k | h)``: the softmax of each group of ``a``, rows of a group summing to 1."""
+        out = np.empty_like(a)
+        for o0, o1 in self._groups():
+            out[:, o0:o1] = softmax(a[:, o0:o1], axis=1)
+        return out
+
+    def sample(self, a, sigma, rng):
+        """One-hot draws of every group; group ``g`` of row ``r`` by the inverse CDF
+        at ``rng.uniform(size=(n, G))[r, g]``."""
+        p = self.mean(a, sigma)
+        u = rng.uniform(size=(p.shape[0], len(self._groups())))
+        codes = np.empty(u.shape, dtype=np.int32)
+        for g, (o0, o1) in enumerate(self._groups()):
+            cdf = np.cumsum(p[:, o0:o1], axis=1)
+            codes[:, g] = np.minimum((cdf < u[:, [g]] * cdf[:, -1:]).sum(axis=1), o1 - o0 - 1)
+        return self.onehot(codes, p.dtype)
+
+    def init_bias(self, col_mean, how="log_frequencies", n_rows=None):
+        """"zeros", or "log_frequencies": ``log`` of each category's frequency among
+        the observed entries, smoothed by one pseudo-count per category (Hinton's
+        practical guide, sec. 8); ``col_mean`` the one-hot column means over
+        ``n_rows`` rows."""
+        if how == "zeros":
+            return np.zeros_like(col_mean)
+        return self.base_biases(col_mean, n_rows, None).astype(np.asarray(col_mean).dtype)
+
+    def base_biases(self, col_mean, n_rows, b):
+        if col_mean is None:
+            return np.zeros(int(self.offsets[-1]))
+        counts = np.rint(np.asarray(col_mean, dtype=np.float64) * n_rows) + 1.0
+        out = np.empty_like(counts)
+        for o0, o1 in self._groups():
+            out[o0:o1] = np.log(counts[o0:o1] / counts[o0:o1].sum())
+        return out
+
+    def log_z_base(self, b_base, sigma):
+        """``sum_g logsumexp_k b_base[g, k]``: independent softmaxes."""
+        return float(sum(logsumexp(b_base[o0:o1]) for o0, o1 in self._groups()))
+
+    def n_states(self, n_features):
+        return math.prod(int(k) for k in np.diff(self.offsets))
+
+    def check(self, X, name, *, binary=False, complete=False):
+        """Values 0 or 1, at most one 1 per group (exactly one when ``complete``)."""
+        vals = X.data if sp.issparse(X) else X
+        if vals.size and not np.all((vals == 0) | (vals == 1)):
+            raise ValueError(
+                f"{name} must hold one-hot states of the categorical visible units (0 or "
+                f"1); it has values such as {float(vals[(vals != 0) & (vals != 1)][0]):g}.")
+        for g, (o0, o1) in enumerate(self._groups()):
+            on = np.asarray(X[:, o0:o1].sum(axis=1)).ravel()
+            bad = np.flatnonzero((on != 1) if complete else (on > 1))
+            if bad.size:
+                raise ValueError(
+                    f"{name} must hold one-hot states of the categorical visible units: "
+                    f"{'exactly' if complete else 'at most'} one unit on in each group "
+                    f"({'complete rows, no missing entry' if complete else 'none: missing'}); "
+                    f"row {bad[0]} has {on[bad[0]]:g} of group {g} (units {o0}:{o1}) on.")
+
+    def __repr__(self):
+        if self._offsets is None:
+            return f"<visible units {self.name!r}>"
+        return f"<visible units {self.name!r}, groups of {np.diff(self._offsets).tolist()}>"
+
+    def __reduce__(self):
+        return (categorical_units, (self._offsets,))
+
+
+def categorical_units(offsets):
+    """Categorical visible units with the groups ``offsets`` (see ``_CategoricalVisible``).
+
+    Parameters
+    ----------
+    offsets : array-like of int of shape (G + 1,) or None
+        Group boundaries (a CategoricalRBM's ``offsets_``); None gives the
+        table's entry, which has no groups.
+
+    Returns
+    -------
+    units : VisibleUnits
+
+    Raises
+    ------
+    ValueError
+        If ``offsets`` is not 1-D, integer, starting at 0 and strictly increasing.
+    """
+    if offsets is None:
+        return VISIBLE_UNITS["categorical"]
+    return _CategoricalVisible(offsets)
+
+
+#: The visible unit types by name (the categorical entry has no groups: see
+#: :func:`categorical_units`).
+VISIBLE_UNITS = {u.name: u for u in (_BernoulliVisible(), _GaussianVisible(),
+                                     _CategoricalVisible())}
 
 
 def _visible_units_of(name):

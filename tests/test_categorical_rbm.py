@@ -295,7 +295,39 @@ def test_exact_log_partition_chunks_many_hidden_units():
     W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
     V = _onehot(_all_rows(), OFFSETS)
     brute = logsumexp(V @ b + np.logaddexp(0, V @ W.T + c).sum(axis=1))
+    # the one rule enumerates the 12 visible configurations here; the hidden kernel
+    # (2^14 states in 4 chunks) must agree
     assert_allclose(m.log_partition("exact").log_z, brute, rtol=1e-11)
+    assert_allclose(ck.log_z_hidden_enumerate(W, c, b, OFFSETS), brute, rtol=1e-11)
+
+
+def test_estimator_likelihoods_are_rbmlib_likelihood_of_the_one_hot_rows():
+    """free_energy, log_partition and log_likelihood go through rbmlib.units and
+    rbmlib.likelihood (one path for every RBM), also after pickling."""
+    from rbmlib import likelihood
+    from rbmlib.units import free_energy
+
+    X = _synthetic(300, seed=2)
+    m = CategoricalRBM(n_components=6, n_iter=5, learning_rate=0.2, random_state=0).fit(X)
+    m = pickle.loads(pickle.dumps(m))
+    V = m._visible_units.onehot(m._check_fitted_X(X))
+    assert m._visible_units.n_states(V.shape[1]) == 4 ** X.shape[1]
+    F = free_energy(V, m.components_, m.intercept_hidden_, m.intercept_visible_, None,
+                    m._visible_units, m._hidden_unit())
+    assert_allclose(m.free_energy(X), F, rtol=1e-13)
+    assert m.log_partition().log_z == likelihood.log_partition_exact(m).log_z
+    assert_allclose(m.log_likelihood(X), likelihood.log_likelihood(m, V), rtol=1e-13)
+    # AIS: base_rate given as categories (a DataFrame), or X by default
+    pd = pytest.importorskip("pandas")
+    kw = dict(n_runs=8, betas=np.linspace(0, 1, 101), random_state=0)
+    est = m.log_partition("ais", base_rate=pd.DataFrame(X), **kw)
+    assert est.log_z == likelihood.ais(m, base_rate=V, **kw).log_z
+    assert_allclose(m.log_likelihood(X, log_z="ais", **kw),
+                    likelihood.log_likelihood(m, V, log_z=est), rtol=1e-13)
+    with pytest.raises(ValueError, match="unknown categories"):
+        m.log_partition("ais", base_rate=[[9] * X.shape[1]], **kw)
+    with pytest.raises(TypeError, match="n_run\\b.*n_runs"):
+        m.log_likelihood(X, n_run=3)
 
 
 def test_ais_agrees_with_exact_log_partition():
@@ -343,9 +375,16 @@ def test_likelihood_errors():
         m.log_partition("ais", betas=[0.0, 0.7])
     with pytest.raises(ValueError, match="log_z"):
         m.log_likelihood([[0, 1, 1]], log_z=np.inf)
-    big = CategoricalRBM(n_components=30, n_iter=0).fit([[0], [1]])
-    with pytest.raises(ValueError, match="exceeds 25"):
+    # the one rule of rbmlib.likelihood: the layer with fewer states is enumerated,
+    # so a 30-unit hidden layer is fine when the visible layer is small ...
+    small = CategoricalRBM(n_components=30, n_iter=0).fit([[0], [1]])
+    assert small.log_partition().method == "exact"
+    # ... and exact is refused only when both have more than 2^25 states
+    big = CategoricalRBM(n_components=30, n_iter=0).fit(np.array([[0] * 26, [1] * 26]))
+    with pytest.raises(ValueError, match=r"enumerates the smaller layer: 52 units \(26 "
+                       r"softmax groups, 67108864 states.*more than 25 binary units"):
         big.log_partition("exact")
+    assert big.log_partition(n_runs=2, betas=np.linspace(0, 1, 5)).method == "ais"
 
 
 # --------------------------------------------------------------------------
@@ -395,8 +434,9 @@ def test_gaussian_hidden_free_energy_closed_form_several_units():
     with pytest.raises(ValueError, match="method must be"):
         m.log_partition("magic")
     big = CategoricalRBM(n_components=2, n_iter=0, hidden_units="gaussian").fit(
-        np.array([[0] * 21, [1] * 21]))
-    with pytest.raises(ValueError, match="2097152 > 1048576"):
+        np.array([[0] * 26, [1] * 26]))
+    with pytest.raises(ValueError, match=r"enumerates the visible layer: 52 units \(26 "
+                       r"softmax groups, 67108864 states"):
         big.log_partition("exact")
     assert big.log_partition(n_runs=4, betas=np.linspace(0, 1, 50)).method == "ais"
 

@@ -604,3 +604,131 @@ def test_ais_sparse_base_rate_is_checked_and_used():
     assert dense.log_z == sparse.log_z
     with pytest.raises(ValueError, match=r"base_rate must lie in \[0, 1\]"):
         L.ais(m, betas=betas, base_rate=sp.csr_matrix(X * 3))
+
+
+# --------------------------------------------------------------------------
+# categorical (softmax) visible units: the same functions, read from the unit table
+
+
+def _categorical_model(sizes, H, scale, seed):
+    """A duck-typed RBM with categorical visible units (``offsets_``) and random weights."""
+    rng = np.random.default_rng(seed)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    V = int(offsets[-1])
+    m = _model(scale * rng.standard_normal((H, V)), rng.standard_normal(H),
+               rng.standard_normal(V))
+    m.offsets_ = offsets
+    return m
+
+
+def _configs(sizes):
+    """Every visible configuration as one-hot rows (prod K_g, V)."""
+    codes = np.array(list(itertools.product(*[range(K) for K in sizes])))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    X = np.zeros((len(codes), offsets[-1]))
+    for g in range(len(sizes)):
+        X[np.arange(len(codes)), offsets[g] + codes[:, g]] = 1.0
+    return X
+
+
+def _brute_categorical(m, sizes, hidden="bernoulli"):
+    """log p(v) of every configuration by enumerating both layers (Bernoulli hidden
+    units) or the visible configurations and a Gaussian integral (Gaussian hidden)."""
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    X = _configs(sizes)
+    if hidden == "bernoulli":
+        hs = _states(W.shape[0])
+        neg_e = (X @ b)[:, None] + (hs @ c)[None, :] + X @ W.T @ hs.T
+        neg_f = logsumexp(neg_e, axis=1)
+    else:
+        x = X @ W.T + c
+        neg_f = X @ b + (0.5 * x**2 + 0.5 * np.log(2 * np.pi)).sum(axis=1)
+    return X, neg_f - logsumexp(neg_f)
+
+
+@pytest.mark.parametrize("sizes, H", [
+    ((2, 3, 2), 3),    # 8 hidden states < 12 configurations: the hidden layer enumerated
+    ((2, 3), 4),       # 6 configurations < 16 hidden states: the visible layer enumerated
+])
+def test_categorical_exact_log_likelihood_matches_enumeration_of_both_layers(sizes, H):
+    m = _categorical_model(sizes, H, 1.5, 20 + H)
+    X, ref = _brute_categorical(m, sizes)
+    ll, est = L.log_likelihood(m, X, log_z="exact", return_log_z=True)
+    assert est.method == "exact"
+    np.testing.assert_allclose(ll, ref, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(L.log_likelihood(m, X), ref, rtol=1e-11, atol=1e-11)  # auto
+    assert L.log_partition(m).method == "exact"
+    layer, n_states = L._enumerated(m.components_, L._visible(m, None), L._hidden(m, ""))
+    assert (layer, n_states) == (("hidden", 2**H) if 2**H <= np.prod(sizes)
+                                 else ("visible", int(np.prod(sizes))))
+
+
+@pytest.mark.parametrize("hidden", ["bernoulli", "gaussian"])
+def test_categorical_exact_log_z_chunks_against_brute_force(hidden):
+    """More states than one parallel chunk (2^12) in each enumeration kernel."""
+    from rbmlib._kernels import categorical as CK
+
+    sizes = (4, 4, 4, 4, 4, 4, 2)           # 8192 configurations
+    m = _categorical_model(sizes, 13, 0.3, 31)
+    m.hidden_units_ = hidden
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    X, ref = _brute_categorical(m, sizes, hidden)
+    # the rule enumerates the visible configurations (8192 < 2^13 hidden states)
+    np.testing.assert_allclose(L.log_likelihood(m, X), ref, rtol=1e-10, atol=1e-10)
+    if hidden == "bernoulli":  # the hidden enumeration, 2^13 states, same value
+        log_z = CK.log_z_hidden_enumerate(W, c, b, m.offsets_)
+        neg_f = -L.free_energy(m, X)
+        assert log_z == pytest.approx(logsumexp(neg_f), rel=1e-12)
+
+
+@pytest.mark.parametrize("hidden", ["bernoulli", "gaussian"])
+def test_categorical_ais_within_its_reported_error_of_exact(hidden):
+    sizes = (3, 4, 2, 3, 5)
+    m = _categorical_model(sizes, 6, 0.8 if hidden == "bernoulli" else 0.4, 40)
+    m.hidden_units_ = hidden
+    exact = L.log_partition_exact(m).log_z
+    data = _configs(sizes)[np.random.default_rng(0).choice(360, 200)]
+    est = L.ais(m, n_runs=100, betas=np.linspace(0, 1, 1001), base_rate=data,
+                random_state=0)
+    assert est.method == "ais" and est.n_runs == 100
+    assert est.log_z_lower <= exact <= est.log_z_upper
+    assert abs(est.log_z - exact) < 4 * est.log_z_std + 1e-3, (est, exact)
+    assert est.log_z_std < 0.05
+    # the base model of a uniform base_rate is the table's log Z of independent softmaxes
+    uniform = L.ais(m, n_runs=4, betas=np.linspace(0, 1, 11), random_state=0)
+    assert uniform.log_z_base == pytest.approx(
+        np.log(sizes).sum() + 6 * (np.log(2) if hidden == "bernoulli"
+                                   else 0.5 * np.log(2 * np.pi)))
+    # log_likelihood with log_z=None chooses exact here, and AIS when asked
+    X = _configs(sizes)[:5]
+    ll_ais = L.log_likelihood(m, X, log_z="ais", n_runs=50, betas=np.linspace(0, 1, 501),
+                              random_state=1)
+    np.testing.assert_allclose(ll_ais, L.log_likelihood(m, X), atol=0.1)
+
+
+def test_categorical_errors():
+    m = _categorical_model((2, 3), 3, 1.0, 50)
+    X = _configs((2, 3))
+    with pytest.raises(ValueError, match=r"one-hot states.*values such as 0\.5"):
+        L.free_energy(m, np.full((1, 5), 0.5))
+    with pytest.raises(ValueError, match="at most one unit on in each group.*row 0 has 2 of "
+                                         r"group 1 \(units 2:5\)"):
+        L.free_energy(m, np.array([[1.0, 0, 1, 1, 0]]))
+    # a missing entry (an all-zero group) has a free energy, not a likelihood
+    assert np.isfinite(L.free_energy(m, np.array([[1.0, 0, 0, 0, 0]]))).all()
+    with pytest.raises(ValueError, match="exactly one unit on in each group.*no missing"):
+        L.log_likelihood(m, np.array([[1.0, 0, 0, 0, 0]]), log_z=0.0)
+    with pytest.raises(ValueError, match="base_rate must hold one-hot states"):
+        L.ais(m, base_rate=X * 2, betas=np.linspace(0, 1, 5))
+    with pytest.raises(NotImplementedError, match="reverse AIS.*categorical"):
+        L.ais(m, reverse=True, betas=np.linspace(0, 1, 5))
+    bad = _categorical_model((2, 3), 3, 1.0, 50)
+    bad.offsets_ = np.array([0, 2, 6])
+    with pytest.raises(ValueError, match="does not match the categorical groups"):
+        L.log_partition_exact(bad)
+    bad.offsets_ = np.array([0, 3, 2])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        L.log_partition_exact(bad)
+    m.hidden_units_ = "nrelu"
+    with pytest.raises(NotImplementedError, match="hidden_units='nrelu'"):
+        L.log_likelihood(m, X)

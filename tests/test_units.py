@@ -24,7 +24,7 @@ from rbmlib._kernels import units as KU
 from rbmlib._kernels.cd import cd_update
 from rbmlib._kernels.sampling import stream_key
 from rbmlib.rbm import FreeEnergyUndefinedError
-from rbmlib.units import HIDDEN_UNITS
+from rbmlib.units import HIDDEN_UNITS, VISIBLE_UNITS
 
 M64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
@@ -336,8 +336,9 @@ def test_exact_or_ais_rule_reads_the_hidden_units():
     rbm = _tiny(BernoulliRBM, "gaussian", V=30, H=2)
     # Bernoulli hidden units would enumerate the 2 hidden units; Gaussian ones
     # must enumerate the 30 visible ones: too many, so AIS
-    assert L._auto_method(rbm.components_, None, HIDDEN_UNITS["gaussian"]) == "ais"
-    assert L._auto_method(rbm.components_, None, HIDDEN_UNITS["bernoulli"]) == "exact"
+    visible = VISIBLE_UNITS["bernoulli"]
+    assert L._auto_method(rbm.components_, visible, HIDDEN_UNITS["gaussian"]) == "ais"
+    assert L._auto_method(rbm.components_, visible, HIDDEN_UNITS["bernoulli"]) == "exact"
     with pytest.raises(ValueError, match="enumerates the visible layer: 30 units"):
         rbm.log_partition("exact")
 
@@ -521,3 +522,96 @@ def test_likelihood_does_not_import_the_estimators():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "25"
+
+
+# ------------------------------------------------------------------ categorical visible units
+def test_categorical_units_entry_and_groups():
+    from rbmlib.units import categorical_units
+
+    entry = VISIBLE_UNITS["categorical"]
+    assert categorical_units(None) is entry
+    with pytest.raises(ValueError, match="have no groups.*categorical_units"):
+        entry.onehot(np.zeros((1, 2), int))
+    for bad in ([1, 2], [0, 2, 2], [[0, 1]], [0.0, 1.0], [0]):
+        with pytest.raises(ValueError, match="offsets of categorical units"):
+            categorical_units(bad)
+    u = categorical_units([0, 2, 5, 7])
+    assert u.kernel_id == 2 and u.discrete and not u.has_sigma and u.n_states(7) == 12
+    assert repr(u) == "<visible units 'categorical', groups of [2, 3, 2]>"
+    # pickling keeps the groups; the table's entry stays a singleton
+    assert np.array_equal(pickle.loads(pickle.dumps(u)).offsets, u.offsets)
+    assert pickle.loads(pickle.dumps(entry)) is entry
+    codes = np.array([[0, 2, 1], [1, -1, 0]])
+    X = u.onehot(codes)
+    np.testing.assert_array_equal(X, [[1, 0, 0, 0, 1, 0, 1], [0, 1, 0, 0, 0, 1, 0]])
+    np.testing.assert_array_equal(u.codes(X), codes)
+    # one-hot states: the hidden input is v itself, the energy term -b.v
+    b = np.arange(7.0)
+    np.testing.assert_array_equal(u.hidden_input(X, None), X)
+    np.testing.assert_allclose(u.energy_term(X, b, None), [-(0 + 4 + 6), -(1 + 5)])
+
+
+def test_categorical_units_mean_sampler_and_initialisation():
+    from rbmlib.units import categorical_units
+
+    sizes = (2, 3, 4)
+    u = categorical_units(np.concatenate([[0], np.cumsum(sizes)]))
+    rng = np.random.RandomState(0)
+    a = rng.normal(0, 1.5, (1, 9))
+    p = u.mean(a, None)
+    ref = np.concatenate([np.exp(a[0, o:o + K]) / np.exp(a[0, o:o + K]).sum()
+                          for o, K in zip((0, 2, 5), sizes)])
+    np.testing.assert_allclose(p[0], ref, rtol=1e-13)
+    n = 40000
+    s = u.sample(np.repeat(a, n, axis=0), None, np.random.RandomState(1))
+    assert set(np.unique(s)) == {0.0, 1.0}
+    np.testing.assert_array_equal(s[:, :2].sum(1) + s[:, 2:5].sum(1) + s[:, 5:].sum(1), 3)
+    np.testing.assert_allclose(s.mean(0), ref, atol=4 * np.sqrt(0.25 / n))
+    # initial biases and the AIS base model: log smoothed category frequencies
+    codes = np.array([[0, 2, 3], [0, 2, -1], [1, 0, 3]])
+    X = u.onehot(codes)
+    b = u.init_bias(X.mean(0), "log_frequencies", 3)
+    counts = [[2, 1], [1, 0, 2], [0, 0, 0, 2]]
+    want = np.concatenate([np.log((np.array(k) + 1.0) / (sum(k) + len(k))) for k in counts])
+    np.testing.assert_allclose(b, want, rtol=1e-14)
+    np.testing.assert_array_equal(u.base_biases(X.mean(0), 3, None), b)
+    np.testing.assert_array_equal(u.init_bias(X.mean(0), "zeros", 3), np.zeros(9))
+    np.testing.assert_array_equal(u.base_biases(None, 0, None), np.zeros(9))
+    # log Z of the base model (independent softmaxes) against enumeration
+    configs = list(itertools.product(range(2), range(3), range(4)))
+    brute = logsumexp([-u.energy_term(u.onehot(np.array([c])), b, None)[0] for c in configs])
+    assert u.log_z_base(b, None) == pytest.approx(brute, rel=1e-13)
+
+
+def test_categorical_free_energy_against_summing_out_the_hidden_units():
+    from rbmlib.units import categorical_units, free_energy
+
+    u = categorical_units([0, 2, 5])
+    rng = np.random.RandomState(3)
+    H = 4
+    W, c, b = rng.normal(0, 1, (H, 5)), rng.normal(0, 1, H), rng.normal(0, 1, 5)
+    X = u.onehot(np.array([[0, 1], [1, 2], [1, -1]]))
+    hs = np.array(list(itertools.product([0, 1], repeat=H)), float)
+    brute = -logsumexp((X @ b)[:, None] + (hs @ c)[None] + X @ W.T @ hs.T, axis=1)
+    np.testing.assert_allclose(free_energy(X, W, c, b, None, u, HIDDEN_UNITS["bernoulli"]),
+                               brute, rtol=1e-13)
+    x = X @ W.T + c
+    np.testing.assert_allclose(free_energy(X, W, c, b, None, u, HIDDEN_UNITS["gaussian"]),
+                               -(X @ b) - (0.5 * x**2 + 0.5 * np.log(2 * np.pi)).sum(1),
+                               rtol=1e-13)
+
+
+def test_exact_or_ais_rule_reads_the_categorical_units():
+    from rbmlib.units import categorical_units
+
+    u = categorical_units(np.arange(0, 2 * 26 + 1, 2))   # 26 binary groups: 2^26 states
+    W = np.zeros((30, 52))
+    assert L._enumerated(W, u, HIDDEN_UNITS["bernoulli"]) == ("visible", 2**26)
+    assert L._auto_method(W, u, HIDDEN_UNITS["bernoulli"]) == "ais"
+    assert L._enumerated(W[:25], u, HIDDEN_UNITS["bernoulli"]) == ("hidden", 2**25)
+    assert L._auto_method(W[:25], u, HIDDEN_UNITS["bernoulli"]) == "exact"
+    # Gaussian hidden units cannot be enumerated: the visible configurations are
+    assert L._enumerated(W[:2], u, HIDDEN_UNITS["gaussian"]) == ("visible", 2**26)
+    small = categorical_units([0, 3, 7])                  # 12 configurations
+    assert L._enumerated(W[:, :7], small, HIDDEN_UNITS["gaussian"]) == ("visible", 12)
+    assert L._enumerated(W[:, :7], small, HIDDEN_UNITS["bernoulli"]) == ("visible", 12)

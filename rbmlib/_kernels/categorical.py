@@ -404,6 +404,93 @@ def log_z_hidden_enumerate(W, c, b, offsets):
 
 
 @njit(parallel=True, cache=True)
+def log_z_visible_enumerate(WT, c, b, offsets, unit=BERNOULLI_HIDDEN):
+    """``log Z = logsumexp_v [b.v + sum_j lm(c_j + W_j v)]`` over the visible configurations.
+
+    The ``N = prod_g K_g`` configurations (one category per group) are
+    enumerated in mixed-radix order, group 0 the fastest digit, in parallel
+    chunks of ``2^CHUNK_BITS`` configurations: a step changes the category of
+    one group (more on a carry) and updates ``x = c + W v`` with two rows of
+    ``W^T``, O(H) per configuration; ``x`` is recomputed at the start of every
+    chunk, which bounds the rounding. ``lm`` is the hidden units' free-energy
+    term without its constant (``softplus`` for Bernoulli units, ``x^2 / 2``
+    for Gaussian ones, ``unit`` their kernel id); the caller adds ``H log(2 pi)
+    / 2`` for Gaussian units. Cost ``O(N H)``.
+
+    Parameters
+    ----------
+    WT : ndarray of shape (V, H)
+        Transposed weights, C-contiguous.
+    c : ndarray of shape (H,)
+    b : ndarray of shape (V,)
+    offsets : ndarray of shape (G + 1,), int64
+    unit : int, default=BERNOULLI_HIDDEN
+
+    Returns
+    -------
+    float
+    """
+    V, H = WT.shape
+    G = offsets.shape[0] - 1
+    n = 1
+    for g in range(G):
+        n *= offsets[g + 1] - offsets[g]
+    per = 1 << CHUNK_BITS
+    n_chunks = (n + per - 1) // per
+    cmax = np.empty(n_chunks)
+    csum = np.empty(n_chunks)
+    for ch in prange(n_chunks):
+        start = ch * per
+        stop = min(n, start + per)
+        d = np.empty(G, np.int64)
+        x = c.copy()
+        lin = 0.0
+        rest = start
+        for g in range(G):
+            K = offsets[g + 1] - offsets[g]
+            d[g] = rest % K
+            rest //= K
+            i = offsets[g] + d[g]
+            lin += b[i]
+            for j in range(H):
+                x[j] += WT[i, j]
+        mx = -np.inf
+        s = 0.0
+        for t in range(start, stop):
+            if t > start:  # next configuration: increment the mixed-radix odometer
+                for g in range(G):
+                    o = offsets[g]
+                    old = o + d[g]
+                    if d[g] + 1 < offsets[g + 1] - o:
+                        d[g] += 1
+                        carry = False
+                    else:
+                        d[g] = 0
+                        carry = True
+                    new = o + d[g]
+                    lin += b[new] - b[old]
+                    for j in range(H):
+                        x[j] += WT[new, j] - WT[old, j]
+                    if not carry:
+                        break
+            val = lin
+            for j in range(H):
+                val += _log_marginal(x[j], unit)
+            if val > mx:
+                s = s * math.exp(mx - val) + 1.0
+                mx = val
+            else:
+                s += math.exp(val - mx)
+        cmax[ch] = mx
+        csum[ch] = s
+    m = cmax.max()
+    tot = 0.0
+    for ch in range(n_chunks):
+        tot += csum[ch] * math.exp(cmax[ch] - m)
+    return m + math.log(tot)
+
+
+@njit(parallel=True, cache=True)
 def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI_HIDDEN):
     """Forward AIS log importance weights, one run per entry of ``log_w``.
 
