@@ -1,7 +1,9 @@
 """Deep Belief Networks: greedy layer-wise pretraining and backprop fine-tuning.
 
-:class:`DBN` stacks RBMs trained greedily, each on the hidden probabilities
-of the one below (Hinton, Osindero and Teh 2006; Bengio et al. 2007). It is
+:class:`DBN` stacks RBMs trained greedily, each on the hidden conditional
+means of the one below (standardised above real-valued hidden units), the
+bottom one with Bernoulli, Gaussian or categorical visible units (Hinton,
+Osindero and Teh 2006; Bengio et al. 2007). It is
 a transformer (the top layer's hidden probabilities) and a generative model
 (:meth:`DBN.sample`).
 
@@ -395,6 +397,13 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Bengio, Y., Lamblin, P., Popovici, D. and Larochelle, H. (2007). Greedy
     layer-wise training of deep networks. NIPS 19.
 
+    Salakhutdinov, R., Mnih, A. and Hinton, G. (2007). Restricted Boltzmann
+    machines for collaborative filtering. ICML 2007 (categorical visible units).
+
+    Nair, V. and Hinton, G. E. (2010). Rectified linear units improve
+    restricted Boltzmann machines. ICML 2010 (NReLU hidden units, and
+    Gaussian visible units on real-valued inputs).
+
     Examples
     --------
     >>> import numpy as np
@@ -536,7 +545,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (in [0, 1] for a Bernoulli first layer). Duplicate
+            Training data (in [0, 1] for a Bernoulli first layer; categories,
+            as integer codes or a DataFrame, for a categorical one). Duplicate
             entries of a CSR matrix are summed (on a copy), as scipy does.
         y : None
             Ignored.
@@ -551,9 +561,13 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ValueError
             On bad input (NaN/inf, 1-D, empty, out of range for Bernoulli
             units with ``check_range="raise"``), on a per-layer setting of
-            the wrong length, or for ``first_layer="gaussian"`` when that RBM
-            class is missing. ``DivergenceError`` (a ValueError) if a layer
-            diverges.
+            the wrong length, for a categorical X that CategoricalRBM
+            refuses, or for ``first_layer="categorical"`` with streamed
+            (``block_size``) input. ``DivergenceError`` (a ValueError) if a
+            layer diverges.
+        TypeError
+            If a key of an ``rbm_params`` dict given once is a parameter of
+            no layer's RBM class.
         KeyboardInterrupt
             If interrupted before the first epoch of the first layer
             completed.
@@ -1494,12 +1508,24 @@ _NETWORK_PARAMS_DOC = """
     hidden_layer_sizes : int or sequence of int, default=(256, 256)
         Hidden units of each layer, bottom first (ignored when ``dbn`` is
         given: the network takes the DBN's layers).
-    first_layer : {"bernoulli", "gaussian"}, default="bernoulli"
-        Visible units of the bottom RBM (see :class:`DBN`).
+    first_layer : {"bernoulli", "gaussian", "categorical"}, default="bernoulli"
+        Visible units of the bottom RBM (see :class:`DBN`). With
+        "categorical", X holds categories (integer codes or a DataFrame, as
+        :class:`~rbmlib.CategoricalRBM` takes; its settings, e.g.
+        ``categories`` or ``missing_values``, in
+        ``pretrain_params={"rbm_params": [{...}, ...]}``) and the network
+        reads the one-hot encoding of the bottom CategoricalRBM (a missing
+        entry is an all-zero group), so the pretrained weights carry over
+        exactly; a category not seen in fit raises CategoricalRBM's
+        ValueError in ``predict`` (unless ``handle_unknown="ignore"``).
+        ``n_features_in_`` counts the input columns; ``coefs_[0]`` has one
+        row per one-hot unit. ``to_sklearn`` is refused for such a network.
     hidden_units : {"bernoulli", "gaussian", "nrelu"} or list of them, default="bernoulli"
         Hidden units of each pretrained RBM, one for all layers or one per
         hidden layer (bottom first): Bernoulli, Gaussian (linear, unit
-        variance) or noisy rectified linear (NReLU) units (see :class:`DBN`).
+        variance) or noisy rectified linear (NReLU) units (see :class:`DBN`;
+        the layer above a real-valued one reads standardised features, and
+        the standardisation is folded into the network's weights).
         Ignored when ``dbn`` is given (its own units apply). A wrong name
         or length raises ValueError in ``fit``.
     dbn : DBN, default=None
@@ -1856,7 +1882,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
-            Training data (in [0, 1] for a Bernoulli first layer).
+            Training data (in [0, 1] for a Bernoulli first layer; integer
+            codes or a DataFrame of categories for a categorical one).
             A dask array (y and ``sample_weight`` dask or NumPy) or a
             ``numpy.memmap`` is accepted. What is streamed and what is held:
             greedy pretraining streams X through the DBN's row blocks
@@ -2239,7 +2266,8 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
-            Training data (in [0, 1] for a Bernoulli first layer).
+            Training data (in [0, 1] for a Bernoulli first layer; integer
+            codes or a DataFrame of categories for a categorical one).
             A dask array (y and ``sample_weight`` dask or NumPy) or a
             ``numpy.memmap`` is accepted. What is streamed and what is held:
             greedy pretraining streams X through the DBN's row blocks
