@@ -192,3 +192,121 @@ def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
     assert np.abs(results[0][0] - 0.01).max() > 1e-4  # it trained
+
+
+# --------------------------------------------------------------------------
+# AIS: vectorisable softplus and the batched (one matrix per temperature) kernel
+
+def test_fast_softplus_sigmoid_match_numpy_over_the_whole_range():
+    from rbmlib._kernels.partition import softplus_array, softplus_sigmoid_f64
+
+    x = _test_points(np.float64)
+    got = np.empty_like(x)
+    softplus_array(x, got)
+    ulp, rounded = _ulp_error(got, x, lambda z: np.logaddexp(np.longdouble(0), z))
+    assert ulp.max() <= 3.0, float(ulp.max())
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(rounded))
+    assert got.min() >= 0.0 and not np.isnan(got).any()
+
+    @njit
+    def both(x, sp, sg):
+        for i in range(x.shape[0]):
+            sp[i], sg[i] = softplus_sigmoid_f64(x[i])
+
+    sp, sg = np.empty_like(x), np.empty_like(x)
+    both(x, sp, sg)
+    np.testing.assert_array_equal(sp, got)
+    ulp, _ = _ulp_error(sg, x, expit)
+    assert ulp.max() <= 3.5, float(ulp.max())
+    special = np.array([np.inf, -np.inf, np.nan, 0.0])
+    both(special, sp[:4], sg[:4])
+    np.testing.assert_array_equal(sp[:4], [np.inf, 0.0, np.nan, np.log(2.0)])
+    np.testing.assert_array_equal(sg[:4], [1.0, 0.0, np.nan, 0.5])
+
+
+def test_softplus_loop_is_vectorised_and_calls_no_libm():
+    from rbmlib._kernels.partition import softplus_sigmoid_f64
+
+    @njit(error_model="numpy")
+    def loop(x, out):
+        for i in range(x.shape[0]):
+            out[i] = softplus_sigmoid_f64(0.5 * x[i])[0] - softplus_sigmoid_f64(0.4 * x[i])[0]
+
+    x = np.linspace(-30, 30, 64)
+    out = np.empty_like(x)
+    loop(x, out)
+    np.testing.assert_allclose(out, np.logaddexp(0, 0.5 * x) - np.logaddexp(0, 0.4 * x),
+                               rtol=1e-13, atol=1e-15)
+    ir = loop.inspect_llvm(loop.signatures[0])
+    assert re.search(r"<\d+ x double>", ir), "softplus loop was not vectorised"
+    assert not re.search(r"call [^\n]*@(exp|log|log1p|llvm\.(exp|log)\.f64)\(", ir)
+
+
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64_np(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _uniforms(keys, start, n):
+    """uniform(key_r, start + j) for every run r (rows) and j < n, in NumPy uint64."""
+    i = np.arange(start, start + n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return (_mix64_np(keys[:, None] + i[None, :] * _GOLD) >> np.uint64(11)) * 2.0**-53
+
+
+def _ais_batched_reference(W, c, b, b_base, betas, seed, R):
+    """Forward AIS (Bernoulli units), all runs as matrices in NumPy, on the kernel's streams."""
+    H, V = W.shape
+    with np.errstate(over="ignore"):
+        keys = np.array([_mix64_np(np.uint64(seed) ^ _mix64_np(np.uint64(r) * _GOLD + _GOLD))
+                         for r in range(R)], dtype=np.uint64)
+    v = (_uniforms(keys, 0, V) < expit(b_base)).astype(float)
+    ctr, lw = V, np.zeros(R)
+    for k in range(1, len(betas)):
+        bk, bp = betas[k], betas[k - 1]
+        x = v @ W.T + c
+        lw += ((bk - bp) * (v @ (b - b_base))
+               + (np.logaddexp(0, bk * x) - np.logaddexp(0, bp * x)).sum(1))
+        if k == len(betas) - 1:
+            break
+        h = (_uniforms(keys, ctr, H) < expit(bk * x)).astype(float)
+        ctr += H
+        v = (_uniforms(keys, ctr, V) < expit((1 - bk) * b_base + bk * (b + h @ W))).astype(float)
+        ctr += V
+    return lw, v
+
+
+def test_batched_ais_matches_numpy_and_any_thread_count():
+    """Runs advance together as matrices (two products per temperature); the row passes
+    are threaded (R * H above the threshold), each run on its own random stream."""
+    import numba
+
+    from rbmlib._kernels.partition import ais_log_weights
+    from rbmlib._kernels.units import PARALLEL_MIN_ELEMENTS
+
+    rng = np.random.default_rng(5)
+    R, H, V = 40, 420, 24
+    assert R * H >= PARALLEL_MIN_ELEMENTS
+    W = rng.normal(0, 0.15, (H, V))
+    c, b, b_base = rng.normal(0, 0.5, H), rng.normal(0, 1, V), rng.normal(0, 1, V)
+    betas = np.linspace(0, 1, 41) ** 2
+    out = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        old = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            log_w, v_fin = np.empty(R), np.empty((R, V))
+            ais_log_weights(W, np.ascontiguousarray(W.T), c, b, b_base, np.ones(V), False,
+                            betas, v_fin, True, 777, log_w, v_fin, 0)
+        finally:
+            numba.set_num_threads(old)
+        out.append((log_w, v_fin))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    ref_w, ref_v = _ais_batched_reference(W, c, b, b_base, betas, 777, R)
+    np.testing.assert_allclose(out[0][0], ref_w, rtol=1e-10, atol=1e-9)
+    np.testing.assert_array_equal(out[0][1], ref_v)

@@ -28,7 +28,8 @@ import math
 import numpy as np
 from ._jit import njit, prange
 
-from .sampling import gaussian, sigmoid, softplus, stream_key, uniform
+from .sampling import exp_f64, gaussian, sigmoid, sigmoid_f64, softplus, stream_key, uniform
+from .units import _use_threads
 
 MAX_ENUMERATED_UNITS = 30  # hard stop: 2^30 states; the public API says 25
 CHUNK_BITS = 12            # states per parallel chunk: 2^12 (Gray-code updates)
@@ -152,7 +153,167 @@ def _hidden_input_full(WT, c, u, x):
                 x[j] += ui * WT[i, j]
 
 
+# ------------------------------------------------- vectorisable log / softplus
+# Cephes log.c (Moshier 1989): log(1 + x) = x - x^2/2 + x^3 P(x)/Q(x) on
+# [sqrt(1/2) - 1, sqrt(2) - 1]; ln 2 split in two as in exp.
+_LP0 = 1.01875663804580931796e-4
+_LP1 = 4.97494994976747001425e-1
+_LP2 = 4.70579119878881725854e0
+_LP3 = 1.44989225341610930846e1
+_LP4 = 1.79368678507819816313e1
+_LP5 = 7.70838733755885391666e0
+_LQ0 = 1.12873587189167450590e1
+_LQ1 = 4.52279145837532221105e1
+_LQ2 = 8.29875266912776603211e1
+_LQ3 = 7.11544750618563894466e1
+_LQ4 = 2.31251620126765340583e1
+_LN2_HI = 0.693359375
+_LN2_LO = -2.121944400546905827679e-4
+_SQRT2 = 1.4142135623730951
+
+
+@njit(cache=True, error_model="numpy")
+def _log_1_2(u):
+    """log(u) for u in [1, 2], branch-free (vectorisable), about 1 ulp."""
+    big = u >= _SQRT2
+    x = 0.5 * u - 1.0 if big else u - 1.0  # both exact
+    e = 1.0 if big else 0.0
+    z = x * x
+    p = ((((_LP0 * x + _LP1) * x + _LP2) * x + _LP3) * x + _LP4) * x + _LP5
+    q = ((((x + _LQ0) * x + _LQ1) * x + _LQ2) * x + _LQ3) * x + _LQ4
+    y = x * (z * p / q) + e * _LN2_LO - 0.5 * z
+    return (x + y) + e * _LN2_HI
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def softplus_sigmoid_f64(y):
+    """``(softplus(y), sigmoid(y))`` of a float64, branch-free (vectorisable).
+
+    ``t = exp(-|y|)`` (``sampling.exp_f64``, no libm call) serves both:
+    ``softplus(y) = max(y, 0) + log1p(t)`` with ``log1p(t) = log(u) - ((u - 1) - t) / u``,
+    ``u = 1 + t`` (the correction makes it exact to rounding for tiny ``t``),
+    and ``sigmoid(y) = 1 / u`` or ``t / u``. A few ulp over the whole range
+    (tests/test_kernels_speed.py); ``inf`` and ``nan`` propagate.
+    """
+    t = exp_f64(-abs(y))
+    u = 1.0 + t
+    s = 1.0 / u
+    l1p = _log_1_2(u) - ((u - 1.0) - t) * s
+    pos = y > 0.0
+    return (y if pos else 0.0) + l1p, (s if pos else t * s)
+
+
+@njit(cache=True, error_model="numpy")
+def softplus_array(x, out):
+    """``out[...] = softplus(x)`` elementwise (float64, C-contiguous, one shape)."""
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    for i in range(xf.shape[0]):
+        of[i] = softplus_sigmoid_f64(xf[i])[0]
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _sum(a):
+    """Sum of a 1-D float64 array in SIMD lanes (reassociated; same order on any thread)."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+
+
+# ------------------------------------------------------------------- AIS
+@njit(cache=True, error_model="numpy")
+def _ais_hidden_row(x, c, h, d, key, key_g, ctr, bk, bp, sample, hidden_units):
+    """Log-weight increment ``sum_j phi(bk x_j) - phi(bp x_j)`` of one run (``x_j`` gets
+    ``c_j`` added here) and, with ``sample``, ``h ~ p_bk(h | v)`` drawn with counters
+    ``ctr + j``. ``d`` is scratch of the row's length."""
+    H = x.shape[0]
+    if hidden_units == 0:
+        if sample:
+            for j in range(H):
+                xj = x[j] + c[j]
+                spk, pk = softplus_sigmoid_f64(bk * xj)
+                d[j] = spk - softplus_sigmoid_f64(bp * xj)[0]
+                h[j] = 1.0 if uniform(key, ctr + j) < pk else 0.0
+        else:
+            for j in range(H):
+                xj = x[j] + c[j]
+                d[j] = softplus_sigmoid_f64(bk * xj)[0] - softplus_sigmoid_f64(bp * xj)[0]
+    else:
+        half = 0.5 * (bk * bk - bp * bp)
+        for j in range(H):
+            xj = x[j] + c[j]
+            d[j] = half * (xj * xj)
+        if sample:
+            for j in range(H):
+                h[j] = bk * (x[j] + c[j]) + gaussian(key_g, ctr + j)
+    return _sum(d)
+
+
+@njit(cache=True, error_model="numpy")
+def _ais_visible_row(p, b, b_base, sigma, dlin, v, u, d, key, key_g, ctr, bk, gaussian_units):
+    """``v ~ p_bk(v | h)`` from ``p = h W`` with counters ``ctr + i``; ``u = v`` (or
+    ``v / sigma^2``); returns the mixing term ``lin(v)``. ``d`` is scratch."""
+    V = p.shape[0]
+    a = 1.0 - bk
+    if gaussian_units:
+        for i in range(V):
+            s = sigma[i]
+            vi = a * b_base[i] + bk * (b[i] + p[i]) + s * gaussian(key_g, ctr + i)
+            v[i] = vi
+            u[i] = vi / (s * s)
+            d[i] = dlin[i] * (2.0 * vi - b[i] - b_base[i])
+    else:
+        for i in range(V):
+            vi = 1.0 if uniform(key, ctr + i) < sigmoid_f64(a * b_base[i] + bk * (b[i] + p[i])) \
+                else 0.0
+            v[i] = vi
+            u[i] = vi
+            d[i] = dlin[i] * vi
+    return _sum(d)
+
+
+@njit(cache=True)
+def _ais_init_row(r, v_init, sample_init, b, b_base, sigma, dlin, v, u, d, key, key_g,
+                  gaussian_units):
+    """Starting state of run ``r`` (base-model sample with counters ``0..V-1``, or
+    ``v_init[r]``) into ``v`` and ``u``; returns ``lin(v)``."""
+    V = v.shape[0]
+    for i in range(V):
+        if not sample_init:
+            v[i] = v_init[r, i]
+        elif gaussian_units:
+            v[i] = b_base[i] + sigma[i] * gaussian(key_g, i)
+        else:
+            v[i] = 1.0 if uniform(key, i) < sigmoid_f64(b_base[i]) else 0.0
+    for i in range(V):
+        if gaussian_units:
+            u[i] = v[i] / (sigma[i] * sigma[i])
+            d[i] = dlin[i] * (2.0 * v[i] - b[i] - b_base[i])
+        else:
+            u[i] = v[i]
+            d[i] = dlin[i] * v[i]
+    return _sum(d)
+
+
 @njit(parallel=True, cache=True)
+def _ais_hidden_pass_par(X, c, Hs, D, keys, keys_g, ctr, bk, bp, sample, hidden_units, lw, lin):
+    for r in prange(X.shape[0]):
+        lw[r] += (bk - bp) * lin[r] + _ais_hidden_row(
+            X[r], c, Hs[r], D[r, :X.shape[1]], keys[r], keys_g[r], ctr, bk, bp, sample,
+            hidden_units)
+
+
+@njit(parallel=True, cache=True)
+def _ais_visible_pass_par(P, b, b_base, sigma, dlin, Vs, U, D, keys, keys_g, ctr, bk,
+                          gaussian_units, lin):
+    for r in prange(P.shape[0]):
+        lin[r] = _ais_visible_row(P[r], b, b_base, sigma, dlin, Vs[r], U[r],
+                                  D[r, :P.shape[1]], keys[r], keys_g[r], ctr, bk,
+                                  gaussian_units)
+
+
+@njit(cache=True)
 def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
                     betas, v_init, sample_init, seed, log_w, v_final, hidden_units=0):
     """Log importance weights of AIS runs along the inverse temperatures ``betas``.
@@ -178,15 +339,23 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
     ``betas``: increasing (0 -> 1) is forward AIS, decreasing (1 -> 0) is
     reverse AIS, whose starting states should be samples of the RBM.
 
-    For Bernoulli units the hidden input ``c + W v`` is updated only for the
-    visible units that changed (cheap at high ``beta``, where few flip) and
-    recomputed from scratch every 256 steps to bound rounding.
+    The ``R`` runs advance together, one temperature at a time, as matrices:
+    per temperature one product ``X = U W^T`` (``U`` the runs' visible states,
+    divided by ``sigma^2`` for Gaussian units) gives every run's hidden input
+    for its log-weight increment and its hidden sample, and one product
+    ``P = H_s W`` the visible inputs; the elementwise passes use branch-free
+    exp / log / sigmoid (:func:`softplus_sigmoid_f64`) that LLVM vectorises
+    and run their rows on Numba's threads when big enough. Run ``r`` draws
+    from its own streams (``stream_key(seed, r)`` and, for normal deviates,
+    ``stream_key(that key, 1)``) with counters ``0..V-1`` for a sampled start
+    and then ``H`` hidden and ``V`` visible counters per sweep, so the result
+    does not depend on the thread count.
 
     Parameters
     ----------
     W : ndarray of shape (H, V)
     WT : ndarray of shape (V, H)
-        ``W.T`` as a C-contiguous copy.
+        ``W.T`` as a C-contiguous copy (the operand of ``U W^T``).
     c : ndarray of shape (H,)
     b, b_base, sigma : ndarrays of shape (V,)
         Visible biases of the RBM and of the base model; visible standard
@@ -194,119 +363,83 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
     gaussian_units : bool
     betas : ndarray of shape (K + 1,)
     v_init : ndarray of shape (R, V)
-        Starting states, read only when ``sample_init`` is False.
+        Starting states, read only when ``sample_init`` is False (may be
+        ``v_final``'s own buffer otherwise).
     sample_init : bool
         Draw the starting states from the base model (requires ``betas[0] == 0``).
     seed : int
         Run ``r`` uses the random stream ``stream_key(seed, r)``.
     log_w : ndarray of shape (R,)
-        Output: the log weights.
+        Output: the log weights (nats).
     v_final : ndarray of shape (R, V)
         Output: the last visible state of each run.
     hidden_units : int, default=0
         Kernel id of the hidden units: 0 Bernoulli, 1 Gaussian.
+
+    References
+    ----------
+    R. M. Neal, "Annealed importance sampling", Statistics and Computing 11(2), 2001.
+    R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
+    networks", ICML 2008.
     """
     R = log_w.shape[0]
     H, V = W.shape
     K = betas.shape[0] - 1
-    for r in prange(R):
-        key = stream_key(seed, r)
-        key_g = stream_key(key, 1)  # normal deviates: a separate stream
-        ctr = 0
-        v = np.empty(V)
-        u = np.empty(V)
-        x = np.empty(H)
-        h = np.zeros(H)
-        wh = np.zeros(V)       # W^T h
-        dlin = np.empty(V)     # per-unit coefficient of the base/model mixing term
+    keys = np.empty(R, dtype=np.uint64)
+    keys_g = np.empty(R, dtype=np.uint64)
+    for r in range(R):
+        keys[r] = stream_key(seed, r)
+        keys_g[r] = stream_key(keys[r], 1)  # normal deviates: a separate stream
+    dlin = np.empty(V)  # per-unit coefficient of the base/model mixing term
+    for i in range(V):
         if gaussian_units:
-            for i in range(V):
-                s2 = sigma[i] * sigma[i]
-                dlin[i] = (b[i] - b_base[i]) / (2.0 * s2)
+            dlin[i] = (b[i] - b_base[i]) / (2.0 * sigma[i] * sigma[i])
         else:
-            for i in range(V):
-                dlin[i] = b[i] - b_base[i]
-        # starting state
-        if sample_init:
-            for i in range(V):
-                if gaussian_units:
-                    v[i] = b_base[i] + sigma[i] * gaussian(key_g, ctr)
-                else:
-                    v[i] = 1.0 if uniform(key, ctr) < sigmoid(b_base[i]) else 0.0
-                ctr += 1
+            dlin[i] = b[i] - b_base[i]
+    U = np.empty((R, V))
+    X = np.empty((R, H))
+    Hs = np.zeros((R, H))
+    P = np.empty((R, V))
+    D = np.empty((R, max(H, V)))
+    lin = np.empty(R)
+    lw = np.zeros(R)
+    Vs = np.empty((R, V))
+    for r in range(R):
+        lin[r] = _ais_init_row(r, v_init, sample_init, b, b_base, sigma, dlin, Vs[r], U[r],
+                               D[r, :V], keys[r], keys_g[r], gaussian_units)
+    ctr = V if sample_init else 0
+    par_h = _use_threads(R * H)
+    par_v = _use_threads(R * V)
+    for k in range(1, K + 1):
+        bk = betas[k]
+        bp = betas[k - 1]
+        sample = k < K
+        np.dot(U, WT, X)
+        if par_h:
+            _ais_hidden_pass_par(X, c, Hs, D, keys, keys_g, ctr, bk, bp, sample,
+                                 hidden_units, lw, lin)
         else:
-            for i in range(V):
-                v[i] = v_init[r, i]
-        # mixing term  lin(v): its coefficient in log p* is beta
-        lin = 0.0
+            for r in range(R):
+                lw[r] += (bk - bp) * lin[r] + _ais_hidden_row(
+                    X[r], c, Hs[r], D[r, :H], keys[r], keys_g[r], ctr, bk, bp, sample,
+                    hidden_units)
+        if not sample:
+            break
+        ctr += H
+        np.dot(Hs, W, P)
+        if par_v:
+            _ais_visible_pass_par(P, b, b_base, sigma, dlin, Vs, U, D, keys, keys_g, ctr, bk,
+                                  gaussian_units, lin)
+        else:
+            for r in range(R):
+                lin[r] = _ais_visible_row(P[r], b, b_base, sigma, dlin, Vs[r], U[r],
+                                          D[r, :V], keys[r], keys_g[r], ctr, bk,
+                                          gaussian_units)
+        ctr += V
+    for r in range(R):
+        log_w[r] = lw[r]
         for i in range(V):
-            if gaussian_units:
-                u[i] = v[i] / (sigma[i] * sigma[i])
-                lin += dlin[i] * (2.0 * v[i] - b[i] - b_base[i])
-            else:
-                u[i] = v[i]
-                lin += dlin[i] * v[i]
-        _hidden_input_full(WT, c, u, x)
-        lw = 0.0
-        for k in range(1, K + 1):
-            bk = betas[k]
-            bp = betas[k - 1]
-            acc = (bk - bp) * lin
-            if hidden_units == 0:
-                for j in range(H):
-                    acc += softplus(bk * x[j]) - softplus(bp * x[j])
-            else:
-                sq = 0.0
-                for j in range(H):
-                    sq += x[j] * x[j]
-                acc += 0.5 * (bk * bk - bp * bp) * sq
-            lw += acc
-            if k == K:
-                break
-            # Gibbs sweep at beta_k: hidden, keeping W^T h up to date
-            for j in range(H):
-                if hidden_units == 0:
-                    hj = 1.0 if uniform(key, ctr) < sigmoid(bk * x[j]) else 0.0
-                else:
-                    hj = bk * x[j] + gaussian(key_g, ctr)
-                ctr += 1
-                if hj != h[j]:
-                    d = hj - h[j]
-                    h[j] = hj
-                    for i in range(V):
-                        wh[i] += d * W[j, i]
-            # visible
-            refresh = (k & 255) == 0
-            if refresh:
-                for i in range(V):
-                    wh[i] = 0.0
-                for j in range(H):
-                    if h[j] != 0.0:
-                        for i in range(V):
-                            wh[i] += h[j] * W[j, i]
-            lin = 0.0
-            for i in range(V):
-                mean_in = (1.0 - bk) * b_base[i] + bk * (b[i] + wh[i])
-                if gaussian_units:
-                    vi = mean_in + sigma[i] * gaussian(key_g, ctr)
-                    v[i] = vi
-                    u[i] = vi / (sigma[i] * sigma[i])
-                    lin += dlin[i] * (2.0 * vi - b[i] - b_base[i])
-                else:
-                    vi = 1.0 if uniform(key, ctr) < sigmoid(mean_in) else 0.0
-                    if vi != v[i] and not refresh:
-                        d = vi - v[i]
-                        for j in range(H):
-                            x[j] += d * WT[i, j]
-                    v[i] = vi
-                    u[i] = vi
-                    lin += dlin[i] * vi
-                ctr += 1
-            if gaussian_units or refresh:
-                _hidden_input_full(WT, c, u, x)
-        log_w[r] = lw
-        for i in range(V):
-            v_final[r, i] = v[i]
+            v_final[r, i] = Vs[r, i]
 
 
 @njit(parallel=True, cache=True)
