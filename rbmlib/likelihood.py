@@ -373,8 +373,10 @@ def log_partition_exact(rbm):
     return PartitionEstimate(log_z, 0.0, log_z, log_z, "exact")
 
 
-def _base_biases(base_rate, b, visible, n_features):
-    """Visible biases of the base model from ``base_rate``."""
+def _base_biases(base_rate, b, sigma, n_features, visible=None):
+    """Visible biases of the base model from ``base_rate`` (``visible`` None: the
+    units of ``sigma``, as for an object without ``offsets_``)."""
+    visible = visible or _visible(None, sigma)
     if base_rate is None:
         return visible.base_biases(None, 0, b)
     if not sp.issparse(base_rate):
@@ -391,8 +393,9 @@ def _base_biases(base_rate, b, visible, n_features):
     return np.ascontiguousarray(visible.base_biases(mean, Xb.shape[0], b), dtype=np.float64)
 
 
-def _log_z_base(b_base, sigma, n_components, visible, unit):
+def _log_z_base(b_base, sigma, n_components, unit, visible=None):
     """log Z of the AIS base model: its visible layer and ``n_components`` free hidden units."""
+    visible = visible or _visible(None, sigma)
     return n_components * unit.log_marginal_zero + visible.log_z_base(b_base, sigma)
 
 
@@ -525,7 +528,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
             "AIS (reverse=False).")
     n_runs = int(n_runs)
     betas = _check_betas(betas)
-    b_base = np.ascontiguousarray(_base_biases(base_rate, b, visible, V))
+    b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V, visible))
     gaussian_units = sigma is not None
     if init is not None:
         if not reverse:
@@ -567,7 +570,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         _pk.ais_log_weights(W, WT, c, b, b_base, sig, gaussian_units,
                             np.ascontiguousarray(betas[::-1]), v0, False, seed,
                             log_w, v_final, unit.kernel_id)
-    log_z_base = _log_z_base(b_base, sigma, H, visible, unit)
+    log_z_base = _log_z_base(b_base, sigma, H, unit, visible)
     return _summarise(log_w, log_z_base, reverse, betas.shape[0])
 
 
