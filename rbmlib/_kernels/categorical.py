@@ -338,6 +338,24 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out, unit=BERNOULLI_HIDDEN):
 
 
 # ---------------------------------------------------------- log partition
+@njit(inline="always", cache=True)
+def _lse_add(val, mx, s):
+    """Add ``val`` to a streaming log-sum-exp kept as ``mx + log(s)`` (running
+    max ``mx``, scaled sum ``s``; start from ``-inf, 0``); returns the new pair."""
+    if val > mx:
+        return val, s * math.exp(mx - val) + 1.0
+    return mx, s + math.exp(val - mx)
+
+
+@njit(cache=True)
+def _lse_chunks(cmax, csum):
+    """The log-sum-exp of the chunks' streaming sums ``cmax[ch] + log(csum[ch])``."""
+    m = cmax.max()
+    tot = 0.0
+    for ch in range(cmax.shape[0]):
+        tot += csum[ch] * math.exp(cmax[ch] - m)
+    return m + math.log(tot)
+
 
 
 @njit(cache=True)
@@ -388,19 +406,10 @@ def log_z_hidden_enumerate(W, c, b, offsets):
         for t in range(per):
             if t > 0:
                 ch_dot = gray_flip(t, h, c, W, x, ch_dot)
-            val = ch_dot + _group_lse_sum(x, offsets)
-            if val > mx:
-                s = s * math.exp(mx - val) + 1.0
-                mx = val
-            else:
-                s += math.exp(val - mx)
+            mx, s = _lse_add(ch_dot + _group_lse_sum(x, offsets), mx, s)
         cmax[ch] = mx
         csum[ch] = s
-    m = cmax.max()
-    tot = 0.0
-    for ch in range(n_chunks):
-        tot += csum[ch] * math.exp(cmax[ch] - m)
-    return m + math.log(tot)
+    return _lse_chunks(cmax, csum)
 
 
 @njit(parallel=True, cache=True)
@@ -476,18 +485,10 @@ def log_z_visible_enumerate(WT, c, b, offsets, unit=BERNOULLI_HIDDEN):
             val = lin
             for j in range(H):
                 val += _log_marginal(x[j], unit)
-            if val > mx:
-                s = s * math.exp(mx - val) + 1.0
-                mx = val
-            else:
-                s += math.exp(val - mx)
+            mx, s = _lse_add(val, mx, s)
         cmax[ch] = mx
         csum[ch] = s
-    m = cmax.max()
-    tot = 0.0
-    for ch in range(n_chunks):
-        tot += csum[ch] * math.exp(cmax[ch] - m)
-    return m + math.log(tot)
+    return _lse_chunks(cmax, csum)
 
 
 @njit(parallel=True, cache=True)
