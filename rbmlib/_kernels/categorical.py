@@ -358,20 +358,26 @@ def _lse_chunks(cmax, csum):
 
 
 
+@njit(inline="always", cache=True)
+def _max_and_sum_exp(x, o0, o1):
+    """``(m, s)`` with ``m = max x[o0:o1]`` and ``s = sum exp(x[o0:o1] - m)``: one
+    group's log-sum-exp ``m + log(s)`` and its softmax's normaliser."""
+    mx = -np.inf
+    for i in range(o0, o1):
+        if x[i] > mx:
+            mx = x[i]
+    s = 0.0
+    for i in range(o0, o1):
+        s += math.exp(x[i] - mx)
+    return mx, s
+
+
 @njit(cache=True)
 def _group_lse_sum(x, offsets):
     """sum_g logsumexp_k x[offsets[g] + k]."""
-    G = offsets.shape[0] - 1
     tot = 0.0
-    for g in range(G):
-        o = offsets[g]
-        mx = -np.inf
-        for i in range(o, offsets[g + 1]):
-            if x[i] > mx:
-                mx = x[i]
-        s = 0.0
-        for i in range(o, offsets[g + 1]):
-            s += math.exp(x[i] - mx)
+    for g in range(offsets.shape[0] - 1):
+        mx, s = _max_and_sum_exp(x, offsets[g], offsets[g + 1])
         tot += mx + math.log(s)
     return tot
 
@@ -522,13 +528,7 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI
         # a sample of the base model
         for g in range(G):
             o = offsets[g]
-            mx = -np.inf
-            for i in range(o, offsets[g + 1]):
-                if b_base[i] > mx:
-                    mx = b_base[i]
-            s = 0.0
-            for i in range(o, offsets[g + 1]):
-                s += math.exp(b_base[i] - mx)
+            mx, s = _max_and_sum_exp(b_base, o, offsets[g + 1])
             u = uniform(key, ctr) * s
             ctr += 1
             pick = offsets[g + 1] - 1 - o
