@@ -269,6 +269,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         n_jobs=None,
         learn_sigma=False,
         hidden_units="bernoulli",
+        optimizer="sgd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.9,
+        alpha_l1=0.0,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -288,6 +294,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.n_jobs = n_jobs
         self.learn_sigma = learn_sigma
         self.hidden_units = hidden_units
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.alpha_l1 = alpha_l1
 
     # --------------------------------------------------------------- training
     def _check_training_data(self, X):

@@ -36,6 +36,7 @@ from ._kernels.monitor import pseudo_loglik_bernoulli
 from ._blocks import RowBlocks, fit_streaming, is_dask_collection, lazy_method, mean_over_rows
 from . import likelihood
 from ._parallel import thread_limits
+from .optim import SOLVERS, Optimizer
 from .units import HIDDEN_UNITS, VISIBLE_UNITS
 from .units import free_energy as _units_free_energy
 from .units import hidden_units as _hidden_units_of
@@ -58,6 +59,10 @@ _SATURATION_PRE = 30.0
 #: sensible learning rate has weights of a few units, e.g. below 5 on MNIST)
 #: whose hidden units are all saturated come from a too large learning rate.
 _SATURATION_WEIGHT = 50.0
+#: The optimiser parameters of the RBMs and their defaults (also those of
+#: models pickled before they existed: momentum SGD without L1).
+_OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
+                       "rho": 0.9, "alpha_l1": 0.0}
 
 
 class DivergenceError(ValueError):
@@ -170,8 +175,10 @@ class _TrainState:
     (the epoch loop keeps one per completed epoch).
     """
 
+    # vW, vc, vb, vel_log_var: the optimiser's first state vectors (the
+    # velocities of momentum SGD); s2*: Adam's second moments (None otherwise)
     _ARRAYS = ("W", "c", "b", "sigma", "vW", "vc", "vb", "hchain", "sparse_q",
-               "log_var", "vel_log_var")
+               "log_var", "vel_log_var", "s2W", "s2c", "s2b", "s2_log_var")
 
     def __init__(self, **kw):
         for name in self._ARRAYS:
@@ -180,6 +187,10 @@ class _TrainState:
         self.n_iter = kw.pop("n_iter")
         self.history = kw.pop("history")
         self.seed = kw.pop("seed")
+        # the optimiser the state vectors belong to, and the update count at
+        # which it started (its step number is n_updates - opt_start + 1)
+        self.optimizer = kw.pop("optimizer", "sgd")
+        self.opt_start = kw.pop("opt_start", 0)
         assert not kw, kw
 
     def params(self):
@@ -189,7 +200,24 @@ class _TrainState:
         kw = {name: (None if getattr(self, name) is None else getattr(self, name).copy())
               for name in self._ARRAYS}
         return _TrainState(n_updates=self.n_updates, n_iter=self.n_iter,
-                           history=list(self.history), seed=self.seed, **kw)
+                           history=list(self.history), seed=self.seed,
+                           optimizer=self.optimizer, opt_start=self.opt_start, **kw)
+
+    def use_optimizer(self, name):
+        """Make the optimiser state that of ``name``: kept when it already is,
+        else zero state vectors (second moments for Adam only) starting now."""
+        if name == self.optimizer and (name != "adam" or self.s2W is not None):
+            return
+        zeros = (lambda a: None if a is None else np.zeros_like(a))
+        self.vW, self.vc, self.vb = zeros(self.vW), zeros(self.vc), zeros(self.vb)
+        self.vel_log_var = zeros(self.vel_log_var)
+        if name == "adam":
+            self.s2W, self.s2c, self.s2b = zeros(self.W), zeros(self.c), zeros(self.b)
+            self.s2_log_var = zeros(self.log_var)
+        else:
+            self.s2W = self.s2c = self.s2b = self.s2_log_var = None
+        self.optimizer = name
+        self.opt_start = self.n_updates
 
 
 def _own(a, dtype=None):
@@ -232,6 +260,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "n_iter_no_change": [_IntNotBool(Integral, 1, None, closed="left")],
         "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
         "hidden_units": [StrOptions(set(HIDDEN_UNITS))],
+        "optimizer": [StrOptions(set(SOLVERS))],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ input
@@ -326,6 +360,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             history=[],
             seed=int(rng.randint(0, 2**63 - 1, dtype=np.int64)),
         )
+        state.use_optimizer(self._optimizer_param("optimizer"))
         return state
 
     def _state_from_self(self, n_rows):
@@ -348,7 +383,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         vel_log_var = getattr(self, "_vel_log_var", None)
         if not self._visible_units.has_sigma:
             log_var = vel_log_var = None
-        return _TrainState(
+        # models fitted before the optimisers existed were momentum SGD
+        opt_name, opt_start, second = getattr(self, "_optimizer_state",
+                                              ("sgd", 0, (None,) * 4))
+        s2W, s2c, s2b, s2z = (None if a is None else _own(a) for a in second)
+        state = _TrainState(
             W=_own(self.components_), c=_own(self.intercept_hidden_),
             b=_own(self.intercept_visible_), sigma=_own(self._sigma),
             vW=_own(vW), vc=_own(vc), vb=_own(vb), hchain=hchain,
@@ -359,7 +398,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                          np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var)),
             n_updates=self._n_updates, n_iter=self.n_iter_,
             history=list(self.history_), seed=self._seed,
+            s2W=s2W, s2c=s2c, s2b=s2b,
+            s2_log_var=s2z if self._visible_units.has_sigma else None,
+            optimizer=opt_name, opt_start=opt_start,
         )
+        if state.log_var is not None and state.s2W is not None and state.s2_log_var is None:
+            state.s2_log_var = np.zeros_like(state.log_var)
+        return state
 
     def _commit(self, state, rng, interrupted):
         """Swap a trained state into the estimator (the only place that sets it)."""
@@ -374,6 +419,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._log_var = state.log_var
             self._vel_log_var = state.vel_log_var
         self._n_updates = state.n_updates
+        # the optimiser's state beyond the velocities (pickled: partial_fit continues it)
+        self._optimizer_state = (state.optimizer, state.opt_start,
+                                 (state.s2W, state.s2c, state.s2b, state.s2_log_var))
         self.n_iter_ = state.n_iter
         self.history_ = state.history
         self._seed = state.seed
@@ -386,6 +434,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         state.pop("_buffers", None)  # scratch memory pickled by older versions
         # models pickled before hidden_units existed have Bernoulli hidden units
         state.setdefault("hidden_units", "bernoulli")
+        # ... and before the optimisers existed, momentum SGD without L1
+        params = self._get_param_names()
+        for name, default in _OPTIMIZER_DEFAULTS.items():
+            if name in params:
+                state.setdefault(name, default)
         if "components_" in state:
             state.setdefault("hidden_units_", "bernoulli")
         super().__setstate__(state)
@@ -423,7 +476,41 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 yield start, start + nb * size, size, t
                 start += nb * size
 
-    def _run_epoch(self, state, X, order, scratch):
+    def _optimizer_scratch(self, H, V, dtype):
+        """Gradient scratch of :func:`rbmlib._kernels.cd.apply_optimizer_update`,
+        or None for momentum SGD without L1 (the fused update needs none).
+
+        ``(g_W, g_c, g_b, vm)`` of shapes (H, V) ((0, V) for SGD), (H,), (V,), (V,).
+        """
+        name = self._optimizer_param("optimizer")
+        if name == "sgd" and self._optimizer_param("alpha_l1") == 0:
+            return None
+        return (np.zeros((H if name != "sgd" else 0, V), dtype),
+                np.zeros(H, dtype), np.zeros(V, dtype), np.zeros(V, dtype))
+
+    def _optimizer_args(self, state, opt_scratch):
+        """The kernels' ``optim`` group (see
+        :func:`rbmlib._kernels.cd.apply_optimizer_update`), or None."""
+        if opt_scratch is None:
+            return None
+        p = self._optimizer_param
+        kind, ohyper = Optimizer(
+            p("optimizer"), momentum=self.momentum, nesterovs_momentum=False,
+            beta_1=p("beta_1"), beta_2=p("beta_2"), rho=p("rho"), epsilon=p("epsilon"),
+        ).kernel_args()
+        H, V = state.W.shape
+        dtype = state.W.dtype
+        second = (state.s2W if state.s2W is not None else np.zeros((0, V), dtype),
+                  *(a if a is not None else np.zeros(0, dtype)
+                    for a in (state.s2c, state.s2b, state.s2_log_var)))
+        return (int(kind), int(state.opt_start), float(p("alpha_l1")), ohyper, second,
+                opt_scratch)
+
+    def _optimizer_param(self, name):
+        """An optimiser parameter (its default for a subclass without it)."""
+        return getattr(self, name, _OPTIMIZER_DEFAULTS[name])
+
+    def _run_epoch(self, state, X, order, scratch, opt_scratch=None):
         """One pass of CD updates over the rows ``X[order]``, into ``state``."""
         H, V = state.W.shape
         dtype = state.W.dtype
@@ -451,11 +538,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         velocities = (state.vW, state.vc, state.vb,
                       state.vel_log_var if learn_log_var else empty)
         chains = (state.hchain, state.sparse_q)
+        optim = self._optimizer_args(state, opt_scratch)
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
             n_done += int(cd_epoch(batch, order[start:stop], size, settings,
                                    np.uint64(state.seed), state.n_updates + t, params,
-                                   velocities, chains, tuple(scratch), hyper))
+                                   velocities, chains, tuple(scratch), hyper, optim))
         state.n_updates += n_done
 
     def _log_var_range(self):
@@ -516,6 +604,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         base_order = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
         H, V = state.W.shape
         scratch = self._scratch(min(self.batch_size, n), H, V, state.W.dtype)
+        # a changed optimizer starts from zero state (partial_fit); others continue
+        state.use_optimizer(self._optimizer_param("optimizer"))
+        opt_scratch = self._optimizer_scratch(H, V, state.W.dtype)
         monitor = self._monitor_rows(X, base_order, rng)
         best_gap_count = 0
         prev_gap = None
@@ -527,7 +618,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 t0 = time.time()
                 order = base_order[rng.permutation(n)] if shuffle else base_order
                 with thread_limits(self.n_jobs):
-                    self._run_epoch(state, X, order, scratch)
+                    if opt_scratch is None:  # momentum SGD without L1: the fused update
+                        self._run_epoch(state, X, order, scratch)
+                    else:
+                        self._run_epoch(state, X, order, scratch, opt_scratch)
                 bad = self._check_divergence(state, monitor)
                 if bad is not None:
                     cause = (f"The data are the likely cause: {data_problem} Otherwise, reduce"
@@ -1295,6 +1389,12 @@ class BernoulliRBM(_BaseRBM):
         visible_bias_init="zeros",
         shuffle=True,
         hidden_units="bernoulli",
+        optimizer="sgd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.9,
+        alpha_l1=0.0,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -1317,6 +1417,12 @@ class BernoulliRBM(_BaseRBM):
         self.visible_bias_init = visible_bias_init
         self.shuffle = shuffle
         self.hidden_units = hidden_units
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.alpha_l1 = alpha_l1
 
     def _range_mode(self):
         mode = self.check_range

@@ -34,6 +34,8 @@ import numpy as np
 from ._jit import njit, prange
 
 from .blas import gemm
+from .optim import ADAM, SGD
+from .optim import step as optimizer_step
 from .sampling import gaussian, stream_key, uniform
 from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
     PARALLEL_MIN_ELEMENTS,
@@ -131,7 +133,8 @@ def _sample_visible(hs, W, b, sigma, gaussian_units, pre, v, key, mean_only=Fals
 
 
 @njit(cache=True)
-def cd_update(m, settings, seed, update_index, params, velocities, chains, scratch, hyper):
+def cd_update(m, settings, seed, update_index, params, velocities, chains, scratch, hyper,
+              optim=None):
     """One CD-k / PCD update on the mini-batch held in ``Vcat[:m]``.
 
     The one CD driver of every unit type: the arrays come in groups
@@ -172,6 +175,12 @@ def cd_update(m, settings, seed, update_index, params, velocities, chains, scrat
     hyper : tuple of 8 floats
         ``(learning_rate, momentum, weight_decay, sparsity_target,
         sparsity_cost, sparsity_decay, min_log_var, max_log_var)``.
+    optim : tuple or None, default=None
+        None: momentum SGD without L1 (the fused update of
+        :func:`_apply_update`). Otherwise the optimiser group of
+        :func:`apply_optimizer_update` (optimiser kind, step offset, L1
+        strength, optimiser hyperparameters, second moments, gradient
+        scratch); ``velocities`` then hold the optimiser's first state vectors.
     """
     k, persistent, visible_units, hidden_units, mean_field, learn_log_var = settings
     W, c, b, sigma, log_var = params
@@ -185,10 +194,16 @@ def cd_update(m, settings, seed, update_index, params, velocities, chains, scrat
     if learn_log_var:
         # grad_W[0] is free until _apply_update's GEMM overwrites it
         _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
-                        grad_W[0], learning_rate, momentum, min_log_var, max_log_var)
-    _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
-                  Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
-                  sparsity_target, sparsity_cost, sparsity_decay)
+                        grad_W[0], learning_rate, momentum, min_log_var, max_log_var,
+                        update_index, optim)
+    if optim is None:
+        _apply_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                      Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
+                      sparsity_target, sparsity_cost, sparsity_decay)
+    else:
+        apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                               Vcat, Hcat, learning_rate, momentum, weight_decay,
+                               sparsity_target, sparsity_cost, sparsity_decay, optim)
 
 
 @njit(cache=True)
@@ -341,14 +356,14 @@ def _weight_row(w, vel, vm, lr_wd, extra, do_sparse):
 
 @njit(cache=True)
 def cd_epoch(batch, order, batch_size, settings, seed, update_index,
-             params, velocities, chains, scratch, hyper):
+             params, velocities, chains, scratch, hyper, optim=None):
     """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
 
     ``batch`` is ``(X, data, indices, indptr, is_sparse)``: rows come from
     dense ``X`` or, when ``is_sparse``, from the CSR triplet; one mini-batch at
     a time is densified into ``Vcat``. For Gaussian visible units the rows are
     divided by the current ``sigma^2`` as they are gathered. The other groups
-    are those of :func:`cd_update`. Returns the number of updates performed
+    (and ``optim``) are those of :func:`cd_update`. Returns the number of updates performed
     (the caller adds it to ``update_index``). Allocates nothing.
     """
     X, data, indices, indptr, is_sparse = batch
@@ -365,14 +380,15 @@ def cd_epoch(batch, order, batch_size, settings, seed, update_index,
         _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                     gaussian_units, sigma, Vcat)
         cd_update(size, settings, seed, update_index + t, params, velocities, chains,
-                  scratch, hyper)
+                  scratch, hyper, optim)
         start = stop
     return n_batches
 
 
 @njit(cache=True)
 def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
-                    learning_rate, momentum, min_log_var, max_log_var):
+                    learning_rate, momentum, min_log_var, max_log_var, update_index=0,
+                    optim=None):
     """CD step on the log-variances ``z = log sigma^2`` of Gaussian visible units.
 
     :func:`cd_update` calls it (``learn_log_var``) between ``_gibbs_phase`` and
@@ -382,7 +398,10 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
     the gradient is its data mean minus its model mean, with hidden
     probabilities in place of ``h``. ``z`` is clipped to
     ``[min_log_var, max_log_var]`` and ``sigma`` set to ``exp(z / 2)``.
-    ``acc`` (V,) and ``pre_v[:m]`` are scratch.
+    ``acc`` (V,) and ``pre_v[:m]`` are scratch. With a non-SGD ``optim``
+    (see :func:`apply_optimizer_update`) the step is the optimiser's, its
+    state in ``vel_z`` and the optimiser's fourth second-moment array, and
+    clipping moves ``z`` only (the gradient statistics are kept).
     """
     V = W.shape[1]
     pv = pre_v[:m]
@@ -399,6 +418,19 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
                 d = v - b[i]
                 acc[i] += sign * (0.5 * d * d - v * pv[r, i])
     inv_m = 1.0 / m
+    if optim is not None:
+        kind, t_offset, _, ohyper, second, _ = optim
+        if kind != SGD:
+            for i in range(V):
+                acc[i] = -acc[i] * inv_m / (sigma[i] * sigma[i])  # minimised: -gradient
+            s2 = second[3] if kind == ADAM else vel_z
+            optimizer_step(kind, log_var, acc, vel_z, s2, learning_rate, ohyper,
+                           update_index + 1 - t_offset)
+            for i in range(V):
+                z = min(max(log_var[i], min_log_var), max_log_var)
+                log_var[i] = z
+                sigma[i] = np.exp(0.5 * z)
+            return
     for i in range(V):
         g = acc[i] * inv_m / (sigma[i] * sigma[i])
         vel_z[i] = momentum * vel_z[i] + learning_rate * g
@@ -411,3 +443,155 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
             vel_z[i] = 0.0
         log_var[i] = z
         sigma[i] = np.exp(0.5 * z)
+
+
+# ------------------------------------------------------------------ optimisers
+@njit(cache=True)
+def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q,
+                           Vcat, Hcat, learning_rate, momentum, weight_decay,
+                           sparsity_target, sparsity_cost, sparsity_decay, optim):
+    """The parameter step of one CD update with an optimiser and/or an L1 penalty.
+
+    Called by :func:`cd_update` (and the categorical kernel) in place of
+    :func:`_apply_update` when an optimiser group is given, with the
+    statistics left by the Gibbs phase (``Hcat[:m]`` ``ph0``, ``Hcat[m:2m]``
+    ``+ph_k``, ``Vcat[:2m]`` ``[v0; v_k]``).
+
+    ``optim = (kind, t_offset, alpha_l1, ohyper, second, grads)``: ``kind``
+    the optimiser id of :mod:`rbmlib._kernels.optim`; this update is the
+    optimiser's step ``t = update_index + 1 - t_offset`` (Adam's bias
+    correction); ``alpha_l1`` the L1 strength on the weights; ``ohyper``
+    (N_HYPER,) float64 the optimiser's hyperparameters; ``second = (s2_W,
+    s2_c, s2_b, s2_log_var)`` Adam's second moments (read only for Adam; may
+    be empty otherwise) while ``vel_W, vel_c, vel_b`` hold the first state
+    vector (SGD's velocity, Adagrad's sum of squares, RMSprop's mean square,
+    Adam's first moment); ``grads = (g_W, g_c, g_b, vm)`` scratch of shapes
+    (H, V) (may be empty for SGD), (H,), (V,), (V,).
+
+    * SGD (momentum): as :func:`_apply_update` with the L1 subgradient
+      ``learning_rate * alpha_l1 * sign(W)`` subtracted from the step;
+    * otherwise the gradient of the minimised objective (minus the CD
+      statistics, plus ``weight_decay W + alpha_l1 sign(W)`` and the sparsity
+      terms) goes into ``g_W``, ``g_c``, ``g_b`` (one GEMM with BLAS
+      ``beta = 0`` for ``g_W``) and :func:`rbmlib._kernels.optim.step`
+      updates ``W`` row by row, then ``c`` and ``b``.
+    """
+    kind, t_offset, alpha_l1, ohyper, second, grads = optim
+    s2_W, s2_c, s2_b, _ = second
+    g_W, g_c, g_b, vm = grads
+    inv_m = 1.0 / m
+    H, V = W.shape
+    do_sparse = sparsity_cost > 0.0
+    if do_sparse:
+        # mean_r v0_ri for the sparsity term of the weights
+        for i in range(V):
+            vm[i] = 0.0
+        for r in range(m):
+            for i in range(V):
+                vm[i] += Vcat[r, i]
+        for i in range(V):
+            vm[i] *= inv_m
+    if kind == SGD:
+        _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
+                   momentum, sparsity_target, sparsity_cost, sparsity_decay)
+        gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+        if _use_threads(W.size):
+            _sgd_l1_rows_par(W, vel_W, vm, learning_rate * weight_decay,
+                             learning_rate * alpha_l1, learning_rate * sparsity_cost,
+                             sparse_q, sparsity_target, do_sparse)
+        else:
+            for j in range(H):
+                _sgd_l1_row(W[j], vel_W[j], vm, learning_rate * weight_decay,
+                            learning_rate * alpha_l1,
+                            learning_rate * sparsity_cost * (sparse_q[j] - sparsity_target),
+                            do_sparse)
+        return
+    t = update_index + 1 - t_offset
+    # bias gradients (minimised objective) and the sparsity estimate; negates ph_k
+    for j in range(H):
+        s0 = 0.0
+        sk = 0.0
+        for r in range(m):
+            s0 += Hcat[r, j]
+            sk += Hcat[m + r, j]
+            Hcat[m + r, j] = -Hcat[m + r, j]
+        sparse_q[j] = sparsity_decay * sparse_q[j] + (1.0 - sparsity_decay) * (s0 * inv_m)
+        g_c[j] = -(s0 - sk) * inv_m + sparsity_cost * (sparse_q[j] - sparsity_target)
+    for i in range(V):
+        s = 0.0
+        for r in range(m):
+            s += Vcat[r, i] - Vcat[m + r, i]
+        g_b[i] = -s * inv_m
+    # g_W = -[ph0; -ph_k]^T [v0; v_k] / m (beta = 0: g_W's old values are not read)
+    gemm(True, False, -inv_m, Hcat[:2 * m], Vcat[:2 * m], 0.0, g_W)
+    if _use_threads(W.size):
+        _optim_rows_par(kind, W, g_W, vel_W, s2_W, vm, weight_decay, alpha_l1,
+                        sparsity_cost, sparse_q, sparsity_target, do_sparse,
+                        learning_rate, ohyper, t)
+    else:
+        for j in range(H):
+            _optim_row(kind, W[j], g_W[j], vel_W[j], s2_W[j] if kind == ADAM else vel_W[j],
+                       vm, weight_decay, alpha_l1,
+                       sparsity_cost * (sparse_q[j] - sparsity_target), do_sparse,
+                       learning_rate, ohyper, t)
+    optimizer_step(kind, c, g_c, vel_c, s2_c if kind == ADAM else vel_c, learning_rate,
+                   ohyper, t)
+    optimizer_step(kind, b, g_b, vel_b, s2_b if kind == ADAM else vel_b, learning_rate,
+                   ohyper, t)
+
+
+@njit(cache=True)
+def _sign(x):
+    """sign(x) with sign(0) = 0: the L1 subgradient."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return 0.0
+
+
+@njit(cache=True)
+def _sgd_l1_row(w, vel, vm, lr_wd, lr_l1, extra, do_sparse):
+    """One row of the momentum step with L1: vel -= lr (wd w + l1 sign(w)
+    [+ sparsity (q_j - p) mean v0]); w += vel."""
+    V = w.shape[0]
+    for i in range(V):
+        wi = w[i]
+        d = vel[i] - lr_wd * wi - lr_l1 * _sign(wi)
+        if do_sparse:
+            d -= extra * vm[i]
+        vel[i] = d
+        w[i] = wi + d
+
+
+@njit(parallel=True, cache=True)
+def _sgd_l1_rows_par(W, vel_W, vm, lr_wd, lr_l1, lr_sc, sparse_q, sparsity_target,
+                     do_sparse):
+    """The rows of :func:`_sgd_l1_row` shared among Numba's threads."""
+    for j in prange(W.shape[0]):
+        _sgd_l1_row(W[j], vel_W[j], vm, lr_wd, lr_l1,
+                    lr_sc * (sparse_q[j] - sparsity_target), do_sparse)
+
+
+@njit(cache=True)
+def _optim_row(kind, w, g, s1, s2, vm, weight_decay, alpha_l1, extra, do_sparse,
+               learning_rate, ohyper, t):
+    """One weight row: add the penalties' gradients to ``g``, then the optimiser step."""
+    V = w.shape[0]
+    for i in range(V):
+        wi = w[i]
+        gi = g[i] + weight_decay * wi + alpha_l1 * _sign(wi)
+        if do_sparse:
+            gi += extra * vm[i]
+        g[i] = gi
+    optimizer_step(kind, w, g, s1, s2, learning_rate, ohyper, t)
+
+
+@njit(parallel=True, cache=True)
+def _optim_rows_par(kind, W, g_W, s1_W, s2_W, vm, weight_decay, alpha_l1, sparsity_cost,
+                    sparse_q, sparsity_target, do_sparse, learning_rate, ohyper, t):
+    """The rows of :func:`_optim_row` shared among Numba's threads."""
+    for j in prange(W.shape[0]):
+        _optim_row(kind, W[j], g_W[j], s1_W[j], s2_W[j] if kind == ADAM else s1_W[j], vm,
+                   weight_decay, alpha_l1, sparsity_cost * (sparse_q[j] - sparsity_target),
+                   do_sparse, learning_rate, ohyper, t)
