@@ -120,7 +120,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         on a small test problem PCD-1 with learned variances lowered the exact
         log-likelihood over 200 epochs, while CD-1 and PCD-10 raised it.
     momentum : float, default=0.0
-        Momentum of the parameter updates (the log-variances included).
+        Momentum of the parameter updates (the log-variances included) with
+        ``optimizer="sgd"``.
     weight_decay : float, default=0.0
         L2 penalty coefficient on the weights (not on biases or variances).
     sparsity_target : float, default=0.1
@@ -170,6 +171,38 @@ class GaussianBernoulliRBM(_BaseRBM):
 
         Changing it after fitting takes effect at the next :meth:`fit`
         (:meth:`partial_fit` raises a ValueError).
+    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
+        Update rule applied to the CD gradient estimate ``g`` (ascent
+        direction) of the weights and biases (and of the log-variances with ``learn_sigma``): the optimiser of
+        :mod:`rbmlib.optim`, shared with the back-propagation of the DBN
+        networks. "sgd" is momentum SGD, ``v = momentum v + learning_rate g``,
+        ``p += v`` (fused into the gradient's matrix product; scikit-learn's
+        BernoulliRBM with ``momentum=0``); "adagrad" (Duchi et al. 2011),
+        "rmsprop" (Tieleman and Hinton 2012) and "adam" (Kingma and Ba 2015)
+        scale each parameter's step by a running root mean square of its
+        gradient, so every parameter moves by up to about ``learning_rate``
+        per update: they want a smaller ``learning_rate`` than "sgd" (on
+        digits / 16, 64 hidden units, 10 epochs, features + logistic
+        regression: "sgd" at 0.1 gave 0.887 accuracy, "adam" at 0.01 0.875,
+        "adagrad" at 0.1 0.849, "rmsprop" and "adam" at 0.003 0.77).
+        ``momentum`` is used by "sgd" only. The optimiser's state (velocities
+        or moments, and its step count) is part of the fitted model: it is
+        pickled and :meth:`partial_fit` continues it; a :meth:`partial_fit`
+        with another ``optimizer`` than the last call's starts that one from
+        zero state.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the mean gradient, in [0, 1).
+    beta_2 : float, default=0.999
+        Adam's decay rate of the mean squared gradient, in [0, 1).
+    epsilon : float, default=1e-8
+        Added to the root mean square of the gradient by "adagrad",
+        "rmsprop" and "adam" (numerical stability), > 0.
+    rho : float, default=0.9
+        RMSprop's decay rate of the mean squared gradient, in [0, 1).
+    alpha_l1 : float, default=0.0
+        L1 penalty ``alpha_l1 * sum_ji |W_ji|`` on the weights (not on
+        biases or variances), next to ``weight_decay``'s L2; its subgradient
+        ``alpha_l1 * sign(W)`` (``sign(0) = 0``) is subtracted from ``g``.
 
     Attributes
     ----------
@@ -222,6 +255,15 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
     Machines", UTML TR 2010-003, University of Toronto, 2010.
+
+    J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for online
+    learning and stochastic optimization", JMLR 12, 2011 (Adagrad).
+
+    T. Tieleman and G. E. Hinton, "Lecture 6.5 - RMSprop", COURSERA: Neural
+    Networks for Machine Learning, 2012.
+
+    D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
+    ICLR 2015.
 
     G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
     data with neural networks", Science 313(5786), 2006.
