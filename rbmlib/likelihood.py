@@ -447,9 +447,12 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     have mixed; the gap between the forward and reverse values is a
     diagnostic of the schedule.
 
-    The runs are parallel (Numba ``prange``) and run ``r`` uses its own
-    counter-based random stream, so the result depends on ``random_state``
-    only, never on the number of threads.
+    The runs advance together, one temperature at a time: two matrix
+    products per temperature (all runs' hidden inputs, then their visible
+    inputs) and elementwise passes shared among Numba's threads. Run ``r``
+    uses its own counter-based random stream, so the result depends on
+    ``random_state`` only, not on the number of Numba threads (several BLAS
+    threads may round the products differently in the last bits).
 
     Parameters
     ----------
