@@ -175,6 +175,14 @@ class CategoricalRBM(_BaseRBM):
         A category not in ``categories_`` met after the first fit: "error"
         raises a ValueError naming the column and values; "ignore" treats
         the entry as missing (it is then imputed by :meth:`impute`).
+    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
+    beta_1, beta_2, epsilon, rho : float, default=0.9, 0.999, 1e-8, 0.9
+    alpha_l1 : float, default=0.0
+        Update rule of the CD steps ("sgd" is momentum SGD, ``momentum`` its
+        momentum), its hyperparameters, and the L1 penalty on the weights, as
+        in :class:`~rbmlib.BernoulliRBM` (Duchi et al. 2011; Tieleman and
+        Hinton 2012; Kingma and Ba 2015). The optimiser's state is pickled and
+        continued by :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -278,6 +286,12 @@ class CategoricalRBM(_BaseRBM):
         categories="auto",
         missing_values=np.nan,
         handle_unknown="error",
+        optimizer="sgd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.9,
+        alpha_l1=0.0,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -302,6 +316,12 @@ class CategoricalRBM(_BaseRBM):
         self.categories = categories
         self.missing_values = missing_values
         self.handle_unknown = handle_unknown
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.alpha_l1 = alpha_l1
 
     # ------------------------------------------------------------------ input
     def _columns(self, X, reset):
@@ -451,7 +471,7 @@ class CategoricalRBM(_BaseRBM):
                 np.zeros((2 * B, H), dtype), np.zeros((B, H), dtype),
                 np.zeros((B, V), dtype), np.zeros(V, dtype))
 
-    def _run_epoch(self, state, X, order, scratch):
+    def _run_epoch(self, state, X, order, scratch, opt_scratch=None):
         H, V = state.W.shape
         batch_size = min(self.batch_size, order.shape[0])
         settings = (int(self.k), bool(self.persistent), not self.sample_visible,
@@ -461,12 +481,13 @@ class CategoricalRBM(_BaseRBM):
         params = (state.W, state.c, state.b)
         vel = (state.vW, state.vc, state.vb)
         chains = (state.hchain, state.sparse_q)
+        optim = self._optimizer_args(state, opt_scratch)  # None: fused momentum SGD
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
             n_done += int(_ck.cd_epoch(
                 X, np.ascontiguousarray(order[start:stop]), size, settings,
                 np.uint64(state.seed), state.n_updates + t, self.offsets_, params, vel,
-                chains, scratch, hyper))
+                chains, scratch, hyper, optim))
         state.n_updates += n_done
 
     # ------------------------------------------------------------- inference

@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import DBN, BernoulliRBM, GaussianBernoulliRBM
+from rbmlib import DBN, BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
 from rbmlib._kernels.cd import cd_update
 from rbmlib._kernels.optim import ADAGRAD, ADAM, RMSPROP, SGD
 from rbmlib.optim import Optimizer
@@ -216,7 +216,7 @@ def test_sgd_optimiser_path_equals_the_fused_default_path():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM])
+@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM, CategoricalRBM])
 def test_defaults_are_momentum_sgd_without_l1(cls):
     p = cls().get_params()
     assert (p["optimizer"], p["beta_1"], p["beta_2"], p["epsilon"], p["rho"],
@@ -459,3 +459,33 @@ def test_dbn_passes_the_optimizer_to_its_layers_through_rbm_params(digits):
     assert dbn.rbms_[0].alpha_l1 == 1e-4
     with pytest.raises(ValueError, match="optimizer"):
         DBN(hidden_layer_sizes=(4,), rbm_params={"optimizer": "nadam"}).fit(X)
+
+
+def _codes(n=240, seed=0):
+    """Category codes of 5 columns with 3 categories, two columns correlated."""
+    rng = np.random.RandomState(seed)
+    X = rng.randint(0, 3, size=(n, 5))
+    X[:, 1] = (X[:, 0] + (rng.rand(n) < 0.2)) % 3
+    return X
+
+
+@pytest.mark.parametrize("name,l1", [("adam", 1e-3), ("sgd", 1e-2), ("rmsprop", 0.0),
+                                     ("adagrad", 0.0)])
+def test_categorical_rbm_optimizer_and_l1_continue_exactly(name, l1):
+    X = _codes()
+    est = CategoricalRBM(8, optimizer=name, alpha_l1=l1, learning_rate=LR[name], n_iter=2,
+                         shuffle=False, random_state=0)
+    two = clone(est).fit(X)
+    cont = _fit_then_continue(est, X, "pickle", None)
+    assert_array_equal(two.components_, cont.components_)
+    assert_array_equal(two.intercept_visible_, cont.intercept_visible_)
+    assert cont._optimizer_state[0] == name
+    plain = clone(est).set_params(optimizer="sgd", alpha_l1=0.0).fit(X)
+    assert not np.allclose(two.components_, plain.components_, atol=1e-6)
+
+
+def test_categorical_rbm_l1_shrinks_the_weights():
+    X = _codes(600)
+    W = {l1: CategoricalRBM(8, alpha_l1=l1, n_iter=5, random_state=0).fit(X).components_
+         for l1 in (0.0, 0.05)}
+    assert np.abs(W[0.05]).mean() < 0.8 * np.abs(W[0.0]).mean()

@@ -41,6 +41,7 @@ import numpy as np
 
 from ._jit import njit, prange
 from .blas import gemm
+from .cd import apply_optimizer_update
 from .partition import gray_flip
 from .sampling import fast_exp, gaussian, softplus, stream_key, uniform
 from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
@@ -168,7 +169,7 @@ def onehot_rows(codes, order, offsets, Cb, Vb):
 # ----------------------------------------------------------------- training
 @njit(cache=True)
 def cd_update(m, settings, seed, update_index, offsets, params, velocities, chains,
-              scratch, hyper):
+              scratch, hyper, optim=None):
     """One CD-k / PCD-k update on the mini-batch loaded in ``scratch`` rows ``[:m]``.
 
     ``settings = (k, persistent, mean_field, hidden_units)`` with ``hidden_units``
@@ -177,7 +178,9 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
     the groups observed in the row it is paired with (row ``r`` of the
     mini-batch), so missing groups have zero positive and negative statistics.
     The weight gradient ``[ph0; -ph_k]^T [v0; v_k] / m`` is one GEMM with the
-    momentum step fused in (BLAS ``beta``).
+    momentum step fused in (BLAS ``beta``). With an optimiser group ``optim``
+    (another optimiser or an L1 penalty) the step is
+    :func:`rbmlib._kernels.cd.apply_optimizer_update`, as for the other RBMs.
     """
     k, persistent, mean_field, unit = settings
     W, c, b = params
@@ -209,6 +212,11 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
                      (not last) or persistent, unit)
     if persistent:
         hchain[:m] = h
+    if optim is not None:
+        apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q, Vcat,
+                               Hcat, learning_rate, momentum, weight_decay, sparsity_target,
+                               sparsity_cost, sparsity_decay, optim)
+        return
     inv_m = 1.0 / m
     # biases and the sparsity estimate; negate ph_k for the fused GEMM
     for j in range(H):
@@ -250,7 +258,7 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
 
 @njit(cache=True)
 def cd_epoch(codes, order, size, settings, seed, update_index, offsets, params,
-             velocities, chains, scratch, hyper):
+             velocities, chains, scratch, hyper, optim=None):
     """CD updates over ``codes[order]`` in consecutive mini-batches of ``size`` rows.
 
     ``order.shape[0]`` must be a multiple of ``size``; update ``t`` uses the
@@ -262,7 +270,7 @@ def cd_epoch(codes, order, size, settings, seed, update_index, offsets, params,
     for t in range(n_batches):
         onehot_rows(codes, order[t * size:(t + 1) * size], offsets, Cb, Vcat)
         cd_update(size, settings, seed, update_index + t, offsets, params, velocities,
-                  chains, scratch, hyper)
+                  chains, scratch, hyper, optim)
     return n_batches
 
 
