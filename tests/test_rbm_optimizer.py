@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import DBN, BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
+from rbmlib import DBN, BernoulliRBM, CategoricalRBM, DBNClassifier, GaussianBernoulliRBM
 from rbmlib._kernels.cd import cd_update
 from rbmlib._kernels.optim import ADAGRAD, ADAM, RMSPROP, SGD
 from rbmlib.optim import Optimizer
@@ -459,6 +459,17 @@ def test_dbn_passes_the_optimizer_to_its_layers_through_rbm_params(digits):
     assert dbn.rbms_[0].alpha_l1 == 1e-4
     with pytest.raises(ValueError, match="optimizer"):
         DBN(hidden_layer_sizes=(4,), rbm_params={"optimizer": "nadam"}).fit(X)
+
+
+def test_dbn_classifier_pretrains_with_the_optimizer_in_pretrain_params(digits):
+    X, y = digits[0][:300], digits[1][:300]
+    clf = DBNClassifier(hidden_layer_sizes=(16,), n_iter_pretrain=2, max_iter=5,
+                        random_state=0,
+                        pretrain_params={"rbm_params": {"optimizer": "adam",
+                                                        "learning_rate": 0.01,
+                                                        "alpha_l1": 1e-4}}).fit(X, y)
+    rbm = clf.dbn_.rbms_[0]
+    assert (rbm.optimizer, rbm._optimizer_state[0], rbm.alpha_l1) == ("adam", "adam", 1e-4)
 
 
 def _codes(n=240, seed=0):
