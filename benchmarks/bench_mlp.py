@@ -1,4 +1,4 @@
-"""One fine-tuning epoch on MNIST: rbmlib.DBNClassifier vs scikit-learn's MLPClassifier.
+"""One fine-tuning epoch on MNIST: rbmlib.DBNClassifier vs scikit-learn's MLPClassifier vs PyTorch.
 
 Usage::
 
@@ -16,17 +16,25 @@ momentum 0.9, and "adam") it times, alternating in one run, one epoch of
 * sklearn.neural_network.MLPClassifier(activation="logistic", max_iter=1) of
   the same shape, batch size, solver, learning rate, momentum and L2 penalty
   (its ConvergenceWarning is silenced),
+* when torch is importable (an optional benchmark extra, never a runtime
+  dependency of rbmlib), a plain PyTorch CPU loop: ``nn.Sequential`` of the
+  same Linear/Sigmoid layers, cross-entropy loss, ``torch.optim.SGD``
+  (Nesterov momentum) or ``torch.optim.Adam`` with the same settings, the L2
+  penalty as scikit-learn's (``alpha / batch`` weight decay on the weights, not
+  the biases), a fresh random permutation per epoch; model and optimiser
+  construction included, as for the others,
 
-both through their public ``fit`` (validation, label binarisation and
-initialisation included, as a user would run them). Reports seconds (best of
-``--repeats``), the training loss after the epoch (to show both did the same
+the first two through their public ``fit`` (validation, label binarisation and
+initialisation included, as a user would run them). Reports seconds (median of
+``--repeats`` alternating repeats), the training loss after the epoch (to show both did the same
 work), effective GFLOP/s (6 N P floating-point operations per epoch, P the
 number of weights: 2 N P forward, 2 N P for the weight gradients, 2 N P for
-back-propagating the deltas) and the ratio sklearn / rbmlib. Prints a Markdown
-table with the command line on top.
+back-propagating the deltas) and the ratios sklearn / rbmlib and torch / rbmlib.
+Prints a Markdown table with the command line on top.
 
-With ``--n-jobs N`` rbmlib gets ``n_jobs=N`` and scikit-learn's BLAS is limited
-to N threads too (threadpoolctl); without it both use the library defaults.
+With ``--n-jobs N`` rbmlib gets ``n_jobs=N``, scikit-learn's BLAS is limited
+to N threads too (threadpoolctl) and PyTorch gets ``torch.set_num_threads(N)``;
+without it all use the library defaults.
 """
 
 import argparse
@@ -93,6 +101,50 @@ def fit_time(model, X, y, n_jobs=None, blas=False):
     return t, float(model.loss_curve_[-1])
 
 
+def torch_fit_time(hidden, solver, batch_size, alpha, X, y, n_jobs=None, seed=0):
+    """One epoch of the same network, optimiser and batches in a plain PyTorch loop."""
+    import torch
+    from torch import nn
+
+    if n_jobs is not None:
+        torch.set_num_threads(n_jobs)
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    Xt = torch.from_numpy(X)
+    classes, y_idx = np.unique(y, return_inverse=True)
+    yt = torch.from_numpy(y_idx.astype(np.int64))
+    sizes = (X.shape[1],) + tuple(hidden)
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.Sigmoid()]
+    layers.append(nn.Linear(sizes[-1], len(classes)))
+    model = nn.Sequential(*layers).to(Xt.dtype)
+    weights = [p for n_, p in model.named_parameters() if n_.endswith("weight")]
+    biases = [p for n_, p in model.named_parameters() if n_.endswith("bias")]
+    groups = [{"params": weights, "weight_decay": alpha / batch_size},
+              {"params": biases, "weight_decay": 0.0}]
+    st = SOLVER_SETTINGS[solver]
+    if solver == "sgd":
+        opt = torch.optim.SGD(groups, lr=st["learning_rate_init"], momentum=st["momentum"],
+                              nesterov=st["nesterovs_momentum"])
+    else:
+        opt = torch.optim.Adam(groups, lr=st["learning_rate_init"],
+                               betas=(st["beta_1"], st["beta_2"]), eps=st["epsilon"])
+    loss_fn = nn.CrossEntropyLoss()
+    n = Xt.shape[0]
+    perm = torch.randperm(n)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        idx = perm[start:start + batch_size]
+        xb, yb = Xt[idx], yt[idx]
+        loss = loss_fn(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return time.perf_counter() - t0, total / n
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None, help="MNIST folder (default ../shared/data/mnist)")
@@ -102,9 +154,17 @@ def main(argv=None):
     ap.add_argument("--solvers", default="sgd,adam")
     ap.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty of both libraries")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n-jobs", type=int, default=None)
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     args = ap.parse_args(argv)
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if args.no_torch:
+        torch = None
 
     import rbmlib
     import sklearn
@@ -128,33 +188,47 @@ def main(argv=None):
           f"batch {args.batch_size}, {args.dtype}, alpha {args.alpha}, n_jobs {args.n_jobs}; "
           f"python {platform.python_version()}, numpy {np.__version__}, "
           f"scikit-learn {sklearn.__version__}, rbmlib {rbmlib.__version__}, "
+          + (f"torch {torch.__version__}, " if torch is not None else "torch not importable, ")
+          +
           f"{os.cpu_count()} cores")
     # warm up rbmlib's kernels on a few rows (compilation is measured in bench_compile.py)
     for s in solvers:
         fit_time(make_rbmlib(hidden, s, min(args.batch_size, 200), args.alpha, args.n_jobs),
                  X[:200], y[:200])
+        if torch is not None:
+            torch_fit_time(hidden, s, min(args.batch_size, 200), args.alpha, X[:200], y[:200],
+                           args.n_jobs)
 
-    best = {}
+    runs = {}
     for rep in range(args.repeats):
         for s in solvers:
             t_ours, loss_ours = fit_time(
                 make_rbmlib(hidden, s, args.batch_size, args.alpha, args.n_jobs), X, y)
             t_sk, loss_sk = fit_time(make_sklearn(hidden, s, args.batch_size, args.alpha), X, y,
                                      n_jobs=args.n_jobs, blas=True)
-            prev = best.get(s, (np.inf, None, np.inf, None))
-            best[s] = (min(prev[0], t_ours), loss_ours, min(prev[2], t_sk), loss_sk)
+            t_th, loss_th = (torch_fit_time(hidden, s, args.batch_size, args.alpha, X, y,
+                                            args.n_jobs)
+                             if torch is not None else (np.nan, np.nan))
+            runs.setdefault(s, []).append((t_ours, loss_ours, t_sk, loss_sk, t_th, loss_th))
             print(f"# rep {rep} {s}: rbmlib {t_ours:.2f}s (loss {loss_ours:.4f}) "
-                  f"sklearn {t_sk:.2f}s (loss {loss_sk:.4f})", flush=True)
+                  f"sklearn {t_sk:.2f}s (loss {loss_sk:.4f}) "
+                  f"torch {t_th:.2f}s (loss {loss_th:.4f})", flush=True)
 
     print()
-    print("| solver | rbmlib s | sklearn s | rbmlib GFLOP/s | sklearn GFLOP/s "
-          "| loss rbmlib | loss sklearn | sklearn / rbmlib |")
-    print("|---|---|---|---|---|---|---|---|")
-    for s, (t_ours, loss_ours, t_sk, loss_sk) in best.items():
+    print(f"Median of {args.repeats} alternating repeats (loss: last repeat):")
+    print()
+    print("| solver | rbmlib s | sklearn s | torch s | rbmlib GFLOP/s | sklearn GFLOP/s "
+          "| torch GFLOP/s | loss rbmlib | loss sklearn | loss torch | sklearn / rbmlib "
+          "| torch / rbmlib |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s, rows in runs.items():
+        rows = np.array(rows, dtype=float)
+        t_ours, t_sk, t_th = (float(np.median(rows[:, i])) for i in (0, 2, 4))
+        loss_ours, loss_sk, loss_th = rows[-1, 1], rows[-1, 3], rows[-1, 5]
         name = "sgd (Nesterov 0.9)" if s == "sgd" else s
-        print(f"| {name} | {t_ours:.2f} | {t_sk:.2f} | {flops / t_ours / 1e9:.1f} | "
-              f"{flops / t_sk / 1e9:.1f} | {loss_ours:.4f} | {loss_sk:.4f} | "
-              f"{t_sk / t_ours:.2f}x |")
+        print(f"| {name} | {t_ours:.2f} | {t_sk:.2f} | {t_th:.2f} | {flops / t_ours / 1e9:.1f} | "
+              f"{flops / t_sk / 1e9:.1f} | {flops / t_th / 1e9:.1f} | {loss_ours:.4f} | "
+              f"{loss_sk:.4f} | {loss_th:.4f} | {t_sk / t_ours:.2f}x | {t_th / t_ours:.2f}x |")
     return 0
 
 
