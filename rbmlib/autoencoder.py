@@ -392,6 +392,14 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def _check_settings(self):
         inner = self._check_dbn()
+        if inner is not None and self._standardised_dbn(inner):
+            raise ValueError(
+                "DBNAutoencoder cannot take a dbn with an 'nrelu' or 'gaussian' hidden "
+                "layer below its top layer: the layer above such a layer reads standardised "
+                "features (DBN.scalers_), which the unrolled encoder and decoder do not "
+                "apply. Real-valued units may be the top (code) layer only, as in "
+                "code_units."
+            )
         if inner is None:
             self._encoder_sizes()
             bad = set(self.pretrain_params or {}) & {
@@ -411,6 +419,15 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         elif not hasattr(inner, "rbms_"):
             inner._validate_params()
         return inner
+
+    @staticmethod
+    def _standardised_dbn(inner):
+        """Whether a DBN (fitted or not) standardises the input of a layer (``scalers_``)."""
+        if hasattr(inner, "rbms_"):
+            return any(s is not None for s in getattr(inner, "scalers_", ()))
+        n = len(_layer_sizes(inner.hidden_layer_sizes))
+        units = _per_layer("hidden_units", getattr(inner, "hidden_units", "bernoulli"), n)
+        return any(u in ("nrelu", "gaussian") for u in units[:-1])
 
     def _code_unit_type(self, inner):
         if inner is None:

@@ -448,8 +448,9 @@ _MNIST = (os.environ.get("RBMLIB_MNIST")
 def test_pipeline_on_mnist_beats_pca():
     """The small CI version of benchmarks/mnist_autoencoder.py: 3,000 MNIST training
     images, a Pipeline of DBNAutoencoder codes + logistic regression against PCA
-    with the same 10 components (measured: accuracy 0.847 vs 0.823, squared error
-    per image 25.8 vs 27.0 on the next 1,000 images)."""
+    with the same 10 components (measured, seeds 0-2: squared error per image
+    27.1, 20.2, 19.6 vs PCA's 27.0 on the next 1,000 images; seed 0's accuracy
+    0.847 vs 0.823 before 0cc8381)."""
     from rbmlib.datasets import load_mnist
 
     X, y = load_mnist(subset="train", path=_MNIST)
@@ -458,15 +459,22 @@ def test_pipeline_on_mnist_beats_pca():
         X /= 255.0
     y = y[:4000]
     Xtr, Xte, ytr, yte = X[:3000], X[3000:], y[:3000], y[3000:]
+    # Medians over three seeds: one seed's training is chaotic enough that a
+    # change in the float rounding of one product (0cc8381) moved seed 0's error
+    # from 25.8 to 27.1, while seeds 1 and 2 gave 20.2 and 19.6.
+    accuracy, error = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ae = make_pipeline(DBNAutoencoder(hidden_layer_sizes=(256,), n_components=10,
-                                          max_iter=20, random_state=0, n_jobs=1),
-                           LogisticRegression(max_iter=1000)).fit(Xtr, ytr)
+        for seed in range(3):
+            ae = make_pipeline(DBNAutoencoder(hidden_layer_sizes=(256,), n_components=10,
+                                              max_iter=20, random_state=seed, n_jobs=1),
+                               LogisticRegression(max_iter=1000)).fit(Xtr, ytr)
+            accuracy.append(ae.score(Xte, yte))
+            error.append(-ae[0].score(Xte))
         pca = make_pipeline(PCA(10, random_state=0),
                             LogisticRegression(max_iter=1000)).fit(Xtr, ytr)
-    assert ae.score(Xte, yte) > pca.score(Xte, yte)
-    assert -ae[0].score(Xte) < _pca_error(Xtr, Xte, 10)
+    assert np.median(accuracy) > pca.score(Xte, yte)
+    assert np.median(error) < _pca_error(Xtr, Xte, 10)
 
 
 @pytest.mark.parametrize("name, floor", [("iris", 0.85), ("wine", 0.75)])
@@ -485,3 +493,25 @@ def test_default_autoencoder_in_cross_val_score_with_minmaxscaler(name, floor):
                                                DBNAutoencoder(n_components=2, random_state=0),
                                                LogisticRegression()), X, y, cv=3)
     assert np.all(np.isfinite(scores)) and scores.mean() > floor, scores
+
+
+def test_dbn_with_real_valued_middle_layer_is_refused_clearly():
+    # A DBN standardises the input of the layer above an NReLU/Gaussian hidden
+    # layer (DBN.scalers_); the unrolled autoencoder does not apply that, so
+    # such a dbn is refused, fitted or not, before anything is trained.
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import minmax_scale
+
+    from rbmlib import DBN
+
+    X = minmax_scale(load_iris().data)
+    middle = DBN(hidden_layer_sizes=(6, 3), hidden_units=["nrelu", "bernoulli"], n_iter=2, random_state=0)
+    for dbn in (middle, clone(middle).fit(X)):
+        ae = DBNAutoencoder(dbn=dbn, max_iter=2, random_state=0)
+        with pytest.raises(ValueError, match="scalers_"):
+            ae.fit(X)
+        assert not hasattr(ae, "coefs_")
+    # real-valued units on the top (code) layer only need no scaler
+    top = DBN(hidden_layer_sizes=(6, 2), hidden_units=["bernoulli", "gaussian"], n_iter=2, random_state=0)
+    ae = DBNAutoencoder(dbn=top, max_iter=2, random_state=0).fit(X)
+    assert ae.transform(X).shape == (150, 2)
