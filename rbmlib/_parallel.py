@@ -18,6 +18,13 @@
   are per-thread (OpenBLAS built on OpenMP) are limited per block with an
   ordinary ``threadpool_limits``.
 
+OpenMP wait policy: importing rbmlib sets ``OMP_WAIT_POLICY=PASSIVE``
+unless the environment already sets it (see ``rbmlib/__init__.py``): GNU
+OpenMP's spinning workers took the cores from OpenBLAS's threads, and a CD-1
+epoch at two threads ran 7x slower than at one on a 2-core machine.  It takes
+effect only if no OpenMP runtime in the process has started before rbmlib is
+imported (Numba starts its own at the first parallel call).
+
 Reproducibility: the kernels write their own rows and draw their random
 numbers from a counter-based generator, so nothing in rbmlib's own code
 depends on the number of threads.  BLAS does: a threaded GEMM may split and
