@@ -41,7 +41,7 @@ import numpy as np
 
 from ._jit import njit, prange
 from .blas import gemm
-from .cd import apply_optimizer_update
+from .cd import apply_optimizer_update, column_mean
 from .partition import gray_flip
 from .sampling import fast_exp, gaussian, softplus, stream_key, uniform
 from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
@@ -239,13 +239,7 @@ def cd_update(m, settings, seed, update_index, offsets, params, velocities, chai
     gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
     do_sparse = sparsity_cost > 0.0
     if do_sparse:
-        for i in range(V):
-            vm[i] = 0.0
-        for r in range(m):
-            for i in range(V):
-                vm[i] += v0[r, i]
-        for i in range(V):
-            vm[i] *= inv_m
+        column_mean(v0, m, vm)
     lr_wd = learning_rate * weight_decay
     lr_sc = learning_rate * sparsity_cost
     for j in range(H):

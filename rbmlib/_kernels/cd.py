@@ -299,6 +299,22 @@ def _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate
         b[i] += vel_b[i]
 
 
+
+@njit(cache=True)
+def column_mean(X, m, out):
+    """``out[i] = mean_r X[r, i]`` over the first ``m`` rows (the sparsity term's
+    mean visible vector)."""
+    V = out.shape[0]
+    for i in range(V):
+        out[i] = 0.0
+    for r in range(m):
+        for i in range(V):
+            out[i] += X[r, i]
+    inv_m = 1.0 / m
+    for i in range(V):
+        out[i] *= inv_m
+
+
 @njit(cache=True)
 def _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weight_decay,
                  sparsity_target, sparsity_cost):
@@ -308,14 +324,7 @@ def _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weig
     do_sparse = sparsity_cost > 0.0
     vm = grad_W[0]
     if do_sparse:
-        # mean_r v0_ri for the sparsity term
-        for i in range(V):
-            vm[i] = 0.0
-        for r in range(m):
-            for i in range(V):
-                vm[i] += Vcat[r, i]
-        for i in range(V):
-            vm[i] *= inv_m
+        column_mean(Vcat, m, vm)  # mean_r v0_ri for the sparsity term
     lr_wd = learning_rate * weight_decay
     lr_sc = learning_rate * sparsity_cost
     if _use_threads(W.size):
@@ -483,14 +492,7 @@ def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse
     H, V = W.shape
     do_sparse = sparsity_cost > 0.0
     if do_sparse:
-        # mean_r v0_ri for the sparsity term of the weights
-        for i in range(V):
-            vm[i] = 0.0
-        for r in range(m):
-            for i in range(V):
-                vm[i] += Vcat[r, i]
-        for i in range(V):
-            vm[i] *= inv_m
+        column_mean(Vcat, m, vm)  # mean_r v0_ri for the sparsity term of the weights
     if kind == SGD:
         _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
                    momentum, sparsity_target, sparsity_cost, sparsity_decay)
