@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._blocks import is_dask_collection, lazy_method
 from .dbn import (
+    _REAL_VALUED,
     DBN,
     _BaseDBNNetwork,
     _affine_hidden_map,
@@ -427,7 +428,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             return any(s is not None for s in getattr(inner, "scalers_", ()))
         n = len(_layer_sizes(inner.hidden_layer_sizes))
         units = _per_layer("hidden_units", getattr(inner, "hidden_units", "bernoulli"), n)
-        return any(u in ("nrelu", "gaussian") for u in units[:-1])
+        return any(u in _REAL_VALUED for u in units[:-1])
 
     def _code_unit_type(self, inner):
         if inner is None:
