@@ -284,9 +284,17 @@ def plot_filters(model_or_weights, image_shape=None, n=100, *, n_cols=None,
 
 
 def _layer_products(model):
-    """Weights (n_units, n_features) of each hidden layer, multiplied down to the input."""
+    """Weights (n_units, n_features) of each hidden layer, multiplied down to the input.
+
+    For a DBN, the weights of the feed-forward layers equal to the stack
+    (``rbmlib.dbn._dbn_affine_maps``, those a fine-tuned network starts from):
+    the visible units' input map and the standardisation of the features above
+    real-valued hidden units (``scalers_``) are folded in.
+    """
     if hasattr(model, "rbms_"):
-        mats = [np.asarray(r.components_, dtype=np.float64) for r in model.rbms_]
+        from .dbn import _dbn_affine_maps
+
+        mats = [np.asarray(W, dtype=np.float64).T for W, _ in _dbn_affine_maps(model)]
     elif hasattr(model, "coefs_"):
         mats = [np.asarray(W, dtype=np.float64).T for W in model.coefs_[:-1]]
     else:
@@ -306,10 +314,15 @@ def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None
 
     The receptive field of unit ``j`` of layer ``l`` is row ``j`` of the
     product of the weights down to the pixels,
-    ``W_l W_(l-1) ... W_1`` (each ``W`` a ``components_`` of shape
-    (n_units, n_units_below)): a linear view that ignores the sigmoids in
-    between, as in the visualisations of Lee et al. (2009) and Erhan et al.
-    (2009). For ``layer=0`` these are the bottom RBM's filters.
+    ``W_l W_(l-1) ... W_1`` (each ``W`` of shape (n_units, n_units_below)): a
+    linear view that ignores the nonlinearities in between, as in the
+    visualisations of Lee et al. (2009) and Erhan et al. (2009). For a DBN
+    each ``W`` is the weight matrix of the network layer equal to the RBM (the
+    one a fine-tuned network starts from): the RBM's ``components_`` with the
+    standardisation of its input (``scalers_``, above real-valued hidden
+    units) and the visible units' input map (``v / sigma^2`` for Gaussian
+    units) folded in, so the fields of a DBN and of a network built from it
+    agree. For a Bernoulli bottom layer, ``layer=0`` shows its filters.
 
     Parameters
     ----------

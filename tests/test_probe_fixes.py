@@ -75,3 +75,53 @@ def test_interrupt_in_first_fine_tuning_epoch_without_pretraining(monkeypatch):
     assert len(msgs) == 1 and "fit interrupted" in msgs[0], msgs
     assert "during the first fine-tuning epoch" in msgs[0], msgs
     assert "no layer had completed" not in msgs[0], msgs
+
+
+# ----------------------------------------------------------------------------
+# plot_receptive_fields uses the network's affine maps (DBN.scalers_)
+# ----------------------------------------------------------------------------
+
+
+def _mosaic(fig):
+    return np.ma.filled(fig.axes[0].images[0].get_array().astype(np.float64), np.nan)
+
+
+def test_receptive_fields_of_dbn_agree_with_network_built_from_it():
+    """Layers above NReLU units read standardised features (scalers_): the DBN's
+    plotted fields are those of the network built from it."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.datasets import load_digits
+
+    from rbmlib import DBN
+    from rbmlib.dbn import _dbn_affine_maps
+    from rbmlib.plotting import _layer_products, plot_receptive_fields
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:400] / 16.0
+    y = y[:400]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dbn = DBN((16, 9), hidden_units=["nrelu", "bernoulli"], n_iter=3,
+                  random_state=0).fit(X)
+        # fine-tuning that barely moves: the network is the DBN's
+        clf = DBNClassifier(dbn=dbn, max_iter=1, solver="sgd", learning_rate_init=1e-12,
+                            momentum=0.0, random_state=0).fit(X, y)
+    assert dbn.scalers_[1] is not None  # the case of the finding
+    # the products are the network's, layer by layer
+    maps = _dbn_affine_maps(dbn)
+    want = maps[0][0].T
+    for l, got in enumerate(_layer_products(dbn)):
+        if l:
+            want = maps[l][0].T @ want
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for layer in (0, 1):
+        f_dbn = plot_receptive_fields(dbn, layer=layer, n=9)
+        f_net = plot_receptive_fields(clf, layer=layer, n=9)
+        a, b = _mosaic(f_dbn), _mosaic(f_net)
+        plt.close(f_dbn)
+        plt.close(f_net)
+        np.testing.assert_allclose(a, b, atol=1e-6, equal_nan=True)
