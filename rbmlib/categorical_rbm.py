@@ -424,7 +424,29 @@ class CategoricalRBM(_BaseRBM):
         cols = self._columns(X, reset)
         if reset:
             self._fit_categories(cols)
+        self._check_missing_not_category()
         return self._encode(cols)
+
+    def _check_missing_not_category(self):
+        """ValueError when ``missing_values`` is one of the categories: its entries
+        would be dropped from training and overwritten by :meth:`impute`."""
+        mv = self.missing_values
+        if mv is None or _is_scalar_nan(mv):
+            return  # NaN and None are never categories
+        for j, cats in enumerate(self.categories_):
+            if _get_mask(cats, mv).any():
+                if isinstance(self.categories, list):
+                    remedy = (f"Remove {mv!r} from categories[{j}], or set missing_values to "
+                              f"a value that is not a category (np.nan by default).")
+                else:  # missing_values changed after a fit with categories="auto"
+                    remedy = (f"The model was fitted with {mv!r} as a category: set "
+                              f"missing_values back, or fit again (categories='auto' then "
+                              f"leaves the missing value out).")
+                raise ValueError(
+                    f"missing_values={mv!r} is also a category of column {j} "
+                    f"(categories_[{j}] = {cats.tolist()[:20]}): its observed entries would "
+                    f"be treated as missing, left out of training and overwritten by "
+                    f"impute. {remedy}")
 
     def _check_fitted_X(self, X):
         check_is_fitted(self)

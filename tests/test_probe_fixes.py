@@ -3,6 +3,7 @@ failed before its fix: CategoricalRBM categories on dask arrays, missing_values
 among the categories, the memory of the one-hot encoding, plot_receptive_fields
 and DBN.scalers_, and the Ctrl-C warning of partial_fit."""
 
+import re
 import warnings
 
 import numpy as np
@@ -125,3 +126,35 @@ def test_receptive_fields_of_dbn_agree_with_network_built_from_it():
         plt.close(f_dbn)
         plt.close(f_net)
         np.testing.assert_allclose(a, b, atol=1e-6, equal_nan=True)
+
+
+# ----------------------------------------------------------------------------
+# CategoricalRBM: missing_values must not be a category
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cats, mv, X", [
+    ([np.array([0, 1, 2]), np.array([0, 1])], 2, [[0, 1], [2, 0], [1, 1]]),
+    ([np.array(["a", "b", "?"], dtype=object)], "?", [["a"], ["?"], ["b"]]),
+])
+def test_missing_values_listed_as_category_is_refused(cats, mv, X):
+    from rbmlib import CategoricalRBM
+
+    m = CategoricalRBM(n_components=2, n_iter=1, categories=cats, missing_values=mv,
+                       random_state=0)
+    want = (re.escape(f"missing_values={mv!r} is also a category of column 0") + ".*"
+            + re.escape(f"Remove {mv!r} from categories[0]"))
+    with pytest.raises(ValueError, match=want):
+        m.fit(X)
+    assert not hasattr(m, "categories_")  # left as it was
+
+
+def test_missing_values_changed_after_fit_to_a_category_is_refused():
+    from rbmlib import CategoricalRBM
+
+    X = np.array([[0, 1], [2, 0], [1, 1], [2, 1]])
+    m = CategoricalRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    m.set_params(missing_values=2)
+    for method in (m.transform, m.impute):
+        with pytest.raises(ValueError, match="missing_values=2 is also a category of column 0"):
+            method(X)
