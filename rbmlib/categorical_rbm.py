@@ -17,6 +17,7 @@ layer is the concatenation of the one-hot groups (``V = sum_i K_i`` units).
 """
 
 import math
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import likelihood
-from ._blocks import is_dask_collection, lazy_method, mean_over_rows
+from ._blocks import RowBlocks, is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
 from .rbm import FreeEnergyUndefinedError, _BaseRBM, _needs_free_energy, _TrainState
@@ -64,6 +65,23 @@ def _missing_mask(col, missing_values):
     if missing_values is not None and not _is_scalar_nan(missing_values):
         miss |= _get_mask(col, missing_values)
     return miss
+
+
+def _array_columns(Xa):
+    """The columns of a validated 2-D array as 1-D ndarrays (strings and other
+    non-numeric dtypes as object)."""
+    if Xa.dtype.kind in "US" or Xa.dtype.kind not in "biufO":
+        Xa = Xa.astype(object)
+    if Xa.dtype.kind == "c":  # pragma: no cover - check_array refuses complex
+        raise ValueError("Complex data not supported.")
+    return [Xa[:, j] for j in range(Xa.shape[1])]
+
+
+def _no_observed_value(j):
+    return ValueError(
+        f"Column {j} of X has no observed (non-missing) value, so categories='auto' finds "
+        f"no category for it; give its categories explicitly (categories=[...]) or drop "
+        f"the column.")
 
 
 class CategoricalRBM(_BaseRBM):
@@ -340,13 +358,8 @@ class CategoricalRBM(_BaseRBM):
                     a = np.asarray(s.astype(object).to_numpy(), dtype=object)
                 cols.append(a)
             return cols
-        Xa = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False,
-                           accept_sparse=False)
-        if Xa.dtype.kind in "US" or Xa.dtype.kind not in "biufO":
-            Xa = Xa.astype(object)
-        if Xa.dtype.kind == "c":  # pragma: no cover - check_array refuses complex
-            raise ValueError("Complex data not supported.")
-        return [Xa[:, j] for j in range(Xa.shape[1])]
+        return _array_columns(validate_data(self, X, reset=reset, dtype=None,
+                                            ensure_all_finite=False, accept_sparse=False))
 
     def _fit_categories(self, cols):
         """``categories_`` and ``offsets_`` from the training columns."""
@@ -381,10 +394,7 @@ class CategoricalRBM(_BaseRBM):
             for j, col in enumerate(cols):
                 values = col[~_missing_mask(col, self.missing_values)]
                 if values.shape[0] == 0:
-                    raise ValueError(
-                        f"Column {j} of X has no observed (non-missing) value, so "
-                        f"categories='auto' finds no category for it; give its categories "
-                        f"explicitly (categories=[...]) or drop the column.")
+                    raise _no_observed_value(j)
                 cats.append(_unique(values))
         sizes = np.array([len(c) for c in cats], dtype=np.int64)
         self.categories_ = cats
@@ -451,6 +461,79 @@ class CategoricalRBM(_BaseRBM):
     def _check_fitted_X(self, X):
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
+
+    # -------------------------------------------------------- dask arrays
+    def _chunk_categories(self, X):
+        """categories="auto" of a dask array: the sorted distinct observed values of
+        each column over all its row chunks (one pass, one chunk in memory at a time)."""
+        found = None
+        for block in RowBlocks(X).blocks():
+            cols = _array_columns(check_array(block, dtype=None, ensure_all_finite=False,
+                                              accept_sparse=False))
+            seen = [_unique(col[~_missing_mask(col, self.missing_values)]) for col in cols]
+            found = seen if found is None else [
+                _unique(np.concatenate([a, b])) for a, b in zip(found, seen)]
+        for j, cats in enumerate(found):
+            if cats.shape[0] == 0:
+                raise _no_observed_value(j)
+        return found
+
+    @contextmanager
+    def _categories_of_all_chunks(self, X):
+        """With categories="auto", the categories of a dask X are found over all its
+        chunks before training (its chunks are streamed through partial_fit, whose
+        first call would otherwise see only the first chunk), as for the same data in
+        memory. They are given to the training as ``categories`` for the duration of
+        the block, then the parameter is "auto" again."""
+        if not (isinstance(self.categories, str) and self.categories == "auto"):
+            yield
+            return
+        self._validate_params()  # before reading the data
+        self.categories = self._chunk_categories(X)
+        try:
+            yield
+        finally:
+            self.categories = "auto"
+
+    def _fit_dask(self, X):
+        with self._categories_of_all_chunks(X):
+            return super()._fit_dask(X)
+
+    def partial_fit(self, X, y=None):
+        """Run one pass of CD updates over X in mini-batches of batch_size.
+
+        As :meth:`rbmlib.BernoulliRBM.partial_fit`: the call is atomic (on
+        error or KeyboardInterrupt the model is left as it was). The first
+        call sets ``categories_``; with ``categories="auto"`` and a dask X
+        they are the observed values of all its chunks (one reading pass
+        before training), as for the same data in memory.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or dask array of shape (n_samples, n_features)
+            Categories, NaN/None or ``missing_values`` for missing entries. A
+            dask array is read chunk by chunk, in order; all its chunks are
+            applied or, if one fails, none.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            On bad input (wrong columns, an unknown category with
+            ``handle_unknown="error"``, a column without an observed value) or
+            bad parameters.
+        KeyboardInterrupt
+            If interrupted (the model is as before the call).
+        """
+        if is_dask_collection(X) and not hasattr(self, "components_"):
+            with self._categories_of_all_chunks(X):
+                return super().partial_fit(X, y)
+        return super().partial_fit(X, y)
 
     @property
     def _visible_units(self):

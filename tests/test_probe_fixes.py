@@ -158,3 +158,54 @@ def test_missing_values_changed_after_fit_to_a_category_is_refused():
     for method in (m.transform, m.impute):
         with pytest.raises(ValueError, match="missing_values=2 is also a category of column 0"):
             method(X)
+
+
+# ----------------------------------------------------------------------------
+# CategoricalRBM on a dask array: categories from every chunk
+# ----------------------------------------------------------------------------
+
+
+def _chunked_categories(n=600, n_chunks=6, seed=0):
+    """Codes whose later chunks hold categories the first chunk lacks (and a
+    column entirely missing in the first chunk)."""
+    rng = np.random.RandomState(seed)
+    X = np.column_stack([rng.randint(0, 40, n), rng.randint(0, 5, n)]).astype(np.float64)
+    per = n // n_chunks
+    X[:per, 0] = rng.randint(0, 10, per)  # the first chunk sees 10 of 40 categories
+    X[:per, 1] = np.nan  # ... and no value of column 1
+    return X, per
+
+
+@pytest.mark.parametrize("handle_unknown", ["ignore", "error"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_dask_fit_takes_categories_from_every_chunk(handle_unknown, method):
+    da = pytest.importorskip("dask.array")
+    from rbmlib import CategoricalRBM
+
+    X, per = _chunked_categories()
+    ref = CategoricalRBM(n_components=3, n_iter=1, handle_unknown=handle_unknown,
+                         random_state=0).fit(X)
+    assert [len(c) for c in ref.categories_] == [40, 5]
+    for seed in range(3):  # the chunk order of fit is random: no seed may fail or drop
+        m = CategoricalRBM(n_components=3, n_iter=2, handle_unknown=handle_unknown,
+                           random_state=seed)
+        getattr(m, method)(da.from_array(X, chunks=(per, 2)))
+        assert m.categories == "auto"  # the parameter is left as given
+        assert len(m.categories_) == 2
+        for got, want in zip(m.categories_, ref.categories_):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(m.offsets_, ref.offsets_)
+        # every category is one: transform of the in-memory data sees no unknown value
+        assert m.transform(X).shape == (X.shape[0], 3)
+
+
+def test_dask_fit_column_without_any_observed_value_is_refused():
+    da = pytest.importorskip("dask.array")
+    from rbmlib import CategoricalRBM
+
+    X, per = _chunked_categories()
+    X[:, 1] = np.nan
+    m = CategoricalRBM(n_components=3, n_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="Column 1 of X has no observed"):
+        m.fit(da.from_array(X, chunks=(per, 2)))
+    assert not hasattr(m, "categories_")
