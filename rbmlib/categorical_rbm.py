@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._encode import _check_unknown, _encode, _unique
 from sklearn.utils._mask import _get_mask
@@ -31,7 +32,8 @@ from . import likelihood
 from ._blocks import RowBlocks, is_dask_collection, lazy_method, mean_over_rows
 from ._kernels import categorical as _ck
 from ._parallel import thread_limits
-from .rbm import FreeEnergyUndefinedError, _BaseRBM, _needs_free_energy, _TrainState
+from .rbm import (FreeEnergyUndefinedError, _BaseRBM, _needs_free_energy, _row_blocks,
+                  _TrainState)
 from .units import categorical_units
 
 __all__ = ["CategoricalRBM"]
@@ -545,8 +547,31 @@ class CategoricalRBM(_BaseRBM):
         """One-hot matrix (n, V) of codes; missing groups all zero."""
         return self._visible_units.onehot(codes, dtype)
 
+    def _onehot_csr(self, codes, dtype=np.float64):
+        """The one-hot rows (n, V) of codes as a CSR matrix: one stored 1 per observed
+        entry (``n G`` values at most), never the dense ``n V``, which for a column of
+        thousands of categories is far larger than anything computed from it."""
+        codes = np.asarray(codes)
+        obs = codes >= 0
+        indices = (codes + self.offsets_[:-1])[obs]  # row-major: rows in order
+        indptr = np.zeros(codes.shape[0] + 1, dtype=np.int64)
+        np.cumsum(obs.sum(axis=1), out=indptr[1:])
+        return sp.csr_matrix((np.ones(indices.shape[0], dtype), indices, indptr),
+                             shape=(codes.shape[0], int(self.offsets_[-1])))
+
+    def _category_frequencies(self, codes):
+        """Mean of each one-hot column over the rows of codes (n, G), shape (V,)."""
+        obs = codes >= 0
+        counts = np.bincount((codes + self.offsets_[:-1])[obs],
+                             minlength=int(self.offsets_[-1]))
+        return counts / codes.shape[0]
+
     def _visible_input(self, X, P=None):
-        return self._onehot(X)
+        return self._onehot_csr(X)
+
+    def _visible_row_blocks(self, n):
+        """Row blocks over which a dense (rows, V) array stays bounded."""
+        return _row_blocks(n, max(int(self.offsets_[-1]), int(self.n_components)))
 
     def _saturation_applies(self, X_monitor):
         return True  # one-hot inputs are in [0, 1]
@@ -559,7 +584,7 @@ class CategoricalRBM(_BaseRBM):
         dtype = np.float64
         W = np.ascontiguousarray(rng.normal(0.0, 0.01, (H, V)).astype(dtype))
         n_rows = codes.shape[0]
-        b = self._visible_units.init_bias(self._onehot(codes, dtype).mean(axis=0),
+        b = self._visible_units.init_bias(self._category_frequencies(codes).astype(dtype),
                                           self.visible_bias_init, n_rows)
         return _TrainState(
             W=W, c=np.zeros(H, dtype), b=b, sigma=np.ones(V, dtype),
@@ -600,6 +625,13 @@ class CategoricalRBM(_BaseRBM):
         """Sampled codes (n, G) given hidden states (the unit table's sampler)."""
         return self._visible_units.codes(super()._sample_visibles(h, rng))
 
+    def _reconstruction_error(self, X, P=None):
+        # the reconstruction is dense (rows, V): blocks of rows bounded in V
+        out = np.empty(X.shape[0])
+        for start, stop in self._visible_row_blocks(X.shape[0]):
+            out[start:stop] = self._reconstruction_error_block(X[start:stop], P)
+        return out
+
     def _reconstruction_error_block(self, X, P):
         # squared error over the one-hot units of the observed groups, per observed group
         v = self._onehot(X)
@@ -614,14 +646,14 @@ class CategoricalRBM(_BaseRBM):
 
     def _free_energy_block(self, X, P):
         # rbmlib.units.free_energy of the one-hot rows
-        return super()._free_energy_block(self._onehot(X), P)
+        return super()._free_energy_block(self._onehot_csr(X), P)
 
     def _score_samples(self, X, P=None):
         return self._blockwise(X, self._score_samples_block, P)
 
     def _score_samples_block(self, X, P):
         W, c, b, _ = self._params(P)
-        pre = np.ascontiguousarray(self._onehot(X) @ W.T + c)
+        pre = np.ascontiguousarray(self._hidden_pre(self._visible_input(X), P))
         out = np.empty(X.shape[0])
         with thread_limits(self.n_jobs):
             _ck.pseudo_loglik(np.ascontiguousarray(X), self.offsets_, pre,
@@ -772,7 +804,9 @@ class CategoricalRBM(_BaseRBM):
             As for :meth:`transform`.
         """
         X = self._check_fitted_X(X)
-        p = self._visible_means(self._mean_hiddens(X))
+        p = np.empty((X.shape[0], int(self.offsets_[-1])))
+        for start, stop in self._visible_row_blocks(X.shape[0]):
+            p[start:stop] = self._visible_means(self._mean_hiddens(X[start:stop]))
         return [p[:, self.offsets_[g]:self.offsets_[g + 1]] for g in range(X.shape[1])]
 
     def impute(self, X):
@@ -800,14 +834,16 @@ class CategoricalRBM(_BaseRBM):
             As for :meth:`transform`.
         """
         codes = self._check_fitted_X(X)
-        with thread_limits(self.n_jobs):
-            p = self._visible_means(self._mean_hiddens(codes))
         filled = codes.copy()
-        for g in range(codes.shape[1]):
-            miss = codes[:, g] < 0
-            if miss.any():
-                filled[miss, g] = np.argmax(
-                    p[miss, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
+        for start, stop in self._visible_row_blocks(codes.shape[0]):
+            rows = codes[start:stop]
+            with thread_limits(self.n_jobs):
+                p = self._visible_means(self._mean_hiddens(rows))
+            for g in range(codes.shape[1]):
+                miss = rows[:, g] < 0
+                if miss.any():
+                    filled[start + np.flatnonzero(miss), g] = np.argmax(
+                        p[miss, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
         return self._decode(filled)
 
     def inverse_transform(self, X):
@@ -868,8 +904,8 @@ class CategoricalRBM(_BaseRBM):
 
     # ------------------------------------------------------------- likelihood
     def _likelihood_data(self, X):
-        """One-hot float64 states (n, V) of categories X (None stays None)."""
-        return None if X is None else self._onehot(self._check_fitted_X(X))
+        """One-hot float64 states (n, V), CSR, of categories X (None stays None)."""
+        return None if X is None else self._onehot_csr(self._check_fitted_X(X))
 
     @_needs_free_energy
     def log_partition(self, method="auto", *, n_runs=100, betas=None, base_rate=None,
@@ -975,7 +1011,8 @@ class CategoricalRBM(_BaseRBM):
         if "base_rate" in params:
             params["base_rate"] = self._likelihood_data(params["base_rate"])
         with thread_limits(self.n_jobs):
-            return likelihood.log_likelihood(self, self._onehot(codes), log_z=log_z, **params)
+            return likelihood.log_likelihood(self, self._onehot_csr(codes), log_z=log_z,
+                                             **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -209,3 +209,85 @@ def test_dask_fit_column_without_any_observed_value_is_refused():
     with pytest.raises(ValueError, match="Column 1 of X has no observed"):
         m.fit(da.from_array(X, chunks=(per, 2)))
     assert not hasattr(m, "categories_")
+
+
+# ----------------------------------------------------------------------------
+# CategoricalRBM never builds the dense one-hot matrix
+# ----------------------------------------------------------------------------
+
+
+def _peak_mb(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_many_categories_do_not_materialise_the_dense_onehot():
+    """One column of 3,000 categories on 6,000 rows: the dense one-hot is 144 MB,
+    the hidden representation 192 kB. The peaks were 144 MB (fit, transform,
+    score_samples, free_energy), 720 MB (reconstruction_error) and 576 MB (impute)."""
+    from rbmlib import CategoricalRBM
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 3000, (6000, 1))
+    X[:3000, 0] = np.arange(3000)
+    dense_mb = X.shape[0] * 3000 * 8 / 1e6
+    warm = CategoricalRBM(n_components=4, n_iter=1, random_state=0).fit(X[:50])
+    for name in ("transform", "score_samples", "free_energy", "reconstruction_error"):
+        getattr(warm, name)(X[:5])  # compiled outside the measurement
+    m = CategoricalRBM(n_components=4, n_iter=1, random_state=0)
+    peaks = {"fit": _peak_mb(lambda: m.fit(X))}
+    assert m.components_.shape == (4, 3000)
+    for name in ("transform", "score_samples", "free_energy", "reconstruction_error",
+                 "impute"):
+        peaks[name] = _peak_mb(lambda: getattr(m, name)(X))
+    assert max(peaks.values()) < dense_mb / 10, peaks
+    for name in ("transform", "score_samples", "free_energy"):
+        assert peaks[name] < 2.0, peaks  # O(n (G + H)), not O(n V)
+
+
+@pytest.mark.parametrize("hidden_units", ["bernoulli", "gaussian"])
+def test_sparse_onehot_gives_the_dense_onehot_results(hidden_units):
+    """Against the dense one-hot formulas (the code before the sparse one-hot)."""
+    from scipy.special import expit
+
+    from rbmlib import CategoricalRBM
+
+    rng = np.random.RandomState(1)
+    X = rng.randint(0, 5, (200, 4)).astype(float)
+    X[:, 2] = rng.randint(0, 13, 200)
+    X[rng.rand(200, 4) < 0.1] = np.nan
+    m = CategoricalRBM(n_components=6, n_iter=3, batch_size=16, hidden_units=hidden_units,
+                       random_state=0).fit(X)
+    codes = m._check_fitted_X(X)
+    V1 = m._onehot(codes)  # dense reference
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    pre = V1 @ W.T + c
+    want_t = expit(pre) if hidden_units == "bernoulli" else pre
+    np.testing.assert_allclose(m.transform(X), want_t, rtol=1e-12, atol=1e-12)
+    lm = (np.logaddexp(0, pre) if hidden_units == "bernoulli"
+          else 0.5 * pre**2 + 0.5 * np.log(2 * np.pi))
+    np.testing.assert_allclose(m.free_energy(X), -V1 @ b - lm.sum(axis=1),
+                               rtol=1e-12, atol=1e-12)
+    # the initial visible biases: log frequencies of the dense column means
+    fresh = CategoricalRBM(n_components=6, n_iter=0, random_state=0).fit(X)
+    want_b = fresh._visible_units.init_bias(V1.mean(axis=0), "log_frequencies", len(X))
+    np.testing.assert_array_equal(fresh.intercept_visible_, want_b)
+    # reconstruction error and imputation, computed in row blocks
+    r = m._visible_units.mean(m.transform(X) @ W + b, None)
+    obs = codes >= 0
+    mask = np.repeat(obs, np.diff(m.offsets_), axis=1)
+    want_r = (((V1 - r) ** 2) * mask).sum(axis=1) / np.maximum(obs.sum(axis=1), 1)
+    np.testing.assert_allclose(m.reconstruction_error(X), want_r, rtol=1e-12, atol=1e-12)
+    filled = m.impute(X)
+    for g in range(4):
+        p = r[:, m.offsets_[g]:m.offsets_[g + 1]]
+        miss = ~obs[:, g]
+        np.testing.assert_array_equal(filled[miss, g],
+                                      m.categories_[g][np.argmax(p[miss], axis=1)])
