@@ -13,13 +13,6 @@ from rbmlib import DBNClassifier
 from rbmlib import mlp as mlp_module
 
 
-def _quiet():
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore")
-    return ctx
-
-
 def _interrupt_fine_tuning(monkeypatch):
     """Raise KeyboardInterrupt from inside the first fine-tuning epoch."""
 
