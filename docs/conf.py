@@ -41,6 +41,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
     "sphinx_design",
+    "matplotlib.sphinxext.plot_directive",
     "offline_xref",
 ]
 
@@ -137,6 +138,14 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "write_computation_times": False,
 }
+
+# -- matplotlib's plot directive (the benchmarks page) --------------------------
+
+plot_formats = [("png", 100)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_include_source = False
+plot_rcparams = {"font.size": 9}
 
 copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True

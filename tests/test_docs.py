@@ -84,6 +84,16 @@ def public_objects():
     return names
 
 
+def test_benchmark_numbers_come_from_results():
+    """Every decimal number on the benchmarks page and in its plots is in RESULTS.md."""
+    results = (REPO / "benchmarks" / "RESULTS.md").read_text()
+    for path in (REPO / "docs" / "benchmarks.rst", REPO / "docs" / "benchmarks" / "plots.py"):
+        numbers = set(re.findall(r"(?<![\w.])-?\d+\.\d+", path.read_text()))
+        assert len(numbers) > 20
+        missing = sorted(n for n in numbers if n not in results)
+        assert not missing, f"{path.name}: numbers not in benchmarks/RESULTS.md: {missing}"
+
+
 def test_checks_match_the_docs_build():
     """The build validates at least what this test validates, minus the exemptions' codes."""
     conf = _docs_conf_checks()
