@@ -78,6 +78,8 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "header_links_before_dropdown": 6,
+    "navbar_align": "left",
+    "navbar_persistent": ["search-button"],
     # The theme's version check and analytics would reach the network.
     "check_switcher": False,
     "navbar_end": ["theme-switcher", "navbar-icon-links"],

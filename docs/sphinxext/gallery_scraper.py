@@ -43,9 +43,10 @@ def png_scraper(block, block_vars, gallery_conf):
                  key=lambda p: (p.stat().st_mtime_ns, p.name))
     if not new:
         return ""
-    images = []
+    rst = []
     for png, target in zip(new, block_vars["image_path_iterator"]):
         shutil.copyfile(png, target)
         seen.add(png)
-        images.append(target)
-    return figure_rst(images, gallery_conf["src_dir"])
+        # one figure per image, full width (a list of several would shrink them side by side)
+        rst.append(figure_rst([target], gallery_conf["src_dir"], fig_titles=png.name))
+    return "\n".join(rst)
