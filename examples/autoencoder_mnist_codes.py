@@ -21,12 +21,12 @@ Saved in ``--out``:
 
 Data: MNIST (60,000 images, 28x28; ``RBMLIB_MNIST`` or ``../shared/data/mnist``,
 the first ``--n-train`` images) by default; ``--quick`` uses scikit-learn's
-8x8 digits (no download) and a small network, and runs in seconds.
+8x8 digits (no download) and a small network.
 
 Usage::
 
     python examples/autoencoder_mnist_codes.py            # MNIST, some minutes
-    python examples/autoencoder_mnist_codes.py --quick    # 8x8 digits, seconds
+    python examples/autoencoder_mnist_codes.py --quick    # 8x8 digits, ~17 s
 """
 
 import argparse
@@ -90,7 +90,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     parser.add_argument("--quick", action="store_true",
-                        help="scikit-learn's 8x8 digits and a small network (seconds)")
+                        help="scikit-learn's 8x8 digits and a small network")
     parser.add_argument("--code", type=int, default=None,
                         help="code size of the reconstruction comparison (default 10 "
                              "with --quick, 30 on MNIST)")

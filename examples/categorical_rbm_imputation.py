@@ -18,7 +18,7 @@ It saves a bar chart and a strip of digits with hidden and imputed pixels.
 Usage::
 
     python examples/categorical_rbm_imputation.py           # ~10 s
-    python examples/categorical_rbm_imputation.py --quick   # seconds
+    python examples/categorical_rbm_imputation.py --quick   # ~5 s
 """
 
 import argparse
@@ -63,7 +63,7 @@ def mode_baseline(X_train, X_test_hidden):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small settings (seconds)")
+    parser.add_argument("--quick", action="store_true", help="small settings")
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

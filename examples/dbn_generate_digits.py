@@ -24,8 +24,8 @@ Saved in ``--out``:
 
 Usage::
 
-    python examples/dbn_generate_digits.py            # about a minute
-    python examples/dbn_generate_digits.py --quick    # a few seconds
+    python examples/dbn_generate_digits.py            # ~2 min
+    python examples/dbn_generate_digits.py --quick    # ~7 s
 """
 
 import argparse
@@ -51,7 +51,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     parser.add_argument("--quick", action="store_true",
-                        help="a small DBN, few epochs, short chains (a few seconds)")
+                        help="a small DBN, few epochs, short chains")
     parser.add_argument("--n-samples", type=int, default=100)
     parser.add_argument("--n-gibbs", type=int, default=1000,
                         help="Gibbs steps in the top RBM per sample")

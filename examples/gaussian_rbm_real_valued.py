@@ -22,7 +22,7 @@ Usage::
 
     python examples/gaussian_rbm_real_valued.py            # breast cancer
     python examples/gaussian_rbm_real_valued.py --dataset diabetes
-    python examples/gaussian_rbm_real_valued.py --quick    # a few seconds
+    python examples/gaussian_rbm_real_valued.py --quick    # ~22 s
 """
 
 import argparse
@@ -122,7 +122,7 @@ def main(argv=None):
     parser.add_argument("--dataset", choices=["breast_cancer", "diabetes"],
                         default="breast_cancer")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer models, hidden units and epochs (a few seconds)")
+                        help="fewer models, hidden units and epochs")
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)

@@ -24,7 +24,7 @@ and the time of each stage. Saved in ``--out``:
 Usage::
 
     python examples/mnist_dbn_classifier.py            # full MNIST: long (tens of minutes)
-    python examples/mnist_dbn_classifier.py --quick    # 2,000 images, seconds
+    python examples/mnist_dbn_classifier.py --quick    # 2,000 images, ~18 s
 """
 
 import argparse
@@ -49,7 +49,7 @@ def main(argv=None):
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     parser.add_argument("--quick", action="store_true",
                         help="2,000 training and 1,000 test images, two small layers, "
-                             "few epochs (seconds)")
+                             "few epochs")
     parser.add_argument("--data", default=None, help="MNIST folder")
     parser.add_argument("--n-train", type=int, default=None,
                         help="use the first N training images (default: all 60,000)")

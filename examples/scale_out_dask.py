@@ -24,25 +24,33 @@ Saved in ``--out``: ``scale_out_filters.png``, the first layer's filters.
 
 Usage::
 
-    pip install "rbmlib[dask,plot]"
+    pip install ".[dask,plot]"    # the dask extra (dask, distributed, dask-ml)
     python examples/scale_out_dask.py             # 7,000,000 rows: a 1.7 GiB file, ~5 min
-    python examples/scale_out_dask.py --quick     # 100,000 rows, seconds
+    python examples/scale_out_dask.py --quick     # 100,000 rows, ~31 s
 """
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
-import matplotlib
+try:  # the dask extra: not part of rbmlib's plain or [plot] install
+    import dask
+    import dask.array as da
+    from distributed import Client, LocalCluster
+except ImportError as exc:
+    sys.exit(f"scale_out_dask.py needs dask and distributed, which are not installed here "
+             f"({exc}).\nInstall rbmlib's dask extra (with plot, for the figure):\n"
+             f'    pip install ".[dask,plot]"     # from the root of the repository\n'
+             f'or  pip install "rbmlib[dask,plot]"')
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # files only, no windows
 
-import dask  # noqa: E402
-import dask.array as da  # noqa: E402
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
