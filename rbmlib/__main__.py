@@ -147,8 +147,9 @@ def dbn_rows(X_train, X_test, y_train, y_test, quick=False, seeds=(0, 1, 2), pro
     for seed in seeds:
         say(f"fitting the pretrained DBNClassifier, the same network without pretraining "
             f"and MLPClassifier (random_state={seed})")
-        per_seed.append(run_dbn_demo(X_train, X_test, y_train, y_test, quick=quick,
-                                     seeds=(seed,)))
+        with _Heartbeat(say, f"... still fitting the DBN rows (random_state={seed})"):
+            per_seed.append(run_dbn_demo(X_train, X_test, y_train, y_test, quick=quick,
+                                         seeds=(seed,)))
     names = [row[0] for row in per_seed[0]]
     return [(name, _mean(r[i][1] for r in per_seed), _mean(r[i][2] for r in per_seed))
             for i, name in enumerate(names)]
@@ -231,10 +232,13 @@ def _describe_threads(requested):
     libraries = ", ".join(api for api, _ in blas)
     blas_text = (f"{'/'.join(map(str, counts))} BLAS ({libraries})" if blas
                  else "no BLAS library found")
-    how = {1: "the default", None: "--threads none: the libraries' own defaults"}.get(
-        requested, f"--threads {requested}")
-    return (f"Threads: {numba_threads} Numba, {blas_text}: {how}, set with rbmlib's "
-            f"thread_limits;\n--threads N to change")
+    if requested is None:
+        how = "the libraries' own defaults (--threads none);\n--threads N sets a number"
+    elif requested == 1:
+        how = "the default, set with rbmlib's thread_limits;\n--threads N to change"
+    else:
+        how = f"--threads {requested}, set with rbmlib's thread_limits"
+    return f"Threads: {numba_threads} Numba, {blas_text}: {how}"
 
 
 def _print_table(title, header, rows):
