@@ -67,6 +67,7 @@ from .mlp import (
 )
 from .categorical_rbm import CategoricalRBM
 from .gaussian_rbm import GaussianBernoulliRBM
+from . import _fitting
 from .rbm import BernoulliRBM, DivergenceError
 from .units import HIDDEN_UNITS
 
@@ -601,6 +602,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         L = len(rbms)
         done, scalers = [], []
         where = None  # description of where Ctrl-C landed
+        # verbose: each layer's RBM prints one line per epoch, as the DBN's layer
+        progress = _fitting.Pretraining("[DBN]", [rbm.n_iter for rbm in rbms],
+                                        [rbm.n_components for rbm in rbms],
+                                        enabled=bool(self.verbose))
+        if self.verbose:
+            print(f"[DBN] Greedy pretraining: {L} layer(s) of "
+                  f"{', '.join(map(str, progress.n_components))} hidden units, "
+                  f"{' + '.join(map(str, progress.n_iter))} epochs")
         try:
             H = X
             for l, rbm in enumerate(rbms):
@@ -612,7 +621,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     scaler = _floor_scale(StandardScaler().fit(H))
                     H = scaler.transform(H)
                 try:
-                    rbm.fit(H)
+                    with progress.layer(l, rbm):
+                        rbm.fit(H)
                 except KeyboardInterrupt:
                     # the RBM re-raises only when none of its epochs completed
                     where = f"in the first epoch of layer {l + 1} of {L}"

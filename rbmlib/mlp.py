@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from ._fitting import scale_cause
 from ._kernels import mlp as _k
 from ._parallel import thread_limits
 from .optim import SCHEDULES, SOLVERS, Optimizer  # noqa: F401  (SCHEDULES re-exported)
@@ -556,10 +557,15 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
                 params[...] = prev_params
                 res.best_loss = float(best_loss) if res.n_iter and not early_stopping else None
                 res.coefs, res.intercepts = lay.unpack(params)
+                # the inputs' (and a regression's targets') scale first when large
+                scale = " ".join(c for c in (
+                    scale_cause(X), scale_cause(Y, "y") if out_activation == "identity"
+                    else "") if c)
                 exc = DivergenceError(
-                    f"Back-propagation diverged in epoch {epoch + 1} ({bad}); reduce "
-                    f"learning_rate_init (currently {learning_rate_init!r}). The network was "
-                    f"left as it was after epoch {epoch}."
+                    f"Back-propagation diverged in epoch {epoch + 1} ({bad})"
+                    + (f". {scale} Otherwise, reduce " if scale else "; reduce ")
+                    + f"learning_rate_init (currently {learning_rate_init!r}). The network "
+                    f"was left as it was after epoch {epoch}."
                 )
                 exc.result = res
                 raise exc

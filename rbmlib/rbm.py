@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._kernels.cd import cd_epoch
 from ._kernels.monitor import pseudo_loglik_bernoulli
 from ._blocks import RowBlocks, fit_streaming, is_dask_collection, lazy_method, mean_over_rows
-from . import likelihood
+from . import _fitting, likelihood
 from ._parallel import thread_limits
 from .optim import SOLVERS, Optimizer
 from .units import HIDDEN_UNITS, VISIBLE_UNITS
@@ -611,6 +611,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         best_gap_count = 0
         prev_gap = None
         t_start = time.time()
+        # a DBN pretraining this RBM as one of its layers: the epoch lines are the DBN's
+        layer = _fitting.pretraining_layer(self)
         committed = state.copy() if keep_partial else None
         first_iter = state.n_iter
         try:
@@ -624,21 +626,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                         self._run_epoch(state, X, order, scratch, opt_scratch)
                 bad = self._check_divergence(state, monitor)
                 if bad is not None:
-                    cause = (f"The data are the likely cause: {data_problem} Otherwise, reduce"
-                             if data_problem else "Reduce")
-                    raise DivergenceError(
-                        f"Training diverged in epoch {state.n_iter + 1}: {bad}. {cause} "
-                        f"learning_rate (currently {self.learning_rate!r})."
-                        f"{'' if data_problem else self._divergence_hint()} "
-                        f"The estimator was left as it was before this call."
-                    )
+                    raise DivergenceError(self._divergence_message(
+                        bad, state.n_iter + 1, X, data_problem))
                 seconds = time.time() - t0
                 record = self._epoch_record(state, monitor, X_val, seconds)
                 state.n_iter += 1
                 state.history.append(record)
-                if self.verbose:
+                if self.verbose or layer is not None:
                     self._print_epoch(state, record, seconds, t_start,
-                                      epoch, n_epochs)
+                                      epoch, n_epochs, layer)
                 if keep_partial:
                     committed = state.copy()
                 if self.early_stopping and "free_energy_gap" in record:
@@ -647,9 +643,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     best_gap_count = best_gap_count + 1 if grew else 0
                     prev_gap = gap
                     if best_gap_count >= self.n_iter_no_change:
-                        if self.verbose:
-                            print(f"[{type(self).__name__}] Early stopping: the free-energy "
-                                  f"gap grew for {best_gap_count} epochs in a row.")
+                        if self.verbose or layer is not None:
+                            print(f"{self._verbose_label(layer)} Early stopping: the "
+                                  f"free-energy gap grew for {best_gap_count} epochs in a row.")
                         break
         except KeyboardInterrupt:
             if not keep_partial or committed.n_iter == first_iter:
@@ -664,13 +660,43 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return committed, True
         return state, False
 
-    def _print_epoch(self, state, record, seconds, t_start, epoch, n_epochs):
-        # scikit-learn's line first, then the extra figures
+    def _divergence_message(self, bad, epoch, X, data_problem):
+        """The DivergenceError message: what broke, then the likely causes and remedies.
+
+        The data come first when they are the likely cause: a problem found by
+        ``_check_training_data`` (``data_problem``), or a large scale (``max |X|``
+        above ``_fitting.LARGE_INPUT``); the learning rate always.
+        """
+        causes = [c for c in (f"The data are the likely cause: {data_problem}"
+                              if data_problem else "", _fitting.scale_cause(X)) if c]
+        rate = f"learning_rate (currently {self.learning_rate!r})."
+        rate = f"Otherwise, reduce {rate}" if causes else f"Reduce {rate}"
+        return " ".join([f"Training diverged in epoch {epoch}: {bad}."] + causes + [
+            rate + ("" if data_problem else self._divergence_hint()),
+            "The estimator was left as it was before this call."])
+
+    def _verbose_label(self, layer):
+        if layer is None:
+            return f"[{type(self).__name__}]"
+        progress, l = layer
+        return f"{progress.label} Layer {l + 1}/{len(progress.n_iter)}:"
+
+    def _print_epoch(self, state, record, seconds, t_start, epoch, n_epochs, layer=None):
+        # scikit-learn's line first, then the extra figures; as a DBN's layer
+        # (``layer`` from _fitting.pretraining_layer) the DBN's line
         elapsed = time.time() - t_start
-        left = elapsed / (epoch + 1) * (n_epochs - epoch - 1)
         extra = ""
         if "free_energy_gap" in record:
             extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
+        if layer is not None:
+            progress, l = layer
+            score = record[self._score_key]
+            figures = (f"{self._score_label} = {score:.2f}, " if np.isfinite(score) else ""
+                       ) + f"reconstruction error = {record['reconstruction_error']:.4f}{extra}"
+            print(progress.epoch_line(l, state.W.shape, epoch, n_epochs, figures, seconds,
+                                      elapsed))
+            return
+        left = _fitting.time_left(elapsed, epoch + 1, n_epochs)
         print(
             f"[{type(self).__name__}] Iteration {state.n_iter}, "
             f"{self._score_label} = {record[self._score_key]:.2f}, "
