@@ -1122,7 +1122,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             2008); "auto" picks "exact" when it is possible.
         **ais_params
             Passed to :func:`rbmlib.likelihood.ais` (``n_runs``, ``betas``,
-            ``base_rate`` -- give the training data here --, ``random_state``).
+            ``base_rate`` -- give the training data here --, ``random_state``,
+            ``verbose``: the estimator's ``verbose`` unless given, so that a
+            verbose model reports the progress of AIS).
 
         Returns
         -------
@@ -1136,6 +1138,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             If "exact" is asked for a model too large to enumerate.
         """
         check_is_fitted(self)
+        ais_params.setdefault("verbose", self.verbose)
         return likelihood.log_partition(self, method, **ais_params)
 
     @_needs_free_energy
@@ -1150,7 +1153,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             layer has at most 25 units and AIS (base model fitted to X)
             otherwise; or a value computed once with :meth:`log_partition`.
         **ais_params
-            Passed to :func:`rbmlib.likelihood.ais`.
+            Passed to :func:`rbmlib.likelihood.ais` (``verbose``: the
+            estimator's ``verbose`` unless given).
 
         Returns
         -------
@@ -1163,6 +1167,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             On bad input, as for :meth:`transform`.
         """
         X = self._check_fitted_X(X)
+        ais_params.setdefault("verbose", self.verbose)
         return likelihood.log_likelihood(self, X, log_z=log_z, **ais_params)
 
     def __sklearn_tags__(self):
