@@ -100,7 +100,8 @@ def main(argv=None):
         hidden, n_pretrain, max_iter, label_counts, n_draws = (256,), 30, 100, \
             [3, 5, 10, 20, 50], 5
     settings = dict(hidden_layer_sizes=hidden, solver="sgd", batch_size=10, learning_rate_init=0.1,
-                    max_iter=max_iter, alpha=1e-4)
+                    max_iter=max_iter, alpha=1e-4,
+                    unlabeled_label=-1)  # -1 marks the unlabelled rows: a silent fit
     print(f"Digits: {len(X_train)} training images (all used for pretraining), "
           f"{len(X_test)} test images.")
     print(f"Network 64 -> {' -> '.join(map(str, hidden))} -> 10; pretraining: "

@@ -73,7 +73,7 @@ from .units import HIDDEN_UNITS
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
 
-_FIRST_LAYERS = ("bernoulli", "gaussian", "categorical")
+_FIRST_LAYERS = ("auto", "bernoulli", "gaussian", "categorical")
 _HIDDEN_UNITS = ("bernoulli", "gaussian", "nrelu")
 #: RBM class of the bottom layer, by ``first_layer``.
 _FIRST_LAYER_CLASSES = {"bernoulli": BernoulliRBM, "gaussian": GaussianBernoulliRBM,
@@ -115,6 +115,23 @@ _DEFAULT_LEARNING_RATES = {
 _MIN_SCALE = _FLAT_STD
 
 
+#: ``batch_size="auto"`` of fine-tuning: scikit-learn's MLP takes min(200, n), one
+#: update per epoch on a 200-row table, where a pretrained network barely moves in
+#: 200 epochs (MASS::fgl, 214 rows, 5-fold: accuracy 0.607 in batches of 171 rows,
+#: 0.650 in batches of 32); on larger tables smaller batches overfit (AER::CPS1985,
+#: 534 rows: R^2 0.29 in batches of 200, 0.26 in batches of 54). So tables of up to
+#: ``_AUTO_SMALL`` labelled rows get batches of ``_AUTO_SMALL_BATCH`` rows.
+_AUTO_SMALL = 400
+_AUTO_SMALL_BATCH = 32
+
+
+def _auto_batch_size(n_samples):
+    """Fine-tuning mini-batch rows of ``batch_size="auto"``."""
+    if n_samples <= _AUTO_SMALL:
+        return int(min(n_samples, _AUTO_SMALL_BATCH))
+    return int(min(n_samples, 200))
+
+
 def _auto_epochs(n_samples, batch_size):
     """CD epochs of ``n_iter="auto"``: at least 10, and at least 1000 updates."""
     n_batches = max(1, math.ceil(n_samples / max(1, min(batch_size, n_samples))))
@@ -148,6 +165,55 @@ def _rbm_class(first_layer, layer, below="bernoulli"):
     return GaussianBernoulliRBM if below in _REAL_VALUED else BernoulliRBM
 
 
+#: ``first_layer="auto"`` takes X as probabilities (Bernoulli visible units) when
+#: every value lies in [0, 1] up to this rounding, as BernoulliRBM's range check does.
+_AUTO_RANGE_TOL = 1e-6
+
+
+def _is_categorical_frame(X):
+    """Whether X is a DataFrame none of whose columns is numeric (or boolean)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or not len(X.columns):
+        return False
+    return all(getattr(d, "kind", "O") not in "biuf" for d in dtypes)
+
+
+def _auto_first_layer(X, lo=None, hi=None):
+    """The visible units ``first_layer="auto"`` gives the bottom RBM for X.
+
+    "categorical" for a DataFrame with no numeric column; "bernoulli" when
+    every value of X (a validated array, or the range ``lo``, ``hi`` of a
+    streamed one) lies in [0, 1] (min-max scaled, one-hot, binary or
+    probabilities); "gaussian" for any other real-valued X (standardised,
+    raw or mixed columns), which the DBN then standardises itself
+    (``scalers_[0]``).
+    """
+    if _is_categorical_frame(X):
+        return "categorical"
+    if lo is None:
+        vals = X.data if sp.issparse(X) else X
+        if not vals.size:
+            return "bernoulli"
+        lo, hi = float(vals.min()), float(vals.max())
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+    inside = lo >= -_AUTO_RANGE_TOL and hi <= 1 + _AUTO_RANGE_TOL
+    return "bernoulli" if inside else "gaussian"
+
+
+def _input_scaler(X):
+    """StandardScaler of the bottom layer's input (``first_layer="auto"`` on
+    real-valued X); without centring for a sparse X, which it keeps sparse."""
+    return _floor_scale(StandardScaler(with_mean=not sp.issparse(X)).fit(X))
+
+
+def _fitted_first_layer(dbn):
+    """The visible unit type of a fitted DBN's bottom RBM."""
+    bottom = dbn.rbms_[0]
+    return ("categorical" if isinstance(bottom, CategoricalRBM) else
+            "gaussian" if isinstance(bottom, GaussianBernoulliRBM) else "bernoulli")
+
+
 def _floor_scale(scaler):
     """A fitted StandardScaler with its scales raised to at least ``_MIN_SCALE``.
 
@@ -160,10 +226,13 @@ def _floor_scale(scaler):
     return scaler
 
 
-def _standardised_layer(rbm, layer):
+def _standardised_layer(rbm, layer, first_layer="bernoulli"):
     """Whether layer ``layer`` reads standardised inputs: Gaussian visible units above
-    the bottom (over real-valued hidden units, see ``_rbm_class``)."""
-    return layer > 0 and isinstance(rbm, GaussianBernoulliRBM)
+    the bottom (over real-valued hidden units, see ``_rbm_class``), or at the bottom
+    when ``first_layer="auto"`` chose them for real-valued X."""
+    if layer == 0:
+        return first_layer == "auto" and isinstance(rbm, GaussianBernoulliRBM)
+    return isinstance(rbm, GaussianBernoulliRBM)
 
 
 def _layer_sizes(hidden_layer_sizes):
@@ -284,10 +353,18 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(256, 256)
         Hidden units of each layer, bottom first.
-    first_layer : {"bernoulli", "gaussian", "categorical"}, default="bernoulli"
-        Visible units of the bottom RBM: :class:`~rbmlib.BernoulliRBM` (X in
+    first_layer : {"auto", "bernoulli", "gaussian", "categorical"}, default="auto"
+        Visible units of the bottom RBM. "auto" decides from the training
+        data and records its choice in ``first_layer_``: Bernoulli when every
+        value of X lies in [0, 1] (min-max scaled, one-hot, binary or
+        probability data), categorical for a DataFrame without a numeric
+        column, and Gaussian for any other real-valued X (standardised, raw
+        or mixed columns), which the DBN then standardises itself with the
+        training rows' means and standard deviations (``scalers_[0]``,
+        folded exactly into the fine-tuned networks' weights). The explicit
+        choices: :class:`~rbmlib.BernoulliRBM` (X in
         [0, 1]), :class:`~rbmlib.GaussianBernoulliRBM` (real-valued X,
-        standardised) or :class:`~rbmlib.CategoricalRBM` (X an integer-coded
+        standardised by the user) or :class:`~rbmlib.CategoricalRBM` (X an integer-coded
         array or a DataFrame of categories, NaN or ``missing_values`` for a
         missing entry; its own settings, such as ``categories``,
         ``missing_values`` and ``handle_unknown``, go in ``rbm_params``).
@@ -334,6 +411,16 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     sparsity_target : float or list of float, default=0.1
     sparsity_cost : float or list of float, default=0.0
         As in :class:`~rbmlib.BernoulliRBM`.
+    sample_visible : bool or list of bool, default=False
+        ``sample_visible`` of the layers with Bernoulli visible units
+        (:class:`~rbmlib.BernoulliRBM`; a categorical bottom layer keeps its
+        own default, set it in ``rbm_params``): False takes the visible
+        probabilities in the negative phase (mean-field, Hinton's practical
+        guide sec. 3.2), True samples them (scikit-learn's BernoulliRBM, the
+        RBM classes' default). False is the DBN's default because it gave
+        better pretrained networks for classification in
+        ``benchmarks/bench_defaults_dbn.py`` (digits with 10% of the labels,
+        small tables; see benchmarks/RESULTS.md).
     rbm_params : dict or list of dict, default=None
         Further keyword arguments of the RBM class (for example
         ``{"check_range": False}``), once or per layer. A dict given once
@@ -371,8 +458,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The fitted layers, bottom first. After an interrupted fit it holds
         the layers trained so far (possibly fewer than
         ``hidden_layer_sizes``; the last one possibly with fewer epochs).
+    first_layer_ : {"bernoulli", "gaussian", "categorical"}
+        The bottom RBM's visible units (``first_layer`` with "auto" resolved).
     scalers_ : list of (StandardScaler or None)
-        One entry per layer of ``rbms_``: the
+        One entry per layer of ``rbms_``: the StandardScaler of real-valued X
+        below a Gaussian bottom layer chosen by ``first_layer="auto"``, or the
         :class:`~sklearn.preprocessing.StandardScaler` fitted, during the
         greedy pass, on the training rows' features below a layer with
         Gaussian visible units over real-valued hidden units (its input is
@@ -428,6 +518,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left"), "array-like"],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
         "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "sample_visible": ["boolean", "array-like"],
         "rbm_params": [None, dict, list, tuple],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -436,13 +527,13 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     }
 
     _rbm_settings = ("learning_rate", "batch_size", "n_iter", "k", "persistent", "momentum",
-                     "weight_decay", "sparsity_target", "sparsity_cost")
+                     "weight_decay", "sparsity_target", "sparsity_cost", "sample_visible")
 
     def __init__(
         self,
         hidden_layer_sizes=(256, 256),
         *,
-        first_layer="bernoulli",
+        first_layer="auto",
         hidden_units="bernoulli",
         learning_rate=None,
         batch_size=10,
@@ -453,6 +544,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         weight_decay=0.0,
         sparsity_target=0.1,
         sparsity_cost=0.0,
+        sample_visible=False,
         rbm_params=None,
         verbose=0,
         random_state=None,
@@ -471,13 +563,19 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.sample_visible = sample_visible
         self.rbm_params = rbm_params
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.block_size = block_size
 
-    def _make_rbms(self, rng, n_samples):
+    def _make_rbms(self, rng, n_samples, first_layer=None):
+        """The unfitted RBMs, bottom first; ``first_layer`` is the resolved
+        visible unit type of the bottom one (``self.first_layer`` by default)."""
+        first_layer = self.first_layer if first_layer is None else first_layer
+        if first_layer == "auto":  # not resolved from data (a template): the default units
+            first_layer = "bernoulli"
         sizes = _layer_sizes(self.hidden_layer_sizes)
         L = len(sizes)
         settings = {name: _per_layer(name, getattr(self, name), L) for name in self._rbm_settings}
@@ -499,7 +597,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"{type(e).__name__}: {e!r}."
                 )
         hidden_units = _hidden_unit_names(self.hidden_units, L)
-        classes = [_rbm_class(self.first_layer, l, hidden_units[l - 1] if l else None)
+        classes = [_rbm_class(first_layer, l, hidden_units[l - 1] if l else None)
                    for l in range(L)]
         if shared and extra[0]:
             # a dict given once applies to the layers whose class has the setting
@@ -514,9 +612,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         seeds = rng.randint(np.iinfo(np.int32).max, size=L)
         rbms = []
         for l, h in enumerate(sizes):
-            kw = {name: settings[name][l] for name in self._rbm_settings
-                  if settings[name][l] is not None}
             cls = classes[l]
+            kw = {name: settings[name][l] for name in self._rbm_settings
+                  if settings[name][l] is not None and name in cls._get_param_names()
+                  and (name != "sample_visible" or cls is BernoulliRBM)}
             if settings["learning_rate"][l] is None:
                 rate = _DEFAULT_LEARNING_RATES.get(
                     (cls is GaussianBernoulliRBM, hidden_units[l]))
@@ -581,7 +680,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise
 
     def _fit(self, X):
-        categorical = self.first_layer == "categorical"
+        first_layer = self.first_layer
+        if first_layer == "auto" and _is_categorical_frame(X):
+            first_layer = "categorical"
+        categorical = first_layer == "categorical"
         source = streaming_source(X, self.block_size)
         if source is not None:
             if categorical:
@@ -597,8 +699,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         else:
             X = _validate_fit_X(self, X)
             n_samples = X.shape[0]
+            if first_layer == "auto":
+                first_layer = _auto_first_layer(X)
         rng = check_random_state(self.random_state)
-        rbms = self._make_rbms(rng, n_samples)
+        rbms = self._make_rbms(rng, n_samples, first_layer)
         L = len(rbms)
         done, scalers = [], []
         where = None  # description of where Ctrl-C landed
@@ -615,10 +719,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             for l, rbm in enumerate(rbms):
                 t0 = time.time()
                 scaler = None
-                if _standardised_layer(rbm, l):
-                    # Gaussian visible units over real-valued hidden units: standardise
+                if _standardised_layer(rbm, l, self.first_layer):
+                    # Gaussian visible units over real-valued X or hidden units: standardise
                     # each feature below with its mean and standard deviation over X
-                    scaler = _floor_scale(StandardScaler().fit(H))
+                    scaler = _input_scaler(H)
                     H = scaler.transform(H)
                 try:
                     with progress.layer(l, rbm):
@@ -652,6 +756,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 self.feature_names_in_ = done[0].feature_names_in_
             else:
                 self.__dict__.pop("feature_names_in_", None)
+        self.first_layer_ = first_layer
         return self._keep_layers(done, where, scalers)
 
     def _keep_layers(self, done, where, scalers):
@@ -673,13 +778,22 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_samples = source.n_rows
         if n_samples is None:  # an iterable of blocks: one pass to count its rows
             n_samples = sum(block.shape[0] for block in source.blocks())
+        first_layer = self.first_layer
+        if first_layer == "auto":  # one pass over the blocks for the range of X
+            lo, hi = np.inf, -np.inf
+            for block in source.blocks():
+                vals = block.data if sp.issparse(block) else np.asarray(block)
+                if vals.size:
+                    lo, hi = min(lo, float(vals.min())), max(hi, float(vals.max()))
+            first_layer = _auto_first_layer(None, lo, hi)
         rng = check_random_state(self.random_state)
-        rbms = self._make_rbms(rng, n_samples)
+        rbms = self._make_rbms(rng, n_samples, first_layer)
         progress = {}
         where = None
         scalers = []
         try:
-            if not any(_standardised_layer(rbm, l) for l, rbm in enumerate(rbms)):
+            if not any(_standardised_layer(rbm, l, self.first_layer)
+                       for l, rbm in enumerate(rbms)):
                 pretrain_streaming(rbms, source, rng, verbose=self.verbose, progress=progress)
                 scalers = [None] * len(rbms)
             else:
@@ -687,7 +801,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 for l, rbm in enumerate(rbms):
                     progress.update(layer=l, epochs=0)
                     scaler = None
-                    if _standardised_layer(rbm, l):
+                    if _standardised_layer(rbm, l, self.first_layer):
                         # the features' means and deviations: one pass over the blocks
                         scaler = StandardScaler()
                         for block in source.blocks():
@@ -712,6 +826,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             where = (f"in layer {layer + 1} of {len(rbms)} after {epochs} of "
                      f"{rbms[layer].n_iter} epochs" if epochs else
                      f"after layer {layer} of {len(rbms)}")
+        self.first_layer_ = first_layer
         return self._keep_layers(done, where, scalers)
 
     def _scaler(self, l):
@@ -781,6 +896,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             If the DBN is not fitted.
         """
         check_is_fitted(self)
+        scaler = self._scaler(0)
+        if scaler is not None:  # first_layer="auto" standardised real-valued X
+            X = validate_data(self, compute_rows(X), accept_sparse="csr",
+                              dtype=[np.float64, np.float32], reset=False)
+            return self.rbms_[0].score(scaler.transform(X).astype(X.dtype, copy=False))
         return self.rbms_[0].score(X)
 
     def transform(self, X):
@@ -872,7 +992,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             bottom = self.rbms_[0]
             if isinstance(bottom, CategoricalRBM):
                 return bottom._decode(bottom._sample_visibles(h, rng))
-            return bottom._visible_means(h)
+            V = bottom._visible_means(h)
+            scaler = self._scaler(0)
+            if scaler is not None:  # back to X's units (first_layer="auto")
+                V = scaler.inverse_transform(np.asarray(V)).astype(V.dtype, copy=False)
+            return V
 
     def _hidden_state_below(self, l, v):
         """Layer ``l``'s visible state as the hidden state of layer ``l - 1``: the
@@ -1216,8 +1340,8 @@ class _BaseDBNNetwork(BaseEstimator):
         rng = check_random_state(self.random_state)
         name = type(self).__name__
         batch_size = self.batch_size
-        if isinstance(batch_size, str):  # "auto", as scikit-learn's MLP
-            batch_size = min(200, X_lab.shape[0])
+        if isinstance(batch_size, str):  # "auto"
+            batch_size = _auto_batch_size(X_lab.shape[0])
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         start = None
@@ -1242,9 +1366,13 @@ class _BaseDBNNetwork(BaseEstimator):
                 if dbn is not None and dbn is not inner:
                     # pretrained here: flat layers start from random weights instead
                     n_keep, spread = self._n_informative_layers(dbn, X)
-                    if n_keep < len(dbn.rbms_):
-                        warnings.warn(
-                            f"{name}: pretraining left the hidden units of layer "
+                    if n_keep < len(dbn.rbms_) and self.verbose:
+                        # a fallback, not an error: small tables often leave an upper
+                        # layer flat, and the network is then no worse than without
+                        # pretraining (pretrained_layers_ records it; no warning, which
+                        # every fold of a cross-validation would repeat)
+                        print(
+                            f"[{name}] pretraining left the hidden units of layer "
                             f"{n_keep + 1} almost constant on X (largest standard deviation "
                             f"of a hidden probability over the rows: {spread:.2g} < "
                             f"{_FLAT_STD:g}); they carry no information and fine-tuning from "
@@ -1253,8 +1381,7 @@ class _BaseDBNNetwork(BaseEstimator):
                             f"instead (pretrained_layers_ = {n_keep}). Pretraining moves the "
                             f"weights further with X spread over [0, 1], a larger "
                             f"learning_rate_pretrain or n_iter_pretrain, or "
-                            f"pretrain_params={{'rbm_params': {{'sample_visible': False}}}}.",
-                            ConvergenceWarning)
+                            f"pretrain_params={{'sample_visible': False}}.")
                 elif dbn is not None:
                     n_keep = len(dbn.rbms_)
                 coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1],
@@ -1277,7 +1404,16 @@ class _BaseDBNNetwork(BaseEstimator):
                                                 incremental=incremental)
             raise
         try:
-            extra = dict(extra, pretrained_layers_=n_pre, activations_=activations,
+            if dbn is not None:
+                first_layer = _fitted_first_layer(dbn)
+            elif extra.get("_encoder") is not None:
+                first_layer = "categorical"
+            else:
+                first_layer = getattr(self, "first_layer", "auto")  # (DBNAutoencoder: none)
+                if first_layer == "auto":
+                    first_layer = _auto_first_layer(X)
+            extra = dict(extra, first_layer_=first_layer,
+                         pretrained_layers_=n_pre, activations_=activations,
                          negative_slope_=float(getattr(self, "negative_slope", 0.01)))
             opt_state = getattr(self, "_optimizer_state", None) if incremental else None
             res = fit_backprop(
@@ -1384,11 +1520,14 @@ class _BaseDBNNetwork(BaseEstimator):
         return self
 
     # ------------------------------------------------------ categorical input
-    def _categorical_fit(self, inner):
-        """Whether this fit reads categories (first_layer="categorical" or such a dbn)."""
-        if inner is not None:
+    def _categorical_fit(self, inner, X=None):
+        """Whether this fit reads categories (first_layer="categorical" or such a dbn,
+        or "auto" with a DataFrame of categories)."""
+        first_layer = getattr(inner if inner is not None else self, "first_layer", "bernoulli")
+        if inner is not None and hasattr(inner, "rbms_"):
             return _categorical_dbn(inner)
-        return getattr(self, "first_layer", "bernoulli") == "categorical"
+        return first_layer == "categorical" or (first_layer == "auto"
+                                                 and _is_categorical_frame(X))
 
     def _fit_encoder(self, X, inner):
         """The fitted CategoricalRBM whose one-hot encoding of X the network reads.
@@ -1401,7 +1540,7 @@ class _BaseDBNNetwork(BaseEstimator):
         if inner is not None and hasattr(inner, "rbms_"):
             return inner.rbms_[0]
         template = clone(inner) if inner is not None else self._pretrain_dbn(0)
-        enc = template._make_rbms(check_random_state(0), _num_samples(X))[0]
+        enc = template._make_rbms(check_random_state(0), _num_samples(X), "categorical")[0]
         return enc.set_params(n_iter=0, verbose=0).fit(X)
 
     def _validate_fit_input(self, X, y, X_dask, inner, reset, cont, **check_y):
@@ -1413,7 +1552,7 @@ class _BaseDBNNetwork(BaseEstimator):
         on (None: X itself).
         """
         enc = getattr(self, "_encoder", None) if cont else None
-        if not (enc is not None or (not cont and self._categorical_fit(inner))):
+        if not (enc is not None or (not cont and self._categorical_fit(inner, X))):
             X, y = _validate_fit_X(self, X, y, reset=reset, **check_y)
             return X, y, self._pretrain_input(X_dask, X), None
         if enc is None:
@@ -1538,8 +1677,13 @@ _NETWORK_PARAMS_DOC = """
     hidden_layer_sizes : int or sequence of int, default=(256, 256)
         Hidden units of each layer, bottom first (ignored when ``dbn`` is
         given: the network takes the DBN's layers).
-    first_layer : {"bernoulli", "gaussian", "categorical"}, default="bernoulli"
-        Visible units of the bottom RBM (see :class:`DBN`). With
+    first_layer : {"auto", "bernoulli", "gaussian", "categorical"}, default="auto"
+        Visible units of the bottom RBM (see :class:`DBN`). "auto" decides
+        from the training X (recorded in ``first_layer_``): Bernoulli units
+        for X in [0, 1] (MinMaxScaler output, one-hot, binary data),
+        categorical ones for a DataFrame of categories, Gaussian units on X
+        standardised inside the DBN for any other real-valued X (the output
+        of StandardScaler, raw or mixed columns). With
         "categorical", X holds categories (integer codes or a DataFrame, as
         :class:`~rbmlib.CategoricalRBM` takes; its settings, e.g.
         ``categories`` or ``missing_values``, in
@@ -1636,7 +1780,10 @@ _NETWORK_PARAMS_DOC = """
         L1 penalty ``alpha_l1 * sum |W|`` on the weights (subgradient
         ``alpha_l1 * sign(W)``), added to the L2 penalty.
     batch_size : int or "auto", default="auto"
-        Mini-batch rows of fine-tuning; "auto" is ``min(200, n_labelled)``.
+        Mini-batch rows of fine-tuning; "auto" is scikit-learn's
+        ``min(200, n_labelled)`` above 400 labelled rows and
+        ``min(32, n_labelled)`` up to 400, where ``min(200, n)`` would make one
+        update per epoch (measured in ``benchmarks/bench_defaults_dbn.py``).
     max_iter : int, default=200
         Maximum number of fine-tuning epochs.
     dropout : float, default=0.0
@@ -1681,14 +1828,18 @@ _NETWORK_PARAMS_DOC = """
 _NETWORK_ATTRS_DOC = """
     dbn_ : DBN or None
         The pretrained DBN the weights came from (None without pretraining).
+    first_layer_ : {"bernoulli", "gaussian", "categorical"}
+        Visible units of the bottom layer (``first_layer`` with "auto"
+        resolved; the fitted ``dbn``'s own when one is given).
     pretrained_layers_ : int
         Hidden layers of the network initialised from ``dbn_`` (bottom
         first). When pretraining inside ``fit`` leaves a layer's hidden units
         almost constant on X (no hidden probability with a standard
         deviation of 0.01 over the rows: they carry no information and
         fine-tuning from them stalls on the loss of a constant prediction),
-        that layer and those above it start from random (Glorot) weights and
-        a ConvergenceWarning says so. A fitted ``dbn`` passed in is always
+        that layer and those above it start from random (Glorot) weights;
+        ``verbose`` says so (no warning: it is a fallback that small tables
+        take routinely, not a fault). A fitted ``dbn`` passed in is always
         used whole.
     coefs_ : list of ndarray of shape (n_units_in, n_units_out)
         Weights of each layer (scikit-learn's orientation).
@@ -1777,8 +1928,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
 """
         + _NETWORK_PARAMS_DOC
         + """
-    unlabeled_label : int, float, str or None, default=-1
-        Label marking unlabelled rows; None treats every label as a class.
+    unlabeled_label : "auto", int, float, str or None, default="auto"
+        Label marking unlabelled rows, which take part in pretraining only
+        (for a 2-D multilabel y: rows holding it in every column). "auto"
+        takes -1 (scikit-learn's convention, as
+        :class:`sklearn.semi_supervised.SelfTrainingClassifier`) and warns
+        once per fit when y holds it, since -1 may also be a class (labels
+        {-1, 0, 1}); ``unlabeled_label=-1`` says the fit is semi-supervised and
+        is silent; None treats every label as a class.
 
     Attributes
     ----------
@@ -1802,14 +1959,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
 
     _parameter_constraints: dict = {
         **_BaseDBNNetwork._parameter_constraints,
-        "unlabeled_label": [None, Integral, Real, str],
+        "unlabeled_label": [None, StrOptions({"auto"}), Integral, Real, str],
     }
 
     def __init__(
         self,
         hidden_layer_sizes=(256, 256),
         *,
-        first_layer="bernoulli",
+        first_layer="auto",
         hidden_units="bernoulli",
         dbn=None,
         n_iter_pretrain="auto",
@@ -1840,7 +1997,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         alpha_l1=0.0,
         rho=0.9,
         warm_start=False,
-        unlabeled_label=-1,
+        unlabeled_label="auto",
         verbose=0,
         random_state=None,
         n_jobs=None,
@@ -1882,8 +2039,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def _unlabeled_label(self):
+        """The label of unlabelled rows: -1 for "auto" (scikit-learn's convention)."""
+        return -1 if isinstance(self.unlabeled_label, str) and \
+            self.unlabeled_label == "auto" else self.unlabeled_label
+
     def _labeled_mask(self, y):
-        u = self.unlabeled_label
+        u = self._unlabeled_label()
         if u is None:
             return np.ones(y.shape[0], dtype=bool)
         if y.dtype.kind in "iuf" and isinstance(u, str):
@@ -1931,7 +2093,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             ``random_state``, bit for bit.
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
             Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
-            (with a UserWarning giving their number). A 0/1 indicator
+            (with ``unlabeled_label="auto"``, a UserWarning gives their number). A 0/1 indicator
             matrix is a multilabel problem: one logistic output per label,
             as scikit-learn's MLPClassifier.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -2003,15 +2165,25 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         X, y, X_pre, enc = self._validate_fit_input(X, y, X_dask, inner, first, cont,
                                                     multi_output=True)
         sample_weight = _check_fit_sample_weight(sample_weight, X)
-        if type_of_target(y) == "multilabel-indicator":
+        ml_mask = self._multilabel_labeled_rows(y, incremental)
+        if ml_mask is not None or type_of_target(y) == "multilabel-indicator":
+            X_lab, sw = X, sample_weight
+            if ml_mask is not None:
+                y, X_lab = y[ml_mask], X[ml_mask]
+                sw = None if sample_weight is None else sample_weight[ml_mask]
+                if type_of_target(y) != "multilabel-indicator":
+                    raise ValueError(
+                        f"The labelled rows of the 2-D y must be a 0/1 label indicator "
+                        f"matrix (multilabel); got {type_of_target(y)!r}.")
             lb = LabelBinarizer().fit(y) if first else self._label_binarizer
             if not first and y.shape[1] != len(lb.classes_):
                 raise ValueError(f"y has {y.shape[1]} labels; the network was fitted on "
                                  f"{len(lb.classes_)}.")
             Y = lb.transform(y).astype(X.dtype)
             self._check_warm_start_classes(lb.classes_, incremental)
+            sample_weight = sw
             state = self._fit_network(
-                X, X, Y, "logistic", _subset_accuracy_from_probs, None, inner,
+                X, X_lab, Y, "logistic", _subset_accuracy_from_probs, None, inner,
                 {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True,
                  "_encoder": enc},
                 sample_weight=sample_weight, incremental=incremental, X_pretrain=X_pre)
@@ -2019,7 +2191,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         y = column_or_1d(y, warn=True)
         mask = (self._labeled_mask(y) if not incremental
                 else np.ones(y.shape[0], dtype=bool))
-        u = self.unlabeled_label
+        u = self._unlabeled_label()
         n_unlabeled = int(np.sum(~mask))
         if not mask.any():
             raise ValueError(
@@ -2036,12 +2208,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
                     f"Set unlabeled_label=None to say so and silence this warning.",
                     UserWarning)
                 mask = np.ones_like(mask)
-            else:
+            elif self.unlabeled_label == "auto":
+                # -1 may be a class ({-1, 0, 1} sentiment labels): never drop it
+                # silently; unlabeled_label=-1 says the fit is semi-supervised
                 warnings.warn(
-                    f"{n_unlabeled} of {y.shape[0]} rows have the label {u!r} "
-                    f"(unlabeled_label={u!r}) and are treated as unlabeled: they take "
-                    f"part in pretraining only, not in fine-tuning. Set "
-                    f"unlabeled_label=None if {u!r} is a class.", UserWarning)
+                    f"{n_unlabeled} of {y.shape[0]} rows have the label {u!r}, which "
+                    f"marks unlabelled rows (unlabeled_label='auto', scikit-learn's "
+                    f"convention): they take part in pretraining only, not in "
+                    f"fine-tuning. Set unlabeled_label=-1 to say so and silence this "
+                    f"warning, or unlabeled_label=None if {u!r} is a class.", UserWarning)
         y_lab = y[mask]
         check_classification_targets(y_lab)
         if incremental:
@@ -2080,6 +2255,37 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
                                   sample_weight=sw, incremental=incremental,
                                   X_pretrain=X_pre)
         return self._set_state(state)
+
+    def _multilabel_labeled_rows(self, y, incremental):
+        """Mask of the labelled rows of a 2-D (multilabel) y with unlabelled rows, else None.
+
+        An unlabelled row holds ``unlabeled_label`` in every column; a row
+        holding it in some columns only is refused (ValueError).
+        """
+        u = self._unlabeled_label()
+        if (incremental or u is None or isinstance(u, str) or np.ndim(y) != 2
+                or y.shape[1] < 2 or y.dtype.kind not in "biuf"):
+            return None
+        hit = np.asarray(y == u)
+        if not hit.any():
+            return None
+        partial = np.flatnonzero(hit.any(axis=1) & ~hit.all(axis=1))
+        if partial.size:
+            raise ValueError(
+                f"y is a 2-D label indicator matrix whose row {partial[0]} holds "
+                f"unlabeled_label={u!r} in some columns only; an unlabelled row holds "
+                f"{u!r} in every column, a labelled one 0/1 indicators.")
+        mask = ~hit.all(axis=1)
+        if not mask.any():
+            raise ValueError(
+                f"y has no labelled samples: every row equals unlabeled_label={u!r}.")
+        if self.unlabeled_label == "auto":
+            warnings.warn(
+                f"{int((~mask).sum())} of {y.shape[0]} rows of y are all {u!r}, which marks "
+                f"unlabelled rows (unlabeled_label='auto'): they take part in pretraining "
+                f"only. Set unlabeled_label=-1 to say so and silence this warning.",
+                UserWarning)
+        return mask
 
     def _check_warm_start_classes(self, classes, incremental):
         if (self.warm_start and not incremental and hasattr(self, "classes_")
@@ -2218,7 +2424,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         self,
         hidden_layer_sizes=(256, 256),
         *,
-        first_layer="bernoulli",
+        first_layer="auto",
         hidden_units="bernoulli",
         dbn=None,
         n_iter_pretrain="auto",

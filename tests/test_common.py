@@ -13,7 +13,7 @@ ESTIMATORS = [
     GaussianBernoulliRBM(n_iter=2, random_state=0),
     GaussianBernoulliRBM(n_iter=2, learn_sigma=True, random_state=0),
     # DBNs: default-constructed too, only random_state and a small n_iter /
-    # n_iter_pretrain / max_iter. DBNClassifier keeps unlabeled_label=-1: where
+    # n_iter_pretrain / max_iter. DBNClassifier keeps unlabeled_label="auto" (-1): where
     # the generic checks use -1 as a class of a two-class problem, -1 can only be
     # a class (one class is left otherwise) and is treated as one, with a warning.
     DBN(n_iter=2, random_state=0),

@@ -43,10 +43,11 @@ def test_greedy_layerwise_training(digits):
     dbn = DBN((20, 10), n_iter=(3, 2), learning_rate=(0.1, 0.05), batch_size=10,
               random_state=7).fit(X)
     seeds = np.random.RandomState(7).randint(np.iinfo(np.int32).max, size=2)
-    r0 = BernoulliRBM(20, n_iter=3, learning_rate=0.1, batch_size=10,
+    # the DBN's default sample_visible=False reaches every Bernoulli layer
+    r0 = BernoulliRBM(20, n_iter=3, learning_rate=0.1, batch_size=10, sample_visible=False,
                       random_state=int(seeds[0])).fit(X)
     H0 = r0.transform(X)
-    r1 = BernoulliRBM(10, n_iter=2, learning_rate=0.05, batch_size=10,
+    r1 = BernoulliRBM(10, n_iter=2, learning_rate=0.05, batch_size=10, sample_visible=False,
                       random_state=int(seeds[1])).fit(H0)
     assert len(dbn.rbms_) == 2
     assert [r.n_iter for r in dbn.rbms_] == [3, 2]
@@ -114,7 +115,8 @@ def test_bad_input_errors():
     X = np.random.RandomState(0).rand(10, 4)
     Xnan = X.copy()
     Xnan[0, 0] = np.nan
-    for est in [DBN((3,), n_iter=1), DBNClassifier((3,), n_iter_pretrain=1, max_iter=1)]:
+    for est in [DBN((3,), n_iter=1, first_layer="bernoulli"),
+                DBNClassifier((3,), n_iter_pretrain=1, max_iter=1, first_layer="bernoulli")]:
         y = np.arange(10) % 2
         fit = (lambda Z: est.fit(Z)) if isinstance(est, DBN) else (lambda Z: est.fit(Z, y))
         with pytest.raises(ValueError, match="NaN"):

@@ -313,14 +313,27 @@ def test_partial_fit_wrong_n_features_names_the_counts():
 
 
 X_OUT = X_BIN * 3.0 - 1.0  # values -1 and 2
+X_FAR = X_BIN * 5.0 - 2.0  # values -2 and 3: beyond the held-out rows' slack of 1
 
 
 @pytest.mark.parametrize("name", ["BernoulliRBM", "DBN", "DBNClassifier", "DBNRegressor"])
 def test_bernoulli_first_layer_warns_about_values_outside_unit_interval_in_fit(name):
+    kw = {} if name == "BernoulliRBM" else {"first_layer": "bernoulli"}
     with pytest.warns(UserWarning, match=r"\[0, 1\].*\[-1, 2\].*MinMaxScaler"):
-        est = fit(name, X_OUT)
+        est = fit(name, X_OUT, **kw)
     out = getattr(est, MAIN_METHOD[name])(X_BIN)
     assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("name", ["DBN", "DBNClassifier", "DBNRegressor"])
+def test_auto_first_layer_takes_values_outside_unit_interval_as_real_valued(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the tiny max_iter of make()
+        est = fit(name, X_OUT)
+    assert est.first_layer_ == "gaussian"
+    assert np.all(np.isfinite(getattr(est, MAIN_METHOD[name])(X_OUT)))
+    assert fit(name, X_BIN).first_layer_ == "bernoulli"
 
 
 def test_bernoulli_rbm_refuses_values_outside_unit_interval_when_asked():
@@ -340,9 +353,16 @@ def test_bernoulli_rbm_inference_on_values_outside_unit_interval_warns_once(meth
     est = fitted("BernoulliRBM")
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        out = getattr(est, method)(X_OUT)
+        out = getattr(est, method)(X_FAR)
     msgs = [str(w.message) for w in rec if issubclass(w.category, rbm_module.OutOfRangeWarning)]
-    assert len(msgs) == 1 and "[-1, 2]" in msgs[0] and "check_range" in msgs[0], msgs
+    assert len(msgs) == 1 and "[-2, 3]" in msgs[0] and "check_range" in msgs[0], msgs
+    # held-out rows with a few entries outside [0, 1] (a MinMaxScaler fitted on
+    # other rows) are silent: here 1 entry in 5 rows
+    X_few = X_BIN[:5].copy()
+    X_few[0, 0] = 2.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(est, method)(X_few)
     assert np.all(np.isfinite(out))
     # rounding-level excess (MinMaxScaler's 1.0000000000000002) is silent
     X_round = X_BIN * (1 + 2e-16) - 1e-12 * (1 - X_BIN)

@@ -207,7 +207,7 @@ def test_cross_val_score_of_minmax_pipelines_is_finite_and_sensible(load, tmp_pa
     assert tuned.mean() > 0.85, tuned
 
 
-def test_minmax_scaler_rounding_is_silent_and_held_out_rows_warn_once():
+def test_minmax_scaler_rounding_and_held_out_rows_are_silent_unscaled_rows_warn_once():
     X, _ = load_breast_cancer(return_X_y=True)
     scaler = MinMaxScaler().fit(X[:300])
     Xtr = scaler.transform(X[:300])
@@ -216,15 +216,29 @@ def test_minmax_scaler_rounding_is_silent_and_held_out_rows_warn_once():
         warnings.simplefilter("error")
         rbm = BernoulliRBM(n_components=16, n_iter=2, random_state=0).fit(Xtr)
     Xte = scaler.transform(X[300:])
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter("always")
-        H = rbm.transform(Xte)
-    rec = [w for w in rec if issubclass(w.category, OutOfRangeWarning)]
-    assert len(rec) == 1 and "MinMaxScaler(clip=True)" in str(rec[0].message)
-    assert np.all(np.isfinite(H))
+    assert Xte.min() < 0 or Xte.max() > 1 + 1e-6  # held-out rows leave [0, 1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        H = rbm.transform(Xte)
         rbm.transform(np.clip(Xte, 0, 1))
+    assert np.all(np.isfinite(H))
+    # rows that were not scaled at all still warn, once
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        rbm.transform(X[300:])
+    rec = [w for w in rec if issubclass(w.category, OutOfRangeWarning)]
+    assert len(rec) == 1 and "MinMaxScaler(clip=True)" in str(rec[0].message)
+
+
+def test_cross_validated_minmax_pipeline_of_the_readme_is_silent():
+    # the README's advice (MinMaxScaler, then the RBM, then a classifier) under
+    # cross-validation: the test folds leave [0, 1] a little, and nothing warns
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = cross_val_score(make_pipeline(MinMaxScaler(), BernoulliRBM(n_iter=3,
+                                               random_state=0), LogisticRegression()), X, y)
+    assert np.all(np.isfinite(scores))
 
 
 # --------------------------------------------------------------------------

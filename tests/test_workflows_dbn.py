@@ -6,13 +6,15 @@ duplicate CSR entries, predict_log_proba, parameter errors, grid search,
 set_params then refit, and pickle/joblib round trips.
 """
 
+import io
 import os
 import pickle
+import re
 import signal
 import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 
 import joblib
 import numpy as np
@@ -116,10 +118,16 @@ def test_flat_pretrained_layers_start_from_random_weights():
     units constant; the network does not start from them (and says so)."""
     X, y = make_regression(n_samples=300, n_features=10, random_state=0)
     X = _minmax(X)
-    with pytest.warns(ConvergenceWarning, match="almost constant.*layers 1-2 start from "
-                                                "random"):
-        reg = DBNRegressor((32, 16), n_iter_pretrain=3, max_iter=5, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a routine fallback: no warning...
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (max_iter=5)
+        reg = DBNRegressor((32, 16), n_iter_pretrain=3, max_iter=5, random_state=0,
+                           pretrain_params={"sample_visible": True}).fit(X, y)
     assert reg.pretrained_layers_ == 0 and len(reg.dbn_.rbms_) == 2
+    with _quiet(), redirect_stdout(io.StringIO()) as out:  # ...but verbose says so
+        reg.set_params(verbose=1).fit(X, y)
+    assert re.search("almost constant.*layers 1-2 start from random", out.getvalue())
+    reg.set_params(verbose=0)
     assert not np.allclose(reg.coefs_[0], reg.dbn_.rbms_[0].components_.T, atol=0.05)
     # a fitted dbn passed in is used whole
     with _quiet():
@@ -150,7 +158,8 @@ def test_minus_one_labels_warn_and_can_be_a_class(iris):
     y3 = y - 1  # {-1, 0, 1}
     clf = DBNClassifier((8,), n_iter_pretrain=1, max_iter=5, random_state=0)
     with pytest.warns(UserWarning, match=r"50 of 150 rows have the label -1.*"
-                                         r"treated as unlabeled.*unlabeled_label=None"):
+                                         r"unlabeled_label=-1 to say so.*"
+                                         r"unlabeled_label=None if -1 is a class"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y3)
@@ -162,6 +171,50 @@ def test_minus_one_labels_warn_and_can_be_a_class(iris):
         clf2 = clone(clf).set_params(unlabeled_label=None).fit(X, y3)
     assert_array_equal(clf2.classes_, [-1, 0, 1])
     assert clf2.t_ == 5 * 150
+
+
+def test_explicit_unlabeled_label_is_a_silent_semi_supervised_fit(iris):
+    """unlabeled_label=-1 says the -1 rows are unlabelled: no warning, in every CV fold."""
+    X, y = iris
+    y_semi = y.copy()
+    y_semi[::3] = -1
+    clf = DBNClassifier((8,), n_iter_pretrain=1, max_iter=20, unlabeled_label=-1,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y_semi)
+        # a custom scorer on the labelled rows only, as a semi-supervised CV would
+        cross_val_score(clf, X, y_semi, cv=3,
+                        scoring=lambda e, Xs, ys: e.score(Xs[ys != -1], ys[ys != -1]))
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.t_ == 20 * 100
+
+
+def test_multilabel_y_with_unlabelled_rows():
+    """A 2-D indicator y: rows of -1 are unlabelled (pretraining only); a row with
+    -1 in some columns only is refused with a clear error."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 6)
+    Y = (X[:, :3] > 0.5).astype(int)
+    Y_semi = Y.copy()
+    Y_semi[:20] = -1
+    clf = DBNClassifier((8,), n_iter_pretrain=1, max_iter=3, unlabeled_label=-1,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y_semi)
+    assert clf.predict(X).shape == (60, 3) and clf.t_ == 3 * 40
+    assert len(clf.dbn_.rbms_) == 1 and clf.dbn_.rbms_[0].n_features_in_ == 6
+    with pytest.warns(UserWarning, match="20 of 60 rows of y are all -1"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clone(clf).set_params(unlabeled_label="auto").fit(X, Y_semi)
+    Y_bad = Y.copy()
+    Y_bad[5, 0] = -1
+    with pytest.raises(ValueError, match="row 5 holds unlabeled_label=-1 in some columns"):
+        clone(clf).fit(X, Y_bad)
 
 
 # ----------------------------------------------------------------------------
