@@ -120,7 +120,7 @@ numpydoc_validation_exclude = {
 # Examples that run in the build (their --quick setting, seconds each).  The
 # MNIST examples need the MNIST files and minutes to hours; the Dask example
 # starts a cluster: their pages show recorded figures and the command instead.
-_NOT_RUN = ("mnist_dbn_classifier", "mnist_loglik_ais", "scale_out_dask", "categorical_rbm_imputation")
+_NOT_RUN = ("mnist_dbn_classifier", "mnist_loglik_ais", "scale_out_dask")
 
 sphinx_gallery_conf = {
     "examples_dirs": [str(REPO / "examples")],

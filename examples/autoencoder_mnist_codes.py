@@ -1,4 +1,5 @@
-"""Deep autoencoder codes of handwritten digits, against PCA.
+"""Deep autoencoder codes of handwritten digits, against PCA
+=========================================================
 
 A :class:`rbmlib.DBNAutoencoder` (Hinton and Salakhutdinov 2006) is
 pretrained greedily as a DBN, unrolled into an encoder and a decoder, and
@@ -86,6 +87,15 @@ def fit_autoencoder(args, k, Xtr):
     return ae, time.time() - t0
 
 
+# %%
+# The experiment
+# --------------
+#
+# ``main`` trains a ``DBNAutoencoder`` for 2 codes and for ``--code`` codes, fits
+# PCA with as many components, and compares their held-out reconstruction errors,
+# then a logistic regression on the 2-D codes.
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
@@ -146,6 +156,14 @@ def main(argv=None):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"saved {path}")
+
+
+# %%
+# Run it
+# ------
+#
+# The gallery runs it with ``--quick`` (its output and figures are shown
+# below); without it, the full setting.
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""CategoricalRBM: filling in missing categorical entries (collaborative filtering).
+"""CategoricalRBM: filling in missing categorical entries (collaborative filtering)
+================================================================================
 
 Two data sets, nothing downloaded:
 
@@ -61,8 +62,16 @@ def mode_baseline(X_train, X_test_hidden):
     return out
 
 
+# %%
+# The experiment
+# --------------
+#
+# ``main`` hides entries of the ratings and of the grey-level digits, fits a
+# ``CategoricalRBM`` on the rest, and scores ``impute`` against the per-column mode.
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small settings")
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
     parser.add_argument("--seed", type=int, default=0)
@@ -171,6 +180,14 @@ def main():
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"saved {path}")
+
+
+# %%
+# Run it
+# ------
+#
+# The gallery runs it with ``--quick`` (its output and figures are shown
+# below); without it, the full setting.
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Semi-supervised learning with a DBN: many images, few labels.
+"""Semi-supervised learning with a DBN: many images, few labels
+============================================================
 
 On the 8x8 digits (1,257 training images, 540 test images), only a few
 training images per class keep their label; the others get ``y = -1``
@@ -80,6 +81,15 @@ def plot_accuracy(label_counts, scores):
     return fig
 
 
+# %%
+# The experiment
+# --------------
+#
+# ``main`` hides all but a few labels per class (``y = -1``), then fits the
+# pretrained ``DBNClassifier``, the same network from random weights, and a
+# logistic regression on the labelled rows.
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="rbmlib_output", help="folder for the figures")
@@ -159,6 +169,14 @@ def main(argv=None):
         fig.savefig(path, dpi=80, bbox_inches="tight")
         plt.close(fig)
         print(f"saved {path}")
+
+
+# %%
+# Run it
+# ------
+#
+# The gallery runs it with ``--quick`` (its output and figures are shown
+# below); without it, the full setting.
 
 
 if __name__ == "__main__":

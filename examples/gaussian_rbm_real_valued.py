@@ -1,4 +1,5 @@
-"""Gaussian-Bernoulli RBM features on real-valued data, next to plain scikit-learn models.
+"""Gaussian-Bernoulli RBM features on real-valued data, next to plain scikit-learn models
+======================================================================================
 
 The data sets ship with scikit-learn: breast cancer (569 tumours, 30
 real-valued measurements, benign or malignant; classification, accuracy) or
@@ -119,6 +120,14 @@ def fit_and_score(name, est, grid, X_train, y_train, X_test, y_test):
     return cv, test
 
 
+# %%
+# The experiment
+# --------------
+#
+# ``main`` fits the RBM pipelines and the plain scikit-learn models on the
+# chosen data set and scores them on held-out rows.
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=["breast_cancer", "diabetes"],
@@ -175,6 +184,14 @@ def run(args):
     path = os.path.join(args.out, f"gaussian_rbm_{args.dataset}_history.png")
     plot_history(model, path=path)
     print(f"\nsaved {path}")
+
+
+# %%
+# Run it
+# ------
+#
+# The gallery runs it with ``--quick`` (its output and figures are shown
+# below); without it, the full setting.
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""RBM features for digit classification, rbmlib next to scikit-learn's BernoulliRBM.
+"""RBM features for digit classification, rbmlib next to scikit-learn's BernoulliRBM
+=================================================================================
 
 The setting of scikit-learn's example "Restricted Boltzmann Machine features
 for digit classification": the 8x8 digits (1,797 images, pixels scaled to
@@ -59,6 +60,14 @@ def nudge_dataset(X, y):
         for m in moves
     ]
     return np.concatenate([X] + shifted), np.concatenate([y] * 5)
+
+
+# %%
+# The experiment
+# --------------
+#
+# ``main`` fits the three pipelines on the nudged digits and prints their test
+# accuracy, then saves the filters and rbmlib's learning curves.
 
 
 def main(argv=None):
@@ -140,6 +149,14 @@ def main(argv=None):
         fig.savefig(path, dpi=80, bbox_inches="tight")
         plt.close(fig)
         print(f"saved {path}")
+
+
+# %%
+# Run it
+# ------
+#
+# The gallery runs it with ``--quick`` (its output and figures are shown
+# below); without it, the full setting.
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Scaling out with Dask: out-of-core DBN pretraining and a distributed grid search.
+"""Scaling out with Dask: out-of-core DBN pretraining and a distributed grid search
+================================================================================
 
 1. Start a ``dask.distributed.LocalCluster`` of two worker processes with one
    thread each and ``--worker-memory`` of memory each (workers run with one
@@ -27,6 +28,10 @@ Usage::
     pip install ".[dask,plot]"    # the dask extra (dask, distributed, dask-ml)
     python examples/scale_out_dask.py             # 7,000,000 rows: a 1.7 GiB file, ~5 min
     python examples/scale_out_dask.py --quick     # 100,000 rows, ~31 s
+
+The documentation's build does not run this example: it starts a Dask
+cluster and writes a data file of about a gigabyte. Run it with the command
+above; ``--quick`` takes about half a minute.
 """
 
 import argparse
@@ -102,6 +107,14 @@ def grid_search(X, y, backend):
     return search, time.time() - t0
 
 
+# %%
+# The experiment
+# --------------
+#
+# ``main`` starts the cluster, writes the file, pretrains the DBN on the dask
+# array over it, and runs the two grid searches.
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rows", type=int, default=7_000_000)
@@ -171,6 +184,14 @@ def main():
         client.close()
         cluster.close()
         os.unlink(path)
+
+
+# %%
+# Run it
+# ------
+#
+# The documentation does not run it (the recorded figures are at the top);
+# run it from the command line as its usage says.
 
 
 if __name__ == "__main__":
