@@ -9,7 +9,8 @@ It serves the built site on a free localhost port and, with Debian's
 Selenium:
 
 * loads the home page, a user-guide page, an API page and a gallery page, checks
-  that each rendered (its title and main text are there) and that the
+  that each rendered (its title and main text are there, every image loaded,
+  and on the user-guide page MathJax typeset the formulas) and that the
   JavaScript console logged no error, and saves a screenshot of each;
 * runs the site's search for "contrastive divergence" and "DBNClassifier" and
   checks that each finds pages;
@@ -218,6 +219,16 @@ def main(argv=None):
             title = driver.title
             ok = text.lower() in body.lower() and "rbmlib" in title
             record(ok, f"{name} page renders ({path})", f"title {title!r}" if not ok else "")
+            broken = driver.execute_script(
+                "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                ".map(i => i.getAttribute('src'));")
+            n_images = driver.execute_script("return document.images.length;")
+            record(not broken, f"{name} page: its {n_images} images load", "; ".join(broken[:5]))
+            if name == "user_guide":
+                # the formulas are typeset by the MathJax served from the site
+                n_math = _wait(lambda: driver.execute_script(
+                    "return document.querySelectorAll('mjx-container').length;"), timeout=20)
+                record(bool(n_math), f"{name} page: MathJax typeset {n_math} formulas")
             errors = _console_errors(driver)
             record(not errors, f"{name} page: no JavaScript console errors", "; ".join(errors[:5]))
             shot = shots / f"{name}.png"
