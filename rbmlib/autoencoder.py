@@ -465,7 +465,9 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             verbose=self.verbose,
             random_state=seed,
             n_jobs=self.n_jobs,
-            **params,
+            # the autoencoder's defaults were measured with sampled visible units in
+            # the negative phase (the RBMs' default; DBN's own default is False)
+            **{"sample_visible": True, **params},
         )
 
     def _check_settings(self):

@@ -432,7 +432,7 @@ class CategoricalRBM(_BaseRBM):
             codes[obs, j] = _encode(values, uniques=cats, check_unknown=False)
         return codes
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, training=None):
         cols = self._columns(X, reset)
         if reset:
             self._fit_categories(cols)
