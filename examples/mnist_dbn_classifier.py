@@ -166,5 +166,6 @@ def main(argv=None):
 # run it from the command line as its usage says.
 
 
+# sphinx_gallery_thumbnail_path = "images/mnist_dbn_filters.png"
 if __name__ == "__main__":
     main()
