@@ -205,7 +205,31 @@ def _own_methods():
     return own
 
 
-autosummary_context = {"own_methods": _own_methods()}
+def _inherited_methods():
+    """Per class, the public methods it inherits from scikit-learn's base classes."""
+    import inspect
+
+    import rbmlib.likelihood
+
+    classes = [getattr(rbmlib, n) for n in rbmlib.__all__ if inspect.isclass(getattr(rbmlib, n))]
+    inherited = {}
+    for cls in classes:
+        if issubclass(cls, BaseException):
+            continue
+        names = []
+        for name in dir(cls):
+            if name.startswith("_"):
+                continue
+            attr = inspect.getattr_static(cls, name)
+            func = getattr(attr, "__func__", attr)
+            module = getattr(func, "__module__", "") or ""
+            if inspect.isfunction(func) and module.startswith("sklearn"):
+                names.append(name)
+        inherited[f"rbmlib.{cls.__qualname__}"] = sorted(names)
+    return inherited
+
+
+autosummary_context = {"own_methods": _own_methods(), "inherited_methods": _inherited_methods()}
 
 
 def _copy_mathjax(app):
