@@ -47,7 +47,8 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "Thumbs.db", ".DS_Store",
-                    "sg_execution_times.rst"]
+                    "sg_execution_times.rst",
+                    "whats_new/*.rst"]  # included by whats_new.rst, not pages of their own
 root_doc = "index"
 default_role = "literal"
 add_function_parentheses = False
