@@ -165,7 +165,7 @@ def _wait(predicate, timeout=20.0, step=0.2):
 def _full_page_screenshot(driver, path):
     height = driver.execute_script(
         "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    driver.set_window_size(1280, min(max(int(height), 1000), 4000))
+    driver.set_window_size(1280, min(max(int(height), 1000), 2600))
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 1000)
 
@@ -235,6 +235,16 @@ def main(argv=None):
             _full_page_screenshot(driver, shot)
             record(shot.is_file() and shot.stat().st_size > 10_000,
                    f"{name} page: screenshot {shot}")
+            if name == "gallery":
+                # the example's output and first figure, further down the page
+                found = driver.execute_script(
+                    "const e = document.querySelector('.sphx-glr-script-out, img.sphx-glr-single-img');"
+                    "if (e) { e.scrollIntoView(); return true; } return false;")
+                out = shots / f"{name}_output.png"
+                driver.set_window_size(1280, 1400)
+                driver.save_screenshot(str(out))
+                record(bool(found) and out.stat().st_size > 10_000,
+                       f"{name} page: its output and figures, screenshot {out}")
 
         for query, expected in SEARCHES:
             driver.get(base + "search.html?q=" + urllib.parse.quote_plus(query))
