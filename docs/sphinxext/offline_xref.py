@@ -44,6 +44,9 @@ _MODULE_URLS = {
     "matplotlib": "https://matplotlib.org/stable/api/{short}_api.html",
     "numba": "https://numba.readthedocs.io/en/stable/",
 }
+_SPECIAL_MODULE_URLS = {
+    "matplotlib.pyplot": "https://matplotlib.org/stable/api/pyplot_summary.html",
+}
 _ALIASES = {"np": "numpy", "sp": "scipy.sparse", "pd": "pandas", "da": "dask.array",
             "plt": "matplotlib.pyplot"}
 _PY = "https://docs.python.org/3/"
@@ -96,6 +99,8 @@ def external_url(target):
     except LookupError:
         return None
     if not attrs:  # a module
+        if module in _SPECIAL_MODULE_URLS:
+            return _SPECIAL_MODULE_URLS[module]
         return _MODULE_URLS[package].format(name=module, short=module.split(".", 1)[-1])
     page = ".".join([module] + attrs[:1])
     url = _URLS[package].format(name=page)
