@@ -117,3 +117,25 @@ def test_public_docstrings_pass_numpydoc_validation():
             if code in CHECKS and (name, code) not in EXEMPT:
                 problems.append(f"{name}: {code} {message}")
     assert not problems, f"{len(problems)} docstring problems:\n" + "\n".join(problems)
+
+
+def test_offline_references_import_what_they_link():
+    """docs/sphinxext/offline_xref.py links only objects that exist, without the network."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "docs" / "sphinxext"))
+    try:
+        from offline_xref import external_url
+    finally:
+        sys.path.pop(0)
+    assert external_url("sklearn.pipeline.Pipeline") == (
+        "https://scikit-learn.org/stable/modules/generated/sklearn.pipeline.Pipeline.html")
+    assert external_url("sklearn.pipeline.Pipeline.fit").endswith(
+        "sklearn.pipeline.Pipeline.html#sklearn.pipeline.Pipeline.fit")
+    assert external_url("np.memmap").endswith("numpy.memmap.html")
+    assert external_url("ValueError").endswith("exceptions.html#ValueError")
+    assert external_url("None").endswith("constants.html#None")
+    # a misspelt or unknown name stays unresolved (nitpicky mode then reports it)
+    assert external_url("sklearn.pipeline.Pipelin") is None
+    assert external_url("rbmlib.BernoulliRBM") is None
+    assert external_url("not_a_builtin") is None
