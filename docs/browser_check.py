@@ -43,7 +43,7 @@ PAGES = [
     ("home", "index.html", "Restricted Boltzmann Machines"),
     ("user_guide", "user_guide/sampling.html", "contrastive divergence"),
     ("api", "api/generated/rbmlib.BernoulliRBM.html", "BernoulliRBM"),
-    ("gallery", "auto_examples/rbm_digits_features.html", "BernoulliRBM"),
+    ("gallery", "auto_examples/rbm/rbm_digits_features.html", "BernoulliRBM"),
 ]
 SEARCHES = [("contrastive divergence", "user_guide/sampling"), ("DBNClassifier", "rbmlib.DBNClassifier")]
 

@@ -5,7 +5,8 @@ The build is offline: nothing is downloaded (no intersphinx; references to
 scikit-learn, NumPy, SciPy and Python objects are resolved by
 ``sphinxext/offline_xref.py``, which imports each object to check that it exists).
 It runs every gallery example in its ``--quick`` setting on one thread; the
-MNIST and Dask examples are shown with their recorded figures, not run.
+MNIST and Dask examples are shown with their recorded figures, not run.  The
+gallery's topic folders (docs/gallery) link to the scripts in examples/.
 """
 
 import os
@@ -125,9 +126,15 @@ numpydoc_validation_exclude = {
 # starts a cluster: their pages show recorded figures and the command instead.
 _NOT_RUN = ("mnist_dbn_classifier", "mnist_loglik_ais", "scale_out_dask")
 
+# The gallery's source is docs/gallery: one folder per topic, each with its
+# README.txt, holding symbolic links to the scripts in examples/ (which stay where
+# they are, runnable as ``python examples/<name>.py`` and tested there).
+_TOPICS = ["rbm", "dbn", "autoencoder", "likelihood", "scaling"]
+
 sphinx_gallery_conf = {
-    "examples_dirs": [str(REPO / "examples")],
+    "examples_dirs": [str(DOCS / "gallery")],
     "gallery_dirs": ["auto_examples"],
+    "subsection_order": [f"gallery/{topic}" for topic in _TOPICS],
     "filename_pattern": r"/(?!(%s)\.py$)[^/]+\.py$" % "|".join(_NOT_RUN),
     "ignore_pattern": r"__init__\.py",
     "reset_argv": "gallery_scraper.example_argv",
@@ -140,7 +147,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "plot_gallery": "True",
     "abort_on_example_error": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_scraper.ExampleOrder",
     "write_computation_times": False,
 }
 

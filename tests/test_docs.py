@@ -139,3 +139,19 @@ def test_offline_references_import_what_they_link():
     assert external_url("sklearn.pipeline.Pipelin") is None
     assert external_url("rbmlib.BernoulliRBM") is None
     assert external_url("not_a_builtin") is None
+
+
+def test_every_example_is_in_one_gallery_topic():
+    """docs/gallery/<topic>/ links each script of examples/ exactly once, and every link resolves."""
+    gallery = REPO / "docs" / "gallery"
+    links = sorted(gallery.glob("*/*.py"))
+    for link in links:
+        assert link.is_symlink(), f"{link} should be a symbolic link to examples/{link.name}"
+        assert link.resolve() == (REPO / "examples" / link.name).resolve(), link
+    for topic in {link.parent for link in links}:
+        assert (topic / "README.txt").is_file(), f"{topic} has no README.txt"
+    names = [link.name for link in links]
+    examples = sorted(p.name for p in (REPO / "examples").glob("*.py"))
+    assert sorted(names) == examples, (
+        f"examples not in the gallery: {sorted(set(examples) - set(names))}; "
+        f"linked twice: {sorted({n for n in names if names.count(n) > 1})}")

@@ -50,3 +50,23 @@ def png_scraper(block, block_vars, gallery_conf):
         # one figure per image, full width (a list of several would shrink them side by side)
         rst.append(figure_rst([target], gallery_conf["src_dir"], fig_titles=png.name))
     return "\n".join(rst)
+
+
+# The order of the examples within their topic: the introductory one first.
+_ORDER = [
+    "rbm_digits_features.py", "gaussian_rbm_real_valued.py", "categorical_rbm_imputation.py",
+    "dbn_semi_supervised.py", "dbn_generate_digits.py", "mnist_dbn_classifier.py",
+]
+
+
+class ExampleOrder:
+    """``within_subsection_order`` of the gallery: ``_ORDER``, then by file name."""
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename):
+        return (_ORDER.index(filename) if filename in _ORDER else len(_ORDER), filename)
+
+    def __repr__(self):
+        return "<ExampleOrder>"

@@ -1,0 +1,1 @@
+../../../examples/autoencoder_mnist_codes.py

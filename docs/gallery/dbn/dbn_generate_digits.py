@@ -1,0 +1,1 @@
+../../../examples/dbn_generate_digits.py

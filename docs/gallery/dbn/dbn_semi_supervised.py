@@ -1,0 +1,1 @@
+../../../examples/dbn_semi_supervised.py

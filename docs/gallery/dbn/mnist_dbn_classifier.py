@@ -1,0 +1,1 @@
+../../../examples/mnist_dbn_classifier.py

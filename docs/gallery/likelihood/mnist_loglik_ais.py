@@ -1,0 +1,1 @@
+../../../examples/mnist_loglik_ais.py

@@ -1,0 +1,1 @@
+../../../examples/categorical_rbm_imputation.py

@@ -1,0 +1,1 @@
+../../../examples/gaussian_rbm_real_valued.py

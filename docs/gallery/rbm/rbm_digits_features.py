@@ -1,0 +1,1 @@
+../../../examples/rbm_digits_features.py
