@@ -141,17 +141,19 @@ def test_offline_references_import_what_they_link():
     assert external_url("not_a_builtin") is None
 
 
-def test_every_example_is_in_one_gallery_topic():
-    """docs/gallery/<topic>/ links each script of examples/ exactly once, and every link resolves."""
+def test_gallery_topics_link_the_examples():
+    """docs/gallery/<topic>/ links scripts of examples/, each at most once, and every link resolves.
+
+    An example no topic links yet goes to a generated "More examples" topic at
+    build time (docs/conf.py), so a new example never breaks the build.
+    """
     gallery = REPO / "docs" / "gallery"
-    links = sorted(gallery.glob("*/*.py"))
+    links = sorted(p for p in gallery.glob("*/*.py") if p.parent.name != "other")
     for link in links:
         assert link.is_symlink(), f"{link} should be a symbolic link to examples/{link.name}"
         assert link.resolve() == (REPO / "examples" / link.name).resolve(), link
     for topic in {link.parent for link in links}:
         assert (topic / "README.txt").is_file(), f"{topic} has no README.txt"
     names = [link.name for link in links]
-    examples = sorted(p.name for p in (REPO / "examples").glob("*.py"))
-    assert sorted(names) == examples, (
-        f"examples not in the gallery: {sorted(set(examples) - set(names))}; "
-        f"linked twice: {sorted({n for n in names if names.count(n) > 1})}")
+    assert len(names) == len(set(names)), f"linked twice: {sorted(n for n in set(names) if names.count(n) > 1)}"
+    assert len(names) >= 9
