@@ -96,7 +96,7 @@ def test_small_multiclass_table_with_missing_values_and_categories():
 def test_semi_supervised_digits_at_the_defaults_gain_from_pretraining():
     """Digits with 10% of the labels, the rest -1, three label draws: the default
     DBNClassifier pretrained on every row beats the same without pretraining
-    (mean gain +3.2 points in benchmarks/RESULTS.md), silently."""
+    (mean gain +2.5 points in benchmarks/RESULTS.md), silently."""
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     gains = []
