@@ -571,6 +571,13 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.block_size = block_size
 
+    def __setstate__(self, state):
+        # a DBN pickled before sample_visible existed trained its Bernoulli layers
+        # with the RBMs' default (sampled visible units): keep that on a refit
+        state = dict(state)
+        state.setdefault("sample_visible", True)
+        super().__setstate__(state)
+
     def _make_rbms(self, rng, n_samples, first_layer=None):
         """The unfitted RBMs, bottom first; ``first_layer`` is the resolved
         visible unit type of the bottom one (``self.first_layer`` by default)."""

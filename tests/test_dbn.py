@@ -323,3 +323,19 @@ def test_dbn_demo_rows():
                                                  "MLPClassifier"]
     for name, acc, seconds in rows:
         assert 0.8 < acc <= 1.0 and seconds > 0
+
+
+def test_dbn_pickled_before_sample_visible_refits_as_it_did():
+    """A DBN pickled by an earlier release (no sample_visible attribute) loads, clones
+    and refits with the behaviour it had: sampled visible units."""
+    import pickle
+
+    X = np.random.RandomState(0).rand(40, 5)
+    old = DBN((4,), n_iter=1, random_state=0)
+    state = dict(old.__dict__)
+    del state["sample_visible"]
+    restored = DBN.__new__(DBN)
+    restored.__setstate__(state)
+    again = pickle.loads(pickle.dumps(restored)).fit(X)
+    assert again.sample_visible is True and again.rbms_[0].sample_visible is True
+    assert clone(restored).get_params()["sample_visible"] is True
