@@ -137,7 +137,7 @@ def train(args, P, n_hidden, max_epochs, minutes, k, rng, label):
         left = f", budget left {left / 60:.1f} min" if np.isfinite(left) else ""
         print(f"[{label}] epoch {epoch + 1}: k={rbm.k}, lr={rbm.learning_rate:.4g}, "
               f"recon. error {rec['reconstruction_error']:.4f}, "
-              f"pseudo-LL {rec['pseudo_log_likelihood']:.4f} nats/pixel, "
+              f"pseudo-LL {rec['pseudo_log_likelihood']:.4f} nats per image, "
               f"{last:.1f}s{left}", flush=True)
     return rbm, time.time() - t_start, rbm.n_iter_
 
