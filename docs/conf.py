@@ -212,51 +212,44 @@ def _escape_type_underscores(app, what, name, obj, options, lines):
             lines[i] = m.group(1) + _TRAILING_UNDERSCORE.sub(r"\1\\_", m.group(2))
 
 
-def _own_methods():
-    """Per class of the API pages, the public methods that rbmlib defines."""
+def _public_methods(cls, package):
+    """Names of the public methods of ``cls`` defined in modules of ``package``."""
     import inspect
 
+    names = []
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        func = inspect.getattr_static(cls, name)
+        func = getattr(func, "__func__", func)
+        module = getattr(func, "__module__", "") or ""
+        if inspect.isfunction(func) and module.startswith(package):
+            names.append(name)
+    return sorted(names)
+
+
+def _api_classes():
+    import inspect
+
+    return [getattr(rbmlib, n) for n in rbmlib.__all__ if inspect.isclass(getattr(rbmlib, n))]
+
+
+def _own_methods():
+    """Per class of the API pages, the public methods that rbmlib defines."""
     import rbmlib.likelihood
 
-    classes = [getattr(rbmlib, n) for n in rbmlib.__all__ if inspect.isclass(getattr(rbmlib, n))]
-    classes.append(rbmlib.likelihood.PartitionEstimate)
     own = {}
-    for cls in classes:
-        names = []
-        for name in dir(cls):
-            if name.startswith("_"):
-                continue
-            attr = inspect.getattr_static(cls, name)
-            func = getattr(attr, "__func__", attr)
-            if inspect.isfunction(func) and func.__module__.startswith("rbmlib"):
-                names.append(name)
-        own[f"{cls.__module__}.{cls.__qualname__}"] = sorted(names)
-        own[f"rbmlib.{cls.__qualname__}"] = sorted(names)
+    for cls in _api_classes() + [rbmlib.likelihood.PartitionEstimate]:
+        names = _public_methods(cls, "rbmlib")
+        own[f"{cls.__module__}.{cls.__qualname__}"] = names
+        own[f"rbmlib.{cls.__qualname__}"] = names
     return own
 
 
 def _inherited_methods():
     """Per class, the public methods it inherits from scikit-learn's base classes."""
-    import inspect
-
-    import rbmlib.likelihood
-
-    classes = [getattr(rbmlib, n) for n in rbmlib.__all__ if inspect.isclass(getattr(rbmlib, n))]
-    inherited = {}
-    for cls in classes:
-        if issubclass(cls, BaseException):
-            continue
-        names = []
-        for name in dir(cls):
-            if name.startswith("_"):
-                continue
-            attr = inspect.getattr_static(cls, name)
-            func = getattr(attr, "__func__", attr)
-            module = getattr(func, "__module__", "") or ""
-            if inspect.isfunction(func) and module.startswith("sklearn"):
-                names.append(name)
-        inherited[f"rbmlib.{cls.__qualname__}"] = sorted(names)
-    return inherited
+    return {f"rbmlib.{cls.__qualname__}": _public_methods(cls, "sklearn")
+            for cls in _api_classes() if not issubclass(cls, BaseException)}
 
 
 autosummary_context = {"own_methods": _own_methods(), "inherited_methods": _inherited_methods()}

@@ -68,7 +68,7 @@ from .mlp import (
 from .categorical_rbm import CategoricalRBM
 from .gaussian_rbm import GaussianBernoulliRBM
 from . import _fitting
-from .rbm import BernoulliRBM, DivergenceError
+from .rbm import BernoulliRBM, DivergenceError, in_unit_interval, value_range
 from .units import HIDDEN_UNITS
 
 __all__ = ["DBN", "DBNClassifier", "DBNRegressor"]
@@ -166,11 +166,6 @@ def _rbm_class(first_layer, layer, below="bernoulli"):
     return GaussianBernoulliRBM if below in _REAL_VALUED else BernoulliRBM
 
 
-#: ``first_layer="auto"`` takes X as probabilities (Bernoulli visible units) when
-#: every value lies in [0, 1] up to this rounding, as BernoulliRBM's range check does.
-_AUTO_RANGE_TOL = 1e-6
-
-
 def _is_categorical_frame(X):
     """Whether X is a DataFrame none of whose columns is numeric (or boolean)."""
     dtypes = getattr(X, "dtypes", None)
@@ -192,14 +187,9 @@ def _auto_first_layer(X, lo=None, hi=None):
     if _is_categorical_frame(X):
         return "categorical"
     if lo is None:
-        vals = X.data if sp.issparse(X) else X
-        if not vals.size:
-            return "bernoulli"
-        lo, hi = float(vals.min()), float(vals.max())
-        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
-            lo, hi = min(lo, 0.0), max(hi, 0.0)
-    inside = lo >= -_AUTO_RANGE_TOL and hi <= 1 + _AUTO_RANGE_TOL
-    return "bernoulli" if inside else "gaussian"
+        lo, hi = value_range(X)
+    # the range BernoulliRBM's check accepts (an empty X: inf, -inf, inside)
+    return "bernoulli" if in_unit_interval(lo, hi) else "gaussian"
 
 
 def _input_scaler(X):
@@ -210,9 +200,9 @@ def _input_scaler(X):
 
 def _fitted_first_layer(dbn):
     """The visible unit type of a fitted DBN's bottom RBM."""
-    bottom = dbn.rbms_[0]
-    return ("categorical" if isinstance(bottom, CategoricalRBM) else
-            "gaussian" if isinstance(bottom, GaussianBernoulliRBM) else "bernoulli")
+    kind = type(dbn.rbms_[0])
+    return next((name for name, cls in _FIRST_LAYER_CLASSES.items() if kind is cls),
+                "bernoulli")
 
 
 def _floor_scale(scaler):
@@ -788,12 +778,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             n_samples = sum(block.shape[0] for block in source.blocks())
         first_layer = self.first_layer
         if first_layer == "auto":  # one pass over the blocks for the range of X
-            lo, hi = np.inf, -np.inf
-            for block in source.blocks():
-                vals = block.data if sp.issparse(block) else np.asarray(block)
-                if vals.size:
-                    lo, hi = min(lo, float(vals.min())), max(hi, float(vals.max()))
-            first_layer = _auto_first_layer(None, lo, hi)
+            ranges = [value_range(block) for block in source.blocks()]
+            first_layer = _auto_first_layer(None, min(r[0] for r in ranges),
+                                            max(r[1] for r in ranges))
         rng = check_random_state(self.random_state)
         rbms = self._make_rbms(rng, n_samples, first_layer)
         progress = {}

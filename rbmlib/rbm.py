@@ -47,6 +47,24 @@ _PLL_MONITOR_ROWS = 10  # history_'s pseudo-likelihood: ~0.07 s per epoch at 784
 _MONITOR_ROWS = 50  # rows of the training (and validation) data monitored per epoch
 #: Inputs this far outside [0, 1] are taken as rounding (MinMaxScaler gives 1 + 2.2e-16).
 _RANGE_TOL = 1e-6
+def value_range(X):
+    """``(min, max)`` of the values of X, dense or sparse (its implicit zeros count);
+    ``(inf, -inf)`` for an empty X."""
+    vals = X.data if sp.issparse(X) else np.asarray(X)
+    if not vals.size:
+        lo, hi = np.inf, -np.inf
+    else:
+        lo, hi = float(vals.min()), float(vals.max())
+    if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    return lo, hi
+
+
+def in_unit_interval(lo, hi):
+    """Whether values in [lo, hi] lie in [0, 1] up to rounding (``_RANGE_TOL``)."""
+    return lo >= -_RANGE_TOL and hi <= 1 + _RANGE_TOL
+
+
 #: Outside fit, X passes the range check silently while at most this share of its
 #: entries lies outside [0, 1]: rows scaled by a MinMaxScaler fitted on other rows
 #: (a test fold, new data) have a few entries beyond the training range (on
@@ -1523,14 +1541,10 @@ class BernoulliRBM(_BaseRBM):
         mode = self._range_mode()
         if mode == "ignore":
             return
+        lo, hi = value_range(X)
+        if in_unit_interval(lo, hi):
+            return
         vals = X.data if sp.issparse(X) else X
-        if not vals.size:
-            return
-        lo, hi = float(vals.min()), float(vals.max())
-        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
-            lo, hi = min(lo, 0.0), max(hi, 0.0)  # the implicit zeros
-        if lo >= -_RANGE_TOL and hi <= 1 + _RANGE_TOL:
-            return
         if not training and mode != "raise":
             outside = np.count_nonzero((vals < -_RANGE_TOL) | (vals > 1 + _RANGE_TOL))
             if outside <= _HELD_OUT_OUTSIDE_SHARE * X.shape[0] * X.shape[1]:
