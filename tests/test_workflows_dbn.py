@@ -28,11 +28,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import rbmlib.mlp as mlp_module
 import rbmlib.rbm as rbm_module
-from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor, DivergenceError
+from rbmlib import (DBN, BernoulliRBM, DBNClassifier, DBNRegressor, DivergenceError,
+                    GaussianBernoulliRBM)
 
 
 def _minmax(X):
@@ -658,3 +659,29 @@ def test_pickles_hold_no_scratch_buffers(iris):
     net = clone(clf)
     net.__dict__.update({k: v for k, v in vars(clf).items() if k != "dbn_"})
     assert len(pickle.dumps(net)) < 2 * n_param_bytes + 20000
+
+
+def test_default_estimators_on_standardised_input_workflows(monkeypatch):
+    """first_layer="auto" on StandardScaler output (a Gaussian bottom layer on X the DBN
+    standardises itself), at the defaults: a Pipeline in GridSearchCV (set_params then
+    refit), pickle then partial_fit, and a real SIGINT in the Gaussian layer's
+    pretraining, which leaves the estimator as it was."""
+    X, y = load_wine(return_X_y=True)
+    Xs = StandardScaler().fit_transform(X)
+    pipe = make_pipeline(StandardScaler(), DBNClassifier(random_state=0))
+    with _quiet():
+        grid = GridSearchCV(pipe, {"dbnclassifier__hidden_layer_sizes": [(16,), (32, 16)]},
+                            cv=3).fit(X, y)
+    best = grid.best_estimator_[-1]
+    assert best.first_layer_ == "gaussian" and best.dbn_.scalers_[0] is not None
+    assert grid.best_score_ > 0.9, grid.best_score_
+    clf = pickle.loads(pickle.dumps(best))
+    with _quiet():
+        clf.partial_fit(Xs, y)
+    assert clf.n_iter_ == best.n_iter_ + 1 and clf.first_layer_ == "gaussian"
+    before = pickle.dumps(clf)
+    _sigint_on_call(monkeypatch, GaussianBernoulliRBM, "_run_epoch", 1)
+    with _quiet(), pytest.raises(KeyboardInterrupt):
+        clf.fit(Xs, y)
+    assert pickle.dumps(clf) == before
+    assert clf.n_iter_ == best.n_iter_ + 1 and clf.first_layer_ == "gaussian"
