@@ -16,11 +16,9 @@ import os as _os
 # runs; a value the user set is kept.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .rbm import BernoulliRBM, DivergenceError, FreeEnergyUndefinedError
-from .gaussian_rbm import GaussianBernoulliRBM
-from .categorical_rbm import CategoricalRBM
-from .dbn import DBN, DBNClassifier, DBNRegressor
-from .autoencoder import DBNAutoencoder
+from .exceptions import DivergenceError, FreeEnergyUndefinedError
+from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
+from .deep import DBN, DBNAutoencoder, DBNClassifier, DBNRegressor
 
 __version__ = "0.1.0"
 

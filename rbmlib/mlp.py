@@ -49,7 +49,8 @@ from ._fitting import scale_cause
 from ._kernels import mlp as _k
 from ._parallel import thread_limits
 from .optim import SCHEDULES, SOLVERS, Optimizer  # noqa: F401  (SCHEDULES re-exported)
-from .rbm import _DIVERGENCE_LIMIT, DivergenceError
+from .exceptions import DivergenceError
+from .rbm._common import _DIVERGENCE_LIMIT
 
 OUT_ACTIVATIONS = {"identity": _k.IDENTITY, "logistic": _k.LOGISTIC, "softmax": _k.SOFTMAX}
 #: Hidden activations by name (``"sigmoid"`` is an alias of ``"logistic"``).

@@ -1,0 +1,16 @@
+"""Deep models built from RBMs: the DBN stack and the networks fine-tuned from it.
+
+* :mod:`rbmlib.deep.dbn`: :class:`DBN`, greedy layer-wise pretraining and sampling;
+  :mod:`rbmlib.deep._layers` the choice of each layer's units, CD rate and scaler;
+* :mod:`rbmlib.deep._network`: the network base (weight transfer, the flat-layer
+  rule, fine-tuning); :mod:`rbmlib.deep.classifier` (:class:`DBNClassifier`),
+  :mod:`rbmlib.deep.regressor` (:class:`DBNRegressor`),
+  :mod:`rbmlib.deep.autoencoder` (:class:`DBNAutoencoder`).
+"""
+
+from .autoencoder import DBNAutoencoder
+from .classifier import DBNClassifier
+from .dbn import DBN
+from .regressor import DBNRegressor
+
+__all__ = ["DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor"]

@@ -1,0 +1,718 @@
+"""The fine-tuning network built from a DBN, shared by :class:`DBNClassifier`,
+:class:`DBNRegressor` and :class:`DBNAutoencoder`: pretraining, exact weight transfer,
+the flat-layer rule, back-propagation fine-tuning and ``to_sklearn``.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    clone,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_y,
+    _num_features,
+    _num_samples,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._blocks import compute_rows, is_dask_collection
+from ..exceptions import DivergenceError
+from ..mlp import (
+    ACTIVATIONS,
+    SCHEDULES,
+    SOLVERS,
+    canonical_csr,
+    fit_backprop,
+    forward,
+    glorot_uniform,
+    hidden_kinds,
+)
+from ..units import HIDDEN_UNITS
+from ._layers import (
+    _AUTO_LEARNING_RATE,
+    _AUTO_SMALL,
+    _AUTO_SMALL_BATCH,
+    _AUTO_SMALL_LEARNING_RATE,
+    _FIRST_LAYERS,
+    _FLAT_STD,
+    _HIDDEN_UNITS,
+    _auto_first_layer,
+    _categorical_dbn,
+    _dbn_affine_maps,
+    _fitted_first_layer,
+    _hidden_unit_names,
+    _is_categorical_frame,
+    _layer_activation,
+    _layer_sizes,
+    _restore_on_error,
+    _validate_fit_X,
+)
+from .dbn import DBN
+
+
+class _BaseDBNNetwork(BaseEstimator):
+    """Pretraining plus back-propagation, shared by the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "first_layer": [StrOptions(set(_FIRST_LAYERS))],
+        "hidden_units": [StrOptions(set(_HIDDEN_UNITS)), list, tuple],
+        "dbn": [None, HasMethods(["fit", "transform"])],
+        "n_iter_pretrain": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
+                            "array-like"],
+        "learning_rate_pretrain": [None, Interval(Real, 0, None, closed="neither"),
+                                   "array-like"],
+        "batch_size_pretrain": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "pretrain_params": [None, dict],
+        "solver": [StrOptions(set(SOLVERS))],
+        "activation": [StrOptions(set(ACTIVATIONS) | {"auto"}), list, tuple],
+        "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "warm_start": ["boolean"],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
+
+    _out_name = "values"
+    #: Whether the network takes first_layer="categorical" (one-hot encoded input).
+    _categorical_input = True
+    #: Whether "auto" fine-tuning takes smaller batches and a larger step on small
+    #: tables (the classifier; a regressor's noisy targets overfit with them).
+    _small_table_steps = False
+
+    # ------------------------------------------------------------ pretraining
+    def _check_dbn(self):
+        """The DBN inside ``dbn`` (unwrapping FrozenEstimator), or None; TypeError otherwise."""
+        dbn = self.dbn
+        if dbn is None:
+            return None
+        inner = getattr(dbn, "estimator", dbn)  # sklearn.frozen.FrozenEstimator
+        if not isinstance(inner, DBN):
+            raise TypeError(
+                f"dbn must be an rbmlib.DBN (fitted, possibly wrapped in "
+                f"sklearn.frozen.FrozenEstimator, or unfitted, to be fitted on X) or None; "
+                f"got {type(inner).__name__}. To start from a single RBM, use "
+                f"DBN(hidden_layer_sizes=(n_components,)) or n_iter_pretrain."
+            )
+        if not self._categorical_input and _categorical_dbn(inner):
+            raise ValueError(
+                f"{type(self).__name__} cannot take a DBN with first_layer='categorical': "
+                f"its reconstruction of X is real-valued, with no softmax groups. "
+                f"Use DBNClassifier or DBNRegressor, or the DBN itself (transform, "
+                f"sample) for categorical data.")
+        return inner
+
+    def _pretrain(self, X, rng, inner):
+        """Fitted DBN whose weights start the network, or None for random init."""
+        if inner is not None:
+            if hasattr(inner, "rbms_"):
+                if inner.n_features_in_ != _num_features(X):
+                    raise ValueError(
+                        f"X has {_num_features(X)} features, but the fitted dbn was "
+                        f"trained on {inner.n_features_in_} features."
+                    )
+                return inner
+            dbn = clone(inner)
+            if dbn.get_params().get("random_state", 0) is None:
+                dbn.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+            return dbn.fit(X)
+        n_iter = self.n_iter_pretrain
+        if not isinstance(n_iter, str) and np.all(np.asarray(n_iter, dtype=object) == 0):
+            return None
+        return self._pretrain_dbn(rng.randint(np.iinfo(np.int32).max)).fit(X)
+
+    def _pretrain_dbn(self, seed):
+        params = dict(self.pretrain_params or {})
+        return DBN(
+            self.hidden_layer_sizes,
+            first_layer=self.first_layer,
+            hidden_units=self.hidden_units,
+            n_iter=self.n_iter_pretrain,
+            learning_rate=self.learning_rate_pretrain,
+            batch_size=self.batch_size_pretrain,
+            verbose=self.verbose,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+            **params,
+        )
+
+    def _check_settings(self):
+        """Everything about the settings that can be checked before training."""
+        inner = self._check_dbn()
+        if inner is None:
+            _hidden_unit_names(self.hidden_units, len(_layer_sizes(self.hidden_layer_sizes)))
+            if self.pretrain_params:
+                bad = set(self.pretrain_params) & {
+                    "hidden_layer_sizes", "first_layer", "hidden_units", "n_iter", "learning_rate",
+                    "batch_size", "verbose", "random_state", "n_jobs"}
+                if bad:
+                    raise ValueError(
+                        f"pretrain_params must not set {sorted(bad)}: use the estimator's "
+                        f"own parameters (hidden_layer_sizes, hidden_units, n_iter_pretrain, "
+                        f"learning_rate_pretrain, batch_size_pretrain, ...)."
+                    )
+                try:
+                    self._pretrain_dbn(0)._validate_params()
+                except TypeError as exc:
+                    raise TypeError(f"pretrain_params: {exc}") from None
+            else:
+                self._pretrain_dbn(0)._validate_params()
+        elif not hasattr(inner, "rbms_"):
+            inner._validate_params()
+        return inner
+
+    def _n_informative_layers(self, dbn, X):
+        """Pretrained layers whose hidden units vary over the rows (bottom first).
+
+        A layer is flat when no hidden probability varies by more than
+        ``_FLAT_STD`` (standard deviation over up to 1000 rows of X): its
+        units carry no information about the input and a network started
+        from it sits on a plateau (the loss of a constant prediction) that
+        the stopping rule ends. Every layer above a flat one is flat too.
+        """
+        H = X[:1000]
+        for l, (rbm, (W, c)) in enumerate(zip(dbn.rbms_, _dbn_affine_maps(dbn))):
+            # the network's layer (the same as the DBN's transform, on X as the
+            # network reads it: one-hot for a categorical DBN)
+            H = rbm._hidden_unit().mean(np.asarray(H @ W) + c)
+            spread = np.asarray(H.std(axis=0)).max() if H.shape[0] > 1 else np.inf
+            if not spread >= _FLAT_STD:
+                return l, float(spread)
+        return len(dbn.rbms_), None
+
+    def _initial_weights(self, dbn, n_features, n_outputs, dtype, rng, n_layers=None):
+        """Network weights: the DBN's first ``n_layers`` layers (all by default),
+        Glorot uniform for the rest and for the output layer."""
+        coefs, intercepts = [], []
+        n_prev = n_features
+        if dbn is not None:
+            rbms = dbn.rbms_ if n_layers is None else dbn.rbms_[:n_layers]
+            for W, c in _dbn_affine_maps(dbn, len(rbms)):
+                coefs.append(np.ascontiguousarray(W, dtype=dtype))
+                intercepts.append(np.asarray(c, dtype=dtype))
+                n_prev = coefs[-1].shape[1]
+            sizes = [r.n_components for r in dbn.rbms_[len(rbms):]]
+        else:
+            sizes = _layer_sizes(self.hidden_layer_sizes)
+        for h in sizes:
+            coefs.append(glorot_uniform(n_prev, h, rng, dtype))
+            intercepts.append(np.zeros(h, dtype))
+            n_prev = h
+        coefs.append(glorot_uniform(n_prev, n_outputs, rng, dtype))
+        intercepts.append(np.zeros(n_outputs, dtype))
+        return coefs, intercepts
+
+    # ---------------------------------------------------------- fine-tuning
+    @staticmethod
+    def _dask_inputs(X, y=None, sample_weight=None):
+        """Compute dask X, y, sample_weight into NumPy arrays for fine-tuning.
+
+        Returns ``(X, y, sample_weight, X_dask)``: ``X_dask`` is the original
+        dask array (None otherwise), streamed block by block through the DBN
+        in pretraining, while fine-tuning reads the computed NumPy copy of X
+        (computed one row chunk at a time into one preallocated array,
+        :func:`rbmlib._blocks.compute_rows`).
+        """
+        X_dask = X if is_dask_collection(X) else None
+        return compute_rows(X), compute_rows(y), compute_rows(sample_weight), X_dask
+
+    @staticmethod
+    def _pretrain_input(X_dask, X):
+        """What pretraining reads: the dask array (streamed, in X's validated dtype) or X."""
+        if X_dask is None:
+            return None
+        if hasattr(X_dask, "to_dask_array"):
+            X_dask = X_dask.to_dask_array(lengths=True)
+        return X_dask.astype(X.dtype)
+
+    def _atomic_fit(self, X, y, **kw):
+        """Run ``_fit`` so that a failure leaves the estimator as it was.
+
+        On a fine-tuning divergence the estimator holds, consistently, the new
+        fit's state after its last finite epoch (set by ``_fit``) and the
+        DivergenceError propagates.
+        """
+        saved = dict(self.__dict__)
+        try:
+            return self._fit(X, y, **kw)
+        except DivergenceError as exc:
+            if not getattr(exc, "_network_set", False):
+                _restore_on_error(self, saved)
+            raise
+        except BaseException:
+            _restore_on_error(self, saved)
+            raise
+
+    def _n_hidden(self, inner):
+        if inner is not None:
+            if hasattr(inner, "rbms_"):
+                return len(inner.rbms_)
+            return len(_layer_sizes(inner.hidden_layer_sizes))
+        return len(_layer_sizes(self.hidden_layer_sizes))
+
+    def _unit_activations(self, inner):
+        """Activations matching the hidden units that pretraining will give, bottom first.
+
+        From the fitted ``dbn``'s RBMs, the unfitted ``dbn``'s ``hidden_units``, or
+        this estimator's ``hidden_units``; empty without pretraining.
+        """
+        if inner is not None:
+            if hasattr(inner, "rbms_"):
+                return [_layer_activation(rbm) for rbm in inner.rbms_]
+            n = len(_layer_sizes(inner.hidden_layer_sizes))
+            names = _hidden_unit_names(getattr(inner, "hidden_units", "bernoulli"), n)
+        else:
+            n_iter = self.n_iter_pretrain
+            if not isinstance(n_iter, str) and np.all(np.asarray(n_iter, dtype=object) == 0):
+                return []
+            names = _hidden_unit_names(self.hidden_units,
+                                       len(_layer_sizes(self.hidden_layer_sizes)))
+        return [HIDDEN_UNITS[u].activation for u in names]
+
+    def _activations(self, n_hidden, unit_activations=()):
+        """Names of the hidden activations, one per hidden layer (ValueError if bad).
+
+        "auto" takes, layer by layer, ``unit_activations`` (the activation
+        matching each pretrained layer's hidden units: "logistic" for
+        Bernoulli, "relu" for NReLU, "identity" for Gaussian units) and
+        "logistic" for the layers above them (random initialisation).
+        """
+        act = self.activation
+        if isinstance(act, str):
+            act = [act] * n_hidden
+        unit_activations = list(unit_activations)[:n_hidden]
+        auto = unit_activations + ["logistic"] * (n_hidden - len(unit_activations))
+        act = [auto[l] if a == "auto" and l < n_hidden else
+               "logistic" if a in ("auto", "sigmoid") else a for l, a in enumerate(act)]
+        hidden_kinds(act, n_hidden)
+        return act
+
+    def _warm_start_state(self, n_features, n_outputs):
+        """The fitted network to continue from with ``warm_start``, or None."""
+        if not (self.warm_start and hasattr(self, "coefs_")):
+            return None
+        if self.coefs_[0].shape[0] != n_features or self.coefs_[-1].shape[1] != n_outputs:
+            raise ValueError(
+                f"warm_start=True continues the fitted network of {self.coefs_[0].shape[0]} "
+                f"inputs and {self.coefs_[-1].shape[1]} outputs; this fit has "
+                f"{n_features} inputs and {n_outputs} outputs. Set warm_start=False "
+                f"to fit a new network.")
+        return {"coefs": self.coefs_, "intercepts": self.intercepts_,
+                "activations": list(getattr(self, "activations_", ["logistic"] * (
+                    len(self.coefs_) - 1))),
+                "dbn": getattr(self, "dbn_", None),
+                "pretrained_layers": getattr(self, "pretrained_layers_", 0)}
+
+    @staticmethod
+    def _tanh_transfer(coefs, intercepts, activations, n_pretrained, unit_activations=None):
+        """Make pretrained tanh layers compute exactly what the sigmoid RBM did.
+
+        ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: a tanh layer gets half the
+        RBM's weights and bias, and the layer above, fed ``t = 2 s - 1``
+        instead of ``s``, gets ``W / 2`` and ``b + sum_i W_i / 2``, so the
+        network's output at initialisation equals the all-logistic one. Only
+        layers over logistic (Bernoulli) hidden units are rescaled: for NReLU
+        or Gaussian units no rescaling of tanh equals their mean.
+        """
+        for l in range(n_pretrained):
+            if activations[l] != "tanh":
+                continue
+            if unit_activations is not None and unit_activations[l] != "logistic":
+                continue
+            coefs[l] = coefs[l] * 0.5
+            intercepts[l] = intercepts[l] * 0.5
+            Wn = coefs[l + 1]
+            intercepts[l + 1] = (intercepts[l + 1] + 0.5 * Wn.sum(axis=0)).astype(Wn.dtype)
+            coefs[l + 1] = Wn * 0.5
+        return coefs, intercepts
+
+    def _fine_tuning_steps(self, n_labelled, incremental=False):
+        """``(batch_size, learning_rate_init)`` of fine-tuning with "auto" resolved.
+
+        partial_fit continuing a fitted network keeps the fitted network's values.
+        """
+        if incremental and hasattr(self, "coefs_"):
+            fitted = (getattr(self, "batch_size_", None), getattr(self, "learning_rate_init_", None))
+        else:
+            fitted = (None, None)
+        batch_size, lr = self.batch_size, self.learning_rate_init
+        small = self._small_table_steps and n_labelled <= _AUTO_SMALL
+        if isinstance(batch_size, str):  # "auto"
+            batch_size = fitted[0] or (min(n_labelled, _AUTO_SMALL_BATCH) if small
+                                       else min(n_labelled, 200))
+        if isinstance(lr, str):  # "auto"
+            lr = fitted[1] or (_AUTO_SMALL_LEARNING_RATE if small else _AUTO_LEARNING_RATE)
+        return int(batch_size), float(lr)
+
+    def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
+                     sample_weight=None, incremental=False, X_pretrain=None):
+        """Pretrain, fine-tune and return the new fitted state (a dict), or raise.
+
+        ``X_pretrain`` (a dask array with the rows of X, or None for X
+        itself) is what the DBN is pretrained on, streamed in blocks.
+
+        Nothing is set on the estimator here except on divergence in
+        fine-tuning (the state of the last finite epoch, consistently).
+        ``incremental`` (partial_fit): one epoch, continuing the fitted
+        network and its optimiser state when there is one.
+        """
+        rng = check_random_state(self.random_state)
+        name = type(self).__name__
+        batch_size, lr = self._fine_tuning_steps(X_lab.shape[0], incremental)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        start = None
+        if incremental and hasattr(self, "coefs_"):
+            start = {"coefs": self.coefs_, "intercepts": self.intercepts_,
+                     "activations": list(self.activations_), "dbn": self.dbn_,
+                     "pretrained_layers": self.pretrained_layers_}
+        elif not incremental:
+            start = self._warm_start_state(X.shape[1], Y.shape[1])
+        activations = (start["activations"] if start is not None
+                       else self._activations(self._n_hidden(inner),
+                                              self._unit_activations(inner)))
+        dbn = None
+        try:
+            if start is None:
+                dbn = self._pretrain(X if X_pretrain is None else X_pretrain, rng,
+                                     inner)
+                if (dbn is not None and getattr(dbn, "interrupted_", False)
+                        and dbn is not inner):
+                    raise KeyboardInterrupt
+                n_keep = None
+                if dbn is not None and dbn is not inner:
+                    # pretrained here: flat layers start from random weights instead
+                    n_keep, spread = self._n_informative_layers(dbn, X)
+                    if n_keep < len(dbn.rbms_) and self.verbose:
+                        # a fallback, not an error: small tables often leave an upper
+                        # layer flat, and the network is then no worse than without
+                        # pretraining (pretrained_layers_ records it; no warning, which
+                        # every fold of a cross-validation would repeat)
+                        print(
+                            f"[{name}] pretraining left the hidden units of layer "
+                            f"{n_keep + 1} almost constant on X (largest standard deviation "
+                            f"of a hidden probability over the rows: {spread:.2g} < "
+                            f"{_FLAT_STD:g}); they carry no information and fine-tuning from "
+                            f"them stalls, so layers {n_keep + 1}-{len(dbn.rbms_)} start from "
+                            f"random (Glorot) weights "
+                            f"instead (pretrained_layers_ = {n_keep}). Pretraining moves the "
+                            f"weights further with X spread over [0, 1], a larger "
+                            f"learning_rate_pretrain or n_iter_pretrain, or "
+                            f"pretrain_params={{'sample_visible': False}}.")
+                elif dbn is not None:
+                    n_keep = len(dbn.rbms_)
+                coefs, intercepts = self._initial_weights(dbn, X.shape[1], Y.shape[1],
+                                                          X.dtype, rng, n_keep)
+                n_pre = 0 if dbn is None else n_keep
+                # the fitted dbn decides the depth and, for "auto", the activation of
+                # each pretrained layer (layers left random are logistic)
+                unit_acts = [] if dbn is None else [_layer_activation(r)
+                                                    for r in dbn.rbms_[:n_pre]]
+                activations = self._activations(len(coefs) - 1, unit_acts)
+                coefs, intercepts = self._tanh_transfer(coefs, intercepts, activations, n_pre,
+                                                        unit_acts)
+            else:
+                dbn = start["dbn"]
+                n_pre = start["pretrained_layers"]
+                coefs = [W.astype(X.dtype) for W in start["coefs"]]
+                intercepts = [b.astype(X.dtype) for b in start["intercepts"]]
+        except BaseException as exc:
+            self._interrupted_before_finetuning(exc, dbn, inner, name, resumed=start is not None,
+                                                incremental=incremental)
+            raise
+        try:
+            if dbn is not None:
+                first_layer = _fitted_first_layer(dbn)
+            elif extra.get("_encoder") is not None:
+                first_layer = "categorical"
+            else:
+                first_layer = getattr(self, "first_layer", "auto")  # (DBNAutoencoder: none)
+                if first_layer == "auto":
+                    first_layer = _auto_first_layer(X)
+            extra = dict(extra, first_layer_=first_layer, batch_size_=batch_size,
+                         learning_rate_init_=lr,
+                         pretrained_layers_=n_pre, activations_=activations,
+                         negative_slope_=float(getattr(self, "negative_slope", 0.01)))
+            opt_state = getattr(self, "_optimizer_state", None) if incremental else None
+            res = fit_backprop(
+                X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
+                rng=rng, solver=self.solver, learning_rate_init=lr,
+                learning_rate=self.learning_rate, power_t=self.power_t,
+                momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
+                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                alpha=self.alpha, batch_size=batch_size,
+                max_iter=1 if incremental else self.max_iter,
+                shuffle=self.shuffle, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                early_stopping=self.early_stopping,
+                validation_fraction=self.validation_fraction, dropout=self.dropout,
+                input_dropout=self.input_dropout, stratify=stratify, verbose=self.verbose,
+                n_jobs=self.n_jobs, name=name, activation=activations,
+                negative_slope=getattr(self, "negative_slope", 0.01), alpha_l1=self.alpha_l1,
+                rho=self.rho,
+                sample_weight=sample_weight, optimizer_state=opt_state,
+                incremental=incremental,
+            )
+        except KeyboardInterrupt as exc:
+            self._interrupted_before_finetuning(exc, dbn, inner, name, finetuning=True,
+                                                resumed=start is not None,
+                                                incremental=incremental)
+            raise
+        except DivergenceError as exc:
+            # keep the network of the last finite epoch, consistently, then report
+            if getattr(exc, "result", None) is not None:
+                self._set_state(self._network_state(dbn, exc.result, Y, out_activation, extra))
+                exc._network_set = True
+            raise
+        state = self._network_state(dbn, res, Y, out_activation, extra)
+        state["_optimizer_state"] = res.optimizer_state
+        if incremental and start is not None:
+            state["loss_curve_"] = list(self.loss_curve_) + state["loss_curve_"]
+            state["n_iter_"] = self.n_iter_ + state["n_iter_"]
+            state["t_"] = self.t_ + state["t_"]
+            losses = [v for v in (self.best_loss_, state["best_loss_"]) if v is not None]
+            state["best_loss_"] = min(losses) if losses else None
+        return state
+
+    def _interrupted_before_finetuning(self, exc, dbn, inner, name, finetuning=False,
+                                       resumed=False, incremental=False):
+        """Warn about a KeyboardInterrupt before any fine-tuning epoch of this call
+        completed, naming what was running, and attach the DBN pretrained so far.
+
+        ``finetuning``: it came during fine-tuning (else during pretraining or the
+        set-up of the network); ``resumed``: this call continues a fitted network
+        (partial_fit of a fitted estimator, or warm_start), so no pretraining ran;
+        ``incremental``: the call is partial_fit.
+        """
+        if not isinstance(exc, KeyboardInterrupt):
+            return
+        call = "partial_fit" if incremental else "fit"
+        pretrained_here = dbn is not None and dbn is not inner and not resumed
+        if resumed:
+            what = ("fine-tuning, which continues the fitted network (no pretraining runs "
+                    "in this call)")
+        elif finetuning:
+            what = ("the first fine-tuning epoch" if dbn is not None else
+                    "the first fine-tuning epoch (no pretraining: n_iter_pretrain=0)")
+        elif dbn is None or getattr(dbn, "interrupted_", False):
+            what = "pretraining"
+        else:
+            what = "the set-up of fine-tuning, after pretraining"
+        if pretrained_here:
+            hint = (f"; the DBN pretrained so far ({len(dbn.rbms_)} layer(s)) is attached "
+                    f"to the exception as exc.dbn: pass it back with "
+                    f"{name}(dbn=exc.dbn, ...) to fine-tune from it without "
+                    f"pretraining again")
+        elif what == "pretraining":
+            hint = "; no layer had completed an epoch"
+        else:
+            hint = ""
+        warnings.warn(
+            f"{name}: {call} interrupted by the user (KeyboardInterrupt) during {what}, "
+            f"before any fine-tuning epoch completed; the estimator is left as it was "
+            f"before {call} and the KeyboardInterrupt is re-raised{hint}.",
+            RuntimeWarning)
+        exc.dbn = dbn if pretrained_here else None
+
+    def _network_state(self, dbn, res, Y, out_activation, extra):
+        state = dict(extra)
+        state.update(
+            dbn_=dbn,
+            coefs_=res.coefs,
+            intercepts_=res.intercepts,
+            loss_curve_=res.loss_curve,
+            loss_=res.loss_curve[-1] if res.loss_curve else None,
+            best_loss_=res.best_loss,
+            validation_scores_=res.validation_scores,
+            best_validation_score_=res.best_validation_score,
+            n_iter_=res.n_iter,
+            t_=res.t,
+            n_layers_=len(res.coefs) + 1,
+            n_outputs_=Y.shape[1],
+            out_activation_=out_activation,
+            interrupted_=bool(res.interrupted),
+        )
+        return state
+
+    def _set_state(self, state):
+        self.__dict__.update(state)  # one call: all of the new fit, or nothing
+        return self
+
+    # ------------------------------------------------------ categorical input
+    def _categorical_fit(self, inner, X=None):
+        """Whether this fit reads categories (first_layer="categorical" or such a dbn,
+        or "auto" with a DataFrame of categories)."""
+        first_layer = getattr(inner if inner is not None else self, "first_layer", "bernoulli")
+        if inner is not None and hasattr(inner, "rbms_"):
+            return _categorical_dbn(inner)
+        return first_layer == "categorical" or (first_layer == "auto"
+                                                 and _is_categorical_frame(X))
+
+    def _fit_encoder(self, X, inner):
+        """The fitted CategoricalRBM whose one-hot encoding of X the network reads.
+
+        A fitted ``dbn``'s bottom layer; otherwise the bottom layer the DBN of
+        pretraining builds (its settings and categories), fitted with no epoch:
+        the same categories as pretraining finds in X, and the encoder of a
+        network without pretraining.
+        """
+        if inner is not None and hasattr(inner, "rbms_"):
+            return inner.rbms_[0]
+        template = clone(inner) if inner is not None else self._pretrain_dbn(0)
+        enc = template._make_rbms(check_random_state(0), _num_samples(X), "categorical")[0]
+        return enc.set_params(n_iter=0, verbose=0).fit(X)
+
+    def _validate_fit_input(self, X, y, X_dask, inner, reset, cont, **check_y):
+        """Validated ``(X, y, X_pretrain, encoder)`` of a fit.
+
+        ``X`` is what the network reads: the float array, or for categorical
+        input the one-hot encoding of ``encoder`` (the fitted network's own
+        when ``cont``inuing it); ``X_pretrain`` is what the DBN is pretrained
+        on (None: X itself).
+        """
+        enc = getattr(self, "_encoder", None) if cont else None
+        if not (enc is not None or (not cont and self._categorical_fit(inner, X))):
+            X, y = _validate_fit_X(self, X, y, reset=reset, **check_y)
+            return X, y, self._pretrain_input(X_dask, X), None
+        if enc is None:
+            enc = self._fit_encoder(X, inner)
+        Xn = enc._onehot(enc._check_fitted_X(X), np.float64)
+        y = _check_y(y, estimator=self, **check_y)
+        check_consistent_length(Xn, y)
+        self.n_features_in_ = enc.n_features_in_
+        if hasattr(enc, "feature_names_in_"):
+            self.feature_names_in_ = enc.feature_names_in_
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        return Xn, y, X, enc
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        enc = getattr(self, "_encoder", None)
+        if enc is not None:
+            # the categories the network was fitted on; unseen ones raise (or, with
+            # handle_unknown="ignore", are missing: an all-zero group)
+            return enc._onehot(enc._check_fitted_X(X), self.coefs_[0].dtype)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        return canonical_csr(X).astype(self.coefs_[0].dtype, copy=False)
+
+    def _forward(self, X, layer=None):
+        return forward(X, self.coefs_, self.intercepts_, self.out_activation_, layer=layer,
+                       n_jobs=self.n_jobs,
+                       activation=getattr(self, "activations_", "logistic"),
+                       negative_slope=getattr(self, "negative_slope_", 0.01))
+
+    def hidden_activations(self, X, layer=-1):
+        """Activations of a hidden layer of the fine-tuned network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        layer : int, default=-1
+            Hidden layer index, bottom first; negative values count from the
+            top (-1 is the last hidden layer).
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_units of that layer)
+            Activations of that layer's hidden units (probabilities for
+            logistic units).
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not a hidden layer.
+        """
+        X = self._validate_X_predict(X)
+        n_hidden = len(self.coefs_) - 1
+        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must index one of the {n_hidden} hidden layers; got {layer!r}."
+            )
+        return self._forward(X, layer=layer % n_hidden)
+
+    def _sklearn_mlp(self, cls):
+        if getattr(self, "_encoder", None) is not None:
+            raise ValueError(
+                "to_sklearn: this network reads the one-hot encoding of its categorical "
+                "input (CategoricalRBM's, with missing entries as all-zero groups), which "
+                "a scikit-learn MLP does not do; use the network itself.")
+        sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
+        acts = list(getattr(self, "activations_", ["logistic"] * len(sizes)))
+        if "leaky_relu" in acts:
+            raise ValueError(
+                f"to_sklearn: scikit-learn's MLP has no leaky ReLU activation (its "
+                f"activations are 'identity', 'logistic', 'tanh', 'relu'); this network's "
+                f"hidden activations are {acts}.")
+        if len(set(acts)) > 1:
+            raise ValueError(
+                f"to_sklearn: scikit-learn's MLP uses one activation for all hidden "
+                f"layers; this network has {acts}.")
+        mlp = cls(
+            hidden_layer_sizes=sizes, activation=acts[0] if acts else "logistic",
+            solver=self.solver if self.solver in ("sgd", "adam") else "adam",
+            alpha=self.alpha, batch_size=getattr(self, "batch_size_", self.batch_size),
+            learning_rate=self.learning_rate if self.learning_rate != "cosine" else "constant",
+            learning_rate_init=getattr(self, "learning_rate_init_", self.learning_rate_init),
+            power_t=self.power_t,
+            max_iter=self.max_iter, shuffle=self.shuffle, random_state=self.random_state,
+            tol=self.tol, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
+            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+            n_iter_no_change=self.n_iter_no_change, warm_start=self.warm_start,
+        )
+        mlp.coefs_ = [W.copy() for W in self.coefs_]
+        mlp.intercepts_ = [b.copy() for b in self.intercepts_]
+        mlp.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            mlp.feature_names_in_ = self.feature_names_in_
+        mlp.n_layers_ = self.n_layers_
+        mlp.n_outputs_ = self.n_outputs_
+        mlp.out_activation_ = self.out_activation_
+        mlp.n_iter_ = self.n_iter_
+        mlp.t_ = self.t_
+        mlp.loss_ = self.loss_
+        mlp.loss_curve_ = list(self.loss_curve_)
+        mlp.best_loss_ = self.best_loss_
+        mlp.validation_scores_ = self.validation_scores_
+        mlp.best_validation_score_ = self.best_validation_score_
+        mlp._no_improvement_count = 0
+        return mlp
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        if getattr(self, "first_layer", None) == "categorical":
+            tags.input_tags.sparse = False
+            tags.input_tags.allow_nan = True
+            tags.input_tags.categorical = True
+            tags.input_tags.string = True
+        return tags

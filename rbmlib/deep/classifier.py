@@ -1,0 +1,517 @@
+"""Deep Belief Network classifier: greedy layer-wise pretraining, then fine-tuning.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import log_expit, log_softmax
+from sklearn.base import (
+    ClassifierMixin,
+    _fit_context,
+)
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from .._blocks import is_dask_collection, lazy_method
+from ._docs import _NETWORK_ATTRS_DOC, _NETWORK_PARAMS_DOC, _NETWORK_REFS_DOC
+from ._network import _BaseDBNNetwork
+
+
+def _accuracy_from_probs(Y, P, sample_weight=None):
+    if Y.shape[1] == 1:
+        ok = (P[:, 0] > 0.5) == (Y[:, 0] > 0.5)
+    else:
+        ok = np.argmax(P, axis=1) == np.argmax(Y, axis=1)
+    return float(np.average(ok, weights=sample_weight))
+
+
+def _subset_accuracy_from_probs(Y, P, sample_weight=None):
+    """Multilabel: fraction of rows whose every label is predicted right."""
+    return float(np.average(np.all((P > 0.5) == (Y > 0.5), axis=1), weights=sample_weight))
+
+
+def _check_fit_sample_weight(sample_weight, X):
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
+
+class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
+    __doc__ = (
+        """Deep Belief Network classifier: greedy pretraining, then back-propagation.
+
+    ``fit`` pretrains a :class:`DBN` on every row of X, copies its weights
+    and hidden biases into a network with logistic hidden units and a fresh
+    softmax output layer (logistic for two classes), and fine-tunes it on the
+    labelled rows by minimising the cross-entropy. Labels equal to
+    ``unlabeled_label`` (-1, scikit-learn's convention, as in
+    :class:`sklearn.semi_supervised.SelfTrainingClassifier`) mark unlabelled
+    rows, which take part in pretraining only.
+"""
+        + _NETWORK_PARAMS_DOC
+        + """
+    unlabeled_label : "auto", int, float, str or None, default="auto"
+        Label marking unlabelled rows, which take part in pretraining only
+        (for a 2-D multilabel y: rows holding it in every column). "auto"
+        takes -1 (scikit-learn's convention, as
+        :class:`sklearn.semi_supervised.SelfTrainingClassifier`) and warns
+        once per fit when y holds it, since -1 may also be a class (labels
+        {-1, 0, 1}); ``unlabeled_label=-1`` says the fit is semi-supervised and
+        is silent; None treats every label as a class.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any type LabelBinarizer accepts)."""
+        + _NETWORK_ATTRS_DOC
+        + "\n"
+        + _NETWORK_REFS_DOC
+        + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from rbmlib import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DBNClassifier((64,), n_iter_pretrain=2, max_iter=5, random_state=0)
+    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseDBNNetwork._parameter_constraints,
+        "unlabeled_label": [None, StrOptions({"auto"}), Integral, Real, str],
+    }
+    _small_table_steps = True
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        first_layer="auto",
+        hidden_units="bernoulli",
+        dbn=None,
+        n_iter_pretrain="auto",
+        learning_rate_pretrain=None,
+        batch_size_pretrain=10,
+        pretrain_params=None,
+        solver="adam",
+        learning_rate_init="auto",
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-5,
+        batch_size="auto",
+        max_iter=200,
+        dropout=0.0,
+        input_dropout=0.0,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        activation="auto",
+        negative_slope=0.01,
+        alpha_l1=0.0,
+        rho=0.9,
+        warm_start=False,
+        unlabeled_label="auto",
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.first_layer = first_layer
+        self.hidden_units = hidden_units
+        self.dbn = dbn
+        self.n_iter_pretrain = n_iter_pretrain
+        self.learning_rate_pretrain = learning_rate_pretrain
+        self.batch_size_pretrain = batch_size_pretrain
+        self.pretrain_params = pretrain_params
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.activation = activation
+        self.negative_slope = negative_slope
+        self.alpha_l1 = alpha_l1
+        self.rho = rho
+        self.warm_start = warm_start
+        self.validation_fraction = validation_fraction
+        self.unlabeled_label = unlabeled_label
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _unlabeled_label(self):
+        """The label of unlabelled rows: -1 for "auto" (scikit-learn's convention)."""
+        return -1 if isinstance(self.unlabeled_label, str) and \
+            self.unlabeled_label == "auto" else self.unlabeled_label
+
+    def _labeled_mask(self, y):
+        u = self._unlabeled_label()
+        if u is None:
+            return np.ones(y.shape[0], dtype=bool)
+        if y.dtype.kind in "iuf" and isinstance(u, str):
+            return np.ones(y.shape[0], dtype=bool)
+        if y.dtype.kind in "US" and not isinstance(u, str):
+            return np.ones(y.shape[0], dtype=bool)
+        return np.asarray(y != u, dtype=bool)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Pretrain on all rows of X, then fine-tune on the labelled ones.
+
+        A fit that raises leaves the estimator exactly as it was (a
+        divergence in fine-tuning leaves, consistently, the new fit's network
+        of its last finite epoch). Ctrl-C (KeyboardInterrupt) stops all
+        training at once: during fine-tuning after at least one epoch, the
+        network of the last completed epoch (the best one with
+        ``early_stopping``) is kept with a RuntimeWarning and
+        ``interrupted_ = True``; earlier (in pretraining or the first
+        fine-tuning epoch), the estimator is left as it was, a RuntimeWarning
+        says what was completed, and the KeyboardInterrupt is re-raised with
+        the DBN pretrained so far as its ``dbn`` attribute (None if none),
+        which ``DBNClassifier(dbn=exc.dbn, ...)`` fine-tunes without
+        pretraining again.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Training data (in [0, 1] for a Bernoulli first layer; integer
+            codes or a DataFrame of categories for a categorical one).
+            A dask array (y and ``sample_weight`` dask or NumPy) or a
+            ``numpy.memmap`` is accepted. What is streamed and what is held:
+            greedy pretraining streams X through the DBN's row blocks
+            (``pretrain_params={"block_size": ...}``, default "auto": a dask
+            array's own row chunks, or 2**22-element blocks of a memmap larger
+            than that; see :class:`DBN`), so no layer's representation of the
+            whole data set is ever built. Fine-tuning then holds X in memory:
+            a dask X is computed one row chunk at a time (on the cluster when
+            a ``dask.distributed.Client`` is active) into one preallocated
+            NumPy array of ``n_samples * n_features`` elements of X's dtype
+            (no second copy); a memmap goes to fine-tuning as an ordinary
+            array. A dask X thus needs its full size in memory for
+            fine-tuning only, and the model equals the fit on the same rows
+            in memory with the same integer ``block_size`` and
+            ``random_state``, bit for bit.
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
+            Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
+            (with ``unlabeled_label="auto"``, a UserWarning gives their number). A 0/1 indicator
+            matrix is a multilabel problem: one logistic output per label,
+            as scikit-learn's MLPClassifier.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the fine-tuning loss (each
+            mini-batch minimises its weighted mean loss) and in the
+            validation score; pretraining ignores them.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf, 1-D X, empty, inconsistent lengths), when
+            no row is labelled, when y holds a single class, or when training
+            diverges (``DivergenceError``).
+        TypeError
+            If ``dbn`` is not a :class:`DBN`.
+        KeyboardInterrupt
+            If interrupted before a fine-tuning epoch completed.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One fine-tuning epoch over (X, y), as scikit-learn's MLPClassifier.partial_fit.
+
+        The first call (on an unfitted estimator) builds the network as
+        :meth:`fit` does -- pretraining on this first X per
+        ``n_iter_pretrain`` or ``dbn`` (``n_iter_pretrain=0`` for none) --
+        and needs ``classes``; every call then runs one epoch of
+        back-propagation, continuing the optimiser's state (momentum,
+        Adam's moments, ...). ``n_iter_``, ``t_`` and ``loss_curve_``
+        accumulate over the calls. A call that raises leaves the estimator
+        as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (every row is labelled in partial_fit), or a
+            multilabel indicator matrix.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, optional (and
+            checked) later. Ignored for multilabel y.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the loss.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing on the first call or differs from the
+            first call's, if y holds labels outside ``classes``, or with
+            ``early_stopping=True``.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True,
+                                classes=classes)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        inner = self._check_settings()
+        first = not (incremental and hasattr(self, "coefs_"))
+        X, y, sample_weight, X_dask = self._dask_inputs(X, y, sample_weight)
+        cont = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        X, y, X_pre, enc = self._validate_fit_input(X, y, X_dask, inner, first, cont,
+                                                    multi_output=True)
+        sample_weight = _check_fit_sample_weight(sample_weight, X)
+        ml_mask = self._multilabel_labeled_rows(y, incremental)
+        if ml_mask is not None or type_of_target(y) == "multilabel-indicator":
+            X_lab, sw = X, sample_weight
+            if ml_mask is not None:
+                y, X_lab = y[ml_mask], X[ml_mask]
+                sw = None if sample_weight is None else sample_weight[ml_mask]
+                if type_of_target(y) != "multilabel-indicator":
+                    raise ValueError(
+                        f"The labelled rows of the 2-D y must be a 0/1 label indicator "
+                        f"matrix (multilabel); got {type_of_target(y)!r}.")
+            lb = LabelBinarizer().fit(y) if first else self._label_binarizer
+            if not first and y.shape[1] != len(lb.classes_):
+                raise ValueError(f"y has {y.shape[1]} labels; the network was fitted on "
+                                 f"{len(lb.classes_)}.")
+            Y = lb.transform(y).astype(X.dtype)
+            self._check_warm_start_classes(lb.classes_, incremental)
+            sample_weight = sw
+            state = self._fit_network(
+                X, X_lab, Y, "logistic", _subset_accuracy_from_probs, None, inner,
+                {"classes_": lb.classes_, "_label_binarizer": lb, "_multilabel": True,
+                 "_encoder": enc},
+                sample_weight=sample_weight, incremental=incremental, X_pretrain=X_pre)
+            return self._set_state(state)
+        y = column_or_1d(y, warn=True)
+        mask = (self._labeled_mask(y) if not incremental
+                else np.ones(y.shape[0], dtype=bool))
+        u = self._unlabeled_label()
+        n_unlabeled = int(np.sum(~mask))
+        if not mask.any():
+            raise ValueError(
+                f"y has no labelled samples: every label equals unlabeled_label="
+                f"{u!r}. Set unlabeled_label=None if {u!r} is a class."
+            )
+        if n_unlabeled:
+            check_classification_targets(y[mask])
+            if len(np.unique(y[mask])) < 2:
+                # a single class besides u cannot be learned: u can only be a class
+                warnings.warn(
+                    f"y holds a single class besides unlabeled_label={u!r}, so {u!r} is "
+                    f"treated as a class label and all {y.shape[0]} rows are labelled. "
+                    f"Set unlabeled_label=None to say so and silence this warning.",
+                    UserWarning)
+                mask = np.ones_like(mask)
+            elif self.unlabeled_label == "auto":
+                # -1 may be a class ({-1, 0, 1} sentiment labels): never drop it
+                # silently; unlabeled_label=-1 says the fit is semi-supervised
+                warnings.warn(
+                    f"{n_unlabeled} of {y.shape[0]} rows have the label {u!r}, which "
+                    f"marks unlabelled rows (unlabeled_label='auto', scikit-learn's "
+                    f"convention): they take part in pretraining only, not in "
+                    f"fine-tuning. Set unlabeled_label=-1 to say so and silence this "
+                    f"warning, or unlabeled_label=None if {u!r} is a class.", UserWarning)
+        y_lab = y[mask]
+        check_classification_targets(y_lab)
+        if incremental:
+            if first:
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to "
+                                     "partial_fit.")
+                lb = LabelBinarizer().fit(np.asarray(classes))
+            else:
+                lb = self._label_binarizer
+                if classes is not None and not np.array_equal(
+                        np.unique(np.asarray(classes)), lb.classes_):
+                    raise ValueError(
+                        f"`classes={list(classes)!r}` is not the same as on last call to "
+                        f"partial_fit, was: {list(lb.classes_)!r}.")
+            unseen = np.setdiff1d(np.unique(y_lab), lb.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{lb.classes_}. 'y' has {np.unique(y_lab)}.")
+        else:
+            lb = LabelBinarizer().fit(y_lab)
+        if len(lb.classes_) < 2:
+            raise ValueError(
+                f"DBNClassifier needs samples of at least 2 classes in the labelled data; "
+                f"got 1 class: {lb.classes_[0]!r}."
+            )
+        self._check_warm_start_classes(lb.classes_, incremental)
+        Y = lb.transform(y_lab).astype(X.dtype)
+        X_lab = X if mask.all() else X[mask]
+        sw = None if sample_weight is None else sample_weight[mask]
+        out = "logistic" if Y.shape[1] == 1 else "softmax"
+        state = self._fit_network(X, X_lab, Y, out, _accuracy_from_probs, y_lab, inner,
+                                  {"classes_": lb.classes_, "_label_binarizer": lb,
+                                   "_multilabel": False, "_encoder": enc},
+                                  sample_weight=sw, incremental=incremental,
+                                  X_pretrain=X_pre)
+        return self._set_state(state)
+
+    def _multilabel_labeled_rows(self, y, incremental):
+        """Mask of the labelled rows of a 2-D (multilabel) y with unlabelled rows, else None.
+
+        An unlabelled row holds ``unlabeled_label`` in every column; a row
+        holding it in some columns only is refused (ValueError).
+        """
+        u = self._unlabeled_label()
+        if (incremental or u is None or isinstance(u, str) or np.ndim(y) != 2
+                or y.shape[1] < 2 or y.dtype.kind not in "biuf"):
+            return None
+        hit = np.asarray(y == u)
+        if not hit.any():
+            return None
+        partial = np.flatnonzero(hit.any(axis=1) & ~hit.all(axis=1))
+        if partial.size:
+            raise ValueError(
+                f"y is a 2-D label indicator matrix whose row {partial[0]} holds "
+                f"unlabeled_label={u!r} in some columns only; an unlabelled row holds "
+                f"{u!r} in every column, a labelled one 0/1 indicators.")
+        mask = ~hit.all(axis=1)
+        if not mask.any():
+            raise ValueError(
+                f"y has no labelled samples: every row equals unlabeled_label={u!r}.")
+        if self.unlabeled_label == "auto":
+            warnings.warn(
+                f"{int((~mask).sum())} of {y.shape[0]} rows of y are all {u!r}, which marks "
+                f"unlabelled rows (unlabeled_label='auto'): they take part in pretraining "
+                f"only. Set unlabeled_label=-1 to say so and silence this warning.",
+                UserWarning)
+        return mask
+
+    def _check_warm_start_classes(self, classes, incremental):
+        if (self.warm_start and not incremental and hasattr(self, "classes_")
+                and not np.array_equal(self.classes_, classes)):
+            raise ValueError(
+                f"warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has {classes}.")
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        P : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict_proba", X)
+        P = self._forward(self._validate_X_predict(X))
+        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
+            return np.hstack([1 - P, P])
+        return P
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (nats).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_P : ndarray of shape (n_samples, n_classes)
+            Computed from the output layer's pre-activations (log-sigmoid or
+            log-softmax), so it stays finite where a probability rounds to 0.
+        """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict_log_proba", X)
+        X = self._validate_X_predict(X)
+        H = self._forward(X, layer=len(self.coefs_) - 2)
+        Z = np.asarray(H @ self.coefs_[-1] + self.intercepts_[-1])
+        if getattr(self, "_multilabel", False):
+            return log_expit(Z)
+        if Z.shape[1] == 1:
+            # log sigmoid(+-z), finite where 1 - sigmoid(z) rounds to 0
+            return np.hstack([log_expit(-Z), log_expit(Z)])
+        return log_softmax(Z, axis=1)
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        if is_dask_collection(X):
+            return lazy_method(self, "predict", X)
+        P = self._forward(self._validate_X_predict(X))
+        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
+            P = P.ravel()
+        return self._label_binarizer.inverse_transform(P)
+
+    def to_sklearn(self):
+        """An equivalent fitted :class:`sklearn.neural_network.MLPClassifier`.
+
+        Same weights, the same hidden activation ("logistic", "tanh",
+        "relu" or "identity") and output activation; its ``predict_proba``
+        and ``predict`` agree with this model's (up to float rounding).
+        Training it further follows scikit-learn's rules, not this class's
+        (solvers "adagrad"/"rmsprop" become "adam"; ``alpha_l1`` and dropout
+        are not carried over).
+
+        Returns
+        -------
+        mlp : MLPClassifier
+
+        Raises
+        ------
+        ValueError
+            If a hidden layer is "leaky_relu" (scikit-learn has no leaky
+            ReLU) or the hidden layers' activations differ (scikit-learn has
+            one activation for all layers).
+        """
+        from sklearn.neural_network import MLPClassifier
+
+        check_is_fitted(self)
+        mlp = self._sklearn_mlp(MLPClassifier)
+        mlp.classes_ = self.classes_
+        mlp._label_binarizer = self._label_binarizer
+        return mlp

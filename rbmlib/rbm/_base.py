@@ -1,0 +1,804 @@
+"""Restricted Boltzmann Machines trained by contrastive divergence.
+
+The estimators here own parameters, validation, randomness and bookkeeping;
+the arithmetic lives in the Numba kernels of :mod:`rbmlib._kernels`.
+
+Every ``fit``/``partial_fit`` is a transaction: parameters and data are
+validated first, training runs on a private copy of the model's arrays
+(``_TrainState``) with scratch buffers built for the call, and the new state
+is swapped into the estimator only when the call succeeds. A call that
+raises (bad input, divergence, a KeyboardInterrupt before any epoch
+completed) leaves the estimator exactly as it was, its random generator
+included.
+"""
+
+import time
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from .. import _fitting
+from .._blocks import RowBlocks, fit_streaming, is_dask_collection
+from .._kernels.cd import cd_epoch
+from .._parallel import thread_limits
+from ..exceptions import DivergenceError
+from ..optim import SOLVERS, Optimizer
+from ..units import HIDDEN_UNITS, VISIBLE_UNITS
+from ._common import (
+    _CHUNK_WORK,
+    _DIVERGENCE_LIMIT,
+    _MONITOR_ROWS,
+    _OPTIMIZER_DEFAULTS,
+    _PLL_MONITOR_ROWS,
+    _RANGE_TOL,
+    _SATURATION_PRE,
+    _SATURATION_WEIGHT,
+    _column_mean,
+    _dense_rows,
+    _IntNotBool,
+)
+from ._inference import _RBMInference
+
+
+class _TrainState:
+    """Everything a CD epoch reads and writes: a private copy of the model.
+
+    ``arrays()`` lists them in the kernels' order. ``copy()`` is a snapshot
+    (the epoch loop keeps one per completed epoch).
+    """
+
+    # vW, vc, vb, vel_log_var: the optimiser's first state vectors (the
+    # velocities of momentum SGD); s2*: Adam's second moments (None otherwise)
+    _ARRAYS = ("W", "c", "b", "sigma", "vW", "vc", "vb", "hchain", "sparse_q",
+               "log_var", "vel_log_var", "s2W", "s2c", "s2b", "s2_log_var")
+
+    def __init__(self, **kw):
+        for name in self._ARRAYS:
+            setattr(self, name, kw.pop(name, None))
+        self.n_updates = kw.pop("n_updates")
+        self.n_iter = kw.pop("n_iter")
+        self.history = kw.pop("history")
+        self.seed = kw.pop("seed")
+        # the optimiser the state vectors belong to, and the update count at
+        # which it started (its step number is n_updates - opt_start + 1)
+        self.optimizer = kw.pop("optimizer", "sgd")
+        self.opt_start = kw.pop("opt_start", 0)
+        assert not kw, kw
+
+    def params(self):
+        return self.W, self.c, self.b, self.sigma
+
+    def copy(self):
+        kw = {name: (None if getattr(self, name) is None else getattr(self, name).copy())
+              for name in self._ARRAYS}
+        return _TrainState(n_updates=self.n_updates, n_iter=self.n_iter,
+                           history=list(self.history), seed=self.seed,
+                           optimizer=self.optimizer, opt_start=self.opt_start, **kw)
+
+    def use_optimizer(self, name):
+        """Make the optimiser state that of ``name``: kept when it already is,
+        else zero state vectors (second moments for Adam only) starting now."""
+        if name == self.optimizer and (name != "adam" or self.s2W is not None):
+            return
+        zeros = (lambda a: None if a is None else np.zeros_like(a))
+        self.vW, self.vc, self.vb = zeros(self.vW), zeros(self.vc), zeros(self.vb)
+        self.vel_log_var = zeros(self.vel_log_var)
+        if name == "adam":
+            self.s2W, self.s2c, self.s2b = zeros(self.W), zeros(self.c), zeros(self.b)
+            self.s2_log_var = zeros(self.log_var)
+        else:
+            self.s2W = self.s2c = self.s2b = self.s2_log_var = None
+        self.optimizer = name
+        self.opt_start = self.n_updates
+
+
+def _own(a, dtype=None):
+    """A writable, C-contiguous, in-memory copy of ``a`` (a memmap gives an ndarray)."""
+    return np.array(a, dtype=dtype if dtype is not None else a.dtype, order="C", copy=True)
+
+
+class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of the RBM estimators (not public).
+
+    The unit types are entries of the unit table :mod:`rbmlib.units`: a
+    subclass sets ``_visible_units`` (a :class:`rbmlib.units.VisibleUnits`) and
+    the ``hidden_units`` parameter picks the hidden ones; the free energy, the
+    conditional means and samplers, the CD kernel ids and the hidden affine map
+    are read from them. A subclass adds only what is specific to its visible
+    units: ``_check_values``, ``_check_training_data`` and ``_score_samples``
+    (and parameters of its own).
+    """
+
+    _visible_units = VISIBLE_UNITS["bernoulli"]
+    # history_ key and verbose label of the per-epoch mean of score_samples
+    _score_key = "pseudo_log_likelihood"
+    _score_label = "pseudo-likelihood"
+
+    _parameter_constraints: dict = {
+        "n_components": [_IntNotBool(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [_IntNotBool(Integral, 1, None, closed="left")],
+        "n_iter": [_IntNotBool(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "k": [_IntNotBool(Integral, 1, None, closed="left")],
+        "persistent": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [_IntNotBool(Integral, 1, None, closed="left")],
+        "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
+        "hidden_units": [StrOptions(set(HIDDEN_UNITS))],
+        "optimizer": [StrOptions(set(SOLVERS))],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ input
+    def _validate_X(self, X, reset, training=None):
+        """Validated X; ``training`` (default: ``reset``) when X is training data."""
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=reset,
+        )
+        if X.shape[0] == 0:  # validate_data already refuses this; be explicit
+            raise ValueError("X has 0 samples; at least one is required.")
+        if not reset and hasattr(self, "components_"):
+            X = X.astype(self.components_.dtype, copy=False)
+        if sp.issparse(X) and not X.has_canonical_format:
+            # duplicate entries are summed by scipy (and by transform) but the
+            # gather kernels would overwrite them: sum them on a copy
+            X = X.copy()
+            X.sum_duplicates()
+        self._check_values(X, training=reset if training is None else training)
+        return X
+
+    def _check_values(self, X, training=True):
+        """Range checks specific to the visible units (override); ``training``
+        when X is training data rather than held-out rows."""
+
+    def _check_training_data(self, X):
+        """Checks of the training data beyond its range (override).
+
+        Raises on data that cannot be trained on; returns a message about data
+        that can be but are likely to make training fail (the caller warns
+        with it and puts it first in a DivergenceError), else None.
+        """
+        return None
+
+    def _warn_data_problem(self, X):
+        problem = self._check_training_data(X)
+        if problem is not None:
+            warnings.warn(problem, UserWarning, stacklevel=5)
+        return problem
+
+    # ---------------------------------------------------------- transactions
+    @contextmanager
+    def _transaction(self):
+        """Put the estimator back exactly as it was if the block raises.
+
+        Training never writes into the estimator's own arrays (it works on
+        copies), so a shallow copy of ``__dict__`` plus the states of the
+        random generators the call may advance is a complete record.
+        """
+        saved = dict(self.__dict__)
+        rngs = []
+        for r in (saved.get("_rng"), self.random_state):
+            if isinstance(r, np.random.RandomState) and all(r is not q for q, _ in rngs):
+                rngs.append((r, r.get_state()))
+        try:
+            yield
+        except BaseException:
+            for r, s in rngs:
+                r.set_state(s)
+            for key in [k for k in self.__dict__ if k not in saved]:
+                del self.__dict__[key]
+            self.__dict__.update(saved)
+            raise
+
+    # --------------------------------------------------------------- training
+    def _init_state(self, X, rows, rng):
+        """A freshly initialised model for training rows ``rows`` of X."""
+        n_features = X.shape[1]
+        dtype = X.dtype
+        H = self.n_components
+        W = np.ascontiguousarray(rng.normal(0.0, 0.01, (H, n_features)).astype(dtype))
+        b = self._init_visible(_column_mean(X, rows)).astype(dtype)
+        n_rows = X.shape[0] if rows is None else len(rows)
+        state = _TrainState(
+            W=W,
+            c=np.zeros(H, dtype=dtype),
+            b=np.ascontiguousarray(b),
+            sigma=np.ones(n_features, dtype=dtype),
+            vW=np.zeros_like(W),
+            vc=np.zeros(H, dtype=dtype),
+            vb=np.zeros(n_features, dtype=dtype),
+            # the chains of at most batch_size rows, never more than the data
+            hchain=np.zeros((min(self.batch_size, n_rows), H), dtype=dtype),
+            sparse_q=np.full(H, self.sparsity_target, dtype=dtype),
+            # the log-variances (GaussianBernoulliRBM(learn_sigma=True) learns them)
+            log_var=np.zeros(n_features, dtype=dtype) if self._visible_units.has_sigma else None,
+            vel_log_var=np.zeros(n_features, dtype=dtype) if self._visible_units.has_sigma else None,
+            n_updates=0,
+            n_iter=0,
+            history=[],
+            seed=int(rng.randint(0, 2**63 - 1, dtype=np.int64)),
+        )
+        state.use_optimizer(self._optimizer_param("optimizer"))
+        return state
+
+    def _state_from_self(self, n_rows):
+        """A private, writable copy of the fitted model, chains resized for this call.
+
+        The persistent chains get between ``min(batch_size, n_rows)`` and
+        ``batch_size`` rows: new chains start at zero, surplus ones are dropped.
+        """
+        dtype = self.components_.dtype
+        vW, vc, vb = self._velocities
+        H = self.components_.shape[0]
+        h = self.h_samples_
+        need = min(self.batch_size, n_rows)
+        rows = min(max(h.shape[0], need), self.batch_size)
+        hchain = np.zeros((rows, H), dtype=dtype)
+        keep = min(rows, h.shape[0])
+        hchain[:keep] = h[:keep]
+        V = self.components_.shape[1]
+        log_var = getattr(self, "_log_var", None)
+        vel_log_var = getattr(self, "_vel_log_var", None)
+        if not self._visible_units.has_sigma:
+            log_var = vel_log_var = None
+        # models fitted before the optimisers existed were momentum SGD
+        opt_name, opt_start, second = getattr(self, "_optimizer_state",
+                                              ("sgd", 0, (None,) * 4))
+        s2W, s2c, s2b, s2z = (None if a is None else _own(a) for a in second)
+        state = _TrainState(
+            W=_own(self.components_), c=_own(self.intercept_hidden_),
+            b=_own(self.intercept_visible_), sigma=_own(self._sigma),
+            vW=_own(vW), vc=_own(vc), vb=_own(vb), hchain=hchain,
+            sparse_q=_own(self._sparsity_q),
+            log_var=(None if not self._visible_units.has_sigma else
+                     np.zeros(V, dtype) if log_var is None else _own(log_var)),
+            vel_log_var=(None if not self._visible_units.has_sigma else
+                         np.zeros(V, dtype) if vel_log_var is None else _own(vel_log_var)),
+            n_updates=self._n_updates, n_iter=self.n_iter_,
+            history=list(self.history_), seed=self._seed,
+            s2W=s2W, s2c=s2c, s2b=s2b,
+            s2_log_var=s2z if self._visible_units.has_sigma else None,
+            optimizer=opt_name, opt_start=opt_start,
+        )
+        if state.log_var is not None and state.s2W is not None and state.s2_log_var is None:
+            state.s2_log_var = np.zeros_like(state.log_var)
+        return state
+
+    def _commit(self, state, rng, interrupted):
+        """Swap a trained state into the estimator (the only place that sets it)."""
+        self.components_ = state.W
+        self.intercept_hidden_ = state.c
+        self.intercept_visible_ = state.b
+        self._sigma = state.sigma
+        self._velocities = [state.vW, state.vc, state.vb]
+        self.h_samples_ = state.hchain
+        self._sparsity_q = state.sparse_q
+        if state.log_var is not None:
+            self._log_var = state.log_var
+            self._vel_log_var = state.vel_log_var
+        self._n_updates = state.n_updates
+        # the optimiser's state beyond the velocities (pickled: partial_fit continues it)
+        self._optimizer_state = (state.optimizer, state.opt_start,
+                                 (state.s2W, state.s2c, state.s2b, state.s2_log_var))
+        self.n_iter_ = state.n_iter
+        self.history_ = state.history
+        self._seed = state.seed
+        self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
+        self.interrupted_ = interrupted
+        self.hidden_units_ = getattr(self, "hidden_units", "bernoulli")
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_buffers", None)  # scratch memory pickled by older versions
+        # models pickled before hidden_units existed have Bernoulli hidden units
+        state.setdefault("hidden_units", "bernoulli")
+        # ... and before the optimisers existed, momentum SGD without L1
+        params = self._get_param_names()
+        for name, default in _OPTIMIZER_DEFAULTS.items():
+            if name in params:
+                state.setdefault(name, default)
+        if "components_" in state:
+            state.setdefault("hidden_units_", "bernoulli")
+        super().__setstate__(state)
+
+    @staticmethod
+    def _scratch(B, H, V, dtype):
+        """Scratch buffers of the CD kernels for mini-batches of up to B rows."""
+        return (
+            np.zeros((2 * B, V), dtype),
+            np.zeros((2 * B, H), dtype),
+            np.zeros((B, H), dtype),
+            np.zeros((B, V), dtype),
+            np.zeros((H, V), dtype),
+        )
+
+    @staticmethod
+    def _epoch_calls(n, batch_size, H, V):
+        """Split one epoch's even mini-batches into kernel calls of bounded work.
+
+        Yields ``(start, stop, size, first_batch)``: rows ``order[start:stop]``
+        form whole mini-batches of ``size`` rows each (the sizes of
+        ``sklearn.utils.gen_even_slices``), so the calls make exactly the
+        updates of one call over the whole epoch.
+        """
+        n_batches = (n + batch_size - 1) // batch_size
+        q, r = divmod(n, n_batches)
+        groups = [(0, r, q + 1), (r, n_batches, q)]  # batch ranges of equal size
+        start = 0
+        for b0, b1, size in groups:
+            if size == 0 or b1 <= b0:
+                continue
+            per_call = max(1, _CHUNK_WORK // max(1, size * (V + H) * H))
+            for t in range(b0, b1, per_call):
+                nb = min(per_call, b1 - t)
+                yield start, start + nb * size, size, t
+                start += nb * size
+
+    def _optimizer_scratch(self, H, V, dtype):
+        """Gradient scratch of :func:`rbmlib._kernels.cd.apply_optimizer_update`,
+        or None for momentum SGD without L1 (the fused update needs none).
+
+        ``(g_W, g_c, g_b, vm)`` of shapes (H, V) ((0, V) for SGD), (H,), (V,), (V,).
+        """
+        name = self._optimizer_param("optimizer")
+        if name == "sgd" and self._optimizer_param("alpha_l1") == 0:
+            return None
+        return (np.zeros((H if name != "sgd" else 0, V), dtype),
+                np.zeros(H, dtype), np.zeros(V, dtype), np.zeros(V, dtype))
+
+    def _optimizer_args(self, state, opt_scratch):
+        """The kernels' ``optim`` group (see
+        :func:`rbmlib._kernels.cd.apply_optimizer_update`), or None."""
+        if opt_scratch is None:
+            return None
+        p = self._optimizer_param
+        kind, ohyper = Optimizer(
+            p("optimizer"), momentum=self.momentum, nesterovs_momentum=False,
+            beta_1=p("beta_1"), beta_2=p("beta_2"), rho=p("rho"), epsilon=p("epsilon"),
+        ).kernel_args()
+        H, V = state.W.shape
+        dtype = state.W.dtype
+        second = (state.s2W if state.s2W is not None else np.zeros((0, V), dtype),
+                  *(a if a is not None else np.zeros(0, dtype)
+                    for a in (state.s2c, state.s2b, state.s2_log_var)))
+        return (int(kind), int(state.opt_start), float(p("alpha_l1")), ohyper, second,
+                opt_scratch)
+
+    def _optimizer_param(self, name):
+        """An optimiser parameter (its default for a subclass without it)."""
+        return getattr(self, name, _OPTIMIZER_DEFAULTS[name])
+
+    def _run_epoch(self, state, X, order, scratch, opt_scratch=None):
+        """One pass of CD updates over the rows ``X[order]``, into ``state``."""
+        H, V = state.W.shape
+        dtype = state.W.dtype
+        batch_size = min(self.batch_size, order.shape[0])
+        if sp.issparse(X):
+            Xd = np.zeros((1, V), dtype)
+            data, indices, indptr = X.data, X.indices, X.indptr
+        else:
+            Xd = X
+            data = np.zeros(1, dtype)
+            indices = np.zeros(1, np.int32)
+            indptr = np.zeros(2, np.int32)
+        batch = (Xd, data, indices, indptr, bool(sp.issparse(X)))
+        # the kernels' grouped arguments (CONVENTIONS: parameters, velocities, scratch)
+        learn_log_var = bool(getattr(self, "learn_sigma", False))
+        settings = (int(self.k), bool(self.persistent), int(self._visible_units.kernel_id),
+                    int(self._hidden_unit().kernel_id),
+                    not getattr(self, "sample_visible", True), learn_log_var)
+        lo, hi = self._log_var_range()
+        hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
+                 float(self.sparsity_target), float(self.sparsity_cost), 0.9, lo, hi)
+        empty = np.zeros(0, dtype)
+        params = (state.W, state.c, state.b, state.sigma,
+                  state.log_var if learn_log_var else empty)
+        velocities = (state.vW, state.vc, state.vb,
+                      state.vel_log_var if learn_log_var else empty)
+        chains = (state.hchain, state.sparse_q)
+        optim = self._optimizer_args(state, opt_scratch)
+        n_done = 0
+        for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
+            n_done += int(cd_epoch(batch, order[start:stop], size, settings,
+                                   np.uint64(state.seed), state.n_updates + t, params,
+                                   velocities, chains, tuple(scratch), hyper, optim))
+        state.n_updates += n_done
+
+    def _log_var_range(self):
+        """Bounds of the learned log-variances of the visible units (none here)."""
+        return 0.0, 0.0
+
+    def _check_divergence(self, state, X_monitor):
+        """A DivergenceError message when the epoch broke the model, else None."""
+        for name, a in (("components_", state.W), ("intercept_hidden_", state.c),
+                        ("intercept_visible_", state.b)):
+            if not np.all(np.isfinite(a)) or np.max(np.abs(a)) > _DIVERGENCE_LIMIT:
+                return (f"{name} became non-finite or exceeded {_DIVERGENCE_LIMIT:g} "
+                        f"in magnitude")
+        w_max = float(np.max(np.abs(state.W))) if state.W.size else 0.0
+        if w_max > _SATURATION_WEIGHT and self._saturation_applies(X_monitor):
+            pre = np.abs(self._hidden_pre(self._visible_input(X_monitor, state.params()),
+                                          state.params()))
+            if np.all(pre > _SATURATION_PRE):
+                return (f"the hidden units saturated (weights up to {w_max:.3g}; every "
+                        f"hidden probability on the monitored rows is 0 or 1 to within "
+                        f"1e-13, so the gradient carries no information)")
+        return None
+
+    def _divergence_hint(self):
+        """Extra advice appended to a DivergenceError message (override)."""
+        return ""
+
+    def _saturation_applies(self, X_monitor):
+        """Whether saturated hidden units mean a too large learning rate (override).
+
+        Not for Bernoulli units fed values outside [0, 1] (warned about):
+        there the data's scale, not the learning rate, saturates them.
+        """
+        if self._hidden_unit().name != "bernoulli":
+            return False  # only binary hidden units saturate
+        return bool(X_monitor.size == 0 or (X_monitor.min() >= -_RANGE_TOL
+                                            and X_monitor.max() <= 1 + _RANGE_TOL))
+
+    def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial,
+               data_problem=None):
+        """Epoch loop shared by fit and partial_fit, on ``state`` (never on self).
+
+        ``rows`` are the training rows of X (None: all, in order). After each
+        epoch the parameters are checked; a DivergenceError naming
+        ``learning_rate`` is raised when they broke. A KeyboardInterrupt
+        anywhere in the loop puts ``state`` back to the last completed epoch;
+        with ``keep_partial`` and at least one completed epoch the loop then
+        stops with a warning and returns ``(state, True)``, otherwise the
+        KeyboardInterrupt propagates (the caller's transaction restores the
+        estimator).
+
+        Returns
+        -------
+        state : _TrainState
+        interrupted : bool
+        """
+        n = X.shape[0] if rows is None else len(rows)
+        base_order = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
+        H, V = state.W.shape
+        scratch = self._scratch(min(self.batch_size, n), H, V, state.W.dtype)
+        # a changed optimizer starts from zero state (partial_fit); others continue
+        state.use_optimizer(self._optimizer_param("optimizer"))
+        opt_scratch = self._optimizer_scratch(H, V, state.W.dtype)
+        monitor = self._monitor_rows(X, base_order, rng)
+        best_gap_count = 0
+        prev_gap = None
+        t_start = time.time()
+        # a DBN pretraining this RBM as one of its layers: the epoch lines are the DBN's
+        layer = _fitting.pretraining_layer(self)
+        committed = state.copy() if keep_partial else None
+        first_iter = state.n_iter
+        try:
+            for epoch in range(n_epochs):
+                t0 = time.time()
+                order = base_order[rng.permutation(n)] if shuffle else base_order
+                with thread_limits(self.n_jobs):
+                    if opt_scratch is None:  # momentum SGD without L1: the fused update
+                        self._run_epoch(state, X, order, scratch)
+                    else:
+                        self._run_epoch(state, X, order, scratch, opt_scratch)
+                bad = self._check_divergence(state, monitor)
+                if bad is not None:
+                    raise DivergenceError(self._divergence_message(
+                        bad, state.n_iter + 1, X, data_problem))
+                seconds = time.time() - t0
+                record = self._epoch_record(state, monitor, X_val, seconds)
+                state.n_iter += 1
+                state.history.append(record)
+                if self.verbose or layer is not None:
+                    self._print_epoch(state, record, seconds, t_start,
+                                      epoch, n_epochs, layer)
+                if keep_partial:
+                    committed = state.copy()
+                if self.early_stopping and "free_energy_gap" in record:
+                    gap = record["free_energy_gap"]
+                    grew = prev_gap is not None and gap > prev_gap
+                    best_gap_count = best_gap_count + 1 if grew else 0
+                    prev_gap = gap
+                    if best_gap_count >= self.n_iter_no_change:
+                        if self.verbose or layer is not None:
+                            print(f"{self._verbose_label(layer)} Early stopping: the "
+                                  f"free-energy gap grew for {best_gap_count} epochs in a row.")
+                        break
+        except KeyboardInterrupt:
+            if not keep_partial or committed.n_iter == first_iter:
+                raise
+            warnings.warn(
+                f"{type(self).__name__}: training interrupted by the user (KeyboardInterrupt); "
+                f"the model is kept as it was after epoch {committed.n_iter} "
+                f"({committed.n_iter - first_iter} of {n_epochs} epochs completed) and "
+                f"interrupted_ is set to True.",
+                RuntimeWarning,
+            )
+            return committed, True
+        return state, False
+
+    def _divergence_message(self, bad, epoch, X, data_problem):
+        """The DivergenceError message: what broke, then the likely causes and remedies.
+
+        The data come first when they are the likely cause: a problem found by
+        ``_check_training_data`` (``data_problem``), or a large scale (``max |X|``
+        above ``_fitting.LARGE_INPUT``); the learning rate always.
+        """
+        causes = [c for c in (f"The data are the likely cause: {data_problem}"
+                              if data_problem else "", _fitting.scale_cause(X)) if c]
+        rate = f"learning_rate (currently {self.learning_rate!r})."
+        rate = f"Otherwise, reduce {rate}" if causes else f"Reduce {rate}"
+        return " ".join([f"Training diverged in epoch {epoch}: {bad}."] + causes + [
+            rate + ("" if data_problem else self._divergence_hint()),
+            "The estimator was left as it was before this call."])
+
+    def _verbose_label(self, layer):
+        if layer is None:
+            return f"[{type(self).__name__}]"
+        progress, l = layer
+        return f"{progress.label} Layer {l + 1}/{len(progress.n_iter)}:"
+
+    def _print_epoch(self, state, record, seconds, t_start, epoch, n_epochs, layer=None):
+        # scikit-learn's line first, then the extra figures; as a DBN's layer
+        # (``layer`` from _fitting.pretraining_layer) the DBN's line
+        elapsed = time.time() - t_start
+        extra = ""
+        if "free_energy_gap" in record:
+            extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
+        if layer is not None:
+            progress, l = layer
+            score = record[self._score_key]
+            figures = (f"{self._score_label} = {score:.2f}, " if np.isfinite(score) else ""
+                       ) + f"reconstruction error = {record['reconstruction_error']:.4f}{extra}"
+            print(progress.epoch_line(l, state.W.shape, epoch, n_epochs, figures, seconds,
+                                      elapsed))
+            return
+        left = _fitting.time_left(elapsed, epoch + 1, n_epochs)
+        print(
+            f"[{type(self).__name__}] Iteration {state.n_iter}, "
+            f"{self._score_label} = {record[self._score_key]:.2f}, "
+            f"time = {seconds:.2f}s, "
+            f"reconstruction error = {record['reconstruction_error']:.4f}"
+            f"{extra}, time left ~ {left:.1f}s"
+        )
+
+    def _monitor_rows(self, X, rows, rng, max_rows=_MONITOR_ROWS):
+        """Up to ``max_rows`` of the training rows, dense (a copy of those rows only)."""
+        idx = np.sort(rng.choice(rows, size=min(len(rows), max_rows), replace=False))
+        return _dense_rows(X, idx)
+
+    def _epoch_record(self, state, X_monitor, X_val, seconds):
+        # the rows were validated by fit: the private helpers, no second validation
+        P = state.params()
+        has_fe = self._hidden_unit().has_free_energy
+        rec = {
+            "epoch": state.n_iter + 1,
+            "reconstruction_error": float(np.mean(self._reconstruction_error(X_monitor, P))),
+            # the exact pseudo-likelihood costs O(V H) transcendentals per
+            # row: on the first _PLL_MONITOR_ROWS rows only; undefined (nan)
+            # for hidden units without a free energy
+            self._score_key: (float(np.mean(self._score_samples(
+                X_monitor[:_PLL_MONITOR_ROWS], P))) if has_fe else float("nan")),
+            "seconds": seconds,
+        }
+        if X_val is not None and has_fe:
+            m = min(X_val.shape[0], X_monitor.shape[0])
+            rec["free_energy_gap"] = float(
+                np.mean(self._free_energy(X_val[:m], P))
+                - np.mean(self._free_energy(X_monitor[:m], P))
+            )
+        return rec
+
+    def _check_fit_params(self):
+        unit = self._hidden_unit(fitted=False)
+        if self.validation_fraction is not None and not unit.has_free_energy:
+            raise ValueError(
+                f"validation_fraction monitors the free-energy gap, which is undefined for "
+                f"hidden_units={unit.name!r} (no closed-form free energy); set "
+                f"validation_fraction=None (and early_stopping=False)."
+            )
+        if self.early_stopping and self.validation_fraction is None:
+            raise ValueError(
+                "early_stopping=True needs validation_fraction, the fraction of X held out "
+                "to monitor the free-energy gap (for example validation_fraction=0.1); got "
+                "validation_fraction=None."
+            )
+
+    def fit(self, X, y=None):
+        """Fit the model to the data X by CD-k or persistent CD.
+
+        A fit that raises leaves the estimator exactly as it was. A
+        KeyboardInterrupt (Ctrl-C) after the first epoch stops training, keeps
+        the completed epochs (``n_iter_ == len(history_)``), warns with a
+        RuntimeWarning and sets ``interrupted_ = True``; during the first
+        epoch (or before) the estimator is left as it was and the
+        KeyboardInterrupt is re-raised.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Training data; float32 data gives float32 parameters. Sparse
+            input is read one mini-batch at a time and never densified whole;
+            a numpy.memmap is read in place. A dask array is streamed:
+            ``n_iter`` passes of :meth:`partial_fit` over its row chunks (in a
+            random order, rows shuffled within each chunk), one chunk in
+            memory at a time (``validation_fraction`` must then be None).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf, wrong shape, empty) or bad parameters;
+            ``DivergenceError`` (a ValueError) if training diverges.
+        KeyboardInterrupt
+            If interrupted before the first epoch completed.
+        """
+        if is_dask_collection(X):
+            return self._fit_dask(X)
+        with self._transaction():
+            self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X):
+        self._check_fit_params()
+        X = self._validate_X(X, reset=True)
+        problem = self._warn_data_problem(X)
+        # the model being trained has the requested hidden units (the methods the
+        # epoch loop calls read hidden_units_); the transaction restores it on failure
+        self.hidden_units_ = self._hidden_unit(fitted=False).name
+        rng = check_random_state(self.random_state)
+        n = X.shape[0]
+        rows = None
+        X_val = None
+        if self.validation_fraction is not None:
+            n_val = max(1, int(round(self.validation_fraction * n)))
+            if n_val >= n:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no training "
+                    f"samples out of {n}."
+                )
+            perm = rng.permutation(n)
+            # the free-energy gap uses at most _MONITOR_ROWS held-out rows:
+            # only those are read (and densified)
+            X_val = _dense_rows(X, np.sort(perm[:min(n_val, _MONITOR_ROWS)]))
+            rows = np.sort(perm[n_val:])
+        state = self._init_state(X, rows, rng)
+        state, interrupted = self._train(state, X, rows, self.n_iter, rng,
+                                         shuffle=getattr(self, "shuffle", True), X_val=X_val, keep_partial=True, data_problem=problem)
+        self._commit(state, rng, interrupted)
+
+    def partial_fit(self, X, y=None):
+        """Run one pass of CD updates over X in mini-batches of batch_size.
+
+        Unlike scikit-learn's BernoulliRBM, which makes a single update,
+        this runs over all of X (in the order given) and keeps the persistent
+        chains between calls; a changed ``batch_size`` takes effect (the
+        chains are resized). The call is atomic: if it raises (bad input,
+        divergence, KeyboardInterrupt) the model is left exactly as it was
+        before the call, its random generator included.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Data. A dask array is read chunk by chunk, in order; all its
+            chunks are applied or, if one fails, none.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            As for :meth:`fit`.
+        KeyboardInterrupt
+            If interrupted (the model is as before the call).
+        """
+        if is_dask_collection(X):
+            with self._transaction():  # all chunks or nothing
+                for block in RowBlocks(X).blocks():
+                    self._partial_fit(block)
+            return self
+        with self._transaction():
+            self._partial_fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit(self, X):
+        first = not hasattr(self, "components_")
+        if not first and self.n_components != self.components_.shape[0]:
+            raise ValueError(
+                f"n_components={self.n_components} differs from the fitted model's "
+                f"{self.components_.shape[0]} hidden units; partial_fit continues the fitted "
+                f"model: call fit to start again with the new n_components."
+            )
+        if not first and self._hidden_unit(fitted=False) is not self._hidden_unit():
+            raise ValueError(
+                f"hidden_units={self.hidden_units!r} differs from the fitted model's "
+                f"{self.hidden_units_!r}; partial_fit continues the fitted model: call fit "
+                f"to start again with the new hidden_units."
+            )
+        X = self._validate_X(X, reset=first, training=True)
+        problem = self._warn_data_problem(X)
+        if first:
+            self.hidden_units_ = self._hidden_unit(fitted=False).name
+            rng = check_random_state(self.random_state)
+            state = self._init_state(X, None, rng)
+        else:
+            rng = self._rng
+            state = self._state_from_self(X.shape[0])
+        state, _ = self._train(state, X, None, 1, rng, shuffle=False, keep_partial=False,
+                               data_problem=problem)
+        self._commit(state, rng, False)
+
+    def _fit_dask(self, X):
+        """fit on a dask array: ``n_iter`` passes of partial_fit over its row chunks.
+
+        Each pass visits the chunks in a random order, rows shuffled within
+        each chunk (:func:`rbmlib._blocks.fit_streaming`); one chunk at a time
+        is in memory. A fresh model is trained and swapped in on success.
+        """
+        self._validate_params()
+        self._check_fit_params()
+        if self.validation_fraction is not None:
+            raise ValueError(
+                "validation_fraction is not supported when fitting a dask array (its chunks "
+                "are streamed through partial_fit); hold out rows yourself and compare "
+                "score() on them, or set validation_fraction=None."
+            )
+        est = clone(self)
+        fit_streaming(est, RowBlocks(X), self.n_iter, check_random_state(self.random_state))
+        params = self.get_params(deep=False)
+        for key in [k for k in vars(self) if k not in params]:
+            delattr(self, key)
+        self.__dict__.update({k: v for k, v in vars(est).items() if k not in params})
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]

@@ -1,0 +1,483 @@
+"""Gaussian-Bernoulli Restricted Boltzmann Machine for real-valued data.
+
+Linear visible units with Gaussian noise and binary hidden units, with the
+energy of Cho, Ilin and Raiko (2011). The shared training machinery (CD-k /
+PCD epochs, momentum, weight decay, sparsity, monitoring, divergence checks)
+is :class:`rbmlib.rbm._BaseRBM`; the arithmetic is in
+:mod:`rbmlib._kernels.cd`.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_random_state
+from sklearn.utils.sparsefuncs import mean_variance_axis
+from sklearn.utils.validation import check_is_fitted
+
+from ..units import VISIBLE_UNITS
+from ._base import _BaseRBM
+from ._common import _needs_free_energy
+
+__all__ = ["GaussianBernoulliRBM"]
+
+#: Largest per-feature standard deviation of the training data accepted.
+#: The visible units expect standardised features; a feature spread over
+#: more than ten of its own units is taken as unstandardised data.
+MAX_FEATURE_STD = 10.0
+
+#: Largest per-feature offset of the training data accepted: a feature whose
+#: mean ``m`` and standard deviation ``s`` have ``|m| > MAX_FEATURE_MEAN + 2 s``
+#: is taken as uncentred (e.g. mean 1e4 with unit variance, or a constant
+#: column far from zero). A few outliers in a small standardised batch raise
+#: the standard deviation along with the mean and are not flagged.
+MAX_FEATURE_MEAN = 10.0
+
+#: Range of the learned standard deviations (``learn_sigma=True``), in
+#: units of the standardised data.
+SIGMA_RANGE = (0.05, 10.0)
+
+
+def _column_variance(X, chunk_elements=2**15):
+    """Variance of each column of a dense X in float64, a block of rows at a time.
+
+    Unlike ``np.var`` it never allocates a temporary of X's size, so a large
+    numpy.memmap is read without being copied into memory. Overflow (values
+    near the float range) gives inf, which the caller reports.
+    """
+    n = X.shape[0]
+    mean = np.asarray(X.mean(axis=0, dtype=np.float64))
+    ss = np.zeros(X.shape[1], dtype=np.float64)
+    step = max(1, chunk_elements // max(1, X.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, step):
+            d = np.array(X[start:start + step], dtype=np.float64)
+            d -= mean
+            ss += np.einsum("ij,ij->j", d, d)
+        var = ss / n
+    return np.where(np.isnan(var), np.inf, var)
+
+
+class GaussianBernoulliRBM(_BaseRBM):
+    """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
+
+    Energy (Cho, Ilin and Raiko 2011), with per-visible standard deviations
+    ``sigma``::
+
+        E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - (v / sigma^2) W^T h
+
+    so that ``p(h_j = 1 | v) = sigmoid(c_j + W_j.(v / sigma^2))`` and
+    ``p(v | h) = N(b + h W, diag(sigma^2))``. The free energy, in nats, is
+    ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j.(v / sigma^2))``.
+
+    **Standardise the data** (zero mean, unit variance per feature), for
+    example with ``make_pipeline(StandardScaler(), GaussianBernoulliRBM())``.
+    By default every ``sigma_i`` is fixed at 1, which is right for
+    standardised data (Hinton's practical guide, sec. 13.2); with
+    ``learn_sigma=True`` the log-variances ``log sigma_i^2`` are learned by
+    CD as well (starting at 1, kept within ``SIGMA_RANGE`` = [0.05, 10]).
+    The learning rate and the initial weights assume unit-scale, centred
+    features in either case, so :meth:`fit` and :meth:`partial_fit` raise a
+    ValueError naming the feature when one of the training data has a
+    standard deviation above ``MAX_FEATURE_STD`` (10), and warn (a
+    UserWarning naming the feature) when one has a mean far from 0
+    (``|mean| > MAX_FEATURE_MEAN + 2 std``, ``MAX_FEATURE_MEAN`` = 10:
+    uncentred, or constant far from 0); if training then diverges, the
+    DivergenceError says what is wrong with the data. Inference methods
+    accept any finite input.
+
+    Training is the same as for :class:`~rbmlib.BernoulliRBM` (CD-k or PCD,
+    hidden probabilities for the gradient statistics, Gaussian samples of
+    the visible units in the negative chain), with a ten times smaller
+    default learning rate as the practical guide advises for linear units.
+    Visible biases start at the data means, weights at N(0, 0.01^2).
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units.
+    learning_rate : float, default=0.01
+        Step size of each update (the gradient is averaged over the mini-batch).
+    batch_size : int, default=10
+        Examples per mini-batch; also the number of persistent chains (at
+        most the number of training rows). A new value takes effect at the
+        next :meth:`fit` or :meth:`partial_fit`.
+    n_iter : int, default=10
+        Epochs over the training data in :meth:`fit`.
+    verbose : int, default=0
+        If non-zero, print one line per epoch in scikit-learn's format
+        (``[GaussianBernoulliRBM] Iteration 1, -free energy = -8.12, time =
+        0.14s``: the mean negative free energy of up to 10 monitored training
+        rows and the epoch's seconds), then the reconstruction error and the
+        estimated time left.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and all sampling. The same
+        ``random_state``, data and ``n_jobs`` give bit-identical results;
+        different ``n_jobs`` agree up to floating-point rounding in BLAS,
+        which training can amplify.
+    k : int, default=1
+        Gibbs steps per update (CD-k / PCD-k).
+    persistent : bool, default=True
+        Persistent CD (Tieleman 2008); False gives CD-k (Hinton 2002).
+        With ``learn_sigma=True`` prefer ``persistent=False`` or ``k >= 10``:
+        on a small test problem PCD-1 with learned variances lowered the exact
+        log-likelihood over 200 epochs, while CD-1 and PCD-10 raised it.
+    momentum : float, default=0.0
+        Momentum of the parameter updates (the log-variances included) with
+        ``optimizer="sgd"``.
+    weight_decay : float, default=0.0
+        L2 penalty coefficient on the weights (not on biases or variances).
+    sparsity_target : float, default=0.1
+        Target mean activation of the hidden units (guide, sec. 11).
+    sparsity_cost : float, default=0.0
+        Strength of the sparsity penalty; 0 switches it off.
+    validation_fraction : float or None, default=None
+        Fraction of the rows of X held out in :meth:`fit` to monitor the
+        free-energy gap (guide, sec. 6), recorded in ``history_``.
+    early_stopping : bool, default=False
+        Stop when the free-energy gap has grown for ``n_iter_no_change``
+        epochs in a row. Needs ``validation_fraction``: :meth:`fit` raises a
+        ValueError when it is None.
+    n_iter_no_change : int, default=5
+        See ``early_stopping``.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS. None leaves the libraries' defaults
+        (all cores); -1 all cores; 1 a single thread.
+    learn_sigma : bool, default=False
+        Learn the per-visible standard deviations (parameterised by their
+        log-variances, Cho et al. 2011) instead of fixing them at 1.
+    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
+        Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`):
+
+        - "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
+          ``x = c + v W^T`` the pre-activation; :meth:`transform` gives the
+          probabilities.
+        - "gaussian": linear units with unit-variance Gaussian noise, energy
+          ``sum_j h_j^2 / 2 - c.h - h W v``, so ``p(h | v) = N(x, 1)``; as the
+          code layer of Hinton and Salakhutdinov (2006). :meth:`transform`
+          gives the mean ``x``; the free energy has the closed form
+          ``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the
+          likelihood methods, exact log Z and AIS are defined. Linear units
+          are unbounded: use a much smaller ``learning_rate`` (Hinton and
+          Salakhutdinov used 1e-3 for the linear code layer, against 0.1 for
+          binary layers); too large a rate makes training diverge (a
+          DivergenceError naming ``learning_rate``).
+        - "nrelu": noisy rectified linear units (Nair and Hinton 2010),
+          sampled as ``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives
+          ``max(0, x)``. They have no closed-form free energy:
+          ``free_energy``, ``score_samples``, ``score``, ``log_partition`` and
+          ``log_likelihood`` raise :class:`rbmlib.rbm.FreeEnergyUndefinedError`
+          (a NotImplementedError naming "nrelu", also an AttributeError so
+          that ``hasattr`` is False), the per-epoch pseudo-likelihood in
+          ``history_`` is nan and ``validation_fraction`` must be None.
+          Also prefer a smaller ``learning_rate`` than for binary units.
+
+        Changing it after fitting takes effect at the next :meth:`fit`
+        (:meth:`partial_fit` raises a ValueError).
+    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
+        Update rule applied to the CD gradient estimate ``g`` (ascent
+        direction) of the weights and biases (and of the log-variances with ``learn_sigma``): the optimiser of
+        :mod:`rbmlib.optim`, shared with the back-propagation of the DBN
+        networks. "sgd" is momentum SGD, ``v = momentum v + learning_rate g``,
+        ``p += v`` (fused into the gradient's matrix product; scikit-learn's
+        BernoulliRBM with ``momentum=0``); "adagrad" (Duchi et al. 2011),
+        "rmsprop" (Tieleman and Hinton 2012) and "adam" (Kingma and Ba 2015)
+        scale each parameter's step by a running root mean square of its
+        gradient, so every parameter moves by up to about ``learning_rate``
+        per update: they want a smaller ``learning_rate`` than "sgd" (on
+        digits / 16, 64 hidden units, 10 epochs, features + logistic
+        regression: "sgd" at 0.1 gave 0.887 accuracy, "adam" at 0.01 0.875,
+        "adagrad" at 0.1 0.849, "rmsprop" and "adam" at 0.003 0.77).
+        ``momentum`` is used by "sgd" only. The optimiser's state (velocities
+        or moments, and its step count) is part of the fitted model: it is
+        pickled and :meth:`partial_fit` continues it; a :meth:`partial_fit`
+        with another ``optimizer`` than the last call's starts that one from
+        zero state.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the mean gradient, in [0, 1).
+    beta_2 : float, default=0.999
+        Adam's decay rate of the mean squared gradient, in [0, 1).
+    epsilon : float, default=1e-8
+        Added to the root mean square of the gradient by "adagrad",
+        "rmsprop" and "adam" (numerical stability), > 0.
+    rho : float, default=0.9
+        RMSprop's decay rate of the mean squared gradient, in [0, 1).
+    alpha_l1 : float, default=0.0
+        L1 penalty ``alpha_l1 * sum_ji |W_ji|`` on the weights (not on
+        biases or variances), next to ``weight_decay``'s L2; its subgradient
+        ``alpha_l1 * sign(W)`` (``sign(0) = 0``) is subtracted from ``g``.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weights ``W``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Hidden biases ``c``.
+    intercept_visible_ : ndarray of shape (n_features,)
+        Visible biases ``b`` (the means of ``p(v | h = 0)``).
+    sigma_ : ndarray of shape (n_features,)
+        Standard deviations of the visible units (all 1 unless
+        ``learn_sigma``). :mod:`rbmlib.likelihood` reads it to treat the
+        visible units as Gaussian.
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent chains, ``n_chains = min(batch_size,
+        n_samples)``.
+    interrupted_ : bool
+        True when the last :meth:`fit` was stopped by a KeyboardInterrupt
+        and kept its completed epochs (see :meth:`fit`); False otherwise.
+    hidden_units_ : str
+        The hidden unit type of the fitted model (``hidden_units`` at the last
+        :meth:`fit`).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+    n_iter_ : int
+        Epochs completed.
+    history_ : list of dict
+        One entry per epoch: ``epoch``, ``reconstruction_error``,
+        ``negative_free_energy`` (mean of :meth:`score_samples`, nats),
+        ``seconds``, and ``free_energy_gap`` (nats) when
+        ``validation_fraction`` is set; monitored on up to 50 training rows.
+
+    See Also
+    --------
+    rbmlib.BernoulliRBM : binary visible units.
+    rbmlib.likelihood.log_likelihood : normalised log-density (exact log Z
+        by enumerating the hidden states when ``n_components <= 25``).
+
+    References
+    ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
+    Boltzmann machines", ICML 2010.
+
+    K. Cho, A. Ilin and T. Raiko, "Improved learning of Gaussian-Bernoulli
+    restricted Boltzmann machines", ICANN 2011.
+
+    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
+    Machines", UTML TR 2010-003, University of Toronto, 2010.
+
+    J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for online
+    learning and stochastic optimization", JMLR 12, 2011 (Adagrad).
+
+    T. Tieleman and G. E. Hinton, "Lecture 6.5 - RMSprop", COURSERA: Neural
+    Networks for Machine Learning, 2012.
+
+    D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
+    ICLR 2015.
+
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from rbmlib import GaussianBernoulliRBM
+    >>> X = np.random.RandomState(0).normal(50.0, 20.0, size=(100, 4))
+    >>> model = make_pipeline(StandardScaler(),
+    ...                       GaussianBernoulliRBM(n_components=3, random_state=0))
+    >>> model.fit(X).transform(X).shape
+    (100, 3)
+    """
+
+    _visible_units = VISIBLE_UNITS["gaussian"]
+    _score_key = "negative_free_energy"
+    _score_label = "-free energy"
+
+    _parameter_constraints: dict = {
+        **_BaseRBM._parameter_constraints,
+        "learn_sigma": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.01,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        k=1,
+        persistent=True,
+        momentum=0.0,
+        weight_decay=0.0,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=5,
+        n_jobs=None,
+        learn_sigma=False,
+        hidden_units="bernoulli",
+        optimizer="sgd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.9,
+        alpha_l1=0.0,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
+        self.learn_sigma = learn_sigma
+        self.hidden_units = hidden_units
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.alpha_l1 = alpha_l1
+
+    # --------------------------------------------------------------- training
+    def _check_training_data(self, X):
+        """Check that the features are standardised.
+
+        A feature with a standard deviation above MAX_FEATURE_STD raises a
+        ValueError naming it. A feature whose mean is far from 0 (``|mean| >
+        MAX_FEATURE_MEAN + 2 std``: uncentred, or constant far from 0) is
+        returned as a message (the caller warns, and names it if training
+        then diverges): scikit-learn's BernoulliRBM and its estimator checks
+        fit such data, but the unit-scale initialisation and learning rate
+        make training saturate or diverge on it.
+        """
+        if X.shape[0] < 2:
+            return None
+        if sp.issparse(X):
+            mean, var = mean_variance_axis(X, axis=0)
+            mean = np.asarray(mean, dtype=np.float64)
+        else:
+            mean = np.asarray(X.mean(axis=0, dtype=np.float64))
+            var = _column_variance(X)
+        std = np.sqrt(np.asarray(var, dtype=np.float64))
+        remedy = ("Standardise X first (zero mean, unit variance per feature), for example "
+                  "with make_pipeline(StandardScaler(), GaussianBernoulliRBM(...)).")
+        i = int(np.argmax(std))
+        if std[i] > MAX_FEATURE_STD:
+            raise ValueError(
+                f"GaussianBernoulliRBM expects standardised features (zero mean, unit "
+                f"variance); feature {i} of X has standard deviation {std[i]:.4g}, more "
+                f"than {MAX_FEATURE_STD:g}. {remedy}"
+            )
+        excess = np.abs(mean) - (MAX_FEATURE_MEAN + 2 * std)
+        i = int(np.argmax(excess))
+        if excess[i] > 0:
+            what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
+            return (
+                f"GaussianBernoulliRBM expects standardised features (zero mean, unit "
+                f"variance); feature {i} of X has mean {mean[i]:.4g} ({what}), far from "
+                f"0 for its spread: the data are not centred. {remedy}"
+            )
+        return None
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # sigma_ is the model's _sigma; a pickler that stores arrays one by
+        # one (joblib) loses the aliasing, so restore it
+        if "_sigma" in self.__dict__ and "sigma_" in self.__dict__:
+            self.sigma_ = self._sigma
+
+    def _commit(self, state, rng, interrupted):
+        super()._commit(state, rng, interrupted)
+        self.sigma_ = self._sigma
+
+    def _divergence_hint(self):
+        return (" GaussianBernoulliRBM also needs standardised features (zero mean, unit "
+                "variance), e.g. StandardScaler in a Pipeline.")
+
+    def _saturation_applies(self, X_monitor):
+        return True
+
+    def _log_var_range(self):
+        lo, hi = SIGMA_RANGE
+        return float(2 * np.log(lo)), float(2 * np.log(hi))
+
+    # ------------------------------------------------------------- inference
+    def gibbs(self, v, *, sample=True):
+        """One Gibbs step v -> h -> v', sampling the hidden units.
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_samples, n_features)
+            Visible states to start from.
+        sample : bool, default=True
+            Return samples of ``p(v' | h)`` (True) or its means
+            ``b + h W`` (False).
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Visible samples or means after one step, in the model's dtype.
+        """
+        check_is_fitted(self)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        v = self._validate_X(v, reset=False)
+        if sp.issparse(v):
+            v = v.toarray()
+        h = self._sample_hiddens(v, self.random_state_)
+        if sample:
+            return self._sample_visibles(h, self.random_state_)
+        return self._visible_means(h)
+
+    @_needs_free_energy
+    def free_energy(self, X):
+        """Free energy of each sample, in nats.
+
+        ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j.(v / sigma^2))``,
+        so that the density is ``p(v) = exp(-F(v)) / Z``. Computed a block of
+        rows at a time (sparse X is never densified whole).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,)
+            In nats, in the model's dtype.
+        """
+        return super().free_energy(X)
+
+    def _score_samples(self, X, P=None):
+        return -self._free_energy(X, P)
+
+    @_needs_free_energy
+    def score_samples(self, X):
+        """Negative free energy of each sample: the log-density up to log Z, in nats.
+
+        Returns ``-F(v) = log p(v) + log Z``, the unnormalised log-density.
+        It orders the samples of one model exactly as the log-likelihood
+        does but is not comparable across models (``log Z`` differs). For
+        the normalised log-density use
+        :func:`rbmlib.likelihood.log_likelihood` (exact, by enumerating the
+        hidden states, for ``n_components <= 25``; AIS otherwise).
+        A pseudo-likelihood, as for BernoulliRBM, has no closed form for
+        Gaussian visible units.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,)
+            ``-F(v)`` in nats, in the model's dtype.
+        """
+        X = self._check_fitted_X(X)
+        return self._score_samples(X)
