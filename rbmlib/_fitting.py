@@ -1,27 +1,318 @@
-"""Pieces of the training shell that every model's loop shares.
+"""The training shell: the fit transaction and the one epoch loop of every model.
+
+Every trainer of rbmlib (the RBMs' contrastive divergence, back-propagation of
+the DBN networks and the autoencoder, and a model still to come such as a Deep
+Boltzmann Machine) runs through the two pieces below, written once:
+
+* :func:`transaction` -- a fit leaves the estimator exactly as it was when it
+  raises: a shallow copy of its ``__dict__`` and the states of the random
+  generators the call may advance (``random_state`` and a kept ``_rng``) are put
+  back. A model trains a private copy of its state and swaps it in at the end
+  (its ``_commit``), so the copy is a complete record.
+* :func:`run_epochs` -- the epoch loop. It owns Ctrl-C (a KeyboardInterrupt
+  anywhere in an epoch puts the state back to the last completed epoch; with at
+  least one completed epoch training stops with a RuntimeWarning and the
+  completed epochs are kept, otherwise the KeyboardInterrupt propagates to the
+  transaction), the divergence check after each epoch (a
+  :class:`~rbmlib.exceptions.DivergenceError` with the model's message), the
+  history (one record per epoch), the stopping rule, and the verbose line with
+  the epoch's time and the time left.
+
+A model plugs in by subclassing :class:`EpochTrainer` and writing its hooks,
+as scikit-learn's ``BaseMixture`` declares ``_initialize``, ``_m_step``, ...
+for its subclasses. ``state`` is the model's private training state: any object
+with ``n_iter`` (epochs completed), ``history`` (a list, one record per epoch)
+and ``copy()`` (a snapshot the loop keeps per completed epoch). ``data`` is
+whatever the model's epoch step reads (the training rows, scratch buffers, a
+random generator); the loop only hands it to the hooks.
+
+======================================================= ===========================
+Hook (on the model)                                     Default
+======================================================= ===========================
+``_epoch_step(state, data, epoch)`` -> step             required: one pass over the
+                                                        data, updating ``state`` in
+                                                        place; returns what the
+                                                        hooks below read (e.g. the
+                                                        epoch's loss) or None
+``_check_divergence(state, data, step)`` -> str | None  None (never diverges)
+``_divergence_error(bad, state, data, committed,        ``DivergenceError`` naming
+epoch)`` -> exception                                   the epoch and ``bad``
+``_epoch_record(state, data, step, seconds)`` -> dict   ``{"epoch", "seconds"}``
+``_epoch_line(state, data, record, seconds, elapsed,    ``[Name] Iteration n, ...,
+epoch, n_epochs)`` -> str                               time = ..., time left ~ ...``
+``_verbose_label(data)`` -> str                         ``[Name]``
+``_interrupt_message(committed, n_done, n_epochs)``     the model kept as after
+-> str                                                  epoch n
+``_snapshot(state)``                                    ``state.copy()``
+======================================================= ===========================
+
+A :class:`StoppingRule` decides after each epoch whether training stops (and
+may print a line, such as the adaptive schedule's new learning rate); its
+progress lives in its attributes, which the loop saves with each completed
+epoch and puts back with the state on Ctrl-C. The fit transaction, the state's
+initialisation and the swap into the estimator (``_commit``) stay with the
+model's ``fit``; see CONTRIBUTING.md, "Adding a model".
+
+Also here, for the loops' messages:
 
 * :func:`time_left`: the estimate of the time left printed by the verbose lines;
 * :class:`Pretraining`: the per-epoch progress of greedy layer-wise
   pretraining. A DBN wraps each layer's ``fit`` in :meth:`Pretraining.layer`;
-  the RBM's own epoch loop (``BaseRBM._train``) then prints its epoch line
-  with the layer's position and the time left of the layer and of the whole
-  pretraining (:func:`pretraining_layer`, :meth:`Pretraining.epoch_line`), so
-  there is one epoch loop and one line per epoch;
+  the RBM's epoch loop then prints its epoch line with the layer's position
+  and the time left of the layer and of the whole pretraining
+  (:func:`pretraining_layer`, :meth:`Pretraining.epoch_line`), so there is one
+  epoch loop and one line per epoch;
 * :func:`scale_cause`: the data's scale named in a DivergenceError.
 """
 
 import contextvars
 import math
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 
+from .exceptions import DivergenceError
+
 #: Inputs larger than this in magnitude are named as a likely cause of a
 #: divergence: scaled data (MinMaxScaler, StandardScaler) rarely exceed it,
 #: and a CD or back-propagation step grows with the input's magnitude.
 LARGE_INPUT = 10.0
+
+
+# ------------------------------------------------------------------ transaction
+@contextmanager
+def transaction(estimator, keep=None):
+    """Put ``estimator`` back exactly as it was if the block raises.
+
+    Training never writes into the estimator's own arrays (it works on a
+    copy of its state and swaps the result in), so a shallow copy of
+    ``__dict__`` plus the states of the random generators the call may advance
+    (``random_state`` and ``_rng`` when they are ``numpy.random.RandomState``
+    instances) is a complete record.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator being fitted.
+    keep : callable, default=None
+        ``keep(exc) -> bool``: True for an exception after which the estimator
+        keeps what the block set (a network that diverged in fine-tuning keeps,
+        consistently, its last finite epoch). None: every exception restores.
+    """
+    saved = dict(estimator.__dict__)
+    rngs = []
+    for r in (saved.get("_rng"), saved.get("random_state")):
+        if isinstance(r, np.random.RandomState) and all(r is not q for q, _ in rngs):
+            rngs.append((r, r.get_state()))
+    try:
+        yield
+    except BaseException as exc:
+        if keep is not None and keep(exc):
+            raise
+        for r, s in rngs:
+            r.set_state(s)
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+# ------------------------------------------------------------------ epoch loop
+class StoppingRule:
+    """Whether training stops after an epoch (this base: never).
+
+    Subclasses write :meth:`update`. Their progress (counters, the best score)
+    is kept in their attributes, which the epoch loop saves with each
+    completed epoch and puts back on Ctrl-C: replace an array attribute rather
+    than write into it.
+    """
+
+    def update(self, record, state):
+        """Take in the record of the epoch just completed.
+
+        Returns
+        -------
+        stop : bool
+            Whether training stops after this epoch.
+        message : str or None
+            A line to print (verbose), after the model's label.
+        """
+        return False, None
+
+
+class GapRule(StoppingRule):
+    """Stop when ``record[key]`` grew ``n_iter_no_change`` epochs in a row.
+
+    The RBMs' early stopping on the free-energy gap between held-out and
+    training rows (a growing gap is overfitting); epochs whose record has no
+    ``key`` are skipped.
+    """
+
+    def __init__(self, n_iter_no_change, key="free_energy_gap"):
+        self.n_iter_no_change = n_iter_no_change
+        self.key = key
+        self.previous = None
+        self.count = 0
+
+    def update(self, record, state):
+        if self.key not in record:
+            return False, None
+        gap = record[self.key]
+        grew = self.previous is not None and gap > self.previous
+        self.count = self.count + 1 if grew else 0
+        self.previous = gap
+        if self.count >= self.n_iter_no_change:
+            return True, (f"Early stopping: the free-energy gap grew for {self.count} "
+                          f"epochs in a row.")
+        return False, None
+
+
+class EpochTrainer:
+    """The hooks of :func:`run_epochs` and their defaults (see the module docstring).
+
+    A model subclasses it and writes ``_epoch_step``; the other hooks have
+    defaults. :meth:`_run_epochs` runs the loop on the model.
+    """
+
+    def _epoch_step(self, state, data, epoch):
+        """One pass over the training data, updating ``state`` in place.
+
+        ``epoch`` counts the epochs of this call from 0. Returns what
+        ``_check_divergence`` and ``_epoch_record`` read (or None).
+        """
+        raise NotImplementedError
+
+    def _check_divergence(self, state, data, step):
+        """Why the epoch broke the model (a short description), or None."""
+        return None
+
+    def _divergence_error(self, bad, state, data, committed, epoch):
+        """The exception raised when ``_check_divergence`` found ``bad``.
+
+        ``committed`` is the state after the last completed epoch (None when
+        the loop keeps no snapshots); ``epoch`` counts this call's epochs from 0.
+        """
+        return DivergenceError(f"Training diverged in epoch {state.n_iter + 1}: {bad}.")
+
+    def _epoch_record(self, state, data, step, seconds):
+        """The epoch's record in the history (a dict of its figures)."""
+        return {"epoch": state.n_iter + 1, "seconds": seconds}
+
+    def _verbose_label(self, data):
+        """Prefix of the verbose lines."""
+        return f"[{type(self).__name__}]"
+
+    def _epoch_line(self, state, data, record, seconds, elapsed, epoch, n_epochs):
+        """The verbose line of an epoch (``state.n_iter`` already counts it)."""
+        figures = "".join(f", {k} = {v:.4g}" for k, v in record.items()
+                          if k not in ("epoch", "seconds") and isinstance(v, float))
+        left = time_left(elapsed, epoch + 1, n_epochs)
+        return (f"{self._verbose_label(data)} Iteration {state.n_iter}{figures}, "
+                f"time = {seconds:.2f}s, time left ~ {left:.1f}s")
+
+    def _interrupt_message(self, committed, n_done, n_epochs):
+        """The RuntimeWarning of a Ctrl-C that kept ``n_done`` epochs of this call."""
+        return (f"{type(self).__name__}: training interrupted by the user "
+                f"(KeyboardInterrupt); the model is kept as it was after epoch "
+                f"{committed.n_iter} ({n_done} of {n_epochs} epochs completed) and "
+                f"interrupted_ is set to True.")
+
+    def _snapshot(self, state):
+        """A copy of ``state`` that later epochs do not change."""
+        return state.copy()
+
+    def _run_epochs(self, state, data, n_epochs, **kw):
+        """:func:`run_epochs` on this model."""
+        return run_epochs(self, state, data, n_epochs, **kw)
+
+
+def run_epochs(model, state, data, n_epochs, *, verbose=False, keep_partial=True,
+               stopping=None):
+    """Train ``state`` for up to ``n_epochs`` epochs of ``model``'s epoch step.
+
+    Each epoch: ``_epoch_step``; ``_check_divergence`` (a description raises
+    ``_divergence_error``); ``_epoch_record`` appended to ``state.history``
+    and ``state.n_iter += 1``; the verbose line; the stopping rule; then the
+    epoch is committed (a snapshot, with ``keep_partial``).
+
+    Parameters
+    ----------
+    model : EpochTrainer
+        Supplies the hooks.
+    state : object
+        The model's training state (``n_iter``, ``history``, ``copy()``),
+        trained in place.
+    data : object
+        Passed to the hooks.
+    n_epochs : int
+        Most epochs to run.
+    verbose : bool, default=False
+        Print ``_epoch_line`` after each epoch, and the stopping rule's lines.
+    keep_partial : bool, default=True
+        Keep the completed epochs on Ctrl-C: a KeyboardInterrupt after at
+        least one completed epoch of this call stops training with a
+        RuntimeWarning (``_interrupt_message``) and returns the state of the
+        last completed epoch. False (an atomic call, such as partial_fit):
+        no snapshots, and a KeyboardInterrupt propagates.
+    stopping : StoppingRule, default=None
+        Decides after each epoch whether training stops; None runs
+        ``n_epochs`` epochs.
+
+    Returns
+    -------
+    state : object
+        ``state`` itself, or on Ctrl-C the snapshot of its last completed epoch.
+    interrupted : bool
+        Whether Ctrl-C stopped training.
+
+    Raises
+    ------
+    DivergenceError
+        (Or what ``_divergence_error`` returns.) When an epoch broke the model.
+    KeyboardInterrupt
+        On Ctrl-C before any epoch of this call completed, or always when not
+        ``keep_partial``.
+    """
+    first = state.n_iter
+    committed = model._snapshot(state) if keep_partial else None
+    progress = dict(vars(stopping)) if stopping is not None else None
+    t_start = time.time()
+    try:
+        for epoch in range(n_epochs):
+            t0 = time.time()
+            step = model._epoch_step(state, data, epoch)
+            bad = model._check_divergence(state, data, step)
+            if bad is not None:
+                raise model._divergence_error(bad, state, data, committed, epoch)
+            seconds = time.time() - t0
+            record = model._epoch_record(state, data, step, seconds)
+            state.history.append(record)
+            state.n_iter += 1
+            if verbose:
+                print(model._epoch_line(state, data, record, seconds,
+                                        time.time() - t_start, epoch, n_epochs))
+            stop, message = (False, None) if stopping is None else stopping.update(record,
+                                                                                  state)
+            if message is not None and verbose:
+                print(f"{model._verbose_label(data)} {message}")
+            if keep_partial:
+                committed = model._snapshot(state)
+                if stopping is not None:
+                    progress = dict(vars(stopping))
+            if stop:
+                break
+    except KeyboardInterrupt:
+        if not keep_partial or committed.n_iter == first:
+            raise
+        if stopping is not None:
+            vars(stopping).clear()
+            vars(stopping).update(progress)
+        warnings.warn(model._interrupt_message(committed, committed.n_iter - first, n_epochs),
+                      RuntimeWarning)
+        return committed, True
+    return state, False
 
 
 def time_left(elapsed, done, total):

@@ -35,8 +35,8 @@ Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization.
 ICLR.
 """
 
+import inspect
 import math
-import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._fitting import scale_cause
+from . import _fitting
 from ._kernels import mlp as _k
 from ._parallel import thread_limits
 from .optim import SCHEDULES, SOLVERS, Optimizer  # noqa: F401  (SCHEDULES re-exported)
@@ -262,6 +262,48 @@ class BackpropResult:
     optimizer_state: dict = None
 
 
+@dataclass
+class BackpropSettings:
+    """What back-propagation does besides its optimiser and its stopping rule.
+
+    Parameters
+    ----------
+    batch_size : int, default=100
+        Mini-batch rows (clipped to the number of training rows).
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    alpha : float, default=0.0
+        L2 penalty on the weights (not on the biases).
+    alpha_l1 : float, default=0.0
+        L1 penalty on the weights (subgradient ``alpha_l1 * sign(W)``).
+    dropout, input_dropout : float, default=0.0
+        Probability of dropping a hidden / an input unit in training.
+    activation : str or list of str, default="logistic"
+        Hidden activation(s): "logistic" (alias "sigmoid"), "tanh", "relu",
+        "leaky_relu", "identity"; one for all hidden layers or one per layer.
+    negative_slope : float, default=0.01
+        Slope of "leaky_relu" for negative inputs.
+    verbose : int, default=0
+        Print one line per epoch (loss, validation score, time, time left).
+    n_jobs : int, default=None
+        Threads for Numba and BLAS.
+    name : str, default="Backprop"
+        Prefix of the verbose lines and of the warnings.
+    """
+
+    batch_size: int = 100
+    shuffle: bool = True
+    alpha: float = 0.0
+    alpha_l1: float = 0.0
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    activation: object = "logistic"
+    negative_slope: float = 0.01
+    verbose: int = 0
+    n_jobs: object = None
+    name: str = "Backprop"
+
+
 def _penalty(params, lay, alpha, alpha_l1=0.0):
     if alpha == 0 and alpha_l1 == 0:
         return 0.0
@@ -296,6 +338,156 @@ def _constant_loss(Y, out_activation):
 STALL_RATIO = 0.95
 
 
+class StoppingRule(_fitting.StoppingRule):
+    """When back-propagation stops: scikit-learn's MLP rule, and the plateau rule.
+
+    An epoch "improves" when the training loss falls by more than ``tol``
+    (with ``early_stopping``: the validation score rises by at least ``tol``),
+    and also, without early stopping, while the training loss is still above
+    ``STALL_RATIO`` times the loss of the best constant prediction (a sigmoid
+    network often starts on such a plateau, its loss falling by less than
+    ``tol`` per epoch for tens of epochs before it drops; stopping there is not
+    convergence). After more than ``n_iter_no_change`` epochs in a row without
+    improvement the optimiser is told (:meth:`rbmlib.optim.Optimizer.on_plateau`:
+    the "adaptive" schedule divides its learning rate by 5 and training goes
+    on); otherwise training stops.
+
+    Parameters
+    ----------
+    max_iter : int, default=200
+        Most epochs.
+    tol : float, default=1e-4
+        Improvement threshold.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop on their score;
+        the weights of the best validation epoch are kept.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping``.
+    incremental : bool, default=False
+        partial_fit: no ConvergenceWarning for reaching ``max_iter``.
+
+    Attributes
+    ----------
+    best_loss : float
+        Lowest training loss so far.
+    best_score : float
+        Highest validation score so far (``early_stopping``).
+    best_params : ndarray or None
+        The flat parameters of that epoch.
+    no_improve : int
+        Epochs in a row without improvement.
+    stopped : bool
+        Whether the rule stopped training.
+    """
+
+    def __init__(self, max_iter=200, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, incremental=False):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.incremental = incremental
+
+    def validation_split(self, X, Y, SW, rng, stratify=None):
+        """``(X, Y, SW, X_val, Y_val, SW_val)``: the held-out rows of early stopping.
+
+        Without ``early_stopping`` the arrays are returned unchanged with None
+        for the held-out ones. The split is stratified on ``stratify`` when
+        every class allows it, and draws one seed from ``rng``.
+
+        Raises
+        ------
+        ValueError
+            If it leaves no training row or fewer than 2 validation rows.
+        """
+        if not self.early_stopping:
+            return X, Y, SW, None, None, None
+        n = X.shape[0]
+        n_val = int(math.ceil(self.validation_fraction * n))
+        if n_val < 2 or n - n_val < 1:
+            raise ValueError(
+                f"The validation set is too small. Increase 'validation_fraction' or the "
+                f"size of your dataset: early_stopping with validation_fraction="
+                f"{self.validation_fraction} holds out {n_val} of {n} samples, and needs at "
+                f"least 2 validation samples and 1 training sample."
+            )
+        split_seed = rng.randint(np.iinfo(np.int32).max)
+        try:
+            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
+                X, Y, SW, test_size=self.validation_fraction, random_state=split_seed,
+                stratify=stratify)
+        except ValueError:
+            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
+                X, Y, SW, test_size=self.validation_fraction, random_state=split_seed)
+        return X, np.ascontiguousarray(Y), SW, X_val, Y_val, SW_val
+
+    def start(self, constant_loss, optimizer):
+        """Fresh progress for a fit whose constant prediction loses ``constant_loss``."""
+        self.plateau = STALL_RATIO * constant_loss
+        self.optimizer = optimizer
+        self.best_loss = np.inf
+        self.best_score = -np.inf
+        self.best_params = None
+        self.no_improve = 0
+        self.stopped = False
+        return self
+
+    def update(self, record, state):
+        loss = record["loss"]
+        if self.early_stopping:
+            val = record["validation_score"]
+            # scikit-learn's rule: no improvement unless val >= best + tol
+            improved = not (val < self.best_score + self.tol)
+        else:
+            # a loss still at the level of a constant prediction is a plateau,
+            # not convergence: it does not count towards stopping
+            improved = not (loss > self.best_loss - self.tol) or loss >= self.plateau
+        self.best_loss = min(self.best_loss, loss)
+        self.no_improve = 0 if improved else self.no_improve + 1
+        if self.early_stopping and val > self.best_score:
+            self.best_score, self.best_params = val, state.params.copy()
+        if self.no_improve <= self.n_iter_no_change:
+            return False, None
+        if self.optimizer.on_plateau():
+            self.no_improve = 0
+            return False, f"Setting learning rate to {self.optimizer.lr:.6g}"
+        self.stopped = True
+        what = "Validation score" if self.early_stopping else "Training loss"
+        return True, (f"{what} did not improve more than tol={self.tol} for "
+                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+
+    def convergence_warning(self, name, loss_curve, reference):
+        """The ConvergenceWarning's message at the end of a fit (None: no warning).
+
+        When ``max_iter`` was reached, or when the rule stopped while the
+        lowest training loss is above ``STALL_RATIO`` times ``reference``, the
+        loss of the best constant prediction (stalled).
+        """
+        if not loss_curve or self.incremental:
+            return None
+        lowest = min(loss_curve)
+        stalled = ""
+        if lowest >= STALL_RATIO * reference:
+            stalled = (
+                f"the training loss ({lowest:.4g}) is no better than that of a constant "
+                f"prediction ({reference:.4g}: the class frequencies or the target mean). "
+                f"Raise learning_rate_init or max_iter, or check the pretraining (its "
+                f"hidden units may be almost constant: raise n_iter_pretrain or "
+                f"learning_rate_pretrain)."
+            )
+        if self.stopped and stalled:
+            return (f"{name}: training stalled: it stopped after {len(loss_curve)} epochs "
+                    f"without improvement and {stalled}")
+        if not self.stopped:
+            return (f"{name}: maximum iterations ({self.max_iter}) reached and the "
+                    f"optimization hasn't converged yet."
+                    + (f" After {len(loss_curve)} epochs {stalled}" if stalled else ""))
+        return None
+
+
 def _diverged(loss, params, lay, out_activation):
     """Why training has diverged (a short description), or None.
 
@@ -316,15 +508,165 @@ def _diverged(loss, params, lay, out_activation):
     return None
 
 
-def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
-                 solver="sgd", learning_rate_init=0.1, learning_rate="constant",
-                 power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, alpha=0.0, batch_size=100, max_iter=200,
-                 shuffle=True, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, dropout=0.0, input_dropout=0.0,
-                 stratify=None, verbose=0, n_jobs=None, name="Backprop",
-                 activation="logistic", negative_slope=0.01, alpha_l1=0.0, rho=0.9,
-                 sample_weight=None, optimizer_state=None, incremental=False):
+class _BackpropState:
+    """What an epoch changes: the flat parameters, the optimiser's state vectors and
+    update count, and the epochs done with their records (``loss``,
+    ``learning_rate``, ``validation_score`` with early stopping, ``seconds``)."""
+
+    def __init__(self, params, s1, s2, n_updates, n_iter=0, history=None):
+        self.params, self.s1, self.s2, self.n_updates = params, s1, s2, n_updates
+        self.n_iter = n_iter
+        self.history = [] if history is None else history
+
+    def copy(self):
+        return _BackpropState(self.params.copy(), self.s1.copy(), self.s2.copy(),
+                              self.n_updates, self.n_iter, list(self.history))
+
+    def column(self, key):
+        return [r[key] for r in self.history]
+
+
+class _Backprop(_fitting.EpochTrainer):
+    """Mini-batch back-propagation on one training set: the hooks of the epoch loop.
+
+    Holds the training rows in the kernels' form, the layout, the scratch
+    buffers and the settings; the training state is a :class:`_BackpropState`.
+    """
+
+    def __init__(self, X, Y, SW, lay, out_activation, score, rng, optimizer, stopping,
+                 settings, validation=(None, None, None)):
+        self.X, self.Y, self.SW = X, Y, SW
+        self.X_val, self.Y_val, SW_val = validation
+        self.val_kw = {} if SW_val is None else {"sample_weight": SW_val}
+        self.lay, self.out_activation, self.score, self.rng = lay, out_activation, score, rng
+        self.optimizer, self.stopping, self.settings = optimizer, stopping, settings
+        self.kinds = hidden_kinds(settings.activation, lay.n_layers - 1)
+        self.sw_total = float(SW.sum())
+        if not self.sw_total > 0:
+            raise ValueError("sample_weight must have a positive sum over the training rows.")
+        self.n = n = X.shape[0]
+        self.B = B = int(max(1, min(settings.batch_size, n)))
+        dtype = Y.dtype
+        sizes = lay.sizes
+        self.opt_kind, self.hyper = optimizer.kernel_args()
+        self.a_off = lay.a_off(B)
+        self.acts = lay.acts(B, dtype)
+        self.deltas = np.zeros_like(self.acts)
+        self.grads = np.zeros(lay.n_params, dtype)
+        self.xbuf = np.zeros((B, int(sizes[0])), dtype)
+        self.ybuf = np.zeros((B, int(sizes[-1])), dtype)
+        self.wbuf = np.zeros(B)
+        self.rowloss = np.zeros(B)
+        self.Xk = _kernel_X(X)
+        self.seed = np.uint64(rng.randint(0, 2**63 - 1, dtype=np.int64))
+        self.out_kind = OUT_ACTIVATIONS[out_activation]
+
+    # --------------------------------------------------------- epoch loop hooks
+    def _epoch_step(self, state, data, epoch):
+        s, lay = self.settings, self.lay
+        lr = self.optimizer.learning_rate_at(epoch, self.stopping.max_iter)
+        order = (self.rng.permutation(self.n).astype(np.int64) if s.shuffle
+                 else np.arange(self.n, dtype=np.int64))
+        with thread_limits(s.n_jobs):
+            loss_sum, n_done = _k.train_epoch(
+                *self.Xk, self.Y, self.SW, order, self.B, state.params, self.grads,
+                state.s1, state.s2, lay.sizes, lay.offsets, self.a_off, self.acts,
+                self.deltas, self.xbuf, self.ybuf, self.wbuf, self.rowloss, self.out_kind,
+                self.kinds, float(s.negative_slope), 1.0 - float(s.input_dropout),
+                1.0 - float(s.dropout), float(s.alpha), float(s.alpha_l1), self.opt_kind,
+                float(lr), self.hyper, self.seed, state.n_updates)
+        state.n_updates += int(n_done)
+        return loss_sum / self.sw_total + _penalty(state.params, lay, s.alpha, s.alpha_l1)
+
+    def _check_divergence(self, state, data, loss):
+        return _diverged(loss, state.params, self.lay, self.out_activation)
+
+    def _divergence_error(self, bad, state, data, committed, epoch):
+        # the network as it was after the last finite epoch, attached to the error
+        res = BackpropResult(coefs=None, intercepts=None)
+        res.loss_curve = committed.column("loss")
+        if self.stopping.early_stopping:
+            res.validation_scores = committed.column("validation_score")
+        res.n_iter = committed.n_iter
+        res.best_loss = (float(self.stopping.best_loss)
+                         if res.n_iter and not self.stopping.early_stopping else None)
+        res.coefs, res.intercepts = self.lay.unpack(committed.params)
+        # the inputs' (and a regression's targets') scale first when large
+        scale = " ".join(c for c in (
+            _fitting.scale_cause(self.X), _fitting.scale_cause(self.Y, "y")
+            if self.out_activation == "identity" else "") if c)
+        exc = DivergenceError(
+            f"Back-propagation diverged in epoch {epoch + 1} ({bad})"
+            + (f". {scale} Otherwise, reduce " if scale else "; reduce ")
+            + f"learning_rate_init (currently {self.optimizer.learning_rate_init!r}). The "
+            f"network was left as it was after epoch {epoch}."
+        )
+        exc.result = res
+        return exc
+
+    def _epoch_record(self, state, data, loss, seconds):
+        record = {"loss": float(loss), "learning_rate": self.optimizer.lr}
+        if self.stopping.early_stopping:
+            s = self.settings
+            cs, ics = self.lay.unpack(state.params)
+            P = forward(self.X_val, cs, ics, self.out_activation, n_jobs=s.n_jobs,
+                        activation=s.activation, negative_slope=s.negative_slope)
+            record["validation_score"] = float(self.score(self.Y_val, P, **self.val_kw))
+        record["seconds"] = seconds
+        return record
+
+    def _verbose_label(self, data):
+        return f"[{self.settings.name}]"
+
+    def _epoch_line(self, state, data, record, seconds, elapsed, epoch, n_epochs):
+        val = record.get("validation_score")
+        msg_val = "" if val is None else f", validation score = {val:.6f}"
+        left = _fitting.time_left(elapsed, epoch + 1, n_epochs)
+        return (f"[{self.settings.name}] Iteration {state.n_iter}, loss = "
+                f"{record['loss']:.8f}{msg_val}, learning rate = {record['learning_rate']:.3g}, "
+                f"time = {seconds:.2f}s, time left ~ {left:.1f}s")
+
+    def _interrupt_message(self, committed, n_done, n_epochs):
+        kept = ("the weights of the best validation epoch" if self.stopping.early_stopping
+                else f"the network as it was after epoch {committed.n_iter}")
+        return (f"{self.settings.name}: training interrupted by the user (KeyboardInterrupt) "
+                f"after {committed.n_iter} of at most {n_epochs} epochs; training stopped "
+                f"and {kept} is kept (interrupted_ = True).")
+
+
+def _option_names(cls):
+    return [p for p in inspect.signature(cls).parameters if p != "self"]
+
+
+def _backprop_objects(optimizer, stopping, settings, options):
+    """``(optimizer, stopping, settings)``, built from ``options`` (the parameters of
+    Optimizer, StoppingRule and BackpropSettings, and ``optimizer_state``) where not given."""
+    groups = {}
+    for key in list(options):
+        for group, cls in (("optimizer", Optimizer), ("stopping", StoppingRule),
+                           ("settings", BackpropSettings)):
+            if key in _option_names(cls) or (group == "optimizer" and key == "optimizer_state"):
+                groups.setdefault(group, {})[key] = options.pop(key)
+                break
+    if options:
+        raise TypeError(f"fit_backprop() got an unexpected keyword argument "
+                        f"{next(iter(options))!r}")
+    given = {"optimizer": optimizer, "stopping": stopping, "settings": settings}
+    for group, kw in groups.items():
+        if given[group] is not None:
+            raise TypeError(f"fit_backprop() got both {group} and its settings "
+                            f"{sorted(kw)} by name; pass one or the other.")
+    opt_kw = dict(groups.get("optimizer", {}))
+    state = opt_kw.pop("optimizer_state", None)
+    if optimizer is None:
+        optimizer = Optimizer(**opt_kw).set_state(state)
+    return (optimizer, stopping if stopping is not None else StoppingRule(
+        **groups.get("stopping", {})), settings if settings is not None else BackpropSettings(
+        **groups.get("settings", {})))
+
+
+def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimizer=None,
+                 stopping=None, settings=None, sample_weight=None, stratify=None, **options):
     """Fine-tune a network by mini-batch back-propagation.
 
     The objective of each mini-batch is
@@ -332,19 +674,15 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     alpha_l1 sum_l |W_l|`` (``w_r`` the sample weights, 1 by default) where
     ``loss_r`` is the cross-entropy (nats) for logistic/softmax outputs and
     half the squared error summed over outputs for identity outputs. Each
-    epoch visits the training rows once (shuffled when ``shuffle``).
+    epoch visits the training rows once (shuffled when ``settings.shuffle``)
+    in the fused Numba step of :func:`rbmlib._kernels.mlp.train_epoch`, with
+    the update rule of ``optimizer`` and its learning-rate schedule.
 
-    Stopping follows scikit-learn's MLP: an epoch "improves" when the
-    training loss falls by more than ``tol`` (or, with ``early_stopping``,
-    the validation score rises by at least ``tol``), and also, without
-    early stopping, while the training loss is still above ``STALL_RATIO``
-    times the loss of the best constant prediction (a sigmoid network often
-    starts on such a plateau, its loss falling by less than ``tol`` per epoch
-    for tens of epochs before it drops; stopping there is not convergence); after
-    ``n_iter_no_change`` epochs in a row without improvement training stops
-    (the ``"adaptive"`` schedule first divides the learning rate by 5, and
-    stops once it is below 1e-6). With ``early_stopping`` the weights of the
-    best validation epoch are restored at the end.
+    Training runs in the epoch loop of :func:`rbmlib._fitting.run_epochs`
+    (Ctrl-C, divergence, history, the verbose line) and stops as ``stopping``
+    says (:class:`StoppingRule`: scikit-learn's MLP rule, the plateau rule and
+    the "adaptive" schedule; with ``early_stopping`` the weights of the best
+    validation epoch are restored at the end).
 
     Parameters
     ----------
@@ -362,72 +700,35 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         validation scores.
     rng : numpy.random.RandomState
         Source of all randomness (split, shuffling, dropout seed).
-    solver : {"sgd", "adagrad", "rmsprop", "adam"}
-        Optimiser (see :mod:`rbmlib.optim`).
-    learning_rate_init : float
-        Initial step size.
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}
-        Schedule, per epoch ``e = 0, 1, ...``: constant; ``lr0 / (e + 1) **
-        power_t``; constant divided by 5 on plateaus; ``lr0 * (1 + cos(pi e /
-        max_iter)) / 2``.
-    power_t : float
-        Exponent of "invscaling".
-    momentum : float
-        Momentum of "sgd".
-    nesterovs_momentum : bool
-        Nesterov's accelerated gradient for "sgd" (Sutskever et al. 2013).
-    beta_1, beta_2, epsilon : float
-        Adam's parameters (epsilon also adagrad's and rmsprop's).
-    alpha : float
-        L2 penalty on the weights (not on the biases).
-    alpha_l1 : float
-        L1 penalty on the weights (subgradient ``alpha_l1 * sign(W)``).
-    rho : float
-        RMSprop's decay rate.
-    activation : str or list of str
-        Hidden activation(s): "logistic" (alias "sigmoid"), "tanh", "relu",
-        "leaky_relu", "identity"; one for all hidden layers or one per layer.
-    negative_slope : float
-        Slope of "leaky_relu" for negative inputs.
+    optimizer : rbmlib.optim.Optimizer, default=None
+        Update rule, hyperparameters and schedule (``Optimizer()``: SGD with
+        Nesterov's momentum at 0.1). Its state (:meth:`~rbmlib.optim.Optimizer.set_state`,
+        a previous call's ``result.optimizer_state``) is continued when it has
+        the network's shape (partial_fit), and holds this fit's at the end.
+    stopping : StoppingRule, default=None
+        ``max_iter``, ``tol``, ``n_iter_no_change``, ``early_stopping``,
+        ``validation_fraction``, ``incremental`` (``StoppingRule()``).
+    settings : BackpropSettings, default=None
+        Batch size, shuffling, penalties, dropout, activations, verbosity,
+        threads and name (``BackpropSettings()``).
     sample_weight : ndarray of shape (n_samples,), default=None
         Non-negative row weights of the loss (and of the validation score).
-    optimizer_state : dict, default=None
-        ``{"s1", "s2", "t"}`` of a previous call's ``result.optimizer_state``
-        to continue with (partial_fit); fresh state when None.
-    incremental : bool, default=False
-        partial_fit: no ConvergenceWarning for reaching ``max_iter``.
-    batch_size : int
-        Mini-batch rows (clipped to the number of training rows).
-    max_iter : int
-        Maximum number of epochs.
-    shuffle : bool
-        Shuffle the rows every epoch.
-    tol : float
-        Improvement threshold for stopping.
-    n_iter_no_change : int
-        Epochs without improvement before stopping.
-    early_stopping : bool
-        Hold out ``validation_fraction`` of the rows and stop on their score.
-    validation_fraction : float
-        Fraction of rows held out when ``early_stopping``.
-    dropout, input_dropout : float
-        Probability of dropping a hidden / an input unit in training.
     stratify : ndarray of shape (n_samples,), default=None
         Labels to stratify the validation split on (falls back to a plain
         split when some class is too small).
-    verbose : int
-        Print one line per epoch (loss, validation score, time, time left).
-    n_jobs : int, default=None
-        Threads for Numba and BLAS.
-    name : str
-        Prefix of the verbose lines.
+    **options
+        Instead of ``optimizer``, ``stopping`` or ``settings``: their
+        parameters by name (``solver``, ``learning_rate_init``, ...;
+        ``max_iter``, ``tol``, ...; ``batch_size``, ``verbose``, ...), and
+        ``optimizer_state`` (``{"s1", "s2", "t"}`` to continue with).
 
     Returns
     -------
     result : BackpropResult
         Fitted weights, ``loss_curve`` (training loss per epoch, including
         the penalty), ``validation_scores`` (None without early stopping),
-        ``n_iter`` (epochs run), ``t`` (samples seen), ``converged``.
+        ``n_iter`` (epochs run), ``t`` (samples seen), ``converged``,
+        ``optimizer_state``.
 
     Raises
     ------
@@ -435,6 +736,8 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
         If ``early_stopping`` leaves no training rows or fewer than 2
         validation rows ("The validation set is too small", scikit-learn's
         message), or on an unknown activation.
+    TypeError
+        On an unknown option, or an option given with its object.
     DivergenceError
         (A ValueError naming ``learning_rate_init``.) If training diverges
         (non-finite loss or weights, or weights beyond 1e5); its ``result``
@@ -455,208 +758,40 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng,
     network as it was after the last completed epoch (the best validation
     epoch's with ``early_stopping``), with ``interrupted=True``.
     """
+    optimizer, stopping, settings = _backprop_objects(optimizer, stopping, settings, options)
     dtype = coefs[0].dtype
-    sizes = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
-    lay = _Layout(sizes)
-    L = lay.n_layers
+    lay = _Layout([coefs[0].shape[0]] + [W.shape[1] for W in coefs])
     Y = np.ascontiguousarray(Y, dtype=dtype)
-    kinds = hidden_kinds(activation, L - 1)
+    hidden_kinds(settings.activation, lay.n_layers - 1)  # an unknown name raises first
     SW = (np.ones(X.shape[0]) if sample_weight is None
           else np.asarray(sample_weight, dtype=np.float64))
-
-    X_val = Y_val = SW_val = None
-    if early_stopping:
-        n = X.shape[0]
-        n_val = int(math.ceil(validation_fraction * n))
-        if n_val < 2 or n - n_val < 1:
-            raise ValueError(
-                f"The validation set is too small. Increase 'validation_fraction' or the "
-                f"size of your dataset: early_stopping with validation_fraction="
-                f"{validation_fraction} holds out {n_val} of {n} samples, and needs at "
-                f"least 2 validation samples and 1 training sample."
-            )
-        split_seed = rng.randint(np.iinfo(np.int32).max)
-        try:
-            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
-                X, Y, SW, test_size=validation_fraction, random_state=split_seed,
-                stratify=stratify)
-        except ValueError:
-            X, X_val, Y, Y_val, SW, SW_val = train_test_split(
-                X, Y, SW, test_size=validation_fraction, random_state=split_seed)
-        Y = np.ascontiguousarray(Y)
-        if sample_weight is None:
-            SW_val = None
-    SW = np.ascontiguousarray(SW, dtype=np.float64)
-    sw_total = float(SW.sum())
-    if not sw_total > 0:
-        raise ValueError("sample_weight must have a positive sum over the training rows.")
-
-    n = X.shape[0]
-    B = int(max(1, min(batch_size, n)))
+    X, Y, SW, X_val, Y_val, SW_val = stopping.validation_split(X, Y, SW, rng, stratify)
+    trainer = _Backprop(X, Y, np.ascontiguousarray(SW, dtype=np.float64), lay, out_activation,
+                        score, rng, optimizer, stopping, settings,
+                        (X_val, Y_val, None if sample_weight is None else SW_val))
     params = lay.pack(coefs, intercepts, dtype)
-    grads = np.zeros_like(params)
-    opt = Optimizer(solver, learning_rate_init, learning_rate, power_t, momentum,
-                    nesterovs_momentum, beta_1, beta_2, rho, epsilon)
-    opt_kind, hyper = opt.kernel_args()
-    if optimizer_state is not None and optimizer_state["s1"].shape == params.shape:
-        opt1 = optimizer_state["s1"].astype(dtype, copy=True)
-        opt2 = optimizer_state["s2"].astype(dtype, copy=True)
-        n_updates0 = int(optimizer_state["t"])
+    state = _BackpropState(params, *optimizer.flat_state(params))
+    reference = _constant_loss(Y, out_activation)
+    stopping.start(reference, optimizer)
+    state, interrupted = trainer._run_epochs(state, None, stopping.max_iter,
+                                             verbose=bool(settings.verbose),
+                                             stopping=stopping)
+    optimizer.set_state({"s1": state.s1, "s2": state.s2, "t": state.n_updates})
+    res = BackpropResult(
+        coefs=None, intercepts=None, loss_curve=state.column("loss"), n_iter=state.n_iter,
+        t=state.n_iter * trainer.n, converged=stopping.stopped, interrupted=interrupted,
+        optimizer_state=optimizer.get_state())
+    params = state.params
+    if stopping.early_stopping:
+        res.validation_scores = state.column("validation_score")
+        if stopping.best_params is not None:
+            res.best_validation_score = stopping.best_score
+            params = stopping.best_params
     else:
-        opt1 = np.zeros_like(params)
-        opt2 = np.zeros_like(params)
-        n_updates0 = 0
-    a_off = lay.a_off(B)
-    acts = lay.acts(B, dtype)
-    deltas = np.zeros_like(acts)
-    xbuf = np.zeros((B, sizes[0]), dtype)
-    ybuf = np.zeros((B, sizes[-1]), dtype)
-    wbuf = np.zeros(B)
-    rowloss = np.zeros(B)
-    Xd, data, indices, indptr, is_sparse = _kernel_X(X)
-    seed = np.uint64(rng.randint(0, 2**63 - 1, dtype=np.int64))
-    out_kind = OUT_ACTIVATIONS[out_activation]
-
-    res = BackpropResult(coefs=None, intercepts=None)
-    res.validation_scores = [] if early_stopping else None
-    plateau = STALL_RATIO * _constant_loss(Y, out_activation)
-    val_kw = {} if SW_val is None else {"sample_weight": SW_val}
-    best_loss = np.inf
-    best = (-np.inf, None)  # (best validation score, its params), set in one statement
-    no_improve = 0
-    lr = float(learning_rate_init)
-    n_updates = n_updates0
-    t_start = time.time()
-    stopped = False
-    interrupted = False
-    epoch = 0
-    try:
-        for epoch in range(max_iter):
-            # Everything an epoch changes is committed at its end, in this order:
-            # the lists, the best weights, then res.n_iter. Ctrl-C anywhere in the
-            # epoch (kernel, monitoring, bookkeeping) rolls back to the last
-            # committed epoch.
-            prev_params = params.copy()  # the network after the last completed epoch
-            prev_best = best
-            prev_state = (best_loss, no_improve, lr, n_updates)
-            t0 = time.time()
-            opt.lr = lr
-            lr = opt.learning_rate_at(epoch, max_iter)
-            order = (rng.permutation(n).astype(np.int64) if shuffle
-                     else np.arange(n, dtype=np.int64))
-            with thread_limits(n_jobs):
-                loss_sum, n_done = _k.train_epoch(
-                    Xd, data, indices, indptr, is_sparse, Y, SW, order, B,
-                    params, grads, opt1, opt2, lay.sizes, lay.offsets, a_off, acts, deltas,
-                    xbuf, ybuf, wbuf, rowloss, out_kind, kinds, float(negative_slope),
-                    1.0 - float(input_dropout), 1.0 - float(dropout), float(alpha),
-                    float(alpha_l1), opt_kind, float(lr), hyper, seed, n_updates)
-            n_updates += int(n_done)
-            loss = loss_sum / sw_total + _penalty(params, lay, alpha, alpha_l1)
-            bad = _diverged(loss, params, lay, out_activation)
-            if bad is not None:
-                params[...] = prev_params
-                res.best_loss = float(best_loss) if res.n_iter and not early_stopping else None
-                res.coefs, res.intercepts = lay.unpack(params)
-                # the inputs' (and a regression's targets') scale first when large
-                scale = " ".join(c for c in (
-                    scale_cause(X), scale_cause(Y, "y") if out_activation == "identity"
-                    else "") if c)
-                exc = DivergenceError(
-                    f"Back-propagation diverged in epoch {epoch + 1} ({bad})"
-                    + (f". {scale} Otherwise, reduce " if scale else "; reduce ")
-                    + f"learning_rate_init (currently {learning_rate_init!r}). The network "
-                    f"was left as it was after epoch {epoch}."
-                )
-                exc.result = res
-                raise exc
-            msg_val = ""
-            if early_stopping:
-                cs, ics = lay.unpack(params)
-                val = float(score(Y_val, forward(X_val, cs, ics, out_activation,
-                                                 n_jobs=n_jobs, activation=activation,
-                                                 negative_slope=negative_slope),
-                                  **val_kw))
-                msg_val = f", validation score = {val:.6f}"
-                # scikit-learn's rule: no improvement unless val >= best + tol
-                improved = not (val < best[0] + tol)
-            else:
-                # a loss still at the level of a constant prediction is a plateau,
-                # not convergence: it does not count towards stopping
-                improved = not (loss > best_loss - tol) or loss >= plateau
-            best_loss = min(best_loss, loss)
-            no_improve = 0 if improved else no_improve + 1
-            # commit the epoch
-            res.loss_curve.append(float(loss))
-            if early_stopping:
-                res.validation_scores.append(val)
-                if val > best[0]:
-                    best = (val, params.copy())
-            res.n_iter = epoch + 1
-            if verbose:
-                sec = time.time() - t0
-                left = (time.time() - t_start) / (epoch + 1) * (max_iter - epoch - 1)
-                print(f"[{name}] Iteration {epoch + 1}, loss = {loss:.8f}{msg_val}, "
-                      f"learning rate = {lr:.3g}, time = {sec:.2f}s, time left ~ {left:.1f}s")
-            if no_improve > n_iter_no_change:
-                if learning_rate == "adaptive" and lr / 5.0 > 1e-6:
-                    lr /= 5.0
-                    no_improve = 0
-                    if verbose:
-                        print(f"[{name}] Setting learning rate to {lr:.6g}")
-                else:
-                    if verbose:
-                        what = "Validation score" if early_stopping else "Training loss"
-                        print(f"[{name}] {what} did not improve more than tol={tol} for "
-                              f"{n_iter_no_change} consecutive epochs. Stopping.")
-                    stopped = True
-                    break
-    except KeyboardInterrupt:
-        if res.n_iter == 0:
-            raise  # nothing completed: the caller decides
-        if res.n_iter <= epoch:  # the current epoch was not committed: roll it back
-            params[...] = prev_params
-            best = prev_best
-            best_loss, no_improve, lr, n_updates = prev_state
-            del res.loss_curve[res.n_iter:]
-            if early_stopping:
-                del res.validation_scores[res.n_iter:]
-        interrupted = True
-        kept = ("the weights of the best validation epoch" if early_stopping
-                else f"the network as it was after epoch {res.n_iter}")
-        warnings.warn(
-            f"{name}: training interrupted by the user (KeyboardInterrupt) after "
-            f"{res.n_iter} of at most {max_iter} epochs; training stopped and {kept} "
-            f"is kept (interrupted_ = True).", RuntimeWarning)
-    res.t = res.n_iter * n
-    res.optimizer_state = {"s1": opt1, "s2": opt2, "t": n_updates}
-    res.converged = stopped
-    res.interrupted = interrupted
-    if early_stopping:
-        res.best_validation_score = best[0] if best[1] is not None else None
-        if best[1] is not None:
-            params = best[1]
-    res.best_loss = None if early_stopping else (float(best_loss) if res.n_iter else None)
-    if not interrupted and res.n_iter and not incremental:
-        reference = _constant_loss(Y, out_activation)
-        lowest = min(res.loss_curve)
-        stalled = ""
-        if lowest >= STALL_RATIO * reference:
-            stalled = (
-                f"the training loss ({lowest:.4g}) is no better than that of a constant "
-                f"prediction ({reference:.4g}: the class frequencies or the target mean). "
-                f"Raise learning_rate_init or max_iter, or check the pretraining (its "
-                f"hidden units may be almost constant: raise n_iter_pretrain or "
-                f"learning_rate_pretrain)."
-            )
-        if stopped and stalled:
-            warnings.warn(
-                f"{name}: training stalled: it stopped after {res.n_iter} epochs without "
-                f"improvement and {stalled}", ConvergenceWarning)
-        elif not stopped:
-            warnings.warn(
-                f"{name}: maximum iterations ({max_iter}) reached and the optimization "
-                f"hasn't converged yet." + (f" After {res.n_iter} epochs {stalled}"
-                                            if stalled else ""), ConvergenceWarning)
+        res.best_loss = float(stopping.best_loss) if res.n_iter else None
+    message = None if interrupted else stopping.convergence_warning(settings.name,
+                                                                    res.loss_curve, reference)
+    if message is not None:
+        warnings.warn(message, ConvergenceWarning)
     res.coefs, res.intercepts = lay.unpack(params)
     return res

@@ -174,11 +174,58 @@ class Optimizer:
 
     def on_plateau(self):
         """With the "adaptive" schedule divide the rate by 5 and return True while
-        it stays above 1e-6; otherwise return False (the trainer stops)."""
+        it stays above 1e-6; otherwise return False (the trainer stops).
+
+        Called by the stopping rule of back-propagation
+        (:class:`rbmlib.mlp.StoppingRule`) when the score stopped improving.
+        """
         if self.learning_rate == "adaptive" and self.lr / 5.0 > 1e-6:
             self.lr /= 5.0
             return True
         return False
+
+    def set_state(self, state):
+        """Continue from ``state``, a previous fit's :meth:`get_state` (None: fresh state).
+
+        Returns
+        -------
+        self : Optimizer
+        """
+        if state is None:
+            self.state, self.t = None, 0
+        else:
+            self.state, self.t = [(state["s1"], state["s2"])], int(state["t"])
+        return self
+
+    def get_state(self):
+        """``{"s1", "s2", "t"}``: the state vectors of one flat parameter vector and
+        the updates made (what the networks pickle to continue in partial_fit), or None."""
+        if self.state is None:
+            return None
+        (s1, s2), = self.state
+        return {"s1": s1, "s2": s2, "t": self.t}
+
+    def flat_state(self, params):
+        """State vectors of the fused kernels for the flat parameter vector ``params``.
+
+        The state of :meth:`set_state`, copied in the dtype of ``params``, when
+        it has the shape of ``params``; zeros starting at update 0 otherwise.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        s1, s2 : ndarray of shape (n_params,)
+        t : int
+            Updates made so far (the kernels number the next one ``t + 1``).
+        """
+        if self.state is not None and len(self.state) == 1 and \
+                self.state[0][0].shape == params.shape:
+            (s1, s2), = self.state
+            return s1.astype(params.dtype, copy=True), s2.astype(params.dtype, copy=True), self.t
+        return np.zeros_like(params), np.zeros_like(params), 0
 
     def update_params(self, params, grads):
         """Update each array of ``params`` in place by one step from ``grads``.
