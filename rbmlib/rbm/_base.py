@@ -12,10 +12,9 @@ completed) leaves the estimator exactly as it was, its random generator
 included.
 """
 
-import time
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -110,7 +109,8 @@ def _own(a, dtype=None):
     return np.array(a, dtype=dtype if dtype is not None else a.dtype, order="C", copy=True)
 
 
-class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutMixin,
+               TransformerMixin, BaseEstimator):
     """Shared machinery of the RBM estimators (not public).
 
     The unit types are entries of the unit table :mod:`rbmlib.units`: a
@@ -194,30 +194,6 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if problem is not None:
             warnings.warn(problem, UserWarning, stacklevel=5)
         return problem
-
-    # ---------------------------------------------------------- transactions
-    @contextmanager
-    def _transaction(self):
-        """Put the estimator back exactly as it was if the block raises.
-
-        Training never writes into the estimator's own arrays (it works on
-        copies), so a shallow copy of ``__dict__`` plus the states of the
-        random generators the call may advance is a complete record.
-        """
-        saved = dict(self.__dict__)
-        rngs = []
-        for r in (saved.get("_rng"), self.random_state):
-            if isinstance(r, np.random.RandomState) and all(r is not q for q, _ in rngs):
-                rngs.append((r, r.get_state()))
-        try:
-            yield
-        except BaseException:
-            for r, s in rngs:
-                r.set_state(s)
-            for key in [k for k in self.__dict__ if k not in saved]:
-                del self.__dict__[key]
-            self.__dict__.update(saved)
-            raise
 
     # --------------------------------------------------------------- training
     def _init_state(self, X, rows, rng):
@@ -437,8 +413,9 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """Bounds of the learned log-variances of the visible units (none here)."""
         return 0.0, 0.0
 
-    def _check_divergence(self, state, X_monitor):
-        """A DivergenceError message when the epoch broke the model, else None."""
+    def _check_divergence(self, state, data, step=None):
+        """What broke when the epoch broke the model (for a DivergenceError), else None."""
+        X_monitor = data.monitor
         for name, a in (("components_", state.W), ("intercept_hidden_", state.c),
                         ("intercept_visible_", state.b)):
             if not np.all(np.isfinite(a)) or np.max(np.abs(a)) > _DIVERGENCE_LIMIT:
@@ -471,16 +448,16 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial,
                data_problem=None):
-        """Epoch loop shared by fit and partial_fit, on ``state`` (never on self).
+        """Train ``state`` (never self) for ``n_epochs`` epochs of CD in the shell's loop.
 
-        ``rows`` are the training rows of X (None: all, in order). After each
-        epoch the parameters are checked; a DivergenceError naming
-        ``learning_rate`` is raised when they broke. A KeyboardInterrupt
-        anywhere in the loop puts ``state`` back to the last completed epoch;
-        with ``keep_partial`` and at least one completed epoch the loop then
-        stops with a warning and returns ``(state, True)``, otherwise the
-        KeyboardInterrupt propagates (the caller's transaction restores the
-        estimator).
+        ``rows`` are the training rows of X (None: all, in order). The loop
+        (:func:`rbmlib._fitting.run_epochs`) checks the parameters after each
+        epoch (a DivergenceError naming ``learning_rate`` when they broke), stops
+        early on a growing free-energy gap (``early_stopping``), and on Ctrl-C
+        puts ``state`` back to the last completed epoch: with ``keep_partial``
+        and at least one completed epoch it stops with a warning and returns
+        ``(state, True)``, otherwise the KeyboardInterrupt propagates (the
+        caller's transaction restores the estimator).
 
         Returns
         -------
@@ -495,57 +472,29 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         state.use_optimizer(self._optimizer_param("optimizer"))
         opt_scratch = self._optimizer_scratch(H, V, state.W.dtype)
         monitor = self._monitor_rows(X, base_order, rng)
-        best_gap_count = 0
-        prev_gap = None
-        t_start = time.time()
         # a DBN pretraining this RBM as one of its layers: the epoch lines are the DBN's
         layer = _fitting.pretraining_layer(self)
-        committed = state.copy() if keep_partial else None
-        first_iter = state.n_iter
-        try:
-            for epoch in range(n_epochs):
-                t0 = time.time()
-                order = base_order[rng.permutation(n)] if shuffle else base_order
-                with thread_limits(self.n_jobs):
-                    if opt_scratch is None:  # momentum SGD without L1: the fused update
-                        self._run_epoch(state, X, order, scratch)
-                    else:
-                        self._run_epoch(state, X, order, scratch, opt_scratch)
-                bad = self._check_divergence(state, monitor)
-                if bad is not None:
-                    raise DivergenceError(self._divergence_message(
-                        bad, state.n_iter + 1, X, data_problem))
-                seconds = time.time() - t0
-                record = self._epoch_record(state, monitor, X_val, seconds)
-                state.n_iter += 1
-                state.history.append(record)
-                if self.verbose or layer is not None:
-                    self._print_epoch(state, record, seconds, t_start,
-                                      epoch, n_epochs, layer)
-                if keep_partial:
-                    committed = state.copy()
-                if self.early_stopping and "free_energy_gap" in record:
-                    gap = record["free_energy_gap"]
-                    grew = prev_gap is not None and gap > prev_gap
-                    best_gap_count = best_gap_count + 1 if grew else 0
-                    prev_gap = gap
-                    if best_gap_count >= self.n_iter_no_change:
-                        if self.verbose or layer is not None:
-                            print(f"{self._verbose_label(layer)} Early stopping: the "
-                                  f"free-energy gap grew for {best_gap_count} epochs in a row.")
-                        break
-        except KeyboardInterrupt:
-            if not keep_partial or committed.n_iter == first_iter:
-                raise
-            warnings.warn(
-                f"{type(self).__name__}: training interrupted by the user (KeyboardInterrupt); "
-                f"the model is kept as it was after epoch {committed.n_iter} "
-                f"({committed.n_iter - first_iter} of {n_epochs} epochs completed) and "
-                f"interrupted_ is set to True.",
-                RuntimeWarning,
-            )
-            return committed, True
-        return state, False
+        data = SimpleNamespace(X=X, order=base_order, shuffle=shuffle, rng=rng, scratch=scratch,
+                               opt_scratch=opt_scratch, monitor=monitor, X_val=X_val,
+                               problem=data_problem, layer=layer)
+        stopping = (_fitting.GapRule(self.n_iter_no_change) if self.early_stopping
+                    else None)
+        return self._run_epochs(state, data, n_epochs, keep_partial=keep_partial,
+                                verbose=bool(self.verbose or layer is not None),
+                                stopping=stopping)
+
+    # hooks of the shell's epoch loop (``data``: what _train prepared)
+    def _epoch_step(self, state, data, epoch):
+        order = data.order[data.rng.permutation(len(data.order))] if data.shuffle else data.order
+        with thread_limits(self.n_jobs):
+            if data.opt_scratch is None:  # momentum SGD without L1: the fused update
+                self._run_epoch(state, data.X, order, data.scratch)
+            else:
+                self._run_epoch(state, data.X, order, data.scratch, data.opt_scratch)
+
+    def _divergence_error(self, bad, state, data, committed, epoch):
+        return DivergenceError(self._divergence_message(bad, state.n_iter + 1, data.X,
+                                                        data.problem))
 
     def _divergence_message(self, bad, epoch, X, data_problem):
         """The DivergenceError message: what broke, then the likely causes and remedies.
@@ -562,29 +511,27 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             rate + ("" if data_problem else self._divergence_hint()),
             "The estimator was left as it was before this call."])
 
-    def _verbose_label(self, layer):
-        if layer is None:
+    def _verbose_label(self, data):
+        if data.layer is None:
             return f"[{type(self).__name__}]"
-        progress, l = layer
+        progress, l = data.layer
         return f"{progress.label} Layer {l + 1}/{len(progress.n_iter)}:"
 
-    def _print_epoch(self, state, record, seconds, t_start, epoch, n_epochs, layer=None):
+    def _epoch_line(self, state, data, record, seconds, elapsed, epoch, n_epochs):
         # scikit-learn's line first, then the extra figures; as a DBN's layer
-        # (``layer`` from _fitting.pretraining_layer) the DBN's line
-        elapsed = time.time() - t_start
+        # (``data.layer`` from _fitting.pretraining_layer) the DBN's line
         extra = ""
         if "free_energy_gap" in record:
             extra = f", free-energy gap = {record['free_energy_gap']:.3f}"
-        if layer is not None:
-            progress, l = layer
+        if data.layer is not None:
+            progress, l = data.layer
             score = record[self._score_key]
             figures = (f"{self._score_label} = {score:.2f}, " if np.isfinite(score) else ""
                        ) + f"reconstruction error = {record['reconstruction_error']:.4f}{extra}"
-            print(progress.epoch_line(l, state.W.shape, epoch, n_epochs, figures, seconds,
-                                      elapsed))
-            return
+            return progress.epoch_line(l, state.W.shape, epoch, n_epochs, figures, seconds,
+                                       elapsed)
         left = _fitting.time_left(elapsed, epoch + 1, n_epochs)
-        print(
+        return (
             f"[{type(self).__name__}] Iteration {state.n_iter}, "
             f"{self._score_label} = {record[self._score_key]:.2f}, "
             f"time = {seconds:.2f}s, "
@@ -597,8 +544,9 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         idx = np.sort(rng.choice(rows, size=min(len(rows), max_rows), replace=False))
         return _dense_rows(X, idx)
 
-    def _epoch_record(self, state, X_monitor, X_val, seconds):
+    def _epoch_record(self, state, data, step, seconds):
         # the rows were validated by fit: the private helpers, no second validation
+        X_monitor, X_val = data.monitor, data.X_val
         P = state.params()
         has_fe = self._hidden_unit().has_free_energy
         rec = {
@@ -671,7 +619,7 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         if is_dask_collection(X):
             return self._fit_dask(X)
-        with self._transaction():
+        with _fitting.transaction(self):
             self._fit(X)
         return self
 
@@ -734,11 +682,11 @@ class _BaseRBM(_RBMInference, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             If interrupted (the model is as before the call).
         """
         if is_dask_collection(X):
-            with self._transaction():  # all chunks or nothing
+            with _fitting.transaction(self):  # all chunks or nothing
                 for block in RowBlocks(X).blocks():
                     self._partial_fit(block)
             return self
-        with self._transaction():
+        with _fitting.transaction(self):
             self._partial_fit(X)
         return self
 
