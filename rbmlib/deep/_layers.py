@@ -87,12 +87,6 @@ def _auto_epochs(n_samples, batch_size):
     return max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_UPDATES / n_batches))
 
 
-def _restore_on_error(est, saved):
-    """Put the estimator's attributes back as they were (a failed fit)."""
-    est.__dict__.clear()
-    est.__dict__.update(saved)
-
-
 def _validate_fit_X(est, X, y="no_validation", **kw):
     """validate_data for fit, with CSR duplicates summed on a copy."""
     out = validate_data(est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], **kw)

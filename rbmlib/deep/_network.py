@@ -22,18 +22,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .. import _fitting
 from .._blocks import compute_rows, is_dask_collection
 from ..exceptions import DivergenceError
 from ..mlp import (
     ACTIVATIONS,
     SCHEDULES,
     SOLVERS,
+    BackpropSettings,
+    StoppingRule,
     canonical_csr,
     fit_backprop,
     forward,
     glorot_uniform,
     hidden_kinds,
 )
+from ..optim import Optimizer
 from ..units import HIDDEN_UNITS
 from ._layers import (
     _AUTO_LEARNING_RATE,
@@ -51,7 +55,6 @@ from ._layers import (
     _is_categorical_frame,
     _layer_activation,
     _layer_sizes,
-    _restore_on_error,
     _validate_fit_X,
 )
 from .dbn import DBN
@@ -254,22 +257,14 @@ class _BaseDBNNetwork(BaseEstimator):
         return X_dask.astype(X.dtype)
 
     def _atomic_fit(self, X, y, **kw):
-        """Run ``_fit`` so that a failure leaves the estimator as it was.
+        """Run ``_fit`` in the shell's transaction: a failure leaves the estimator as it was.
 
         On a fine-tuning divergence the estimator holds, consistently, the new
         fit's state after its last finite epoch (set by ``_fit``) and the
         DivergenceError propagates.
         """
-        saved = dict(self.__dict__)
-        try:
+        with _fitting.transaction(self, keep=lambda exc: getattr(exc, "_network_set", False)):
             return self._fit(X, y, **kw)
-        except DivergenceError as exc:
-            if not getattr(exc, "_network_set", False):
-                _restore_on_error(self, saved)
-            raise
-        except BaseException:
-            _restore_on_error(self, saved)
-            raise
 
     def _n_hidden(self, inner):
         if inner is not None:
@@ -372,6 +367,31 @@ class _BaseDBNNetwork(BaseEstimator):
             lr = fitted[1] or (_AUTO_SMALL_LEARNING_RATE if small else _AUTO_LEARNING_RATE)
         return int(batch_size), float(lr)
 
+    def _fine_tuning_config(self, n_labelled, activations, incremental=False):
+        """``(optimizer, stopping, settings)`` of :func:`rbmlib.mlp.fit_backprop`.
+
+        The :class:`~rbmlib.optim.Optimizer` (with the fitted network's state
+        when partial_fit continues it), the :class:`~rbmlib.mlp.StoppingRule`
+        (one epoch in partial_fit) and the :class:`~rbmlib.mlp.BackpropSettings`
+        of this estimator's parameters, "auto" resolved for ``n_labelled`` rows.
+        """
+        batch_size, lr = self._fine_tuning_steps(n_labelled, incremental)
+        optimizer = Optimizer(self.solver, lr, self.learning_rate, self.power_t, self.momentum,
+                              self.nesterovs_momentum, self.beta_1, self.beta_2, self.rho,
+                              self.epsilon)
+        if incremental:
+            optimizer.set_state(getattr(self, "_optimizer_state", None))
+        stopping = StoppingRule(
+            max_iter=1 if incremental else self.max_iter, tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change, early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction, incremental=incremental)
+        settings = BackpropSettings(
+            batch_size=batch_size, shuffle=self.shuffle, alpha=self.alpha,
+            alpha_l1=self.alpha_l1, dropout=self.dropout, input_dropout=self.input_dropout,
+            activation=activations, negative_slope=getattr(self, "negative_slope", 0.01),
+            verbose=self.verbose, n_jobs=self.n_jobs, name=type(self).__name__)
+        return optimizer, stopping, settings
+
     def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
                      sample_weight=None, incremental=False, X_pretrain=None):
         """Pretrain, fine-tune and return the new fitted state (a dict), or raise.
@@ -386,7 +406,6 @@ class _BaseDBNNetwork(BaseEstimator):
         """
         rng = check_random_state(self.random_state)
         name = type(self).__name__
-        batch_size, lr = self._fine_tuning_steps(X_lab.shape[0], incremental)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         start = None
@@ -457,29 +476,16 @@ class _BaseDBNNetwork(BaseEstimator):
                 first_layer = getattr(self, "first_layer", "auto")  # (DBNAutoencoder: none)
                 if first_layer == "auto":
                     first_layer = _auto_first_layer(X)
-            extra = dict(extra, first_layer_=first_layer, batch_size_=batch_size,
-                         learning_rate_init_=lr,
+            optimizer, stopping, settings = self._fine_tuning_config(
+                X_lab.shape[0], activations, incremental)
+            extra = dict(extra, first_layer_=first_layer, batch_size_=settings.batch_size,
+                         learning_rate_init_=optimizer.learning_rate_init,
                          pretrained_layers_=n_pre, activations_=activations,
                          negative_slope_=float(getattr(self, "negative_slope", 0.01)))
-            opt_state = getattr(self, "_optimizer_state", None) if incremental else None
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
-                rng=rng, solver=self.solver, learning_rate_init=lr,
-                learning_rate=self.learning_rate, power_t=self.power_t,
-                momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
-                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                alpha=self.alpha, batch_size=batch_size,
-                max_iter=1 if incremental else self.max_iter,
-                shuffle=self.shuffle, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-                early_stopping=self.early_stopping,
-                validation_fraction=self.validation_fraction, dropout=self.dropout,
-                input_dropout=self.input_dropout, stratify=stratify, verbose=self.verbose,
-                n_jobs=self.n_jobs, name=name, activation=activations,
-                negative_slope=getattr(self, "negative_slope", 0.01), alpha_l1=self.alpha_l1,
-                rho=self.rho,
-                sample_weight=sample_weight, optimizer_state=opt_state,
-                incremental=incremental,
-            )
+                rng=rng, optimizer=optimizer, stopping=stopping, settings=settings,
+                sample_weight=sample_weight, stratify=stratify)
         except KeyboardInterrupt as exc:
             self._interrupted_before_finetuning(exc, dbn, inner, name, finetuning=True,
                                                 resumed=start is not None,

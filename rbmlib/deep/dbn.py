@@ -67,7 +67,6 @@ from ._layers import (
     _layer_sizes,
     _per_layer,
     _rbm_class,
-    _restore_on_error,
     _standardised_layer,
     _validate_fit_X,
 )
@@ -411,12 +410,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             If interrupted before the first epoch of the first layer
             completed.
         """
-        saved = dict(self.__dict__)
-        try:
+        with _fitting.transaction(self):
             return self._fit(X)
-        except BaseException:
-            _restore_on_error(self, saved)
-            raise
 
     def _fit(self, X):
         first_layer = self.first_layer
