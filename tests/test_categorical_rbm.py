@@ -24,6 +24,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from rbmlib import CategoricalRBM, FreeEnergyUndefinedError
 from rbmlib._kernels import categorical as ck
+from rbmlib._kernels.negative import CD, negative_phase_id
 from rbmlib._kernels.sampling import stream_key, uniform
 
 SIZES = (2, 3, 2)
@@ -192,12 +193,13 @@ def test_cd1_update_matches_numpy_with_the_same_random_numbers(update_index, mea
     params = (W.copy(), c.copy(), b.copy())
     vel = (vW.copy(), vc.copy(), vb.copy())
     chains = (h_init.copy(), np.full(H, 0.1))
-    scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)), np.zeros((2 * m, H)),
-               np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
-    settings = (1, persistent, mean_field, _HIDDEN_KERNEL_ID[hidden_units])
+    scratch = (np.zeros((2 * m, V)), np.zeros((2 * m, H)), np.zeros((m, H)),
+               np.zeros((m, V)), np.zeros((1, V)), np.zeros((m, G), np.int32))
+    settings = (1, negative_phase_id(persistent, mean_field), 2,
+                _HIDDEN_KERNEL_ID[hidden_units], False)
     n = ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, settings,
-                    np.uint64(77), update_index, OFFSETS, params, vel, chains, scratch,
-                    (lr, mom, wd, 0.1, 0.0, 0.9))
+                    np.uint64(77), update_index, (*params, np.ones(V), np.zeros(0)), OFFSETS,
+                    (*vel, np.zeros(0)), chains, scratch, (lr, mom, wd, 0.1, 0.0, 0.9, 0.0, 0.0))
     assert n == 1
     for got, want in zip(params + vel, ref[:3] + ref[3:]):
         assert_allclose(got, want, rtol=1e-10, atol=1e-12)
@@ -254,12 +256,12 @@ def test_cd_k_gradient_approaches_the_exact_gradient_as_k_grows():
         for u in range(n_runs):
             params = (W.copy(), c.copy(), b.copy())
             vel = (np.zeros((H, V)), np.zeros(H), np.zeros(V))
-            scratch = (np.zeros((m, G), np.int32), np.zeros((2 * m, V)),
-                       np.zeros((2 * m, H)), np.zeros((m, H)), np.zeros((m, V)), np.zeros(V))
-            ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (k, False, False, 0),
-                        np.uint64(9), u, OFFSETS, params, vel,
-                        (np.zeros((m, H)), np.full(H, 0.1)), scratch,
-                        (1.0, 0.0, 0.0, 0.1, 0.0, 0.9))
+            scratch = (np.zeros((2 * m, V)), np.zeros((2 * m, H)), np.zeros((m, H)),
+                       np.zeros((m, V)), np.zeros((1, V)), np.zeros((m, G), np.int32))
+            ck.cd_epoch(codes, np.arange(m, dtype=np.int64), m, (k, CD, 2, 0, False),
+                        np.uint64(9), u, (*params, np.ones(V), np.zeros(0)), OFFSETS,
+                        (*vel, np.zeros(0)), (np.zeros((m, H)), np.full(H, 0.1)), scratch,
+                        (1.0, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
             total += params[0] - W
         errors[k] = np.abs(total / n_runs - exact).max()
     # Monte Carlo noise of the mean: about 0.5 / sqrt(m * n_runs) ~ 0.003

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from rbmlib import DBN, DBNClassifier, DBNRegressor, DivergenceError, GaussianBernoulliRBM
 from rbmlib._kernels.cd import cd_epoch
+from rbmlib._kernels.negative import CD
 from rbmlib.likelihood import log_likelihood, log_partition_exact
 
 
@@ -164,13 +165,15 @@ def test_log_var_kernel_matches_numpy_reference(dtype):
     hyper = (lr, mom, 0.0, 0.1, 0.0, 0.9, lo, hi)
     e = np.zeros(0, dtype)
     ref, ref_bufs = state(), bufs()
-    cd_epoch(batch, order, m, (2, False, 1, 0, False, False), np.uint64(7), 3,
-             (*ref[:4], e), (*ref[4:7], e), tuple(ref[7:]), tuple(ref_bufs), hyper)
+    cd_epoch(batch, order, m, (2, CD, 1, 0, False), np.uint64(7), 3,
+             (*ref[:4], e), np.zeros(1, np.int64), (*ref[4:7], e), tuple(ref[7:]),
+             (*ref_bufs, np.zeros((0, 0), np.int32)), hyper)
     got, got_bufs = state(), bufs()
     log_var = np.log(sigma.astype(np.float64) ** 2).astype(dtype)
     vel_z = np.zeros(V, dtype)
-    cd_epoch(batch, order, m, (2, False, 1, 0, False, True), np.uint64(7), 3,
-             (*got[:4], log_var), (*got[4:7], vel_z), tuple(got[7:]), tuple(got_bufs), hyper)
+    cd_epoch(batch, order, m, (2, CD, 1, 0, True), np.uint64(7), 3,
+             (*got[:4], log_var), np.zeros(1, np.int64), (*got[4:7], vel_z), tuple(got[7:]),
+             (*got_bufs, np.zeros((0, 0), np.int32)), hyper)
     tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-12)
     for a, r in zip(got[:3], ref[:3]):
         np.testing.assert_allclose(a, r, **tol)

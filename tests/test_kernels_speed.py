@@ -17,6 +17,7 @@ from scipy.special import expit
 
 from rbmlib._kernels.blas import gemm
 from rbmlib._kernels.cd import cd_update
+from rbmlib._kernels.negative import CD_MEAN_FIELD, PCD
 from rbmlib._kernels.sampling import exp_array, fast_sigmoid, sigmoid_array
 
 DTYPES = [np.float32, np.float64]
@@ -132,10 +133,10 @@ def test_fused_momentum_update_matches_numpy(dtype, weight_decay, sparsity_cost)
     hchain = np.zeros((B, H), dtype)
     q_k = q.copy()
     e = np.zeros(0, dtype)
-    cd_update(m, (1, False, 0, 0, True, False), np.uint64(5), 2, (*state[:4], e),
-              (*state[4:], e), (hchain, q_k),
+    cd_update(m, (1, CD_MEAN_FIELD, 0, 0, False), np.uint64(5), 2, (*state[:4], e),
+              np.zeros(1, np.int64), (*state[4:], e), (hchain, q_k),
               (Vcat, Hcat, np.zeros((B, H), dtype), np.zeros((B, V), dtype),
-               np.zeros((H, V), dtype)),
+               np.zeros((H, V), dtype), np.zeros((0, 0), np.int32)),
               (lr, mom, weight_decay, target, sparsity_cost, decay, 0.0, 0.0))
 
     # reference from the chain the kernel ran (v_k and ph_k are left in the buffers)
@@ -183,8 +184,9 @@ def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
         try:
             e = np.zeros(0, dtype)
             cd_epoch((X, np.zeros(1, dtype), np.zeros(1, np.int64), np.zeros(2, np.int64),
-                      False), np.arange(n), B, (1, True, 0, 0, False, False), np.uint64(4), 0,
-                     (*state[:4], e), (*state[4:7], e), tuple(state[7:]), tuple(bufs),
+                      False), np.arange(n), B, (1, PCD, 0, 0, False), np.uint64(4), 0,
+                     (*state[:4], e), np.zeros(1, np.int64), (*state[4:7], e),
+                     tuple(state[7:]), (*bufs, np.zeros((0, 0), np.int32)),
                      (0.05, 0.5, 1e-4, 0.1, 0.1, 0.9, 0.0, 0.0))
         finally:
             numba.set_num_threads(old)

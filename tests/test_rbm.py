@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from rbmlib import BernoulliRBM, DivergenceError
 from rbmlib._kernels.cd import cd_epoch, cd_update
+from rbmlib._kernels.negative import PCD, negative_phase_id
 from rbmlib._kernels.sampling import stream_key
 
 # ---------------------------------------------------------------- references
@@ -78,11 +79,11 @@ def _run_kernel_update(v0, W, c, b, hchain, k, persistent, seed, update_index, l
     Vcat = np.zeros((2 * B, V), dt)
     Vcat[:m] = v0
     empty = np.zeros(0, dt)
-    cd_update(m, (k, persistent, 0, 0, mean_field, False), np.uint64(seed), update_index,
-              (W, c, b, np.ones(V, dt), empty), (vW, vc, vb, empty),
-              (hch, np.zeros(H, dt)),
+    cd_update(m, (k, negative_phase_id(persistent, mean_field), 0, 0, False), np.uint64(seed),
+              update_index, (W, c, b, np.ones(V, dt), empty), np.zeros(1, np.int64),
+              (vW, vc, vb, empty), (hch, np.zeros(H, dt)),
               (Vcat, np.zeros((2 * B, H), dt), np.zeros((B, H), dt), np.zeros((B, V), dt),
-               np.zeros((H, V), dt)),
+               np.zeros((H, V), dt), np.zeros((0, 0), np.int32)),
               (lr, momentum, weight_decay, 0.1, 0.0, 0.9, 0.0, 0.0))
     return W, c, b, hch[:m], (vW, vc, vb)
 
@@ -149,8 +150,9 @@ def test_cd_epoch_sparse_equals_dense():
         else:
             args = (X, np.zeros(1), np.zeros(1, np.int64), np.zeros(2, np.int64), False)
         e = np.zeros(0)
-        nb = cd_epoch(args, order, B, (1, True, 0, 0, False, False), np.uint64(3), 0,
-                      (*state[:4], e), (*state[4:7], e), tuple(state[7:]), tuple(bufs),
+        nb = cd_epoch(args, order, B, (1, PCD, 0, 0, False), np.uint64(3), 0,
+                      (*state[:4], e), np.zeros(1, np.int64), (*state[4:7], e),
+                      tuple(state[7:]), (*bufs, np.zeros((0, 0), np.int32)),
                       (0.1, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
         assert nb == 6  # ceil(53 / 10)
         outs.append(state[0])

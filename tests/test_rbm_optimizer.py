@@ -29,6 +29,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from rbmlib import DBN, BernoulliRBM, CategoricalRBM, DBNClassifier, GaussianBernoulliRBM
 from rbmlib._kernels.cd import cd_update
+from rbmlib._kernels.negative import PCD_MEAN_FIELD
 from rbmlib._kernels.optim import ADAGRAD, ADAM, RMSPROP, SGD
 from rbmlib.optim import Optimizer
 
@@ -123,10 +124,11 @@ def _kernel_step(name, v0, W, c, b, hchain, s1, s2, lr, hp, weight_decay, alpha_
         grads = (np.full((H, V) if name != "sgd" else (0, V), np.nan, dt),
                  np.full(H, np.nan, dt), np.full(V, np.nan, dt), np.full(V, np.nan, dt))
         optim = (kind, t_offset, alpha_l1, ohyper, (*second, empty), grads)
-    cd_update(m, (1, True, 0, 0, True, False), np.uint64(3), update_index,
-              (W, c, b, np.ones(V, dt), empty), (vW, vc, vb, empty), (hch, q),
+    cd_update(m, (1, PCD_MEAN_FIELD, 0, 0, False), np.uint64(3), update_index,
+              (W, c, b, np.ones(V, dt), empty), np.zeros(1, np.int64), (vW, vc, vb, empty),
+              (hch, q),
               (Vcat, np.zeros((2 * B, H), dt), np.zeros((B, H), dt), np.zeros((B, V), dt),
-               np.full((H, V), np.nan, dt)),
+               np.full((H, V), np.nan, dt), np.zeros((0, 0), np.int32)),
               (lr, hp["momentum"], weight_decay, 0.1, sparsity_cost, 0.9, 0.0, 0.0), optim)
     s2_out = optim[4][:3] if use_optim and name == "adam" else None
     return [W, c, b], [vW, vc, vb], s2_out, q

@@ -22,6 +22,7 @@ from rbmlib import BernoulliRBM, GaussianBernoulliRBM
 from rbmlib import likelihood as L
 from rbmlib._kernels import units as KU
 from rbmlib._kernels.cd import cd_update
+from rbmlib._kernels.negative import CD, negative_phase_id
 from rbmlib._kernels.sampling import stream_key
 from rbmlib.rbm import FreeEnergyUndefinedError
 from rbmlib.units import HIDDEN_UNITS, VISIBLE_UNITS
@@ -180,9 +181,10 @@ def test_cd_update_matches_numpy_reference(unit, k, persistent):
     Vcat = np.zeros((2 * B, V))
     Vcat[:m] = v0
     z = np.zeros
-    cd_update(m, (k, persistent, 0, UNIT_IDS[unit], False, False), np.uint64(17), 4,
-              (Wk, ck, bk, np.ones(V), z(0)), (z((H, V)), z(H), z(V), z(0)), (hch, z(H)),
-              (Vcat, z((2 * B, H)), z((B, H)), z((B, V)), z((H, V))),
+    cd_update(m, (k, negative_phase_id(persistent, False), 0, UNIT_IDS[unit], False),
+              np.uint64(17), 4, (Wk, ck, bk, np.ones(V), z(0)), z(1, np.int64),
+              (z((H, V)), z(H), z(V), z(0)), (hch, z(H)),
+              (Vcat, z((2 * B, H)), z((B, H)), z((B, V)), z((H, V)), z((0, 0), np.int32)),
               (0.1, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
     want = _cd_ref(unit, v0, W, c, b, hchain, k, persistent, 17, 4, 0.1)
     for g, w in zip((Wk, ck, bk), want[:3]):
@@ -208,9 +210,10 @@ def test_estimator_kernels_and_numpy_agree_on_the_gradient_in_expectation():
         Vcat = np.zeros((2, V))
         Vcat[:1] = v0
         z = np.zeros
-        cd_update(1, (1, False, 0, 1, False, False), np.uint64(seed), 0,
-                  (Wk, ck, bk, np.ones(V), z(0)), (z((H, V)), z(H), z(V), z(0)),
-                  (z((1, H)), z(H)), (Vcat, z((2, H)), z((1, H)), z((1, V)), z((H, V))),
+        cd_update(1, (1, CD, 0, 1, False), np.uint64(seed), 0,
+                  (Wk, ck, bk, np.ones(V), z(0)), z(1, np.int64), (z((H, V)), z(H), z(V), z(0)),
+                  (z((1, H)), z(H)),
+                  (Vcat, z((2, H)), z((1, H)), z((1, V)), z((H, V)), z((0, 0), np.int32)),
                   (1.0, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
         acc += bk - b  # = v0 - v1
     # E[v1] = E_h sigmoid(b + h W), h ~ N(x, 1): Gauss-Hermite in 2-D

@@ -14,25 +14,20 @@ where ``v`` is the concatenated one-hot vector; ``p(v_g = k | h) =
 softmax_k(b_gk + W_gk . h)``; free energy ``F(v) = -b.v - sum_j softplus(c_j
 + W_j v)``. The hidden units may also be Gaussian (``p(h_j | v) = N(c_j + W_j
 v, 1)``, free-energy term ``-(c_j + W_j v)^2 / 2 - log(2 pi) / 2``) or NReLU
-(Nair and Hinton 2010; no closed-form free energy): the hidden side of the CD
-kernel is the unit table's (:mod:`rbmlib._kernels.units`), chosen by kernel id.
+(Nair and Hinton 2010; no closed-form free energy).
+
+Training: the categorical units supply their sampler (the softmax groups,
+:func:`rbmlib._kernels.units.softmax_groups`, visible kernel id 2) and their
+encoding of codes as one-hot rows (:func:`onehot_rows`); :func:`cd_epoch`
+then calls the CD update every RBM shares (:func:`rbmlib._kernels.cd.cd_update`:
+the negative phase from the table of :mod:`rbmlib._kernels.negative`, the
+one parameter step), with its grouped arguments (``settings``, ``params``,
+``offsets``, ...).
 
 All random numbers come from the counter-based generator of ``sampling``:
 the category of ``(row r, group g)`` is drawn with ``uniform(key, r * G +
 g)``, the hidden unit ``(r, j)`` with ``uniform(key, r * H + j)``, so results
-do not depend on the number of threads. Matrix products go through BLAS
-(:func:`rbmlib._kernels.blas.gemm`).
-
-Grouped arguments (tuples) keep the signatures short:
-
-* ``params = (W, c, b)``: weights ``(H, V)``, hidden ``(H,)`` and visible ``(V,)`` biases;
-* ``velocities = (vel_W, vel_c, vel_b)``: same shapes;
-* ``chains = (hchain, sparse_q)``: persistent hidden states ``(B, H)`` and the
-  running mean hidden activation ``(H,)``;
-* ``scratch = (Cb, Vcat, Hcat, hs, pre_v, vm)``: ``(B, G)`` int32 codes of the
-  mini-batch, ``(2B, V)``, ``(2B, H)``, ``(B, H)``, ``(B, V)`` and ``(V,)`` floats;
-* ``hyper = (learning_rate, momentum, weight_decay, sparsity_target,
-  sparsity_cost, sparsity_decay)``.
+do not depend on the number of threads.
 """
 
 import math
@@ -40,116 +35,20 @@ import math
 import numpy as np
 
 from ._jit import njit, prange
-from .blas import gemm
-from .cd import apply_optimizer_update, column_mean
+from .cd import cd_update
 from .partition import gray_flip
-from .sampling import fast_exp, gaussian, softplus, stream_key, uniform
-from .units import BERNOULLI_HIDDEN, GAUSSIAN_HIDDEN, hidden_mean_rows, hidden_sample_rows
+from .sampling import gaussian, softplus, stream_key, uniform
+from .units import (  # noqa: F401  (softmax_groups: the units' sampler, re-exported)
+    BERNOULLI_HIDDEN,
+    GAUSSIAN_HIDDEN,
+    softmax_groups,
+)
 
-#: Below this many elements a pass stays on one thread.
-PARALLEL_MIN_ELEMENTS = 16384
 #: Hidden states per parallel chunk of the exact log Z (Gray-code updates inside).
 CHUNK_BITS = 12
 
 
-# ----------------------------------------------------------------- sampling
-@njit(cache=True, error_model="numpy")
-def _softmax_row(pre, b, offsets, codes, masked, out, key, base, mode):
-    """One row of :func:`softmax_groups` (uniforms ``base + g``)."""
-    G = offsets.shape[0] - 1
-    for g in range(G):
-        o = offsets[g]
-        K = offsets[g + 1] - o
-        if masked and codes[g] < 0:
-            for k in range(K):
-                out[o + k] = 0.0
-            continue
-        mx = -np.inf
-        for k in range(K):
-            x = pre[o + k] + b[o + k]
-            if x > mx:
-                mx = x
-        s = 0.0
-        for k in range(K):
-            e = fast_exp(pre[o + k] + b[o + k] - mx)
-            out[o + k] = e
-            s += e
-        if mode == 0:
-            inv = 1.0 / s
-            for k in range(K):
-                out[o + k] *= inv
-        else:
-            # inverse CDF on the unnormalised weights: u * s against the running sum
-            t = uniform(key, base + g) * s
-            pick = K - 1
-            acc = 0.0
-            for k in range(K):
-                acc += out[o + k]
-                if t < acc:
-                    pick = k
-                    break
-            for k in range(K):
-                out[o + k] = 0.0
-            out[o + pick] = 1.0
-
-
-@njit(cache=True)
-def _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode):
-    G = offsets.shape[0] - 1
-    for r in range(out.shape[0]):
-        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
-
-
-@njit(parallel=True, cache=True)
-def _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode):
-    G = offsets.shape[0] - 1
-    for r in prange(out.shape[0]):
-        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
-
-
-@njit(cache=True)
-def softmax_groups(pre, b, offsets, codes, masked, out, key, mode):
-    """Per-group softmax of ``pre + b``, as probabilities or one-hot samples.
-
-    Parameters
-    ----------
-    pre : ndarray of shape (m, V)
-        Visible input ``h W`` (without the biases). May be the same array as ``out``.
-    b : ndarray of shape (V,)
-        Visible biases.
-    offsets : ndarray of shape (G + 1,), int64
-        Group boundaries.
-    codes : ndarray of shape (m, G), int32
-        With ``masked``, groups whose code is negative (missing) get zeros.
-    masked : bool
-        Apply the mask of ``codes``; False computes every group.
-    out : ndarray of shape (m, V)
-        Output: ``mode=0`` the probabilities ``p(v_g = k | h)``; ``mode=1`` a
-        one-hot sample of each group, drawn with ``uniform(key, r * G + g)``.
-    key : uint64
-        Random stream (``mode=1`` only).
-    mode : int
-        0 probabilities, 1 samples.
-    """
-    if out.shape[0] * out.shape[1] >= PARALLEL_MIN_ELEMENTS:
-        _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode)
-    else:
-        _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode)
-
-
-@njit(cache=True, error_model="numpy")
-def _hidden_pass(v, W, c, out, hs, key, sample, unit):
-    """out = E[h | v] of the hidden units of kernel id ``unit`` (BLAS product, then
-    :func:`rbmlib._kernels.units.hidden_mean_rows`); with ``sample`` also hs = a
-    sample (:func:`rbmlib._kernels.units.hidden_sample_rows`, element ``(r, j)``
-    from number ``r * H + j`` of ``key``)."""
-    gemm(False, True, 1.0, v, W, 0.0, out)
-    if sample:
-        hidden_sample_rows(out, c, hs, key, True, unit)
-    else:
-        hidden_mean_rows(out, c, out, unit)
-
-
+# ----------------------------------------------------------------- training
 @njit(cache=True)
 def onehot_rows(codes, order, offsets, Cb, Vb):
     """``Cb[r] = codes[order[r]]`` and ``Vb[r]`` its one-hot vector (zeros where missing)."""
@@ -166,104 +65,28 @@ def onehot_rows(codes, order, offsets, Cb, Vb):
                 Vb[r, offsets[g] + a] = 1.0
 
 
-# ----------------------------------------------------------------- training
 @njit(cache=True)
-def cd_update(m, settings, seed, update_index, offsets, params, velocities, chains,
-              scratch, hyper, optim=None):
-    """One CD-k / PCD-k update on the mini-batch loaded in ``scratch`` rows ``[:m]``.
-
-    ``settings = (k, persistent, mean_field, hidden_units)`` with ``hidden_units``
-    the hidden units' kernel id (:mod:`rbmlib._kernels.units`). On entry ``Cb[:m]`` holds the
-    codes and ``Vcat[:m]`` the one-hot rows. The negative chain samples only
-    the groups observed in the row it is paired with (row ``r`` of the
-    mini-batch), so missing groups have zero positive and negative statistics.
-    The weight gradient ``[ph0; -ph_k]^T [v0; v_k] / m`` is one GEMM with the
-    momentum step fused in (BLAS ``beta``). With an optimiser group ``optim``
-    (another optimiser or an L1 penalty) the step is
-    :func:`rbmlib._kernels.cd.apply_optimizer_update`, as for the other RBMs.
-    """
-    k, persistent, mean_field, unit = settings
-    W, c, b = params
-    vel_W, vel_c, vel_b = velocities
-    hchain, sparse_q = chains
-    Cb, Vcat, Hcat, hs, pre_v, vm = scratch
-    learning_rate, momentum, weight_decay, sparsity_target, sparsity_cost, sparsity_decay = hyper
-    H, V = W.shape
-    nstreams = np.uint64(2 * k + 1)
-    base = np.uint64(update_index) * nstreams
-    codes = Cb[:m]
-    v0 = Vcat[:m]
-    vk = Vcat[m:2 * m]
-    ph0 = Hcat[:m]
-    phk = Hcat[m:2 * m]
-    h = hs[:m]
-    pv = pre_v[:m]
-    # positive phase (and the chain's start for CD)
-    _hidden_pass(v0, W, c, ph0, h, stream_key(seed, base), not persistent, unit)
-    if persistent:
-        h[:, :] = hchain[:m]
-    for step in range(k):
-        gemm(False, False, 1.0, h, W, 0.0, pv)
-        last = step == k - 1
-        softmax_groups(pv, b, offsets, codes, True, vk,
-                       stream_key(seed, base + np.uint64(2 * step + 1)),
-                       0 if (mean_field and last) else 1)
-        _hidden_pass(vk, W, c, phk, h, stream_key(seed, base + np.uint64(2 * step + 2)),
-                     (not last) or persistent, unit)
-    if persistent:
-        hchain[:m] = h
-    if optim is not None:
-        apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q, Vcat,
-                               Hcat, learning_rate, momentum, weight_decay, sparsity_target,
-                               sparsity_cost, sparsity_decay, optim)
-        return
-    inv_m = 1.0 / m
-    # biases and the sparsity estimate; negate ph_k for the fused GEMM
-    for j in range(H):
-        s0 = 0.0
-        sk = 0.0
-        for r in range(m):
-            s0 += ph0[r, j]
-            sk += phk[r, j]
-            phk[r, j] = -phk[r, j]
-        sparse_q[j] = sparsity_decay * sparse_q[j] + (1.0 - sparsity_decay) * s0 * inv_m
-        g = (s0 - sk) * inv_m - sparsity_cost * (sparse_q[j] - sparsity_target)
-        vel_c[j] = momentum * vel_c[j] + learning_rate * g
-        c[j] += vel_c[j]
-    for i in range(V):
-        s = 0.0
-        for r in range(m):
-            s += v0[r, i] - vk[r, i]
-        vel_b[i] = momentum * vel_b[i] + learning_rate * s * inv_m
-        b[i] += vel_b[i]
-    gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
-    do_sparse = sparsity_cost > 0.0
-    if do_sparse:
-        column_mean(v0, m, vm)
-    lr_wd = learning_rate * weight_decay
-    lr_sc = learning_rate * sparsity_cost
-    for j in range(H):
-        extra = lr_sc * (sparse_q[j] - sparsity_target) if do_sparse else 0.0
-        for i in range(V):
-            d = vel_W[j, i] - lr_wd * W[j, i] - extra * vm[i]
-            vel_W[j, i] = d
-            W[j, i] += d
-
-
-@njit(cache=True)
-def cd_epoch(codes, order, size, settings, seed, update_index, offsets, params,
-             velocities, chains, scratch, hyper, optim=None):
+def cd_epoch(codes, order, size, settings, seed, update_index, params, offsets, velocities,
+             chains, scratch, hyper, optim=None):
     """CD updates over ``codes[order]`` in consecutive mini-batches of ``size`` rows.
 
-    ``order.shape[0]`` must be a multiple of ``size``; update ``t`` uses the
-    random stream ``(seed, update_index + t)``. Returns the number of updates.
-    Allocates nothing.
+    The categorical units' encoding: each mini-batch's codes go into the
+    ``codes`` buffer of ``scratch`` (its last entry) and their one-hot rows into
+    ``Vcat[:size]`` (:func:`onehot_rows`), then
+    :func:`rbmlib._kernels.cd.cd_update` runs the update, with the groups of
+    :mod:`rbmlib._kernels.cd` (``settings[2]`` the categorical visible id 2,
+    ``offsets`` the groups' boundaries). The negative chain
+    samples only the groups observed in the row it is paired with (row ``r``
+    of the mini-batch), so missing groups have zero positive and negative
+    statistics. ``order.shape[0]`` must be a multiple of ``size``; update ``t``
+    uses the random stream ``(seed, update_index + t)``. Returns the number of
+    updates. Allocates nothing.
     """
     n_batches = order.shape[0] // size
-    Cb, Vcat = scratch[0], scratch[1]
+    Vcat, Cb = scratch[0], scratch[5]
     for t in range(n_batches):
         onehot_rows(codes, order[t * size:(t + 1) * size], offsets, Cb, Vcat)
-        cd_update(size, settings, seed, update_index + t, offsets, params, velocities,
+        cd_update(size, settings, seed, update_index + t, params, offsets, velocities,
                   chains, scratch, hyper, optim)
     return n_batches
 

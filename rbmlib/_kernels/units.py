@@ -20,14 +20,24 @@ its normal deviate (Gaussian, NReLU: Box-Muller on uniforms ``2 i`` and
 ``2 i + 1``) number ``i = r * n + j`` of the counter-based stream ``key``
 (:mod:`rbmlib._kernels.sampling`), so a pass gives the same numbers on any
 number of threads.
+
+Visible unit ids (``rbmlib.units.VISIBLE_UNITS[name].kernel_id``), for
+:func:`visible_sample_rows`, the visible half of a Gibbs step:
+
+* ``BERNOULLI_VISIBLE = 0`` -- binary units: mean ``sigmoid(x)``;
+* ``GAUSSIAN_VISIBLE = 1`` -- ``N(x, sigma^2)`` with ``x = b + h W``, held
+  divided by ``sigma^2`` as the CD kernels hold them (Cho, Ilin and Raiko 2011);
+* ``CATEGORICAL_VISIBLE = 2`` -- softmax groups (:func:`softmax_groups`): one
+  category per group, missing groups (negative codes) kept at 0.
 """
 
 import math
 
+import numpy as np
 from numba.np.ufunc.parallel import _launch_threads
 
 from ._jit import njit, prange
-from .sampling import fast_sigmoid, gaussian, uniform
+from .sampling import fast_exp, fast_sigmoid, gaussian, uniform
 
 # Start Numba's threading layer now. The serial dispatchers below (and the CD
 # kernels that call them) link in ``parallel=True`` kernels; a dispatcher
@@ -41,6 +51,10 @@ _launch_threads()
 BERNOULLI_HIDDEN = 0
 GAUSSIAN_HIDDEN = 1
 NRELU_HIDDEN = 2
+
+BERNOULLI_VISIBLE = 0
+GAUSSIAN_VISIBLE = 1
+CATEGORICAL_VISIBLE = 2
 
 # Below this many elements a pass stays on one thread: starting the thread
 # pool costs more than it saves (batch 10 x 500 hidden units is 5,000).
@@ -239,3 +253,137 @@ def hidden_sample_rows(x, bias, s_out, key, keep_p, unit):
         _noisy_sample_rows_par(x, bias, s_out, key, keep_p, unit)
     else:
         _noisy_sample_rows(x, bias, s_out, key, keep_p, unit)
+
+
+# ------------------------------------------------------------- visible units
+@njit(cache=True, error_model="numpy")
+def _softmax_row(pre, b, offsets, codes, masked, out, key, base, mode):
+    """One row of :func:`softmax_groups` (uniforms ``base + g``)."""
+    G = offsets.shape[0] - 1
+    for g in range(G):
+        o = offsets[g]
+        K = offsets[g + 1] - o
+        if masked and codes[g] < 0:
+            for k in range(K):
+                out[o + k] = 0.0
+            continue
+        mx = -np.inf
+        for k in range(K):
+            x = pre[o + k] + b[o + k]
+            if x > mx:
+                mx = x
+        s = 0.0
+        for k in range(K):
+            e = fast_exp(pre[o + k] + b[o + k] - mx)
+            out[o + k] = e
+            s += e
+        if mode == 0:
+            inv = 1.0 / s
+            for k in range(K):
+                out[o + k] *= inv
+        else:
+            # inverse CDF on the unnormalised weights: u * s against the running sum
+            t = uniform(key, base + g) * s
+            pick = K - 1
+            acc = 0.0
+            for k in range(K):
+                acc += out[o + k]
+                if t < acc:
+                    pick = k
+                    break
+            for k in range(K):
+                out[o + k] = 0.0
+            out[o + pick] = 1.0
+
+
+@njit(cache=True)
+def _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode):
+    G = offsets.shape[0] - 1
+    for r in range(out.shape[0]):
+        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
+
+
+@njit(parallel=True, cache=True)
+def _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode):
+    G = offsets.shape[0] - 1
+    for r in prange(out.shape[0]):
+        _softmax_row(pre[r], b, offsets, codes[r], masked, out[r], key, r * G, mode)
+
+
+@njit(cache=True)
+def softmax_groups(pre, b, offsets, codes, masked, out, key, mode):
+    """Per-group softmax of ``pre + b``, as probabilities or one-hot samples.
+
+    Parameters
+    ----------
+    pre : ndarray of shape (m, V)
+        Visible input ``h W`` (without the biases). May be the same array as ``out``.
+    b : ndarray of shape (V,)
+        Visible biases.
+    offsets : ndarray of shape (G + 1,), int64
+        Group boundaries.
+    codes : ndarray of shape (m, G), int32
+        With ``masked``, groups whose code is negative (missing) get zeros.
+    masked : bool
+        Apply the mask of ``codes``; False computes every group.
+    out : ndarray of shape (m, V)
+        Output: ``mode=0`` the probabilities ``p(v_g = k | h)``; ``mode=1`` a
+        one-hot sample of each group, drawn with ``uniform(key, r * G + g)``.
+    key : uint64
+        Random stream (``mode=1`` only).
+    mode : int
+        0 probabilities, 1 samples.
+    """
+    if _use_threads(out.shape[0] * out.shape[1]):
+        _softmax_rows_par(pre, b, offsets, codes, masked, out, key, mode)
+    else:
+        _softmax_rows_seq(pre, b, offsets, codes, masked, out, key, mode)
+
+
+@njit(cache=True, error_model="numpy")
+def _gaussian_visible_rows(pre, b, sigma, v, key, mean_only):
+    """v = (b + pre + sigma N(0, 1)) / sigma^2 (without the noise when ``mean_only``);
+    element ``(r, i)`` draws normal deviate ``r * V + i`` of ``key``."""
+    m, V = pre.shape
+    for r in range(m):
+        for i in range(V):
+            s = sigma[i]
+            noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
+            v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
+
+
+@njit(cache=True)
+def visible_sample_rows(pre, b, layout, v, key, mean_only, unit):
+    """v = a sample of the visible units of kernel id ``unit`` given ``pre = h W``
+    (their conditional mean instead with ``mean_only``).
+
+    Parameters
+    ----------
+    pre : ndarray of shape (m, V)
+        Visible input without the biases.
+    b : ndarray of shape (V,)
+    layout : tuple (sigma, offsets, codes)
+        What the unit types need beyond ``b``: ``sigma`` (V,) the standard
+        deviations of Gaussian units; ``offsets`` (G + 1,) int64 the groups of
+        categorical units and ``codes`` (at least m, G) int32 the codes of the
+        mini-batch, whose missing groups stay 0. Unused entries may be empty.
+    v : ndarray of shape (m, V)
+        Output (Gaussian units: divided by ``sigma^2``).
+    key : uint64
+        Random stream: element ``(r, i)`` (group ``(r, g)`` for categorical
+        units) uses number ``r * V + i`` (``r * G + g``).
+    mean_only : bool
+    unit : int
+        ``BERNOULLI_VISIBLE``, ``GAUSSIAN_VISIBLE`` or ``CATEGORICAL_VISIBLE``.
+    """
+    # one branch-free inner loop per case (the branches kept it from pipelining)
+    sigma, offsets, codes = layout
+    if unit == CATEGORICAL_VISIBLE:
+        softmax_groups(pre, b, offsets, codes[:pre.shape[0]], True, v, key,
+                       0 if mean_only else 1)
+    elif unit == GAUSSIAN_VISIBLE:
+        _gaussian_visible_rows(pre, b, sigma, v, key, mean_only)
+    elif mean_only:
+        sigmoid_rows(pre, b, v)
+    else:
+        sigmoid_sample_rows(pre, b, v, key, False)

@@ -32,6 +32,7 @@ from sklearn.utils.validation import validate_data
 from .. import _fitting
 from .._blocks import RowBlocks, fit_streaming, is_dask_collection
 from .._kernels.cd import cd_epoch
+from .._kernels.negative import negative_phase_id
 from .._parallel import thread_limits
 from ..exceptions import DivergenceError
 from ..optim import SOLVERS, Optimizer
@@ -308,13 +309,16 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
 
     @staticmethod
     def _scratch(B, H, V, dtype):
-        """Scratch buffers of the CD kernels for mini-batches of up to B rows."""
+        """Scratch buffers of the CD kernels for mini-batches of up to B rows: the
+        ``scratch`` group ``(Vcat, Hcat, hs, pre_v, vm, codes)`` of
+        :mod:`rbmlib._kernels.cd` (no category codes here)."""
         return (
             np.zeros((2 * B, V), dtype),
             np.zeros((2 * B, H), dtype),
             np.zeros((B, H), dtype),
             np.zeros((B, V), dtype),
-            np.zeros((H, V), dtype),
+            np.zeros((1, V), dtype),
+            np.zeros((0, 0), np.int32),
         )
 
     @staticmethod
@@ -373,25 +377,28 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         """An optimiser parameter (its default for a subclass without it)."""
         return getattr(self, name, _OPTIMIZER_DEFAULTS[name])
 
+    def _cd_source(self, X, dtype):
+        """``(kernel, rows, offsets)``: the CD epoch kernel that encodes this model's
+        data into the visible buffer, the data as it takes them, and the groups'
+        ``offsets`` (:mod:`rbmlib._kernels.cd`). Here dense or CSR rows."""
+        if sp.issparse(X):
+            rows = (np.zeros((1, X.shape[1]), dtype), X.data, X.indices, X.indptr, True)
+        else:
+            rows = (X, np.zeros(1, dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), False)
+        return cd_epoch, rows, np.zeros(1, np.int64)
+
     def _run_epoch(self, state, X, order, scratch, opt_scratch=None):
         """One pass of CD updates over the rows ``X[order]``, into ``state``."""
         H, V = state.W.shape
         dtype = state.W.dtype
         batch_size = min(self.batch_size, order.shape[0])
-        if sp.issparse(X):
-            Xd = np.zeros((1, V), dtype)
-            data, indices, indptr = X.data, X.indices, X.indptr
-        else:
-            Xd = X
-            data = np.zeros(1, dtype)
-            indices = np.zeros(1, np.int32)
-            indptr = np.zeros(2, np.int32)
-        batch = (Xd, data, indices, indptr, bool(sp.issparse(X)))
-        # the kernels' grouped arguments (CONVENTIONS: parameters, velocities, scratch)
+        kernel, rows, offsets = self._cd_source(X, dtype)
+        # the kernels' grouped arguments (the module docstring of rbmlib._kernels.cd)
         learn_log_var = bool(getattr(self, "learn_sigma", False))
-        settings = (int(self.k), bool(self.persistent), int(self._visible_units.kernel_id),
-                    int(self._hidden_unit().kernel_id),
-                    not getattr(self, "sample_visible", True), learn_log_var)
+        negative_phase = negative_phase_id(bool(self.persistent),
+                                           not getattr(self, "sample_visible", True))
+        settings = (int(self.k), negative_phase, int(self._visible_units.kernel_id),
+                    int(self._hidden_unit().kernel_id), learn_log_var)
         lo, hi = self._log_var_range()
         hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
                  float(self.sparsity_target), float(self.sparsity_cost), 0.9, lo, hi)
@@ -404,9 +411,9 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         optim = self._optimizer_args(state, opt_scratch)
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
-            n_done += int(cd_epoch(batch, order[start:stop], size, settings,
-                                   np.uint64(state.seed), state.n_updates + t, params,
-                                   velocities, chains, tuple(scratch), hyper, optim))
+            n_done += int(kernel(rows, np.ascontiguousarray(order[start:stop]), size, settings,
+                                 np.uint64(state.seed), state.n_updates + t, params, offsets,
+                                 velocities, chains, tuple(scratch), hyper, optim))
         state.n_updates += n_done
 
     def _log_var_range(self):

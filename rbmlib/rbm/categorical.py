@@ -404,29 +404,13 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM):
         )
 
     def _scratch(self, B, H, V, dtype):
+        """The CD kernels' scratch, with the mini-batch's category codes."""
         G = self.offsets_.shape[0] - 1
-        return (np.zeros((B, G), np.int32), np.zeros((2 * B, V), dtype),
-                np.zeros((2 * B, H), dtype), np.zeros((B, H), dtype),
-                np.zeros((B, V), dtype), np.zeros(V, dtype))
+        return super()._scratch(B, H, V, dtype)[:5] + (np.zeros((B, G), np.int32),)
 
-    def _run_epoch(self, state, X, order, scratch, opt_scratch=None):
-        H, V = state.W.shape
-        batch_size = min(self.batch_size, order.shape[0])
-        settings = (int(self.k), bool(self.persistent), not self.sample_visible,
-                    int(self._hidden_unit().kernel_id))
-        hyper = (float(self.learning_rate), float(self.momentum), float(self.weight_decay),
-                 float(self.sparsity_target), float(self.sparsity_cost), 0.9)
-        params = (state.W, state.c, state.b)
-        vel = (state.vW, state.vc, state.vb)
-        chains = (state.hchain, state.sparse_q)
-        optim = self._optimizer_args(state, opt_scratch)  # None: fused momentum SGD
-        n_done = 0
-        for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
-            n_done += int(_ck.cd_epoch(
-                X, np.ascontiguousarray(order[start:stop]), size, settings,
-                np.uint64(state.seed), state.n_updates + t, self.offsets_, params, vel,
-                chains, scratch, hyper, optim))
-        state.n_updates += n_done
+    def _cd_source(self, X, dtype):
+        """Category codes, one-hot encoded by the categorical units' CD epoch kernel."""
+        return _ck.cd_epoch, X, self.offsets_
 
     # ------------------------------------------------------------- inference
     def _sample_visibles(self, h, rng):
