@@ -5,10 +5,7 @@
 
 from .deep._layers import *  # noqa: F401,F403
 from .deep._layers import (  # noqa: F401
-    _FIRST_LAYER_CLASSES,
     _FIRST_LAYERS,
-    _HIDDEN_UNITS,
-    _REAL_VALUED,
     _dbn_affine_maps,
 )
 from .deep._network import _BaseDBNNetwork  # noqa: F401

@@ -340,7 +340,7 @@ def _log_z_exact_arrays(W, c, b, sigma, visible, hidden):
     # the visible states enumerated, the hidden units marginalised
     WT = np.ascontiguousarray(W.T)
     if categorical:  # the kernel's Gaussian term drops its constant log(2 pi) / 2
-        const = 0.0 if hidden.name == "bernoulli" else H * hidden.log_marginal_zero
+        const = 0.0 if hidden.discrete else H * hidden.log_marginal_zero
         return _ck.log_z_visible_enumerate(WT, c, b, visible.offsets, hidden.kernel_id) + const
     if hidden.discrete:
         return _pk.log_z_enumerate(WT, b, c, False, np.empty(0))

@@ -13,12 +13,19 @@ Each unit type owns, in one place, everything that depends on it:
 * ``kernel_id`` -- the integer the Numba kernels dispatch on;
 * ``activation`` -- the name of the matching activation for fine-tuning
   by backpropagation (scikit-learn's ``ACTIVATIONS`` names);
+* ``real_valued`` -- whether its states are unbounded reals rather than
+  probabilities: the layer above it in a DBN then has the visible units
+  ``visible_above`` (Gaussian, on standardised inputs), and its default CD
+  learning rate there (``default_learning_rate``) is smaller;
 * initialisation: every hidden unit type starts with zero biases and weights
   drawn from ``N(0, 0.01^2)`` (Hinton's practical guide, sec. 8).
 
 Modelled on scikit-learn's ``sklearn/neural_network/_base.py`` tables
 (``ACTIVATIONS``, ``DERIVATIVES``): code asks ``HIDDEN_UNITS[name]`` instead
-of testing flags.
+of testing flags, and no module outside this one lists the unit types or
+compares a unit's name. The estimators register themselves as the RBM class of
+their visible unit type (``rbmlib.rbm._base.RBM_CLASSES``), so this module
+never imports them.
 
 References
 ----------
@@ -35,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp, softmax
 
+from ._kernels import monitor as _km
 from ._kernels import units as _ku
 
 __all__ = [
@@ -85,20 +93,63 @@ class HiddenUnits:
     activation : str
         The activation of the matching feed-forward layer ("logistic",
         "identity" or "relu").
+    real_valued : bool
+        Whether the states are unbounded reals (linear, rectified units)
+        rather than probabilities in [0, 1]: bounded units saturate at a too
+        large learning rate; the layer above real-valued units in a DBN reads
+        them standardised, through Gaussian visible units (``visible_above``).
     has_free_energy : bool
         Whether ``log_marginal`` has a closed form (free energy, likelihood,
         exact log Z and AIS are defined).
+    discrete : bool
+        Whether exact log Z can enumerate the states (it integrates continuous
+        units out in closed form instead).
     log_marginal_zero : float
         ``log_marginal(0)`` of one unit, in nats: the log partition function
         per hidden unit of the base model of AIS (weights and hidden biases 0).
+    learning_rates : tuple of (float or None, float or None)
+        The CD learning rate of a DBN layer of these units when the DBN's
+        ``learning_rate`` is None, over bounded (Bernoulli, categorical) and
+        over real-valued (Gaussian) visible units; None keeps the RBM class's
+        default. Read through :meth:`default_learning_rate`.
+    pseudo_loglik_kernel : callable or None
+        A Numba kernel ``kernel(X, pre, WT, b, out)`` of the pseudo-log-likelihood
+        of binary visible units with these hidden units
+        (:func:`rbmlib._kernels.monitor.pseudo_loglik_bernoulli`); None: the
+        NumPy formula of :meth:`pseudo_free_energy_gap` serves.
+    doc : str
+        The type's entry in the estimators' ``hidden_units`` docstrings
+        (numpydoc, flush left; ``x`` is the pre-activation).
     """
 
     name = ""
     kernel_id = -1
     activation = ""
+    real_valued = False
     has_free_energy = True
     discrete = True
     log_marginal_zero = math.nan
+    learning_rates = (None, None)
+    pseudo_loglik_kernel = None
+    doc = ""
+
+    @property
+    def visible_above(self):
+        """Name of the visible unit type (a key of :data:`VISIBLE_UNITS`) of the
+        RBM above a layer of these units in a DBN: "gaussian" (on standardised
+        inputs) for real-valued units, "bernoulli" for probabilities."""
+        return "gaussian" if self.real_valued else "bernoulli"
+
+    def default_learning_rate(self, visible):
+        """CD learning rate of a DBN layer of these hidden units over the visible
+        units ``visible`` (a :class:`VisibleUnits`) when none is given; None for
+        the RBM class's own default."""
+        return self.learning_rates[1 if visible.real_valued else 0]
+
+    def clip(self, h):
+        """Put values ``h`` computed for these units' states (a layer input with its
+        standardisation undone) back in the range of the states, in place; returns h."""
+        return h
 
     def mean(self, pre):
         """Conditional mean ``E[h | pre]``, same shape and dtype as ``pre``."""
@@ -115,6 +166,19 @@ class HiddenUnits:
     def log_marginal_pseudo_diff(self, pre, d):
         """``log_marginal(pre + d) - log_marginal(pre)`` (broadcasting), in float64."""
         return self.log_marginal(pre + d) - self.log_marginal(pre)
+
+    def pseudo_free_energy_gap(self, gap, pre, d, W):
+        """``F(x^(i)) - F(x)`` for each row and binary visible unit ``i``, float64 (n, V).
+
+        ``x^(i)`` is the row with unit ``i`` moved by ``d_i = 1 - 2 x_i``;
+        ``gap`` (n, V) is the visible units' own part of the difference
+        (``-b_i d_i``), from which the hidden part ``sum_j [log_marginal(pre_j +
+        d_i W_ji) - log_marginal(pre_j)]`` is subtracted. ``pre`` (n, H) are the
+        hidden pre-activations and ``W`` (H, V) the weights. The (n, V, H)
+        temporary is bounded by the caller's row blocks.
+        """
+        diff = self.log_marginal_pseudo_diff(pre[:, None, :], d[:, :, None] * W.T[None])
+        return gap - diff.sum(axis=2)
 
     def check_free_energy(self, what):
         """Raise NotImplementedError naming the unit type when it has no free energy."""
@@ -140,6 +204,10 @@ class _BernoulliHidden(HiddenUnits):
     kernel_id = _ku.BERNOULLI_HIDDEN
     activation = "logistic"
     log_marginal_zero = math.log(2.0)
+    pseudo_loglik_kernel = staticmethod(_km.pseudo_loglik_bernoulli)
+    doc = """\
+binary units, ``p(h_j = 1 | v) = sigmoid(x_j)``; :meth:`transform` gives the
+probabilities."""
 
     def mean(self, pre):
         return expit(pre)
@@ -151,6 +219,9 @@ class _BernoulliHidden(HiddenUnits):
     def log_marginal(self, pre):
         return softplus(pre)
 
+    def clip(self, h):
+        return np.clip(h, 0, 1, out=h)
+
 
 class _GaussianHidden(HiddenUnits):
     """Unit-variance linear units, energy ``h^2 / 2 - x h``: ``p(h | x) = N(x, 1)``.
@@ -161,8 +232,22 @@ class _GaussianHidden(HiddenUnits):
     name = "gaussian"
     kernel_id = _ku.GAUSSIAN_HIDDEN
     activation = "identity"
+    real_valued = True
     discrete = False
     log_marginal_zero = 0.5 * math.log(2.0 * math.pi)
+    # over bounded inputs 0.01, as DBNAutoencoder's code layer (0.1 diverged in the
+    # first epoch on the digits); over Gaussian visible units 0.001 (Hinton and
+    # Salakhutdinov's rate for linear units; see _NReLUHidden)
+    learning_rates = (0.01, 0.001)
+    doc = """\
+linear units with unit-variance Gaussian noise, energy ``sum_j h_j^2 / 2 - c.h - h W v``,
+so ``p(h | v) = N(x, 1)``; as the code layer of Hinton and Salakhutdinov (2006).
+:meth:`transform` gives the mean ``x``; the free energy has the closed form
+``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the likelihood
+methods, exact log Z and AIS are defined. Linear units are unbounded: use a much
+smaller ``learning_rate`` (Hinton and Salakhutdinov used 1e-3 for the linear code
+layer, against 0.1 for binary layers); too large a rate makes training diverge (a
+DivergenceError naming ``learning_rate``)."""
 
     def mean(self, pre):
         return np.array(pre, copy=True)
@@ -178,6 +263,10 @@ class _GaussianHidden(HiddenUnits):
     def log_marginal_pseudo_diff(self, pre, d):
         return d * (pre + 0.5 * d)
 
+    def pseudo_free_energy_gap(self, gap, pre, d, W):
+        # the sum over hidden units in closed form: d_i (pre W)_i + d_i^2 |W_:i|^2 / 2
+        return gap - d * (pre @ W) - 0.5 * d * d * (W * W).sum(axis=0)
+
 
 class _NReLUHidden(HiddenUnits):
     """Noisy rectified linear units (Nair and Hinton 2010).
@@ -191,8 +280,25 @@ class _NReLUHidden(HiddenUnits):
     name = "nrelu"
     kernel_id = _ku.NRELU_HIDDEN
     activation = "relu"
+    real_valued = True
     has_free_energy = False
     discrete = False
+    # Over bounded inputs 0.02: at BernoulliRBM's 0.1 every one of 32 NReLU units died
+    # on 600 digits (constant 0); MNIST validation error was 7.9% at 0.02 and 60.8% at
+    # 0.05 (benchmarks/RESULTS.md, mnist_nrelu). Over Gaussian visible units 0.001:
+    # neither layer is bounded and persistent chains blew up at GaussianBernoulliRBM's
+    # 0.01 (iris, 3-fold, 32-16 NReLU: 4 of 6 fits diverged; 0 of 18 at 0.003 and at
+    # 0.001 on iris, wine and digits).
+    learning_rates = (0.02, 0.001)
+    doc = """\
+noisy rectified linear units (Nair and Hinton 2010), sampled as
+``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives ``max(0, x)``. They have
+no closed-form free energy: ``free_energy``, ``score_samples``, ``score``,
+``log_partition`` and ``log_likelihood`` raise
+:class:`rbmlib.rbm.FreeEnergyUndefinedError` (a NotImplementedError naming "nrelu",
+also an AttributeError so that ``hasattr`` is False), the per-epoch
+pseudo-likelihood in ``history_`` is nan and ``validation_fraction`` must be None.
+Also prefer a smaller ``learning_rate`` than for binary units."""
 
     def mean(self, pre):
         return np.maximum(pre, 0)
@@ -204,6 +310,9 @@ class _NReLUHidden(HiddenUnits):
 
     def log_marginal(self, pre):
         self.check_free_energy("The free energy")
+
+    def clip(self, h):
+        return np.maximum(h, 0, out=h)
 
 
 #: The hidden unit types by name (the values of ``hidden_units``).
@@ -246,12 +355,22 @@ class VisibleUnits:
     has_sigma : bool
         Whether the units have standard deviations (``sigma_``, learned with
         ``learn_sigma``).
+    real_valued : bool
+        Whether the states are unbounded reals (Gaussian units: a DBN
+        standardises their input, an autoencoder reconstructs it with a linear
+        output and the squared error) rather than values in [0, 1].
+    takes_categories : bool
+        Whether the estimator's data are categories (integer codes or a
+        DataFrame, one column per group of units), which it encodes as the
+        units' one-hot states, rather than the states themselves.
     """
 
     name = ""
     kernel_id = -1
     discrete = True
     has_sigma = False
+    real_valued = False
+    takes_categories = False
 
     def hidden_input(self, X, sigma):
         """What the hidden units see of the visible states X (dense or CSR)."""
@@ -370,6 +489,7 @@ class _GaussianVisible(VisibleUnits):
     kernel_id = GAUSSIAN_VISIBLE
     discrete = False
     has_sigma = True
+    real_valued = True
 
     def hidden_input(self, X, sigma):
         inv_var = (1.0 / sigma**2).astype(X.dtype, copy=False)
@@ -423,6 +543,7 @@ class _CategoricalVisible(VisibleUnits):
 
     name = "categorical"
     kernel_id = CATEGORICAL_VISIBLE
+    takes_categories = True
 
     def __init__(self, offsets=None):
         if offsets is not None:

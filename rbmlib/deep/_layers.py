@@ -1,6 +1,11 @@
 """The layers of a DBN: the bottom layer's units (``first_layer``), the RBM class and
 default CD rate of each layer, layer sizes, the scalers of real-valued layers and the
 affine maps that carry a DBN's weights into a network.
+
+What depends on a unit type is read from the unit table (:mod:`rbmlib.units`): the
+visible units above a hidden layer (``HiddenUnits.visible_above``), its default CD
+rate (``default_learning_rate``), its fine-tuning activation, and the RBM class of a
+visible unit type (``rbmlib.rbm._base.RBM_CLASSES``, filled by the RBM classes).
 """
 
 import math
@@ -16,19 +21,16 @@ from sklearn.utils.validation import (
 from ..mlp import (
     canonical_csr,
 )
+from ..rbm._base import RBM_CLASSES
 from ..rbm._common import in_unit_interval, value_range
 from ..rbm.bernoulli import BernoulliRBM
 from ..rbm.categorical import CategoricalRBM
 from ..rbm.gaussian import GaussianBernoulliRBM
+from ..units import HIDDEN_UNITS, VISIBLE_UNITS
 
-_FIRST_LAYERS = ("auto", "bernoulli", "gaussian", "categorical")
-_HIDDEN_UNITS = ("bernoulli", "gaussian", "nrelu")
-#: RBM class of the bottom layer, by ``first_layer``.
-_FIRST_LAYER_CLASSES = {"bernoulli": BernoulliRBM, "gaussian": GaussianBernoulliRBM,
-                        "categorical": CategoricalRBM}
-#: Hidden unit types with real (unbounded) values: the layer above them has
-#: Gaussian visible units on standardised inputs (see DBN, ``scalers_``).
-_REAL_VALUED = ("gaussian", "nrelu")
+#: Values of ``first_layer``: "auto" (chosen from the data, see _auto_first_layer)
+#: or a visible unit type that has an RBM class.
+_FIRST_LAYERS = ("auto", *RBM_CLASSES)
 
 #: With ``n_iter="auto"`` each layer gets at least this many CD updates (and at
 #: least ``_AUTO_MIN_EPOCHS`` epochs): 10 epochs of 10-row batches move the
@@ -40,23 +42,6 @@ _AUTO_MIN_EPOCHS = 10
 #: A pretrained layer none of whose hidden probabilities has a standard
 #: deviation of at least this over the rows is "flat" (see _n_informative_layers).
 _FLAT_STD = 0.01
-#: CD learning rate of a layer when ``learning_rate`` is None, by (Gaussian visible
-#: units?, hidden units), where the RBM class's default does not fit the hidden units:
-#: - NReLU over bounded inputs: 0.02. At BernoulliRBM's 0.1 every one of 32 NReLU units
-#:   died on 600 digits (constant 0); MNIST validation error was 7.9% at 0.02 and 60.8%
-#:   at 0.05 (benchmarks/RESULTS.md, mnist_nrelu).
-#: - linear (Gaussian) units over bounded inputs: 0.01, as DBNAutoencoder's code layer;
-#:   0.1 diverged in the first epoch on the digits.
-#: - NReLU or linear units over Gaussian visible units: 0.001 (Hinton and Salakhutdinov's
-#:   rate for linear units). Neither layer is bounded and persistent chains blew up at
-#:   GaussianBernoulliRBM's 0.01 (iris, 3-fold, 32-16 NReLU: 4 of 6 fits diverged; 0 of
-#:   18 at 0.003 and at 0.001 on iris, wine and digits).
-_DEFAULT_LEARNING_RATES = {
-    (False, "nrelu"): 0.02,
-    (False, "gaussian"): 0.01,
-    (True, "nrelu"): 0.001,
-    (True, "gaussian"): 0.001,
-}
 #: Smallest standard deviation a real-valued feature is divided by when it is
 #: standardised for the Gaussian visible units above it (``DBN.scalers_``):
 #: one that varies less is "flat" in the sense of ``_FLAT_STD``.
@@ -95,17 +80,45 @@ def _validate_fit_X(est, X, y="no_validation", **kw):
     return canonical_csr(out)
 
 
-def _rbm_class(first_layer, layer, below="bernoulli"):
-    """RBM class of layer ``layer``.
+def _layer_visible_units(first_layer, layer, below=None):
+    """The visible units (an entry of :data:`rbmlib.units.VISIBLE_UNITS`) of layer ``layer``.
 
-    Layer 0 takes ``first_layer``'s class. A layer above it has Gaussian
-    visible units (:class:`GaussianBernoulliRBM`, on standardised inputs) when
-    the hidden units below it, ``below``, are real-valued ("gaussian" or
-    "nrelu"), and Bernoulli visible units when they are probabilities.
+    Layer 0 has ``first_layer``'s. A layer above it has the visible units that
+    model the hidden units below it, ``below`` (a name): ``visible_above`` of
+    their table entry, Gaussian visible units (on standardised inputs) over
+    real-valued hidden units and Bernoulli visible units over probabilities.
     """
     if layer == 0:
-        return _FIRST_LAYER_CLASSES[first_layer]
-    return GaussianBernoulliRBM if below in _REAL_VALUED else BernoulliRBM
+        return VISIBLE_UNITS[first_layer]
+    return VISIBLE_UNITS[HIDDEN_UNITS[below].visible_above]
+
+
+def _rbm_class(first_layer, layer, below=None):
+    """RBM class of layer ``layer``: the one of its visible units (``_layer_visible_units``)."""
+    return RBM_CLASSES[_layer_visible_units(first_layer, layer, below).name]
+
+
+def _default_learning_rate(first_layer, layer, hidden_units):
+    """CD learning rate of layer ``layer`` when ``learning_rate`` is None (None: its RBM
+    class's default): the unit table's rate of its hidden units over its visible units
+    (``HiddenUnits.default_learning_rate``); ``hidden_units`` names every layer's."""
+    visible = _layer_visible_units(first_layer, layer, hidden_units[layer - 1] if layer else None)
+    return HIDDEN_UNITS[hidden_units[layer]].default_learning_rate(visible)
+
+
+def _real_valued_hidden(name):
+    """Whether ``name`` names real-valued hidden units (the unit table's ``real_valued``);
+    False for a value that names no hidden unit type (not validated yet)."""
+    unit = HIDDEN_UNITS.get(name) if isinstance(name, str) else None
+    return unit is not None and unit.real_valued
+
+
+def _categorical_first_layer(first_layer):
+    """Whether ``first_layer`` names visible units whose data are categories (the unit
+    table's ``takes_categories``: CategoricalRBM's); False for "auto" and for values
+    that name no unit type."""
+    units = VISIBLE_UNITS.get(first_layer) if isinstance(first_layer, str) else None
+    return units is not None and units.takes_categories
 
 
 def _is_categorical_frame(X):
@@ -143,8 +156,7 @@ def _input_scaler(X):
 def _fitted_first_layer(dbn):
     """The visible unit type of a fitted DBN's bottom RBM."""
     kind = type(dbn.rbms_[0])
-    return next((name for name, cls in _FIRST_LAYER_CLASSES.items() if kind is cls),
-                "bernoulli")
+    return next((name for name, cls in RBM_CLASSES.items() if kind is cls), "bernoulli")
 
 
 def _floor_scale(scaler):
@@ -216,9 +228,9 @@ def _hidden_unit_names(value, n_layers):
     """
     names = _per_layer("hidden_units", value, n_layers)
     for l, u in enumerate(names):
-        if not isinstance(u, str) or u not in _HIDDEN_UNITS:
+        if not isinstance(u, str) or u not in HIDDEN_UNITS:
             raise ValueError(
-                f"hidden_units must be one of {list(_HIDDEN_UNITS)} or a list of them "
+                f"hidden_units must be one of {list(HIDDEN_UNITS)} or a list of them "
                 f"(one per layer); entry {l} is {u!r}."
             )
     return names
@@ -263,7 +275,7 @@ def _categorical_dbn(dbn):
     """Whether a DBN (fitted or not) has a categorical bottom layer."""
     if hasattr(dbn, "rbms_"):
         return isinstance(dbn.rbms_[0], CategoricalRBM)
-    return getattr(dbn, "first_layer", None) == "categorical"
+    return _categorical_first_layer(getattr(dbn, "first_layer", None))
 
 
 def _dbn_affine_maps(dbn, n_layers=None):

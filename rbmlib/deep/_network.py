@@ -46,9 +46,9 @@ from ._layers import (
     _AUTO_SMALL_LEARNING_RATE,
     _FIRST_LAYERS,
     _FLAT_STD,
-    _HIDDEN_UNITS,
     _auto_first_layer,
     _categorical_dbn,
+    _categorical_first_layer,
     _dbn_affine_maps,
     _fitted_first_layer,
     _hidden_unit_names,
@@ -66,7 +66,7 @@ class _BaseDBNNetwork(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
-        "hidden_units": [StrOptions(set(_HIDDEN_UNITS)), list, tuple],
+        "hidden_units": [StrOptions(set(HIDDEN_UNITS)), list, tuple],
         "dbn": [None, HasMethods(["fit", "transform"])],
         "n_iter_pretrain": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
                             "array-like"],
@@ -578,8 +578,8 @@ class _BaseDBNNetwork(BaseEstimator):
         first_layer = getattr(inner if inner is not None else self, "first_layer", "bernoulli")
         if inner is not None and hasattr(inner, "rbms_"):
             return _categorical_dbn(inner)
-        return first_layer == "categorical" or (first_layer == "auto"
-                                                 and _is_categorical_frame(X))
+        return _categorical_first_layer(first_layer) or (first_layer == "auto"
+                                                         and _is_categorical_frame(X))
 
     def _fit_encoder(self, X, inner):
         """The fitted CategoricalRBM whose one-hot encoding of X the network reads.
@@ -716,7 +716,7 @@ class _BaseDBNNetwork(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        if getattr(self, "first_layer", None) == "categorical":
+        if _categorical_first_layer(getattr(self, "first_layer", None)):
             tags.input_tags.sparse = False
             tags.input_tags.allow_nan = True
             tags.input_tags.categorical = True

@@ -29,20 +29,31 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._blocks import is_dask_collection, lazy_method
 from ..mlp import SCHEDULES, SOLVERS, canonical_csr, forward, glorot_uniform
-from ._layers import _REAL_VALUED, _affine_hidden_map, _layer_sizes, _per_layer, _validate_fit_X
+from ..units import HIDDEN_UNITS, VISIBLE_UNITS
+from ._layers import (
+    _affine_hidden_map,
+    _layer_sizes,
+    _per_layer,
+    _real_valued_hidden,
+    _validate_fit_X,
+)
 from ._network import _BaseDBNNetwork
 from .dbn import DBN
 
 __all__ = ["DBNAutoencoder"]
 
-_VISIBLE = ("auto", "bernoulli", "gaussian")
-_CODE_UNITS = ("gaussian", "bernoulli")
+#: visible_units: "auto" or a visible unit type whose states the network reconstructs
+#: (not categories: the reconstruction has no softmax groups).
+_VISIBLE = ("auto", *(name for name, u in VISIBLE_UNITS.items() if not u.takes_categories))
+#: code_units: the hidden unit types whose activation is one of Hinton and
+#: Salakhutdinov's code layers, linear or logistic (rectified codes are untested).
+_CODE_ACTIVATIONS = ("identity", "logistic")
+_CODE_UNITS = tuple(name for name, u in HIDDEN_UNITS.items()
+                    if u.activation in _CODE_ACTIVATIONS)
 #: CD learning rate of a Gaussian (linear) code layer when learning_rate_pretrain
 #: is None: linear hidden units are unbounded and diverge at the Bernoulli
 #: layers' 0.1 (on the digits, within 10 epochs); the paper used 0.001 on MNIST.
 _GAUSSIAN_CODE_LEARNING_RATE = 0.01
-#: Network activation of each RBM hidden-unit type (its conditional mean).
-_UNIT_ACTIVATION = {"bernoulli": "logistic", "gaussian": "identity"}
 _ARCHITECTURES = ("auto", "deep", "pca")
 #: architecture="auto": share of the training rows held out to compare the deep
 #: autoencoder (fine-tuned on the other rows) with PCA, and the fewest rows
@@ -66,6 +77,19 @@ def _neg_sq_error(Y, P, sample_weight=None):
     """Minus the mean over rows of the squared error summed over features."""
     err = np.sum((np.asarray(Y, dtype=np.float64) - P) ** 2, axis=1)
     return -float(np.average(err, weights=sample_weight))
+
+
+def _standardised_visible(vis):
+    """Whether the visible units ``vis`` are real-valued (the unit table's
+    ``real_valued``): X standardised, reconstructed by a linear output with the
+    squared error. False for a dbn's unresolved first_layer="auto"."""
+    return vis in VISIBLE_UNITS and VISIBLE_UNITS[vis].real_valued
+
+
+def _bounded_visible(vis):
+    """Whether the visible units ``vis`` take X in [0, 1] (not ``real_valued``): a
+    logistic output with the cross-entropy. False for an unresolved "auto"."""
+    return vis in VISIBLE_UNITS and not VISIBLE_UNITS[vis].real_valued
 
 
 def _in_unit_interval(X):
@@ -447,7 +471,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         sizes = self._encoder_sizes()
         visible = visible or getattr(self, "_visible_fit", "bernoulli")
         lr = self.learning_rate_pretrain
-        if lr is None and self.code_units == "gaussian":
+        if lr is None and _real_valued_hidden(self.code_units):
             lr = [None] * (len(sizes) - 1) + [_GAUSSIAN_CODE_LEARNING_RATE]
         return DBN(
             sizes,
@@ -501,7 +525,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             return any(s is not None for s in getattr(inner, "scalers_", ()))
         n = len(_layer_sizes(inner.hidden_layer_sizes))
         units = _per_layer("hidden_units", getattr(inner, "hidden_units", "bernoulli"), n)
-        return any(u in _REAL_VALUED for u in units[:-1])
+        return any(_real_valued_hidden(u) for u in units[:-1])
 
     def _code_unit_type(self, inner):
         if inner is None:
@@ -528,12 +552,13 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     def _activations(self, n_hidden, unit_activations=()):
         L = (n_hidden + 1) // 2
         code = self._code_unit_type(self._check_dbn())
-        if code not in _UNIT_ACTIVATION:
+        if code not in _CODE_UNITS:
             raise ValueError(
                 f"DBNAutoencoder: the code layer's hidden units must be one of "
-                f"{sorted(_UNIT_ACTIVATION)}; got {code!r}."
+                f"{sorted(_CODE_UNITS)}; got {code!r}."
             )
-        return ["logistic"] * (L - 1) + [_UNIT_ACTIVATION[code]] + ["logistic"] * (L - 1)
+        return (["logistic"] * (L - 1) + [HIDDEN_UNITS[code].activation]
+                + ["logistic"] * (L - 1))
 
     def _initial_weights(self, dbn, n_features, n_outputs, dtype, rng, n_layers=None):
         """The unrolled network: encoder = up-passes, decoder = down-passes.
@@ -579,7 +604,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             vis = "bernoulli" if _in_unit_interval(X) else "gaussian"
         else:
             vis = self.visible_units
-        if vis == "bernoulli" and not _in_unit_interval(X):
+        if _bounded_visible(vis) and not _in_unit_interval(X):
             vals = X.data if sp.issparse(X) else X
             raise ValueError(
                 f"visible_units='bernoulli' needs X in [0, 1] (the cross-entropy "
@@ -596,7 +621,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     def _network_input(self, X):
         """Validated X in the network's units (standardised for Gaussian units)."""
         X = self._validate_X_predict(X)
-        if self.visible_units_ == "gaussian":
+        if _standardised_visible(self.visible_units_):
             return self._standardise(X, self._x_mean, self._x_scale)
         return X
 
@@ -696,12 +721,12 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         X_pre = self._pretrain_input(X_dask, X)
         if cont:
             vis = self.visible_units_
-            if vis == "bernoulli":
+            if _bounded_visible(vis):
                 self._resolve_visible_bernoulli_check(X)
         else:
             vis = self._resolve_visible(X, inner)
         extra = {"visible_units_": vis, "_x_mean": None, "_x_scale": None}
-        if vis == "gaussian":
+        if _standardised_visible(vis):
             if cont and getattr(self, "_x_mean", None) is not None:
                 mean, scale = self._x_mean, self._x_scale
             elif sp.issparse(X):
@@ -768,7 +793,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         V = np.zeros((d, k))
         V[:, :m] = pca.components_.T
         mu = pca.mean_
-        if vis == "gaussian":  # Xn = (X - mean) / scale
+        if _standardised_visible(vis):  # Xn = (X - mean) / scale
             mean, scale = np.asarray(mean, np.float64), np.asarray(scale, np.float64)
             W_enc, b_enc = scale[:, None] * V, (mean - mu) @ V
             W_dec, b_dec = V.T / scale, (mu - mean) / scale
@@ -803,14 +828,14 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         R = forward(np.ascontiguousarray(Xn[held]), state["coefs_"], state["intercepts_"],
                     state["out_activation_"], n_jobs=self.n_jobs,
                     activation=state["activations_"]).astype(np.float64)
-        if vis == "gaussian":
+        if _standardised_visible(vis):
             R = R * extra["_x_scale"] + extra["_x_mean"]
         deep_rows = np.sum((X_held - R) ** 2, axis=1)
         coefs, intercepts = self._pca_weights(Xd[rows], vis, extra["_x_mean"],
                                               extra["_x_scale"])
         R = forward(np.ascontiguousarray(Xn[held]), coefs, intercepts, "identity",
                     n_jobs=self.n_jobs, activation=["identity"]).astype(np.float64)
-        if vis == "gaussian":
+        if _standardised_visible(vis):
             R = R * extra["_x_scale"] + extra["_x_mean"]
         diff = deep_rows - np.sum((X_held - R) ** 2, axis=1)
         se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else np.inf
@@ -865,7 +890,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def _output_units(self, R):
         """Network output in the units of X."""
-        if self.visible_units_ == "gaussian":
+        if _standardised_visible(self.visible_units_):
             R = R * self._x_scale + self._x_mean
         return R
 

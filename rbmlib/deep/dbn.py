@@ -52,14 +52,14 @@ from ..mlp import (
 from ..rbm._common import value_range
 from ..rbm.bernoulli import BernoulliRBM
 from ..rbm.categorical import CategoricalRBM
-from ..rbm.gaussian import GaussianBernoulliRBM
+from ..units import HIDDEN_UNITS
 from ._layers import (
-    _DEFAULT_LEARNING_RATES,
     _FIRST_LAYERS,
-    _HIDDEN_UNITS,
     _affine_hidden_map,
     _auto_epochs,
     _auto_first_layer,
+    _categorical_first_layer,
+    _default_learning_rate,
     _floor_scale,
     _hidden_unit_names,
     _input_scaler,
@@ -238,7 +238,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "first_layer": [StrOptions(set(_FIRST_LAYERS))],
-        "hidden_units": [StrOptions(set(_HIDDEN_UNITS)), "array-like"],
+        "hidden_units": [StrOptions(set(HIDDEN_UNITS)), "array-like"],
         "learning_rate": [None, Interval(Real, 0, None, closed="neither"), "array-like"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
@@ -355,12 +355,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                   if settings[name][l] is not None and name in cls._get_param_names()
                   and (name != "sample_visible" or cls is BernoulliRBM)}
             if settings["learning_rate"][l] is None:
-                rate = _DEFAULT_LEARNING_RATES.get(
-                    (cls is GaussianBernoulliRBM, hidden_units[l]))
+                rate = _default_learning_rate(first_layer, l, hidden_units)
                 if rate is not None:
                     kw["learning_rate"] = rate
-            if hidden_units[l] != "bernoulli" or "hidden_units" in cls._get_param_names():
-                kw["hidden_units"] = hidden_units[l]
+            kw["hidden_units"] = hidden_units[l]  # every RBM class takes them
             kw.update(extra[l])
             rbms.append(cls(n_components=h, random_state=int(seeds[l]),
                             verbose=max(0, int(self.verbose) - 1), n_jobs=self.n_jobs, **kw))
@@ -417,7 +415,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         first_layer = self.first_layer
         if first_layer == "auto" and _is_categorical_frame(X):
             first_layer = "categorical"
-        categorical = first_layer == "categorical"
+        categorical = _categorical_first_layer(first_layer)
         source = streaming_source(X, self.block_size)
         if source is not None:
             if categorical:
@@ -731,20 +729,19 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _hidden_state_below(self, l, v):
         """Layer ``l``'s visible state as the hidden state of layer ``l - 1``: the
-        standardisation undone, and clipped at 0 for NReLU units."""
+        standardisation undone and the values put back in the range of the hidden
+        units' states (``HiddenUnits.clip``: at 0 for NReLU units)."""
         scaler = self._scaler(l)
         if scaler is None:
             return v
         h = scaler.inverse_transform(np.asarray(v)).astype(v.dtype, copy=False)
-        if self.rbms_[l - 1]._hidden_unit().name == "nrelu":
-            np.maximum(h, 0, out=h)
-        return h
+        return self.rbms_[l - 1]._hidden_unit().clip(h)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        if self.first_layer == "categorical":
+        if _categorical_first_layer(self.first_layer):
             tags.input_tags.sparse = False
             tags.input_tags.allow_nan = True
             tags.input_tags.categorical = True

@@ -110,6 +110,14 @@ def _own(a, dtype=None):
     return np.array(a, dtype=dtype if dtype is not None else a.dtype, order="C", copy=True)
 
 
+#: The RBM estimator of each visible unit type, by its name in the unit table
+#: (:data:`rbmlib.units.VISIBLE_UNITS`). A class registers with a class keyword,
+#: ``class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"])``;
+#: the DBN builds its layers from it (``first_layer``, and above hidden units ``u``
+#: ``RBM_CLASSES[u.visible_above]``).
+RBM_CLASSES = {}
+
+
 class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutMixin,
                TransformerMixin, BaseEstimator):
     """Shared machinery of the RBM estimators (not public).
@@ -124,6 +132,17 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     """
 
     _visible_units = VISIBLE_UNITS["bernoulli"]
+
+    def __init_subclass__(cls, visible_units=None, **kwargs):
+        """With ``visible_units`` (a :class:`rbmlib.units.VisibleUnits`), register the
+        class as their RBM estimator (``RBM_CLASSES``) and set its ``_visible_units``,
+        unless it defines them itself (CategoricalRBM: a property of its fitted groups)."""
+        super().__init_subclass__(**kwargs)
+        if visible_units is not None:
+            RBM_CLASSES[visible_units.name] = cls
+            if "_visible_units" not in cls.__dict__:
+                cls._visible_units = visible_units
+
     # history_ key and verbose label of the per-epoch mean of score_samples
     _score_key = "pseudo_log_likelihood"
     _score_label = "pseudo-likelihood"
@@ -448,8 +467,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         Not for Bernoulli units fed values outside [0, 1] (warned about):
         there the data's scale, not the learning rate, saturates them.
         """
-        if self._hidden_unit().name != "bernoulli":
-            return False  # only binary hidden units saturate
+        if self._hidden_unit().real_valued:
+            return False  # only bounded hidden units saturate
         return bool(X_monitor.size == 0 or (X_monitor.min() >= -_RANGE_TOL
                                             and X_monitor.max() <= 1 + _RANGE_TOL))
 

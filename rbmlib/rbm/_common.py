@@ -130,14 +130,10 @@ def _pseudo_loglik(unit, X, pre, W, b):
     visible units and any hidden unit type with a free energy (NumPy, float64).
 
     ``F(x^(i)) - F(x) = -b_i d_i - sum_j [phi(pre_j + d_i W_ji) - phi(pre_j)]`` with
-    ``d_i = 1 - 2 x_i`` and ``phi`` the unit's ``log_marginal``. Row blocks of
-    the caller bound the (n, V, H) temporary; Gaussian hidden units use the
-    closed form ``phi(x + d) - phi(x) = d (x + d / 2)`` (two products).
+    ``d_i = 1 - 2 x_i`` and ``phi`` the unit's ``log_marginal``, as the unit's
+    ``pseudo_free_energy_gap`` gives it. Row blocks of the caller bound its
+    (n, V, H) temporary (Gaussian hidden units sum over j in closed form).
     """
     d = 1.0 - 2.0 * X
-    if unit.name == "gaussian":
-        g = -b * d - d * (pre @ W) - 0.5 * d * d * (W * W).sum(axis=0)
-    else:
-        diff = unit.log_marginal_pseudo_diff(pre[:, None, :], d[:, :, None] * W.T[None])
-        g = -b * d - diff.sum(axis=2)
+    g = unit.pseudo_free_energy_gap(-b * d, pre, d, W)
     return -_softplus(-g).sum(axis=1)

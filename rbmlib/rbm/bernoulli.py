@@ -7,9 +7,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import StrOptions
 
-from .._kernels.monitor import pseudo_loglik_bernoulli
 from .._parallel import thread_limits
 from ..exceptions import OutOfRangeWarning
+from ..units import VISIBLE_UNITS
 from ._base import _BaseRBM
 from ._common import (
     _HELD_OUT_OUTSIDE_SHARE,
@@ -21,7 +21,7 @@ from ._common import (
 )
 
 
-class BernoulliRBM(_BaseRBM):
+class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     """Bernoulli Restricted Boltzmann Machine trained by CD-k or persistent CD.
 
     Binary visible and hidden units. A drop-in replacement for
@@ -436,13 +436,14 @@ class BernoulliRBM(_BaseRBM):
         W, _, b, _ = self._params(P)
         pre = np.ascontiguousarray(self._hidden_pre(Xd, P), dtype=np.float64)
         unit = self._hidden_unit()
-        if unit.name != "bernoulli":
+        kernel = unit.pseudo_loglik_kernel
+        if kernel is None:
             return _pseudo_loglik(unit, np.asarray(Xd, dtype=np.float64), pre,
                                   np.asarray(W, dtype=np.float64),
                                   np.asarray(b, dtype=np.float64))
         out = np.empty(Xd.shape[0], dtype=np.float64)
         with thread_limits(self.n_jobs):
-            pseudo_loglik_bernoulli(
+            kernel(
                 np.ascontiguousarray(Xd, dtype=np.float64), pre,
                 np.ascontiguousarray(W.T, dtype=np.float64),
                 np.ascontiguousarray(b, dtype=np.float64), out,

@@ -28,14 +28,15 @@ from .. import likelihood
 from .._blocks import is_dask_collection, lazy_method, mean_over_rows
 from .._kernels import categorical as _ck
 from .._parallel import thread_limits
-from ..units import categorical_units
+from ..units import VISIBLE_UNITS, categorical_units
 from ._base import _BaseRBM, _TrainState
 from ._categories import _CategoryEncoding
 from ._common import _needs_free_energy, _row_blocks
 
 __all__ = ["CategoricalRBM"]
 
-class CategoricalRBM(_CategoryEncoding, _BaseRBM):
+class CategoricalRBM(_CategoryEncoding, _BaseRBM,
+                     visible_units=VISIBLE_UNITS["categorical"]):
     """RBM with categorical (softmax) visible units, trained by CD-k or persistent CD.
 
     Each input column is one group of ``K_i`` one-hot visible units of which

@@ -56,7 +56,7 @@ def _column_variance(X, chunk_elements=2**15):
     return np.where(np.isnan(var), np.inf, var)
 
 
-class GaussianBernoulliRBM(_BaseRBM):
+class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
 
     Energy (Cho, Ilin and Raiko 2011), with per-visible standard deviations
@@ -282,7 +282,6 @@ class GaussianBernoulliRBM(_BaseRBM):
     (100, 3)
     """
 
-    _visible_units = VISIBLE_UNITS["gaussian"]
     _score_key = "negative_free_energy"
     _score_label = "-free energy"
 
