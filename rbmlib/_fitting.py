@@ -26,25 +26,25 @@ and ``copy()`` (a snapshot the loop keeps per completed epoch). ``data`` is
 whatever the model's epoch step reads (the training rows, scratch buffers, a
 random generator); the loop only hands it to the hooks.
 
-======================================================= ===========================
-Hook (on the model)                                     Default
-======================================================= ===========================
-``_epoch_step(state, data, epoch)`` -> step             required: one pass over the
-                                                        data, updating ``state`` in
-                                                        place; returns what the
-                                                        hooks below read (e.g. the
-                                                        epoch's loss) or None
-``_check_divergence(state, data, step)`` -> str | None  None (never diverges)
-``_divergence_error(bad, state, data, committed,        ``DivergenceError`` naming
-epoch)`` -> exception                                   the epoch and ``bad``
-``_epoch_record(state, data, step, seconds)`` -> dict   ``{"epoch", "seconds"}``
-``_epoch_line(state, data, record, seconds, elapsed,    ``[Name] Iteration n, ...,
-epoch, n_epochs)`` -> str                               time = ..., time left ~ ...``
-``_verbose_label(data)`` -> str                         ``[Name]``
-``_interrupt_message(committed, n_done, n_epochs)``     the model kept as after
--> str                                                  epoch n
-``_snapshot(state)``                                    ``state.copy()``
-======================================================= ===========================
+Hooks (on the model; all but the first have defaults on :class:`EpochTrainer`):
+
+``_epoch_step(state, data, epoch) -> step``
+    Required. One pass over the data, updating ``state`` in place; returns what
+    the hooks below read (e.g. the epoch's loss) or None.
+``_check_divergence(state, data, step) -> str or None``
+    What the epoch broke (default: None, never).
+``_divergence_error(bad, state, data, committed, epoch) -> exception``
+    The error raised for it (default: a DivergenceError naming the epoch);
+    ``committed`` is the state of the last completed epoch.
+``_epoch_record(state, data, step, seconds) -> dict``
+    The epoch's record in the history (default: ``{"epoch", "seconds"}``).
+``_epoch_line(state, data, record, seconds, elapsed, epoch, n_epochs) -> str``
+    The verbose line (default: ``[Name] Iteration n, <figures>, time = ...,
+    time left ~ ...``); ``_verbose_label(data)`` its prefix (``[Name]``).
+``_interrupt_message(committed, n_done, n_epochs) -> str``
+    The RuntimeWarning of a Ctrl-C that kept ``n_done`` epochs.
+``_snapshot(state)``
+    The copy kept per completed epoch (default: ``state.copy()``).
 
 A :class:`StoppingRule` decides after each epoch whether training stops (and
 may print a line, such as the adaptive schedule's new learning rate); its
