@@ -36,7 +36,7 @@ import numpy as np
 
 from ._jit import njit, prange
 from .cd import cd_update
-from .partition import gray_flip
+from .partition import chunk_start, gray_flip
 from .sampling import gaussian, softplus, stream_key, uniform
 from .units import (  # noqa: F401  (softmax_groups: the units' sampler, re-exported)
     BERNOULLI_HIDDEN,
@@ -216,7 +216,7 @@ def log_z_hidden_enumerate(W, c, b, offsets):
     or subtracted per state; recomputed at the start of every chunk), with a
     streaming log-sum-exp per chunk. Cost ``O(2^H V)``.
     """
-    H, V = W.shape
+    H = W.shape[0]
     bits = min(H, CHUNK_BITS)
     n_chunks = 1 << (H - bits)
     per = 1 << bits
@@ -225,13 +225,7 @@ def log_z_hidden_enumerate(W, c, b, offsets):
     for ch in prange(n_chunks):
         x = b.copy()
         h = np.zeros(H, np.int8)
-        ch_dot = 0.0
-        for j in range(bits, H):
-            if (ch >> (j - bits)) & 1:
-                h[j] = 1
-                ch_dot += c[j]
-                for i in range(V):
-                    x[i] += W[j, i]
+        ch_dot = chunk_start(ch, bits, h, c, W, x)
         mx = -np.inf
         s = 0.0
         for t in range(per):
@@ -270,7 +264,7 @@ def log_z_visible_enumerate(WT, c, b, offsets, unit=BERNOULLI_HIDDEN):
     -------
     float
     """
-    V, H = WT.shape
+    H = WT.shape[1]
     G = offsets.shape[0] - 1
     n = 1
     for g in range(G):

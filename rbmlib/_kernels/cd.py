@@ -305,7 +305,7 @@ def _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weig
                  sparsity_target, sparsity_cost):
     """Weight decay and sparsity terms into ``vel_W`` (which holds the momentum and
     data terms), then ``W += vel_W``. ``grad_W[0]`` is scratch."""
-    H, V = W.shape
+    H = W.shape[0]
     do_sparse = sparsity_cost > 0.0
     vm = grad_W[0]
     if do_sparse:

@@ -132,33 +132,38 @@ def _hidden_probs_sample(v, W, c, out, hs, key, hidden_units):
 
 
 @njit(cache=True)
-def _visible_step(h, W, b, sigma, offsets, codes, pv, vk, key, mean_only, visible_units):
-    """vk = a sample of p(v | h) (E[v | h] when ``mean_only``); pv is scratch."""
-    np.dot(h, W, pv)
-    visible_sample_rows(pv, b, (sigma, offsets, codes), vk, key, mean_only, visible_units)
+def _gibbs_steps(m, k, mean_field, units, seed, base, params, offsets, scratch):
+    """The Gibbs steps of a chain that starts from the hidden states ``hs[:m]``.
+
+    Step ``s`` draws the visible states ``Vcat[m:2m]`` (their means instead in the
+    last step with ``mean_field``) from stream ``base + 2 s + 1`` and, except in
+    the last step, whose hidden half belongs to the sampler, the hidden means
+    ``Hcat[m:2m]`` and states ``hs[:m]`` from stream ``base + 2 s + 2``.
+    """
+    visible_units, hidden_units = units
+    W, c, b, sigma = params[0], params[1], params[2], params[3]
+    Vcat, Hcat, hs, pre_v, codes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[5]
+    vk, phk, h, pv = Vcat[m:2 * m], Hcat[m:2 * m], hs[:m], pre_v[:m]
+    for step in range(k):
+        np.dot(h, W, pv)
+        visible_sample_rows(pv, b, (sigma, offsets, codes), vk,
+                            stream_key(seed, base + np.uint64(2 * step + 1)),
+                            mean_field and step == k - 1, visible_units)
+        if step < k - 1:
+            _hidden_probs_sample(vk, W, c, phk, h,
+                                 stream_key(seed, base + np.uint64(2 * step + 2)), hidden_units)
 
 
 @njit(cache=True)
 def _cd_chain(m, k, mean_field, units, seed, update_index, params, offsets, scratch):
     """CD-k: the positive phase, then ``k`` Gibbs steps from its hidden sample."""
-    visible_units, hidden_units = units
-    W, c, b, sigma = params[0], params[1], params[2], params[3]
-    Vcat, Hcat, hs, pre_v, codes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[5]
+    W, c = params[0], params[1]
+    Vcat, Hcat, hs = scratch[0], scratch[1], scratch[2]
     base = np.uint64(update_index) * np.uint64(2 * k + 1)
-    v0, vk = Vcat[:m], Vcat[m:2 * m]
-    ph0, phk = Hcat[:m], Hcat[m:2 * m]
-    h = hs[:m]
-    pv = pre_v[:m]
-    _hidden_probs_sample(v0, W, c, ph0, h, stream_key(seed, base), hidden_units)
-    for step in range(k):
-        key_v = stream_key(seed, base + np.uint64(2 * step + 1))
-        key_h = stream_key(seed, base + np.uint64(2 * step + 2))
-        _visible_step(h, W, b, sigma, offsets, codes, pv, vk, key_v,
-                      mean_field and step == k - 1, visible_units)
-        if step < k - 1:
-            _hidden_probs_sample(vk, W, c, phk, h, key_h, hidden_units)
-        else:
-            _hidden_probs(vk, W, c, phk, hidden_units)
+    _hidden_probs_sample(Vcat[:m], W, c, Hcat[:m], hs[:m], stream_key(seed, base), units[1])
+    _gibbs_steps(m, k, mean_field, units, seed, base, params, offsets, scratch)
+    if k > 0:
+        _hidden_probs(Vcat[m:2 * m], W, c, Hcat[m:2 * m], units[1])
 
 
 @njit(cache=True)
@@ -173,28 +178,19 @@ def _pcd_chain(m, k, mean_field, units, seed, update_index, params, offsets, cha
     those of the unstacked order (each pass draws from its own key), so the
     order changes no random number.
     """
-    visible_units, hidden_units = units
-    W, c, b, sigma = params[0], params[1], params[2], params[3]
+    W, c = params[0], params[1]
     hchain = chains[0]
-    Vcat, Hcat, hs, pre_v, codes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[5]
+    Vcat, Hcat, hs = scratch[0], scratch[1], scratch[2]
     base = np.uint64(update_index) * np.uint64(2 * k + 1)
-    v0, vk = Vcat[:m], Vcat[m:2 * m]
-    ph0, phk = Hcat[:m], Hcat[m:2 * m]
     h = hs[:m]
-    pv = pre_v[:m]
     h[:, :] = hchain[:m]
-    for step in range(k):
-        key_v = stream_key(seed, base + np.uint64(2 * step + 1))
-        key_h = stream_key(seed, base + np.uint64(2 * step + 2))
-        _visible_step(h, W, b, sigma, offsets, codes, pv, vk, key_v,
-                      mean_field and step == k - 1, visible_units)
-        if step == k - 1:
-            # [v0; v_k] W^T in one product: ph0 (means) and ph_k with its sample
-            np.dot(Vcat[:2 * m], W.T, Hcat[:2 * m])
-            hidden_mean_rows(ph0, c, ph0, hidden_units)
-            hidden_sample_rows(phk, c, h, key_h, True, hidden_units)
-        else:
-            _hidden_probs_sample(vk, W, c, phk, h, key_h, hidden_units)
-    if k == 0:
-        _hidden_probs(v0, W, c, ph0, hidden_units)
+    _gibbs_steps(m, k, mean_field, units, seed, base, params, offsets, scratch)
+    if k > 0:
+        # [v0; v_k] W^T in one product: ph0 (means) and ph_k with its sample
+        np.dot(Vcat[:2 * m], W.T, Hcat[:2 * m])
+        hidden_mean_rows(Hcat[:m], c, Hcat[:m], units[1])
+        hidden_sample_rows(Hcat[m:2 * m], c, h, stream_key(seed, base + np.uint64(2 * k)), True,
+                           units[1])
+    else:
+        _hidden_probs(Vcat[:m], W, c, Hcat[:m], units[1])
     hchain[:m] = h

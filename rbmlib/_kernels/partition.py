@@ -66,6 +66,27 @@ def gray_flip(g, s, a, M, x, lin):
     return lin
 
 
+@njit(inline="always", cache=True)
+def chunk_start(ch, low, s, a, M, x):
+    """The first state of chunk ``ch`` of a Gray-code walk over the binary states ``s``.
+
+    Units ``low`` and above take the bits of ``ch`` (``s`` zeros and ``x =
+    offset`` on entry; ``x = offset + s @ M`` kept up to date in place);
+    returns ``lin = s . a``. The walk over units ``0 .. low - 1`` then goes on
+    with :func:`gray_flip`. Shared by the enumerations of log Z here and in the
+    categorical kernels.
+    """
+    lin = 0.0
+    for t in range(s.shape[0] - low):
+        if (ch >> t) & 1:
+            k = low + t
+            s[k] = 1
+            lin += a[k]
+            for i in range(x.shape[0]):
+                x[i] += M[k, i]
+    return lin
+
+
 @njit(parallel=True, cache=True)
 def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
     """log sum over binary states s of exp(a.s + phi(offset + s M)).
@@ -106,14 +127,7 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
     for ch in prange(n_chunks):
         s = np.zeros(n, dtype=np.uint8)
         x = offset.copy()
-        lin = 0.0
-        for t in range(n - low):
-            if (ch >> t) & 1:
-                k = low + t
-                s[k] = 1
-                lin += a[k]
-                for i in range(m):
-                    x[i] += M[k, i]
+        lin = chunk_start(ch, low, s, a, M, x)
         mx = -np.inf
         sm = 0.0
         for g in range(1 << low):
