@@ -4,6 +4,7 @@
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -14,7 +15,7 @@ from ..units import hidden_units as _hidden_units_of
 from ._common import _dense_rows, _needs_free_energy, _row_blocks
 
 
-class _RBMInference:
+class _RBMInference(TransformerMixin):
     """Inference and likelihood methods of the RBM estimators (a mixin of ``_BaseRBM``):
     scores, transform, Gibbs sampling, reconstruction error, free energy, log Z and
     log-likelihood."""
