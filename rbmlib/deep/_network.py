@@ -61,7 +61,9 @@ from .dbn import DBN
 
 
 class _BaseDBNNetwork(BaseEstimator):
-    """Pretraining plus back-propagation, shared by the classifier and the regressor."""
+    """Pretraining plus back-propagation, shared by the classifier, the regressor
+    and the autoencoder; ``__init__`` and ``_parameter_constraints`` hold the
+    parameters of DBNClassifier and DBNRegressor."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -110,6 +112,89 @@ class _BaseDBNNetwork(BaseEstimator):
     #: Whether "auto" fine-tuning takes smaller batches and a larger step on small
     #: tables (the classifier; a regressor's noisy targets overfit with them).
     _small_table_steps = False
+    #: The fitted network's optimiser state, continued by partial_fit (None before
+    #: the first fit) and the CategoricalRBM whose one-hot encoding of X it reads
+    #: (None: X is read as it is); set by every fit.
+    _optimizer_state = None
+    _encoder = None
+
+    # DBNRegressor's parameters (it has no __init__ of its own); DBNClassifier adds
+    # unlabeled_label, DBNAutoencoder has its own set (scikit-learn's rule: each
+    # parameter explicit in the signature, stored as given)
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        first_layer="auto",
+        hidden_units="bernoulli",
+        dbn=None,
+        n_iter_pretrain="auto",
+        learning_rate_pretrain=None,
+        batch_size_pretrain=10,
+        pretrain_params=None,
+        solver="adam",
+        learning_rate_init="auto",
+        learning_rate="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-5,
+        batch_size="auto",
+        max_iter=200,
+        dropout=0.0,
+        input_dropout=0.0,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        activation="auto",
+        negative_slope=0.01,
+        alpha_l1=0.0,
+        rho=0.9,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.first_layer = first_layer
+        self.hidden_units = hidden_units
+        self.dbn = dbn
+        self.n_iter_pretrain = n_iter_pretrain
+        self.learning_rate_pretrain = learning_rate_pretrain
+        self.batch_size_pretrain = batch_size_pretrain
+        self.pretrain_params = pretrain_params
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.activation = activation
+        self.negative_slope = negative_slope
+        self.alpha_l1 = alpha_l1
+        self.rho = rho
+        self.warm_start = warm_start
+        self.validation_fraction = validation_fraction
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------ pretraining
     def _check_dbn(self):
@@ -321,10 +406,8 @@ class _BaseDBNNetwork(BaseEstimator):
                 f"{n_features} inputs and {n_outputs} outputs. Set warm_start=False "
                 f"to fit a new network.")
         return {"coefs": self.coefs_, "intercepts": self.intercepts_,
-                "activations": list(getattr(self, "activations_", ["logistic"] * (
-                    len(self.coefs_) - 1))),
-                "dbn": getattr(self, "dbn_", None),
-                "pretrained_layers": getattr(self, "pretrained_layers_", 0)}
+                "activations": list(self.activations_), "dbn": self.dbn_,
+                "pretrained_layers": self.pretrained_layers_}
 
     @staticmethod
     def _tanh_transfer(coefs, intercepts, activations, n_pretrained, unit_activations=None):
@@ -571,6 +654,20 @@ class _BaseDBNNetwork(BaseEstimator):
         self.__dict__.update(state)  # one call: all of the new fit, or nothing
         return self
 
+    def __setstate__(self, state):
+        # networks pickled before these fitted attributes existed: logistic hidden
+        # layers, no record of the DBN nor of the resolved fine-tuning steps (None:
+        # partial_fit resolves "auto" again, to_sklearn passes the parameters)
+        state = dict(state)
+        if "coefs_" in state:
+            state.setdefault("activations_", ["logistic"] * (len(state["coefs_"]) - 1))
+            state.setdefault("negative_slope_", 0.01)
+            state.setdefault("dbn_", None)
+            state.setdefault("pretrained_layers_", 0)
+            state.setdefault("batch_size_", None)
+            state.setdefault("learning_rate_init_", None)
+        super().__setstate__(state)
+
     # ------------------------------------------------------ categorical input
     def _categorical_fit(self, inner, X=None):
         """Whether this fit reads categories (first_layer="categorical" or such a dbn,
@@ -603,7 +700,7 @@ class _BaseDBNNetwork(BaseEstimator):
         when ``cont``inuing it); ``X_pretrain`` is what the DBN is pretrained
         on (None: X itself).
         """
-        enc = getattr(self, "_encoder", None) if cont else None
+        enc = self._encoder if cont else None
         if not (enc is not None or (not cont and self._categorical_fit(inner, X))):
             X, y = _validate_fit_X(self, X, y, reset=reset, **check_y)
             return X, y, self._pretrain_input(X_dask, X), None
@@ -621,7 +718,7 @@ class _BaseDBNNetwork(BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        enc = getattr(self, "_encoder", None)
+        enc = self._encoder
         if enc is not None:
             # the categories the network was fitted on; unseen ones raise (or, with
             # handle_unknown="ignore", are missing: an all-zero group)
@@ -633,8 +730,7 @@ class _BaseDBNNetwork(BaseEstimator):
     def _forward(self, X, layer=None):
         return forward(X, self.coefs_, self.intercepts_, self.out_activation_, layer=layer,
                        n_jobs=self.n_jobs,
-                       activation=getattr(self, "activations_", "logistic"),
-                       negative_slope=getattr(self, "negative_slope_", 0.01))
+                       activation=self.activations_, negative_slope=self.negative_slope_)
 
     def hidden_activations(self, X, layer=-1):
         """Activations of a hidden layer of the fine-tuned network.
@@ -666,13 +762,13 @@ class _BaseDBNNetwork(BaseEstimator):
         return self._forward(X, layer=layer % n_hidden)
 
     def _sklearn_mlp(self, cls):
-        if getattr(self, "_encoder", None) is not None:
+        if self._encoder is not None:
             raise ValueError(
                 "to_sklearn: this network reads the one-hot encoding of its categorical "
                 "input (CategoricalRBM's, with missing entries as all-zero groups), which "
                 "a scikit-learn MLP does not do; use the network itself.")
         sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
-        acts = list(getattr(self, "activations_", ["logistic"] * len(sizes)))
+        acts = list(self.activations_)
         if "leaky_relu" in acts:
             raise ValueError(
                 f"to_sklearn: scikit-learn's MLP has no leaky ReLU activation (its "
@@ -685,9 +781,9 @@ class _BaseDBNNetwork(BaseEstimator):
         mlp = cls(
             hidden_layer_sizes=sizes, activation=acts[0] if acts else "logistic",
             solver=self.solver if self.solver in ("sgd", "adam") else "adam",
-            alpha=self.alpha, batch_size=getattr(self, "batch_size_", self.batch_size),
+            alpha=self.alpha, batch_size=self.batch_size_ or self.batch_size,
             learning_rate=self.learning_rate if self.learning_rate != "cosine" else "constant",
-            learning_rate_init=getattr(self, "learning_rate_init_", self.learning_rate_init),
+            learning_rate_init=self.learning_rate_init_ or self.learning_rate_init,
             power_t=self.power_t,
             max_iter=self.max_iter, shuffle=self.shuffle, random_state=self.random_state,
             tol=self.tol, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
@@ -716,7 +812,7 @@ class _BaseDBNNetwork(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        if _categorical_first_layer(getattr(self, "first_layer", None)):
+        if _categorical_first_layer(self.first_layer):
             tags.input_tags.sparse = False
             tags.input_tags.allow_nan = True
             tags.input_tags.categorical = True

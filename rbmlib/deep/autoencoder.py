@@ -23,12 +23,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.decomposition import PCA
 from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._blocks import is_dask_collection, lazy_method
-from ..mlp import SCHEDULES, SOLVERS, canonical_csr, forward, glorot_uniform
+from .._docstrings import Substitution
+from ..mlp import canonical_csr, forward, glorot_uniform
 from ..units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._layers import (
     _affine_hidden_map,
@@ -97,6 +98,7 @@ def _in_unit_interval(X):
     return vals.size == 0 or (float(vals.min()) >= 0.0 and float(vals.max()) <= 1.0)
 
 
+@Substitution()
 class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBNNetwork):
     """Deep autoencoder: greedy RBM pretraining, unrolling, back-propagation.
 
@@ -209,41 +211,18 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         ``momentum``, ``weight_decay``, ``rbm_params``, ``block_size`` for
         out-of-core pretraining on a memmap or dask array, ...).
     solver : {"sgd", "adagrad", "rmsprop", "adam"}, default="adam"
-        Optimiser of fine-tuning (:mod:`rbmlib.optim`).
+        Optimiser of fine-tuning (:mod:`rbmlib.optim`; see
+        :class:`~rbmlib.DBNClassifier`).
     learning_rate_init : float, default=0.001
         Initial step size of fine-tuning.
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        Schedule of the step size per epoch (see :class:`~rbmlib.DBNClassifier`).
-    power_t : float, default=0.5
-        Exponent of "invscaling".
-    momentum : float, default=0.9
-        Momentum of "sgd".
-    nesterovs_momentum : bool, default=True
-        Nesterov's momentum for "sgd".
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
-    rho : float, default=0.9
-        RMSprop's decay rate.
-    alpha : float, default=1e-5
-        L2 penalty ``alpha / 2 * sum ||W||^2`` on the weights, added to each
-        mini-batch's mean loss.
-    alpha_l1 : float, default=0.0
-        L1 penalty ``alpha_l1 * sum |W|`` on the weights.
+    {network_solver_params}
     batch_size : int or "auto", default="auto"
         Mini-batch rows of fine-tuning; "auto" is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
-    dropout : float, default=0.0
-        Probability of dropping each hidden unit in fine-tuning.
+    {network_epoch_params}
     input_dropout : float, default=0.0
         Probability of dropping each input unit in fine-tuning (the target
         stays the clean X: a denoising autoencoder).
-    shuffle : bool, default=True
-        Shuffle the rows every epoch.
-    tol : float, default=1e-4
-        Improvement threshold of the stopping rule.
-    n_iter_no_change : int or np.inf, default=10
-        Epochs without improvement before stopping.
+    {network_stopping_params}
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, score them after every
         epoch (minus the mean squared reconstruction error, summed over
@@ -257,10 +236,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         optimiser state).
     verbose : int, default=0
         One line per layer in pretraining and per epoch in fine-tuning.
-    random_state : int, RandomState instance or None, default=None
-        Seeds pretraining, initialisation, the split, shuffling and dropout.
-    n_jobs : int, default=None
-        Threads for Numba and BLAS.
+    {network_seed_params}
 
     Attributes
     ----------
@@ -297,36 +273,18 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         ``n_iter_``, ``t_``, ``best_loss_``) (nats per sample for Bernoulli data, half the
         squared error per sample in standardised units for Gaussian data;
         plus the penalty).
-    loss_ : float
-        Last entry of ``loss_curve_``.
-    best_loss_ : float or None
-        Lowest training loss (None with early stopping).
-    validation_scores_ : list of float or None
-        Per-epoch validation score (with early stopping).
-    best_validation_score_ : float or None
-        Best of ``validation_scores_``.
-    n_iter_ : int
-        Fine-tuning epochs run.
-    t_ : int
-        Training samples seen by the optimiser.
+    {network_fit_attrs}
     interrupted_ : bool
         True when fine-tuning was stopped by Ctrl-C after at least one epoch.
     n_layers_ : int
         Layers of the network including input and output.
     n_outputs_ : int
         Output units (``n_features_in_``).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen in fit, when X has string feature names.
+    {features_in_attrs}
 
     References
     ----------
-    Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the
-    dimensionality of data with neural networks. Science 313, 504-507.
-
-    Hinton, G. E., Osindero, S. and Teh, Y.-W. (2006). A fast learning
-    algorithm for deep belief nets. Neural Computation 18, 1527-1554.
+    {network_refs}
 
     Examples
     --------
@@ -340,46 +298,28 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     """
 
     _categorical_input = False  # a dbn with first_layer="categorical" is refused
+    # Settings that DBNClassifier and DBNRegressor take as parameters and the
+    # autoencoder fixes (not parameters here): the bottom layer's units come from
+    # visible_units (a network without pretraining reads X as first_layer="auto"
+    # decides), and no hidden layer is "leaky_relu".
+    first_layer = "auto"
+    negative_slope = 0.01
+    #: The visible units of the last fit ("bernoulli" before any: the template DBN
+    #: whose settings fit checks first) and the standardisation of Gaussian visible
+    #: X (None: X is read as it is).
+    _visible_fit = "bernoulli"
+    _x_mean = None
 
+    # the networks' constraints but for the layer-wise units and activations, which
+    # the code layer fixes here, and learning_rate_init (no "auto")
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        **{name: constraint for name, constraint in _BaseDBNNetwork._parameter_constraints.items()
+           if name not in ("first_layer", "hidden_units", "activation", "negative_slope")},
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "visible_units": [StrOptions(set(_VISIBLE))],
         "code_units": [StrOptions(set(_CODE_UNITS))],
         "architecture": [StrOptions(set(_ARCHITECTURES))],
-        "dbn": [None, HasMethods(["fit", "transform"])],
-        "n_iter_pretrain": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
-                            "array-like"],
-        "learning_rate_pretrain": [None, Interval(Real, 0, None, closed="neither"),
-                                   "array-like"],
-        "batch_size_pretrain": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "pretrain_params": [None, dict],
-        "solver": [StrOptions(set(SOLVERS))],
-        "alpha_l1": [Interval(Real, 0, None, closed="left")],
-        "rho": [Interval(Real, 0, 1, closed="left")],
-        "warm_start": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "shuffle": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
-                             Options(Real, {np.inf})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "n_jobs": [None, Integral],
     }
 
     def __init__(
@@ -469,7 +409,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     def _pretrain_dbn(self, seed, visible=None):
         params = dict(self.pretrain_params or {})
         sizes = self._encoder_sizes()
-        visible = visible or getattr(self, "_visible_fit", "bernoulli")
+        visible = visible or self._visible_fit
         lr = self.learning_rate_pretrain
         if lr is None and _real_valued_hidden(self.code_units):
             lr = [None] * (len(sizes) - 1) + [_GAUSSIAN_CODE_LEARNING_RATE]

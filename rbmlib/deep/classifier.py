@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from .._blocks import is_dask_collection, lazy_method
-from ._docs import _NETWORK_ATTRS_DOC, _NETWORK_PARAMS_DOC, _NETWORK_REFS_DOC
+from .._docstrings import Substitution
 from ._network import _BaseDBNNetwork
 
 
@@ -43,9 +43,9 @@ def _check_fit_sample_weight(sample_weight, X):
     return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
+@Substitution()
 class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
-    __doc__ = (
-        """Deep Belief Network classifier: greedy pretraining, then back-propagation.
+    """Deep Belief Network classifier: greedy pretraining, then back-propagation.
 
     ``fit`` pretrains a :class:`DBN` on every row of X, copies its weights
     and hidden biases into a network with logistic hidden units and a fresh
@@ -54,9 +54,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     ``unlabeled_label`` (-1, scikit-learn's convention, as in
     :class:`sklearn.semi_supervised.SelfTrainingClassifier`) mark unlabelled
     rows, which take part in pretraining only.
-"""
-        + _NETWORK_PARAMS_DOC
-        + """
+
+    Parameters
+    ----------
+    {network_params}
     unlabeled_label : "auto", int, float, str or None, default="auto"
         Label marking unlabelled rows, which take part in pretraining only
         (for a 2-D multilabel y: rows holding it in every column). "auto"
@@ -69,11 +70,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels (any type LabelBinarizer accepts)."""
-        + _NETWORK_ATTRS_DOC
-        + "\n"
-        + _NETWORK_REFS_DOC
-        + """
+        Class labels (any type LabelBinarizer accepts).
+    {network_attrs}
+
+    References
+    ----------
+    {network_refs}
 
     Examples
     --------
@@ -84,13 +86,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
     >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
     (2, 10)
     """
-    )
 
     _parameter_constraints: dict = {
         **_BaseDBNNetwork._parameter_constraints,
         "unlabeled_label": [None, StrOptions({"auto"}), Integral, Real, str],
     }
     _small_table_steps = True
+    #: Whether the fitted network has one logistic output per label (a multilabel
+    #: y) rather than one per class; set by every fit.
+    _multilabel = False
 
     def __init__(
         self,
@@ -132,42 +136,21 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         random_state=None,
         n_jobs=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.first_layer = first_layer
-        self.hidden_units = hidden_units
-        self.dbn = dbn
-        self.n_iter_pretrain = n_iter_pretrain
-        self.learning_rate_pretrain = learning_rate_pretrain
-        self.batch_size_pretrain = batch_size_pretrain
-        self.pretrain_params = pretrain_params
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.activation = activation
-        self.negative_slope = negative_slope
-        self.alpha_l1 = alpha_l1
-        self.rho = rho
-        self.warm_start = warm_start
-        self.validation_fraction = validation_fraction
+        super().__init__(
+            hidden_layer_sizes,
+            first_layer=first_layer, hidden_units=hidden_units, dbn=dbn,
+            n_iter_pretrain=n_iter_pretrain, learning_rate_pretrain=learning_rate_pretrain,
+            batch_size_pretrain=batch_size_pretrain, pretrain_params=pretrain_params,
+            solver=solver, learning_rate_init=learning_rate_init, learning_rate=learning_rate,
+            power_t=power_t, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, alpha=alpha, batch_size=batch_size,
+            max_iter=max_iter, dropout=dropout, input_dropout=input_dropout, shuffle=shuffle,
+            tol=tol, n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            activation=activation, negative_slope=negative_slope, alpha_l1=alpha_l1, rho=rho,
+            warm_start=warm_start, validation_fraction=validation_fraction, verbose=verbose,
+            random_state=random_state, n_jobs=n_jobs,
+        )
         self.unlabeled_label = unlabeled_label
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     def _unlabeled_label(self):
         """The label of unlabelled rows: -1 for "auto" (scikit-learn's convention)."""
@@ -185,6 +168,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         return np.asarray(y != u, dtype=bool)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def fit(self, X, y, sample_weight=None):
         """Pretrain on all rows of X, then fine-tune on the labelled ones.
 
@@ -203,24 +187,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
-            Training data (in [0, 1] for a Bernoulli first layer; integer
-            codes or a DataFrame of categories for a categorical one).
-            A dask array (y and ``sample_weight`` dask or NumPy) or a
-            ``numpy.memmap`` is accepted. What is streamed and what is held:
-            greedy pretraining streams X through the DBN's row blocks
-            (``pretrain_params={"block_size": ...}``, default "auto": a dask
-            array's own row chunks, or 2**22-element blocks of a memmap larger
-            than that; see :class:`DBN`), so no layer's representation of the
-            whole data set is ever built. Fine-tuning then holds X in memory:
-            a dask X is computed one row chunk at a time (on the cluster when
-            a ``dask.distributed.Client`` is active) into one preallocated
-            NumPy array of ``n_samples * n_features`` elements of X's dtype
-            (no second copy); a memmap goes to fine-tuning as an ordinary
-            array. A dask X thus needs its full size in memory for
-            fine-tuning only, and the model equals the fit on the same rows
-            in memory with the same integer ``block_size`` and
-            ``random_state``, bit for bit.
+        {network_fit_X}
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
             Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
             (with ``unlabeled_label="auto"``, a UserWarning gives their number). A 0/1 indicator
@@ -439,7 +406,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         if is_dask_collection(X):
             return lazy_method(self, "predict_proba", X)
         P = self._forward(self._validate_X_predict(X))
-        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
+        if P.shape[1] == 1 and not self._multilabel:
             return np.hstack([1 - P, P])
         return P
 
@@ -461,7 +428,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         X = self._validate_X_predict(X)
         H = self._forward(X, layer=len(self.coefs_) - 2)
         Z = np.asarray(H @ self.coefs_[-1] + self.intercepts_[-1])
-        if getattr(self, "_multilabel", False):
+        if self._multilabel:
             return log_expit(Z)
         if Z.shape[1] == 1:
             # log sigmoid(+-z), finite where 1 - sigmoid(z) rounds to 0
@@ -483,7 +450,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         if is_dask_collection(X):
             return lazy_method(self, "predict", X)
         P = self._forward(self._validate_X_predict(X))
-        if P.shape[1] == 1 and not getattr(self, "_multilabel", False):
+        if P.shape[1] == 1 and not self._multilabel:
             P = P.ravel()
         return self._label_binarizer.inverse_transform(P)
 

@@ -45,6 +45,7 @@ from .._blocks import (
     pretrain_streaming,
     streaming_source,
 )
+from .._docstrings import Substitution
 from .._parallel import thread_limits
 from ..mlp import (
     canonical_csr,
@@ -72,6 +73,7 @@ from ._layers import (
 )
 
 
+@Substitution()
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network trained by greedy layer-wise pretraining.
 
@@ -103,7 +105,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The layers above have Bernoulli visible units over Bernoulli hidden
         units and Gaussian ones over real-valued hidden units (see
         ``hidden_units``).
-    hidden_units : {"bernoulli", "gaussian", "nrelu"} or list of them, default="bernoulli"
+    hidden_units : {{hidden_unit_names}} or list of them, default="bernoulli"
         Hidden units of each RBM (the ``hidden_units`` parameter of the RBM
         classes), once for all layers or one per layer, bottom first.
         ``transform`` returns the top layer's conditional means (probabilities

@@ -14,14 +14,14 @@ from sklearn.utils.validation import (
 )
 
 from .._blocks import is_dask_collection, lazy_method
-from ._docs import _NETWORK_ATTRS_DOC, _NETWORK_PARAMS_DOC, _NETWORK_REFS_DOC
+from .._docstrings import Substitution
 from ._network import _BaseDBNNetwork
 from .classifier import _check_fit_sample_weight
 
 
+@Substitution()
 class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
-    __doc__ = (
-        """Deep Belief Network regressor: greedy pretraining, then back-propagation.
+    """Deep Belief Network regressor: greedy pretraining, then back-propagation.
 
     ``fit`` pretrains a :class:`DBN` on X, copies its weights into a network
     with logistic hidden units and a fresh identity output layer (one unit
@@ -30,16 +30,18 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     standard deviation 1; ``loss_curve_``, ``coefs_[-1]`` and
     ``intercepts_[-1]`` are in those units) and predictions are mapped back
     to the units of y, so large targets need no rescaling.
-"""
-        + _NETWORK_PARAMS_DOC
-        + """
+
+    Parameters
+    ----------
+    {network_params}
 
     Attributes
-    ----------"""
-        + _NETWORK_ATTRS_DOC
-        + "\n"
-        + _NETWORK_REFS_DOC
-        + """
+    ----------
+    {network_attrs}
+
+    References
+    ----------
+    {network_refs}
 
     Examples
     --------
@@ -50,107 +52,19 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     >>> reg.fit(X, X.sum(axis=1)).predict(X[:3]).shape
     (3,)
     """
-    )
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 256),
-        *,
-        first_layer="auto",
-        hidden_units="bernoulli",
-        dbn=None,
-        n_iter_pretrain="auto",
-        learning_rate_pretrain=None,
-        batch_size_pretrain=10,
-        pretrain_params=None,
-        solver="adam",
-        learning_rate_init="auto",
-        learning_rate="constant",
-        power_t=0.5,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        alpha=1e-5,
-        batch_size="auto",
-        max_iter=200,
-        dropout=0.0,
-        input_dropout=0.0,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        activation="auto",
-        negative_slope=0.01,
-        alpha_l1=0.0,
-        rho=0.9,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.first_layer = first_layer
-        self.hidden_units = hidden_units
-        self.dbn = dbn
-        self.n_iter_pretrain = n_iter_pretrain
-        self.learning_rate_pretrain = learning_rate_pretrain
-        self.batch_size_pretrain = batch_size_pretrain
-        self.pretrain_params = pretrain_params
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.activation = activation
-        self.negative_slope = negative_slope
-        self.alpha_l1 = alpha_l1
-        self.rho = rho
-        self.warm_start = warm_start
-        self.validation_fraction = validation_fraction
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    #: The standardisation of the targets, ``(y - _y_mean) / _y_scale``, set by every
+    #: fit; None (networks pickled before it): the outputs are in the units of y.
+    _y_mean = None
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def fit(self, X, y, sample_weight=None):
         """Pretrain on X, then fine-tune on (X, y).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
-            Training data (in [0, 1] for a Bernoulli first layer; integer
-            codes or a DataFrame of categories for a categorical one).
-            A dask array (y and ``sample_weight`` dask or NumPy) or a
-            ``numpy.memmap`` is accepted. What is streamed and what is held:
-            greedy pretraining streams X through the DBN's row blocks
-            (``pretrain_params={"block_size": ...}``, default "auto": a dask
-            array's own row chunks, or 2**22-element blocks of a memmap larger
-            than that; see :class:`DBN`), so no layer's representation of the
-            whole data set is ever built. Fine-tuning then holds X in memory:
-            a dask X is computed one row chunk at a time (on the cluster when
-            a ``dask.distributed.Client`` is active) into one preallocated
-            NumPy array of ``n_samples * n_features`` elements of X's dtype
-            (no second copy); a memmap goes to fine-tuning as an ordinary
-            array. A dask X thus needs its full size in memory for
-            fine-tuning only, and the model equals the fit on the same rows
-            in memory with the same integer ``block_size`` and
-            ``random_state``, bit for bit.
+        {network_fit_X}
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Target values (several columns: multi-output regression, one
             identity output per target).
@@ -241,10 +155,9 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         return self._set_state(state)
 
     def _unscale(self, P):
-        mean = getattr(self, "_y_mean", None)  # absent in models pickled before 0.x
-        if mean is None:
+        if self._y_mean is None:
             return P
-        return P * self._y_scale + mean
+        return P * self._y_scale + self._y_mean
 
     def predict(self, X):
         """Predicted targets.
@@ -286,7 +199,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
 
         check_is_fitted(self)
         mlp = self._sklearn_mlp(MLPRegressor)
-        if getattr(self, "_y_mean", None) is not None:
+        if self._y_mean is not None:
             # fold the target scaling into the output layer
             mlp.coefs_[-1] = mlp.coefs_[-1] * self._y_scale
             mlp.intercepts_[-1] = mlp.intercepts_[-1] * self._y_scale + self._y_mean

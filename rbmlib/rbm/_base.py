@@ -147,6 +147,24 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     _score_key = "pseudo_log_likelihood"
     _score_label = "pseudo-likelihood"
 
+    # Training settings that some RBM classes take as parameters and the others fix.
+    # A class with the parameter stores it in __init__ (the instance attribute hides
+    # these); a class without it trains as set here: GaussianBernoulliRBM always
+    # shuffles, samples its visible units and starts their biases by its units' own
+    # rule (the data means), and only it learns the variances. Not parameters of the
+    # classes without them (get_params reads the __init__ signature).
+    shuffle = True
+    sample_visible = True
+    visible_bias_init = "zeros"
+    learn_sigma = False
+    # ... and the hidden units of a model made before the hidden_units parameter
+    # existed (a pickle of an earlier release: Bernoulli units)
+    hidden_units = "bernoulli"
+    # fitted state of the models whose visible units have variances
+    # (``_visible_units.has_sigma``): their log-variances and velocities; None otherwise
+    _log_var = None
+    _vel_log_var = None
+
     _parameter_constraints: dict = {
         "n_components": [_IntNotBool(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -262,13 +280,11 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         keep = min(rows, h.shape[0])
         hchain[:keep] = h[:keep]
         V = self.components_.shape[1]
-        log_var = getattr(self, "_log_var", None)
-        vel_log_var = getattr(self, "_vel_log_var", None)
+        log_var = self._log_var
+        vel_log_var = self._vel_log_var
         if not self._visible_units.has_sigma:
             log_var = vel_log_var = None
-        # models fitted before the optimisers existed were momentum SGD
-        opt_name, opt_start, second = getattr(self, "_optimizer_state",
-                                              ("sgd", 0, (None,) * 4))
+        opt_name, opt_start, second = self._optimizer_state
         s2W, s2c, s2b, s2z = (None if a is None else _own(a) for a in second)
         state = _TrainState(
             W=_own(self.components_), c=_own(self.intercept_hidden_),
@@ -315,15 +331,16 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     def __setstate__(self, state):
         state = dict(state)
         state.pop("_buffers", None)  # scratch memory pickled by older versions
-        # models pickled before hidden_units existed have Bernoulli hidden units
-        state.setdefault("hidden_units", "bernoulli")
-        # ... and before the optimisers existed, momentum SGD without L1
+        # models pickled before the optimisers existed: momentum SGD without L1
         params = self._get_param_names()
         for name, default in _OPTIMIZER_DEFAULTS.items():
             if name in params:
                 state.setdefault(name, default)
         if "components_" in state:
+            # fitted before the hidden units had a choice (Bernoulli) or before the
+            # optimisers existed (the state is momentum SGD's velocities alone)
             state.setdefault("hidden_units_", "bernoulli")
+            state.setdefault("_optimizer_state", ("sgd", 0, (None,) * 4))
         super().__setstate__(state)
 
     @staticmethod
@@ -393,8 +410,9 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                 opt_scratch)
 
     def _optimizer_param(self, name):
-        """An optimiser parameter (its default for a subclass without it)."""
-        return getattr(self, name, _OPTIMIZER_DEFAULTS[name])
+        """The optimiser parameter ``name`` (every RBM class has them; a model pickled
+        before they existed gets their defaults in ``__setstate__``)."""
+        return getattr(self, name)
 
     def _cd_source(self, X, dtype):
         """``(kernel, rows, offsets)``: the CD epoch kernel that encodes this model's

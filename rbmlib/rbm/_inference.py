@@ -83,7 +83,7 @@ class _RBMInference(TransformerMixin):
         return self._visible_units.hidden_input(X, sigma.astype(W.dtype, copy=False))
 
     def _init_visible(self, mean):
-        return self._visible_units.init_bias(mean, getattr(self, "visible_bias_init", "zeros"))
+        return self._visible_units.init_bias(mean, self.visible_bias_init)
 
     def _visible_means(self, h, P=None):
         W, _, b, sigma = self._params(P)
@@ -130,7 +130,7 @@ class _RBMInference(TransformerMixin):
         """
         name = self.__dict__.get("hidden_units_") if fitted else None
         if name is None:
-            name = getattr(self, "hidden_units", "bernoulli")
+            name = self.hidden_units
         return _hidden_units_of(name)
 
     def _hidden_affine(self):

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import StrOptions
 
+from .._docstrings import Substitution
 from .._parallel import thread_limits
 from ..exceptions import OutOfRangeWarning
 from ..units import VISIBLE_UNITS
@@ -21,6 +22,7 @@ from ._common import (
 )
 
 
+@Substitution(learning_rate_default="0.1")
 class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     """Bernoulli Restricted Boltzmann Machine trained by CD-k or persistent CD.
 
@@ -52,60 +54,26 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     the rows in a new random order every epoch. On scikit-learn's example
     "RBM features for digit classification" (nudged digits, 100 hidden
     units, learning rate 0.06, 10 epochs, LogisticRegression(C=6000)
-    converged; mean +- std over 5 seeds, benchmarks/bench_sample_visible.py)
-    the test accuracy is 0.944 +- 0.004 with the defaults, 0.940 +- 0.003
-    with ``shuffle=False`` and 0.940 +- 0.003 with scikit-learn's class.
+    converged; mean +- std over 5 seeds, benchmarks/bench_sample_visible.py,
+    numbers in benchmarks/RESULTS.md) the test accuracy with the defaults is
+    at least that of scikit-learn's class, and with ``shuffle=False`` equal
+    to it within the seeds' spread.
 
     Parameters
     ----------
-    n_components : int, default=256
-        Number of hidden units.
-    learning_rate : float, default=0.1
-        Step size of each update (the gradient is averaged over the mini-batch).
-    batch_size : int, default=10
-        Examples per mini-batch; also the number of persistent chains (at
-        most the number of training rows). A new value takes effect at the
-        next :meth:`fit` or :meth:`partial_fit`.
-    n_iter : int, default=10
-        Epochs over the training data in :meth:`fit`.
+    {rbm_batch_params}
     verbose : int, default=0
         If non-zero, print one line per epoch, starting as scikit-learn's
         (``[BernoulliRBM] Iteration 1, pseudo-likelihood = -25.39, time =
         0.14s``: the mean :meth:`score_samples` of up to 10 monitored training
         rows, and the epoch's seconds), followed by the reconstruction error
         and the estimated time left.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and all sampling. The same
-        ``random_state``, data and ``n_jobs`` give bit-identical results;
-        different ``n_jobs`` agree up to floating-point rounding in BLAS,
-        which training can amplify.
-    k : int, default=1
-        Gibbs steps per update (CD-k / PCD-k).
+    {rbm_sampling_params}
     persistent : bool, default=True
         Persistent CD (Tieleman 2008): the negative chains continue from one
         update to the next, as in scikit-learn. False gives CD-k (Hinton 2002),
         each chain starting at the data.
-    momentum : float, default=0.0
-        Momentum of the parameter updates with ``optimizer="sgd"`` (the guide
-        suggests 0.5 then 0.9).
-    weight_decay : float, default=0.0
-        L2 penalty coefficient on the weights (not on biases).
-    sparsity_target : float, default=0.1
-        Target mean activation of the hidden units (guide, sec. 11).
-    sparsity_cost : float, default=0.0
-        Strength of the sparsity penalty; 0 switches it off.
-    validation_fraction : float or None, default=None
-        Fraction of the rows of X held out in :meth:`fit` to monitor the
-        free-energy gap (guide, sec. 6), recorded in ``history_``.
-    early_stopping : bool, default=False
-        Stop when the free-energy gap has grown for ``n_iter_no_change``
-        epochs in a row. Needs ``validation_fraction``: :meth:`fit` raises a
-        ValueError when it is None.
-    n_iter_no_change : int, default=5
-        See ``early_stopping``.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS. None leaves the libraries' defaults
-        (all cores); -1 all cores; 1 a single thread.
+    {rbm_update_params}
     check_range : {"warn", "raise", "ignore"} or bool, default="warn"
         What to do when X has values outside [0, 1] by more than rounding
         (1e-6): in ``fit`` and ``partial_fit`` any such value counts; in the
@@ -122,86 +90,27 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         Sample the visible units in the last Gibbs step of each update, as scikit-learn does (the
         unbiased CD-k/PCD estimator); False uses their probabilities instead (mean-field, Hinton's
         practical guide sec. 3.2), which lowers the variance of the negative statistics. Measured
-        over 5 seeds (benchmarks/bench_sample_visible.py, other parameters at their defaults),
-        False gave better features on digits /16 and small UCI sets (logistic regression
-        accuracy: digits 0.967 vs 0.948, wine 0.946 vs 0.815, breast_cancer 0.953 vs 0.931),
-        slightly worse ones on MNIST (0.927 vs 0.934) and on scikit-learn's nudged-digits example
-        (0.931 vs 0.944), and fails scikit-learn's test_rbm.py likelihood check. The chains are
-        driven by sampled binary hidden states either way.
+        over 5 seeds (benchmarks/bench_sample_visible.py, other parameters at their defaults;
+        numbers in benchmarks/RESULTS.md), False gave better features on digits /16 and small UCI
+        sets (logistic regression accuracy on digits, wine and breast_cancer), slightly worse
+        ones on MNIST and on scikit-learn's nudged-digits example, and fails scikit-learn's
+        test_rbm.py likelihood check. The chains are driven by sampled binary hidden states
+        either way.
     visible_bias_init : {"zeros", "log_odds"}, default="zeros"
         Initial visible biases ``intercept_visible_`` in :meth:`fit` and in the first
         :meth:`partial_fit`: "zeros" as scikit-learn; "log_odds" ``log(p / (1 - p))`` of the
         training data's column means ``p`` clipped to [0.001, 0.999] (Hinton's practical guide,
-        sec. 8). Measured over 5 seeds (benchmarks/bench_sample_visible.py), "zeros" gave
-        better features on scikit-learn's nudged-digits example (0.944 vs 0.935), MNIST (0.934
-        vs 0.931) and breast_cancer (0.931 vs 0.928), and equal ones within the seeds' spread on
-        digits /16 (0.948 vs 0.952) and wine (0.815 vs 0.832). "log_odds" learns faster when
-        there are few updates (3 epochs on 267 digits rows: cross-validated accuracy 0.79 vs 0.69,
-        scikit-learn 0.71).
+        sec. 8). Measured over 5 seeds (benchmarks/bench_sample_visible.py; numbers in
+        benchmarks/RESULTS.md), "zeros" gave better features on scikit-learn's nudged-digits
+        example, MNIST and breast_cancer, and equal ones within the seeds' spread on digits /16
+        and wine. "log_odds" learns faster when there are few updates (3 epochs on 267 digits
+        rows: a higher cross-validated accuracy than "zeros" and scikit-learn's class).
     shuffle : bool, default=True
         Visit the training rows in a new random order (drawn from ``random_state``) every epoch
         of :meth:`fit`; False keeps the order of X in every epoch, as scikit-learn does.
         :meth:`partial_fit` always keeps the order given.
-    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
-        Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`):
-
-        - "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
-          ``x = c + v W^T`` the pre-activation; :meth:`transform` gives the
-          probabilities.
-        - "gaussian": linear units with unit-variance Gaussian noise, energy
-          ``sum_j h_j^2 / 2 - c.h - h W v``, so ``p(h | v) = N(x, 1)``; as the
-          code layer of Hinton and Salakhutdinov (2006). :meth:`transform`
-          gives the mean ``x``; the free energy has the closed form
-          ``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the
-          likelihood methods, exact log Z and AIS are defined. Linear units
-          are unbounded: use a much smaller ``learning_rate`` (Hinton and
-          Salakhutdinov used 1e-3 for the linear code layer, against 0.1 for
-          binary layers); too large a rate makes training diverge (a
-          DivergenceError naming ``learning_rate``).
-        - "nrelu": noisy rectified linear units (Nair and Hinton 2010),
-          sampled as ``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives
-          ``max(0, x)``. They have no closed-form free energy:
-          ``free_energy``, ``score_samples``, ``score``, ``log_partition`` and
-          ``log_likelihood`` raise :class:`rbmlib.rbm.FreeEnergyUndefinedError`
-          (a NotImplementedError naming "nrelu", also an AttributeError so
-          that ``hasattr`` is False), the per-epoch pseudo-likelihood in
-          ``history_`` is nan and ``validation_fraction`` must be None.
-          Also prefer a smaller ``learning_rate`` than for binary units.
-
-        Changing it after fitting takes effect at the next :meth:`fit`
-        (:meth:`partial_fit` raises a ValueError).
-    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
-        Update rule applied to the CD gradient estimate ``g`` (ascent
-        direction) of the weights and biases: the optimiser of
-        :mod:`rbmlib.optim`, shared with the back-propagation of the DBN
-        networks. "sgd" is momentum SGD, ``v = momentum v + learning_rate g``,
-        ``p += v`` (fused into the gradient's matrix product; scikit-learn's
-        BernoulliRBM with ``momentum=0``); "adagrad" (Duchi et al. 2011),
-        "rmsprop" (Tieleman and Hinton 2012) and "adam" (Kingma and Ba 2015)
-        scale each parameter's step by a running root mean square of its
-        gradient, so every parameter moves by up to about ``learning_rate``
-        per update: they want a smaller ``learning_rate`` than "sgd" (on
-        digits / 16, 64 hidden units, 10 epochs, features + logistic
-        regression: "sgd" at 0.1 gave 0.887 accuracy, "adam" at 0.01 0.875,
-        "adagrad" at 0.1 0.849, "rmsprop" and "adam" at 0.003 0.77).
-        ``momentum`` is used by "sgd" only. The optimiser's state (velocities
-        or moments, and its step count) is part of the fitted model: it is
-        pickled and :meth:`partial_fit` continues it; a :meth:`partial_fit`
-        with another ``optimizer`` than the last call's starts that one from
-        zero state.
-    beta_1 : float, default=0.9
-        Adam's decay rate of the mean gradient, in [0, 1).
-    beta_2 : float, default=0.999
-        Adam's decay rate of the mean squared gradient, in [0, 1).
-    epsilon : float, default=1e-8
-        Added to the root mean square of the gradient by "adagrad",
-        "rmsprop" and "adam" (numerical stability), > 0.
-    rho : float, default=0.9
-        RMSprop's decay rate of the mean squared gradient, in [0, 1).
-    alpha_l1 : float, default=0.0
-        L1 penalty ``alpha_l1 * sum_ji |W_ji|`` on the weights (not on
-        biases), next to ``weight_decay``'s L2; its subgradient
-        ``alpha_l1 * sign(W)`` (``sign(0) = 0``) is subtracted from ``g``.
+    {rbm_hidden_units}
+    {rbm_optimizer_params}
 
     Attributes
     ----------
@@ -211,20 +120,8 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         Hidden biases ``c``.
     intercept_visible_ : ndarray of shape (n_features,)
         Visible biases ``b``.
-    h_samples_ : ndarray of shape (n_chains, n_components)
-        Hidden states of the persistent chains, ``n_chains = min(batch_size,
-        n_samples)``.
-    interrupted_ : bool
-        True when the last :meth:`fit` was stopped by a KeyboardInterrupt
-        (Ctrl-C) and kept its completed epochs; False after a fit or
-        partial_fit that ran to the end. Code that trains several models in
-        a row (a DBN's layers) reads it to stop the remaining ones.
-    hidden_units_ : str
-        The hidden unit type of the fitted model (``hidden_units`` at the last
-        :meth:`fit`).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined when X has feature names that are all strings.
+    {rbm_chain_attrs}
+    {features_in_attrs}
     n_iter_ : int
         Epochs completed.
     history_ : list of dict
@@ -238,29 +135,11 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
 
     References
     ----------
-    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
-    data with neural networks", Science 313(5786), 2006.
+    {rbm_unit_refs}
 
-    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
-    Boltzmann machines", ICML 2010.
+    {rbm_cd_refs}
 
-    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
-    Machines", UTML TR 2010-003, University of Toronto, 2010.
-
-    G. E. Hinton, "Training products of experts by minimizing contrastive
-    divergence", Neural Computation 14(8), 2002.
-
-    T. Tieleman, "Training Restricted Boltzmann Machines using
-    Approximations to the Likelihood Gradient", ICML 2008.
-
-    J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for online
-    learning and stochastic optimization", JMLR 12, 2011 (Adagrad).
-
-    T. Tieleman and G. E. Hinton, "Lecture 6.5 - RMSprop", COURSERA: Neural
-    Networks for Machine Learning, 2012.
-
-    D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
-    ICLR 2015.
+    {optimizer_refs}
 
     Examples
     --------

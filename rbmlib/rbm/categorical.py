@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import likelihood
 from .._blocks import is_dask_collection, lazy_method, mean_over_rows
+from .._docstrings import Substitution
 from .._kernels import categorical as _ck
 from .._parallel import thread_limits
 from ..units import VISIBLE_UNITS, categorical_units
@@ -35,6 +36,7 @@ from ._common import _needs_free_energy, _row_blocks
 
 __all__ = ["CategoricalRBM"]
 
+@Substitution(learning_rate_default="0.1")
 class CategoricalRBM(_CategoryEncoding, _BaseRBM,
                      visible_units=VISIBLE_UNITS["categorical"]):
     """RBM with categorical (softmax) visible units, trained by CD-k or persistent CD.
@@ -67,62 +69,20 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
 
     Parameters
     ----------
-    n_components : int, default=256
-        Number of hidden units.
-    learning_rate : float, default=0.1
-        Step size of each update (the gradient is averaged over the mini-batch).
-    batch_size : int, default=10
-        Examples per mini-batch (and persistent chains, at most the rows of X).
-    n_iter : int, default=10
-        Epochs over the training data in :meth:`fit`.
+    {rbm_batch_params}
     verbose : int, default=0
         If non-zero, print one line per epoch (pseudo-likelihood, seconds,
         reconstruction error, time left).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and all sampling; the same value and
-        data give the same model.
-    k : int, default=1
-        Gibbs steps per update (CD-k / PCD-k).
+    {rbm_sampling_params}
     persistent : bool, default=False
-        Persistent CD (Tieleman 2008); False is CD-k.
-    momentum : float, default=0.0
-        Momentum of the parameter updates.
-    weight_decay : float, default=0.0
-        L2 penalty coefficient on the weights (not on biases).
-    sparsity_target : float, default=0.1
-        Target mean activation of the hidden units.
-    sparsity_cost : float, default=0.0
-        Strength of the sparsity penalty; 0 switches it off.
-    validation_fraction : float or None, default=None
-        Fraction of the rows of X held out in :meth:`fit` to monitor the
-        free-energy gap, recorded in ``history_``.
-    early_stopping : bool, default=False
-        Stop when the free-energy gap has grown for ``n_iter_no_change``
-        epochs in a row (needs ``validation_fraction``).
-    n_iter_no_change : int, default=5
-        See ``early_stopping``.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS (None: the libraries' defaults).
-    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
-        Hidden unit type, from the unit table :data:`rbmlib.units.HIDDEN_UNITS`:
+        Persistent CD (Tieleman 2008); False is CD-k (Hinton 2002), the
+        default here because with missing entries each row has its own RBM.
+    {rbm_update_params}
+    {rbm_hidden_units}
 
-        * "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
-          ``x_j = c_j + W_j . v``;
-        * "gaussian": unit-variance linear units (Hinton and Salakhutdinov
-          2006), ``p(h_j | v) = N(x_j, 1)``; :meth:`transform` gives ``x``; the
-          free energy is ``F(v) = -b.v - sum_j (x_j^2 / 2 + log(2 pi) / 2)``;
-          exact :meth:`log_partition` enumerates the ``prod_i K_i`` visible
-          configurations (at most 2^25; "auto" uses AIS beyond);
-        * "nrelu": noisy rectified linear units (Nair and Hinton 2010),
-          sampled as ``max(0, x + N(0, sigmoid(x)))``, :meth:`transform`
-          ``max(0, x)``; they have no closed-form free energy, so
-          :meth:`free_energy`, :meth:`score_samples`, :meth:`score`,
-          :meth:`log_partition` and :meth:`log_likelihood` raise
-          :class:`rbmlib.FreeEnergyUndefinedError` (a NotImplementedError),
-          and ``validation_fraction`` must be None.
-
-        :meth:`partial_fit` refuses a value different from the fitted
-        model's (``hidden_units_``); call :meth:`fit` to change it.
+        With Gaussian hidden units the exact :meth:`log_partition`
+        enumerates the ``prod_i K_i`` visible configurations (at most 2^25;
+        "auto" uses AIS beyond).
     sample_visible : bool, default=True
         Sample the visible groups in the last Gibbs step (unbiased CD-k);
         False uses their softmax probabilities (mean field).
@@ -145,14 +105,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         A category not in ``categories_`` met after the first fit: "error"
         raises a ValueError naming the column and values; "ignore" treats
         the entry as missing (it is then imputed by :meth:`impute`).
-    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
-    beta_1, beta_2, epsilon, rho : float, default=0.9, 0.999, 1e-8, 0.9
-    alpha_l1 : float, default=0.0
-        Update rule of the CD steps ("sgd" is momentum SGD, ``momentum`` its
-        momentum), its hyperparameters, and the L1 penalty on the weights, as
-        in :class:`~rbmlib.BernoulliRBM` (Duchi et al. 2011; Tieleman and
-        Hinton 2012; Kingma and Ba 2015). The optimiser's state is pickled and
-        continued by :meth:`partial_fit`.
+    {rbm_optimizer_params}
 
     Attributes
     ----------
@@ -167,13 +120,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         Visible biases ``b``.
     offsets_ : ndarray of shape (n_features_in_ + 1,), int64
         Boundaries of the one-hot groups.
-    h_samples_ : ndarray of shape (n_chains, n_components)
-        Hidden states of the persistent chains.
-    hidden_units_ : str
-        The hidden unit type of the fitted model.
-    interrupted_ : bool
-        True when the last :meth:`fit` was stopped by Ctrl-C and kept its
-        completed epochs.
+    {rbm_chain_attrs}
     n_features_in_ : int
         Number of input columns (softmax groups).
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -196,17 +143,14 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
     R. Salakhutdinov, A. Mnih and G. Hinton, "Restricted Boltzmann machines
     for collaborative filtering", ICML 2007.
 
-    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
-    Machines", UTML TR 2010-003, University of Toronto, 2010.
-
     R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep
     belief networks", ICML 2008 (AIS).
 
-    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
-    data with neural networks", Science 313(5786), 2006 (Gaussian hidden units).
+    {rbm_unit_refs}
 
-    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
-    Boltzmann machines", ICML 2010 (NReLU hidden units).
+    {rbm_cd_refs}
+
+    {optimizer_refs}
 
     Examples
     --------

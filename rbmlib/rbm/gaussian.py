@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted
 
+from .._docstrings import Substitution
 from ..units import VISIBLE_UNITS
 from ._base import _BaseRBM
 from ._common import _needs_free_energy
@@ -56,6 +57,7 @@ def _column_variance(X, chunk_elements=2**15):
     return np.where(np.isnan(var), np.inf, var)
 
 
+@Substitution(learning_rate_default="0.01")
 class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
 
@@ -92,118 +94,27 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
 
     Parameters
     ----------
-    n_components : int, default=256
-        Number of hidden units.
-    learning_rate : float, default=0.01
-        Step size of each update (the gradient is averaged over the mini-batch).
-    batch_size : int, default=10
-        Examples per mini-batch; also the number of persistent chains (at
-        most the number of training rows). A new value takes effect at the
-        next :meth:`fit` or :meth:`partial_fit`.
-    n_iter : int, default=10
-        Epochs over the training data in :meth:`fit`.
+    {rbm_batch_params}
     verbose : int, default=0
         If non-zero, print one line per epoch in scikit-learn's format
         (``[GaussianBernoulliRBM] Iteration 1, -free energy = -8.12, time =
         0.14s``: the mean negative free energy of up to 10 monitored training
         rows and the epoch's seconds), then the reconstruction error and the
         estimated time left.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and all sampling. The same
-        ``random_state``, data and ``n_jobs`` give bit-identical results;
-        different ``n_jobs`` agree up to floating-point rounding in BLAS,
-        which training can amplify.
-    k : int, default=1
-        Gibbs steps per update (CD-k / PCD-k).
+    {rbm_sampling_params}
     persistent : bool, default=True
         Persistent CD (Tieleman 2008); False gives CD-k (Hinton 2002).
         With ``learn_sigma=True`` prefer ``persistent=False`` or ``k >= 10``:
         on a small test problem PCD-1 with learned variances lowered the exact
         log-likelihood over 200 epochs, while CD-1 and PCD-10 raised it.
-    momentum : float, default=0.0
-        Momentum of the parameter updates (the log-variances included) with
-        ``optimizer="sgd"``.
-    weight_decay : float, default=0.0
-        L2 penalty coefficient on the weights (not on biases or variances).
-    sparsity_target : float, default=0.1
-        Target mean activation of the hidden units (guide, sec. 11).
-    sparsity_cost : float, default=0.0
-        Strength of the sparsity penalty; 0 switches it off.
-    validation_fraction : float or None, default=None
-        Fraction of the rows of X held out in :meth:`fit` to monitor the
-        free-energy gap (guide, sec. 6), recorded in ``history_``.
-    early_stopping : bool, default=False
-        Stop when the free-energy gap has grown for ``n_iter_no_change``
-        epochs in a row. Needs ``validation_fraction``: :meth:`fit` raises a
-        ValueError when it is None.
-    n_iter_no_change : int, default=5
-        See ``early_stopping``.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS. None leaves the libraries' defaults
-        (all cores); -1 all cores; 1 a single thread.
+    {rbm_update_params}
     learn_sigma : bool, default=False
         Learn the per-visible standard deviations (parameterised by their
-        log-variances, Cho et al. 2011) instead of fixing them at 1.
-    hidden_units : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
-        Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`):
-
-        - "bernoulli": binary units, ``p(h_j = 1 | v) = sigmoid(x_j)`` with
-          ``x = c + v W^T`` the pre-activation; :meth:`transform` gives the
-          probabilities.
-        - "gaussian": linear units with unit-variance Gaussian noise, energy
-          ``sum_j h_j^2 / 2 - c.h - h W v``, so ``p(h | v) = N(x, 1)``; as the
-          code layer of Hinton and Salakhutdinov (2006). :meth:`transform`
-          gives the mean ``x``; the free energy has the closed form
-          ``-sum_j (x_j^2 / 2 + log(2 pi) / 2)`` plus the visible term, so the
-          likelihood methods, exact log Z and AIS are defined. Linear units
-          are unbounded: use a much smaller ``learning_rate`` (Hinton and
-          Salakhutdinov used 1e-3 for the linear code layer, against 0.1 for
-          binary layers); too large a rate makes training diverge (a
-          DivergenceError naming ``learning_rate``).
-        - "nrelu": noisy rectified linear units (Nair and Hinton 2010),
-          sampled as ``max(0, x + N(0, sigmoid(x)))``; :meth:`transform` gives
-          ``max(0, x)``. They have no closed-form free energy:
-          ``free_energy``, ``score_samples``, ``score``, ``log_partition`` and
-          ``log_likelihood`` raise :class:`rbmlib.rbm.FreeEnergyUndefinedError`
-          (a NotImplementedError naming "nrelu", also an AttributeError so
-          that ``hasattr`` is False), the per-epoch pseudo-likelihood in
-          ``history_`` is nan and ``validation_fraction`` must be None.
-          Also prefer a smaller ``learning_rate`` than for binary units.
-
-        Changing it after fitting takes effect at the next :meth:`fit`
-        (:meth:`partial_fit` raises a ValueError).
-    optimizer : {"sgd", "adagrad", "rmsprop", "adam"}, default="sgd"
-        Update rule applied to the CD gradient estimate ``g`` (ascent
-        direction) of the weights and biases (and of the log-variances with ``learn_sigma``): the optimiser of
-        :mod:`rbmlib.optim`, shared with the back-propagation of the DBN
-        networks. "sgd" is momentum SGD, ``v = momentum v + learning_rate g``,
-        ``p += v`` (fused into the gradient's matrix product; scikit-learn's
-        BernoulliRBM with ``momentum=0``); "adagrad" (Duchi et al. 2011),
-        "rmsprop" (Tieleman and Hinton 2012) and "adam" (Kingma and Ba 2015)
-        scale each parameter's step by a running root mean square of its
-        gradient, so every parameter moves by up to about ``learning_rate``
-        per update: they want a smaller ``learning_rate`` than "sgd" (on
-        digits / 16, 64 hidden units, 10 epochs, features + logistic
-        regression: "sgd" at 0.1 gave 0.887 accuracy, "adam" at 0.01 0.875,
-        "adagrad" at 0.1 0.849, "rmsprop" and "adam" at 0.003 0.77).
-        ``momentum`` is used by "sgd" only. The optimiser's state (velocities
-        or moments, and its step count) is part of the fitted model: it is
-        pickled and :meth:`partial_fit` continues it; a :meth:`partial_fit`
-        with another ``optimizer`` than the last call's starts that one from
-        zero state.
-    beta_1 : float, default=0.9
-        Adam's decay rate of the mean gradient, in [0, 1).
-    beta_2 : float, default=0.999
-        Adam's decay rate of the mean squared gradient, in [0, 1).
-    epsilon : float, default=1e-8
-        Added to the root mean square of the gradient by "adagrad",
-        "rmsprop" and "adam" (numerical stability), > 0.
-    rho : float, default=0.9
-        RMSprop's decay rate of the mean squared gradient, in [0, 1).
-    alpha_l1 : float, default=0.0
-        L1 penalty ``alpha_l1 * sum_ji |W_ji|`` on the weights (not on
-        biases or variances), next to ``weight_decay``'s L2; its subgradient
-        ``alpha_l1 * sign(W)`` (``sign(0) = 0``) is subtracted from ``g``.
+        log-variances, Cho et al. 2011) instead of fixing them at 1; the
+        log-variances take the same updates as the weights and biases
+        (``momentum``, ``optimizer``).
+    {rbm_hidden_units}
+    {rbm_optimizer_params}
 
     Attributes
     ----------
@@ -217,18 +128,8 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         Standard deviations of the visible units (all 1 unless
         ``learn_sigma``). :mod:`rbmlib.likelihood` reads it to treat the
         visible units as Gaussian.
-    h_samples_ : ndarray of shape (n_chains, n_components)
-        Hidden states of the persistent chains, ``n_chains = min(batch_size,
-        n_samples)``.
-    interrupted_ : bool
-        True when the last :meth:`fit` was stopped by a KeyboardInterrupt
-        and kept its completed epochs (see :meth:`fit`); False otherwise.
-    hidden_units_ : str
-        The hidden unit type of the fitted model (``hidden_units`` at the last
-        :meth:`fit`).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined when X has feature names that are all strings.
+    {rbm_chain_attrs}
+    {features_in_attrs}
     n_iter_ : int
         Epochs completed.
     history_ : list of dict
@@ -245,29 +146,14 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
 
     References
     ----------
-    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
-    data with neural networks", Science 313(5786), 2006.
-
-    V. Nair and G. E. Hinton, "Rectified linear units improve restricted
-    Boltzmann machines", ICML 2010.
-
     K. Cho, A. Ilin and T. Raiko, "Improved learning of Gaussian-Bernoulli
     restricted Boltzmann machines", ICANN 2011.
 
-    G. E. Hinton, "A Practical Guide to Training Restricted Boltzmann
-    Machines", UTML TR 2010-003, University of Toronto, 2010.
+    {rbm_unit_refs}
 
-    J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods for online
-    learning and stochastic optimization", JMLR 12, 2011 (Adagrad).
+    {rbm_cd_refs}
 
-    T. Tieleman and G. E. Hinton, "Lecture 6.5 - RMSprop", COURSERA: Neural
-    Networks for Machine Learning, 2012.
-
-    D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
-    ICLR 2015.
-
-    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
-    data with neural networks", Science 313(5786), 2006.
+    {optimizer_refs}
 
     Examples
     --------
