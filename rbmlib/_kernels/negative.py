@@ -90,7 +90,7 @@ def negative_phase_id(persistent, mean_field):
     return NEGATIVE_PHASES[name]
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def negative_phase(phase, m, k, units, seed, update_index, params, offsets, chains, scratch):
     """Run the sampler of table id ``phase`` on the mini-batch ``Vcat[:m]``.
 
@@ -117,21 +117,21 @@ def negative_phase(phase, m, k, units, seed, update_index, params, offsets, chai
                   scratch)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _hidden_probs(v, W, c, out, hidden_units):
     """out = E[h | v] (sigmoid(v W^T + c) for Bernoulli units); v is (m, V), out (m, H)."""
     np.dot(v, W.T, out)
     hidden_mean_rows(out, c, out, hidden_units)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _hidden_probs_sample(v, W, c, out, hs, key, hidden_units):
     """out = E[h | v] and hs a sample of p(h | v), in one pass."""
     np.dot(v, W.T, out)
     hidden_sample_rows(out, c, hs, key, True, hidden_units)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _gibbs_steps(m, k, mean_field, units, seed, base, params, offsets, scratch):
     """The Gibbs steps of a chain that starts from the hidden states ``hs[:m]``.
 
@@ -154,7 +154,7 @@ def _gibbs_steps(m, k, mean_field, units, seed, base, params, offsets, scratch):
                                  stream_key(seed, base + np.uint64(2 * step + 2)), hidden_units)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _cd_chain(m, k, mean_field, units, seed, update_index, params, offsets, scratch):
     """CD-k: the positive phase, then ``k`` Gibbs steps from its hidden sample."""
     W, c = params[0], params[1]
@@ -166,7 +166,7 @@ def _cd_chain(m, k, mean_field, units, seed, update_index, params, offsets, scra
         _hidden_probs(Vcat[m:2 * m], W, c, Hcat[m:2 * m], units[1])
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _pcd_chain(m, k, mean_field, units, seed, update_index, params, offsets, chains, scratch):
     """Persistent CD: ``k`` Gibbs steps from ``hchain[:m]``, whose end state is stored back.
 

@@ -352,7 +352,7 @@ def _gaussian_visible_rows(pre, b, sigma, v, key, mean_only):
             v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def visible_sample_rows(pre, b, layout, v, key, mean_only, unit):
     """v = a sample of the visible units of kernel id ``unit`` given ``pre = h W``
     (their conditional mean instead with ``mean_only``).
