@@ -65,7 +65,14 @@ RTOL = 1e-6
 #: case (or "pickle:<Estimator>:<check>") -> why its arithmetic order changed.
 #: Those cases compare float values to RTOL instead of bits. Keep it empty
 #: unless a change of order cannot be avoided; say which change in the reason.
-ALLOWED_CLOSE = {}
+ALLOWED_CLOSE = {
+    # Issue 26's one CD parameter step (56a8769): the categorical driver's own momentum-SGD
+    # step updated the running hidden-activation estimate of the sparsity penalty as
+    # ``(1 - d) * s0 / m``; every other path (Bernoulli, Gaussian, the categorical
+    # optimiser path) as ``(1 - d) * (s0 / m)``, which the shared step keeps. With a
+    # sparsity cost the weights then move in the last bit (about 1e-16 relative).
+    "cat_momentum_sparsity": "one rounding of the sparsity estimate, (1-d)*s0/m -> (1-d)*(s0/m)",
+}
 
 #: Problems listed in a failure message (the rest are counted).
 _MAX_LISTED = 40
