@@ -463,7 +463,7 @@ class _BaseDBNNetwork(BaseEstimator):
                               self.nesterovs_momentum, self.beta_1, self.beta_2, self.rho,
                               self.epsilon)
         if incremental:
-            optimizer.set_state(getattr(self, "_optimizer_state", None))
+            optimizer.set_state(self._optimizer_state)
         stopping = StoppingRule(
             max_iter=1 if incremental else self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, early_stopping=self.early_stopping,
@@ -471,7 +471,7 @@ class _BaseDBNNetwork(BaseEstimator):
         settings = BackpropSettings(
             batch_size=batch_size, shuffle=self.shuffle, alpha=self.alpha,
             alpha_l1=self.alpha_l1, dropout=self.dropout, input_dropout=self.input_dropout,
-            activation=activations, negative_slope=getattr(self, "negative_slope", 0.01),
+            activation=activations, negative_slope=self.negative_slope,
             verbose=self.verbose, n_jobs=self.n_jobs, name=type(self).__name__)
         return optimizer, stopping, settings
 
@@ -556,7 +556,7 @@ class _BaseDBNNetwork(BaseEstimator):
             elif extra.get("_encoder") is not None:
                 first_layer = "categorical"
             else:
-                first_layer = getattr(self, "first_layer", "auto")  # (DBNAutoencoder: none)
+                first_layer = self.first_layer
                 if first_layer == "auto":
                     first_layer = _auto_first_layer(X)
             optimizer, stopping, settings = self._fine_tuning_config(
@@ -564,7 +564,7 @@ class _BaseDBNNetwork(BaseEstimator):
             extra = dict(extra, first_layer_=first_layer, batch_size_=settings.batch_size,
                          learning_rate_init_=optimizer.learning_rate_init,
                          pretrained_layers_=n_pre, activations_=activations,
-                         negative_slope_=float(getattr(self, "negative_slope", 0.01)))
+                         negative_slope_=float(self.negative_slope))
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
                 rng=rng, optimizer=optimizer, stopping=stopping, settings=settings,

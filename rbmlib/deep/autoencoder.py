@@ -667,7 +667,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             vis = self._resolve_visible(X, inner)
         extra = {"visible_units_": vis, "_x_mean": None, "_x_scale": None}
         if _standardised_visible(vis):
-            if cont and getattr(self, "_x_mean", None) is not None:
+            if cont and self._x_mean is not None:
                 mean, scale = self._x_mean, self._x_scale
             elif sp.issparse(X):
                 m, v = mean_variance_axis(X, axis=0)

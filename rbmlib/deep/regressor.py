@@ -133,7 +133,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        if cont and getattr(self, "_y_mean", None) is not None:
+        if cont and self._y_mean is not None:
             # continue the fitted network: keep its target units
             if Y.shape[1] != self._y_mean.shape[0]:
                 raise ValueError(f"y has {Y.shape[1]} targets; the network was fitted on "

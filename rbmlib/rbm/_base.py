@@ -261,7 +261,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
             history=[],
             seed=int(rng.randint(0, 2**63 - 1, dtype=np.int64)),
         )
-        state.use_optimizer(self._optimizer_param("optimizer"))
+        state.use_optimizer(self.optimizer)
         return state
 
     def _state_from_self(self, n_rows):
@@ -326,7 +326,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         self._seed = state.seed
         self._rng = rng  # kept (and pickled) so that partial_fit continues the stream
         self.interrupted_ = interrupted
-        self.hidden_units_ = getattr(self, "hidden_units", "bernoulli")
+        self.hidden_units_ = self.hidden_units
 
     def __setstate__(self, state):
         state = dict(state)
@@ -385,8 +385,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
 
         ``(g_W, g_c, g_b, vm)`` of shapes (H, V) ((0, V) for SGD), (H,), (V,), (V,).
         """
-        name = self._optimizer_param("optimizer")
-        if name == "sgd" and self._optimizer_param("alpha_l1") == 0:
+        name = self.optimizer
+        if name == "sgd" and self.alpha_l1 == 0:
             return None
         return (np.zeros((H if name != "sgd" else 0, V), dtype),
                 np.zeros(H, dtype), np.zeros(V, dtype), np.zeros(V, dtype))
@@ -396,23 +396,17 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         :func:`rbmlib._kernels.cd.apply_optimizer_update`), or None."""
         if opt_scratch is None:
             return None
-        p = self._optimizer_param
         kind, ohyper = Optimizer(
-            p("optimizer"), momentum=self.momentum, nesterovs_momentum=False,
-            beta_1=p("beta_1"), beta_2=p("beta_2"), rho=p("rho"), epsilon=p("epsilon"),
+            self.optimizer, momentum=self.momentum, nesterovs_momentum=False,
+            beta_1=self.beta_1, beta_2=self.beta_2, rho=self.rho, epsilon=self.epsilon,
         ).kernel_args()
         H, V = state.W.shape
         dtype = state.W.dtype
         second = (state.s2W if state.s2W is not None else np.zeros((0, V), dtype),
                   *(a if a is not None else np.zeros(0, dtype)
                     for a in (state.s2c, state.s2b, state.s2_log_var)))
-        return (int(kind), int(state.opt_start), float(p("alpha_l1")), ohyper, second,
+        return (int(kind), int(state.opt_start), float(self.alpha_l1), ohyper, second,
                 opt_scratch)
-
-    def _optimizer_param(self, name):
-        """The optimiser parameter ``name`` (every RBM class has them; a model pickled
-        before they existed gets their defaults in ``__setstate__``)."""
-        return getattr(self, name)
 
     def _cd_source(self, X, dtype):
         """``(kernel, rows, offsets)``: the CD epoch kernel that encodes this model's
@@ -431,9 +425,9 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         batch_size = min(self.batch_size, order.shape[0])
         kernel, rows, offsets = self._cd_source(X, dtype)
         # the kernels' grouped arguments (the module docstring of rbmlib._kernels.cd)
-        learn_log_var = bool(getattr(self, "learn_sigma", False))
+        learn_log_var = bool(self.learn_sigma)
         negative_phase = negative_phase_id(bool(self.persistent),
-                                           not getattr(self, "sample_visible", True))
+                                           not self.sample_visible)
         settings = (int(self.k), negative_phase, int(self._visible_units.kernel_id),
                     int(self._hidden_unit().kernel_id), learn_log_var)
         lo, hi = self._log_var_range()
@@ -513,7 +507,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         H, V = state.W.shape
         scratch = self._scratch(min(self.batch_size, n), H, V, state.W.dtype)
         # a changed optimizer starts from zero state (partial_fit); others continue
-        state.use_optimizer(self._optimizer_param("optimizer"))
+        state.use_optimizer(self.optimizer)
         opt_scratch = self._optimizer_scratch(H, V, state.W.dtype)
         monitor = self._monitor_rows(X, base_order, rng)
         # a DBN pretraining this RBM as one of its layers: the epoch lines are the DBN's
@@ -693,7 +687,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
             rows = np.sort(perm[n_val:])
         state = self._init_state(X, rows, rng)
         state, interrupted = self._train(state, X, rows, self.n_iter, rng,
-                                         shuffle=getattr(self, "shuffle", True), X_val=X_val, keep_partial=True, data_problem=problem)
+                                         shuffle=self.shuffle, X_val=X_val, keep_partial=True, data_problem=problem)
         self._commit(state, rng, interrupted)
 
     def partial_fit(self, X, y=None):
