@@ -304,10 +304,13 @@ def _log_z_exact_arrays(W, c, b, sigma, visible, hidden):
 
     One rule for every pair of unit types (the units say which layers are
     discrete and how many states they have; ``log_z_enumerate`` marginalises
-    Bernoulli units by softplus and Gaussian ones, visible or hidden, by a
-    Gaussian integral; the categorical kernels sum out softmax groups, or
-    enumerate their configurations). The kernel is chosen by the visible
-    units' ``kernel_id``.
+    Bernoulli visible units by softplus and Gaussian ones by a Gaussian
+    integral; the categorical kernels sum out softmax groups, or enumerate
+    their configurations). The kernel is chosen by the visible units'
+    ``kernel_id``; hidden units are marginalised by the kernels' dispatcher
+    on the hidden ``kernel_id`` (``rbmlib._kernels.units.hidden_log_marginal``,
+    without ``log_marginal_zero``, which is added here: ``H lm(0)`` for
+    non-discrete units, whose kernel term drops it).
     """
     H, V = W.shape
     layer, n_states = _enumerated(W, visible, hidden)
@@ -337,14 +340,13 @@ def _log_z_exact_arrays(W, c, b, sigma, visible, hidden):
         inv_var = 1.0 / sigma**2
         const = visible.log_z_base(b, sigma) - float(np.sum(0.5 * b**2 * inv_var))
         return _pk.log_z_enumerate(W, c, b, True, inv_var) + const
-    # the visible states enumerated, the hidden units marginalised
+    # the visible states enumerated, the hidden units marginalised by the kernels'
+    # hidden dispatcher, whose term drops the constant lm(0) of non-discrete units
     WT = np.ascontiguousarray(W.T)
-    if categorical:  # the kernel's Gaussian term drops its constant log(2 pi) / 2
-        const = 0.0 if hidden.discrete else H * hidden.log_marginal_zero
+    const = 0.0 if hidden.discrete else H * hidden.log_marginal_zero
+    if categorical:
         return _ck.log_z_visible_enumerate(WT, c, b, visible.offsets, hidden.kernel_id) + const
-    if hidden.discrete:
-        return _pk.log_z_enumerate(WT, b, c, False, np.empty(0))
-    return _pk.log_z_enumerate(WT, b, c, True, np.ones(H)) + H * hidden.log_marginal_zero
+    return _pk.log_z_enumerate(WT, b, c, False, np.empty(0), hidden.kernel_id) + const
 
 
 @validate_params({"rbm": "no_validation"}, prefer_skip_nested_validation=True)

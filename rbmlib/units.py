@@ -56,12 +56,12 @@ __all__ = [
     "softplus",
 ]
 
-#: Kernel ids of the visible unit types (``VisibleUnits.kernel_id``): the
-#: ``gaussian_units`` switch of the CD and partition kernels (0, 1) and the
-#: kernels of :mod:`rbmlib._kernels.categorical` (2).
-BERNOULLI_VISIBLE = 0
-GAUSSIAN_VISIBLE = 1
-CATEGORICAL_VISIBLE = 2
+#: Kernel ids of the visible unit types (``VisibleUnits.kernel_id``), defined
+#: with the kernels that dispatch on them (:mod:`rbmlib._kernels.units`, as the
+#: hidden ids): Bernoulli 0, Gaussian 1, categorical 2.
+BERNOULLI_VISIBLE = _ku.BERNOULLI_VISIBLE
+GAUSSIAN_VISIBLE = _ku.GAUSSIAN_VISIBLE
+CATEGORICAL_VISIBLE = _ku.CATEGORICAL_VISIBLE
 
 
 def softplus(x):

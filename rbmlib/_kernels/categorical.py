@@ -37,10 +37,12 @@ import numpy as np
 from ._jit import njit, prange
 from .cd import cd_update
 from .partition import chunk_start, gray_flip
-from .sampling import gaussian, softplus, stream_key, uniform
+from .sampling import stream_key, uniform
 from .units import (  # noqa: F401  (softmax_groups: the units' sampler, re-exported)
     BERNOULLI_HIDDEN,
-    GAUSSIAN_HIDDEN,
+    hidden_log_marginal,
+    hidden_log_marginal_row,
+    hidden_tempered_sample_row,
     softmax_groups,
 )
 
@@ -92,14 +94,10 @@ def cd_epoch(codes, order, size, settings, seed, update_index, params, offsets, 
 
 
 # ------------------------------------------------------------------ scoring
-@njit(inline="always", cache=True)
-def _log_marginal(x, unit):
-    """A hidden unit's free-energy term without its constant: ``softplus(x)``
-    (Bernoulli) or ``x^2 / 2`` (Gaussian; the ``log(2 pi) / 2`` cancels in every
-    difference of free energies)."""
-    if unit == GAUSSIAN_HIDDEN:
-        return 0.5 * x * x
-    return softplus(x)
+# The hidden units' free-energy term without its constant, ``lm(x)``:
+# rbmlib._kernels.units.hidden_log_marginal (its row form ..._row), keyed by the
+# hidden kernel id (``softplus(x)``, ``x^2 / 2``; the constant cancels in every
+# difference of free energies).
 
 
 @njit(parallel=True, cache=True)
@@ -132,9 +130,7 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out, unit=BERNOULLI_HIDDEN):
         k_max = max(k_max, offsets[g + 1] - offsets[g])
     for r in prange(n):
         vals = np.empty(k_max)  # one buffer per row
-        sp0 = 0.0
-        for j in range(H):
-            sp0 += _log_marginal(pre[r, j], unit)
+        sp0 = hidden_log_marginal_row(pre[r], unit, 0.0)
         acc = 0.0
         for g in range(G):
             a = codes[r, g]
@@ -151,7 +147,7 @@ def pseudo_loglik(codes, offsets, pre, WT, b, out, unit=BERNOULLI_HIDDEN):
                 else:
                     s = b[o + kk]
                     for j in range(H):
-                        s += _log_marginal(pre[r, j] - WT[o + a, j] + WT[o + kk, j], unit)
+                        s += hidden_log_marginal(pre[r, j] - WT[o + a, j] + WT[o + kk, j], unit)
                 vals[kk] = s
                 if s > mx:
                     mx = s
@@ -307,9 +303,7 @@ def log_z_visible_enumerate(WT, c, b, offsets, unit=BERNOULLI_HIDDEN):
                         x[j] += WT[new, j] - WT[old, j]
                     if not carry:
                         break
-            val = lin
-            for j in range(H):
-                val += _log_marginal(x[j], unit)
+            val = hidden_log_marginal_row(x, unit, lin)
             mx, s = _lse_add(val, mx, s)
         cmax[ch] = mx
         csum[ch] = s
@@ -371,20 +365,12 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI
                 for g in range(G):
                     s += W[j, offsets[g] + v[g]]
                 x[j] = s
-                lw += _log_marginal(bt * s, unit) - _log_marginal(bp * s, unit)
+                lw += hidden_log_marginal(bt * s, unit) - hidden_log_marginal(bp * s, unit)
             lw += (bt - bp) * lin
             if t == T - 1:
                 break
             # one Gibbs sweep at inverse temperature bt
-            if unit == GAUSSIAN_HIDDEN:
-                for j in range(H):
-                    hb[j] = bt * x[j] + gaussian(gkey, gctr)
-                    gctr += 1
-            else:
-                for j in range(H):
-                    p = 1.0 / (1.0 + math.exp(-bt * x[j]))
-                    hb[j] = 1.0 if uniform(key, ctr) < p else 0.0
-                    ctr += 1
+            ctr, gctr = hidden_tempered_sample_row(x, bt, hb, key, ctr, gkey, gctr, unit)
             for i in range(V):
                 logits[i] = (1.0 - bt) * b_base[i] + bt * b[i]
             for j in range(H):

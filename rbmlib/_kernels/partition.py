@@ -14,7 +14,11 @@ Gaussian hidden units (``hidden_units=1``, the kernel id of
 :mod:`rbmlib._kernels.units`) add ``sum_j h_j^2 / 2`` to the energy, so that
 ``p(h | v) = N(c + W u, 1)``; summing them out gives ``x_j^2 / 2 + log(2 pi) / 2``
 per unit in place of ``softplus(x_j)``. AIS anneals ``W`` and ``c`` (not the
-units' own energy), so its base model keeps the hidden units' marginal.
+units' own energy), so its base model keeps the hidden units' marginal. These
+hidden units' terms and samplers are not written here: the kernels call the
+dispatchers of :mod:`rbmlib._kernels.units` on the hidden kernel id
+(``hidden_log_marginal_row``, ``hidden_ais_row``, ``hidden_sample_scalar``), so a
+hidden unit type with a free energy adds its branch there only.
 
 Exact log Z (``log_z_enumerate``) sums over the 2^n states of one layer and
 marginalises the other in closed form; AIS (``ais_log_weights``) follows
@@ -26,10 +30,16 @@ stream ``stream_key(seed, r)``, so results do not depend on the thread count.
 import math
 
 import numpy as np
-from ._jit import njit, prange
 
-from .sampling import exp_f64, gaussian, sigmoid, sigmoid_f64, softplus, stream_key, uniform
-from .units import _use_threads
+from ._jit import njit, prange
+from .sampling import gaussian, sigmoid, sigmoid_f64, softplus, stream_key, uniform
+from .units import (
+    _use_threads,
+    hidden_ais_row,
+    hidden_log_marginal_row,
+    hidden_sample_scalar,
+    softplus_sigmoid_f64,
+)
 
 MAX_ENUMERATED_UNITS = 30  # hard stop: 2^30 states; the public API says 25
 CHUNK_BITS = 12            # states per parallel chunk: 2^12 (Gray-code updates)
@@ -88,7 +98,7 @@ def chunk_start(ch, low, s, a, M, x):
 
 
 @njit(parallel=True, cache=True)
-def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
+def log_z_enumerate(M, a, offset, gaussian_other, inv_var, hidden_unit=-1):
     """log sum over binary states s of exp(a.s + phi(offset + s M)).
 
     The enumerated layer has ``n = M.shape[0]`` binary units with biases
@@ -97,7 +107,11 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
 
     * ``gaussian_other=False`` (Bernoulli other layer): ``phi(x) = sum_i softplus(x_i)``;
     * ``gaussian_other=True``: ``phi(x) = sum_i x_i^2 inv_var_i / 2`` (the caller
-      adds the constant ``sum_i log(sqrt(2 pi) sigma_i) - b^2 / (2 sigma_i^2)``).
+      adds the constant ``sum_i log(sqrt(2 pi) sigma_i) - b^2 / (2 sigma_i^2)``);
+    * ``hidden_unit >= 0`` (the other layer is the hidden one, of that kernel id):
+      ``phi(x) = sum_i lm(x_i)``, the hidden units' log-marginal of
+      :func:`rbmlib._kernels.units.hidden_log_marginal_row` (the caller adds
+      ``m lm(0)`` for Gaussian units); ``gaussian_other`` and ``inv_var`` unused.
 
     The 2^n states are split into chunks of ``2^CHUNK_BITS`` that run in
     parallel; inside a chunk the states follow a Gray code, so each step
@@ -114,6 +128,9 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
     gaussian_other : bool
     inv_var : ndarray of shape (m,)
         ``1 / sigma^2``; read only when ``gaussian_other``.
+    hidden_unit : int, default=-1
+        Kernel id of the marginalised hidden layer; -1 when the visible layer is
+        the marginalised one (``gaussian_other``, ``inv_var``).
 
     Returns
     -------
@@ -134,7 +151,9 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var):
             if g > 0:
                 lin = gray_flip(g, s, a, M, x, lin)
             val = lin
-            if gaussian_other:
+            if hidden_unit >= 0:
+                val = hidden_log_marginal_row(x, hidden_unit, val)
+            elif gaussian_other:
                 for i in range(m):
                     val += 0.5 * x[i] * x[i] * inv_var[i]
             else:
@@ -167,56 +186,6 @@ def _hidden_input_full(WT, c, u, x):
                 x[j] += ui * WT[i, j]
 
 
-# ------------------------------------------------- vectorisable log / softplus
-# Cephes log.c (Moshier 1989): log(1 + x) = x - x^2/2 + x^3 P(x)/Q(x) on
-# [sqrt(1/2) - 1, sqrt(2) - 1]; ln 2 split in two as in exp.
-_LP0 = 1.01875663804580931796e-4
-_LP1 = 4.97494994976747001425e-1
-_LP2 = 4.70579119878881725854e0
-_LP3 = 1.44989225341610930846e1
-_LP4 = 1.79368678507819816313e1
-_LP5 = 7.70838733755885391666e0
-_LQ0 = 1.12873587189167450590e1
-_LQ1 = 4.52279145837532221105e1
-_LQ2 = 8.29875266912776603211e1
-_LQ3 = 7.11544750618563894466e1
-_LQ4 = 2.31251620126765340583e1
-_LN2_HI = 0.693359375
-_LN2_LO = -2.121944400546905827679e-4
-_SQRT2 = 1.4142135623730951
-
-
-@njit(cache=True, error_model="numpy")
-def _log_1_2(u):
-    """log(u) for u in [1, 2], branch-free (vectorisable), about 1 ulp."""
-    big = u >= _SQRT2
-    x = 0.5 * u - 1.0 if big else u - 1.0  # both exact
-    e = 1.0 if big else 0.0
-    z = x * x
-    p = ((((_LP0 * x + _LP1) * x + _LP2) * x + _LP3) * x + _LP4) * x + _LP5
-    q = ((((x + _LQ0) * x + _LQ1) * x + _LQ2) * x + _LQ3) * x + _LQ4
-    y = x * (z * p / q) + e * _LN2_LO - 0.5 * z
-    return (x + y) + e * _LN2_HI
-
-
-@njit(inline="always", cache=True, error_model="numpy")
-def softplus_sigmoid_f64(y):
-    """``(softplus(y), sigmoid(y))`` of a float64, branch-free (vectorisable).
-
-    ``t = exp(-|y|)`` (``sampling.exp_f64``, no libm call) serves both:
-    ``softplus(y) = max(y, 0) + log1p(t)`` with ``log1p(t) = log(u) - ((u - 1) - t) / u``,
-    ``u = 1 + t`` (the correction makes it exact to rounding for tiny ``t``),
-    and ``sigmoid(y) = 1 / u`` or ``t / u``. A few ulp over the whole range
-    (tests/test_kernels_speed.py); ``inf`` and ``nan`` propagate.
-    """
-    t = exp_f64(-abs(y))
-    u = 1.0 + t
-    s = 1.0 / u
-    l1p = _log_1_2(u) - ((u - 1.0) - t) * s
-    pos = y > 0.0
-    return (y if pos else 0.0) + l1p, (s if pos else t * s)
-
-
 @njit(cache=True, error_model="numpy")
 def softplus_array(x, out):
     """``out[...] = softplus(x)`` elementwise (float64, C-contiguous, one shape)."""
@@ -238,29 +207,11 @@ def _sum(a):
 # ------------------------------------------------------------------- AIS
 @njit(cache=True, error_model="numpy")
 def _ais_hidden_row(x, c, h, d, key, key_g, ctr, bk, bp, sample, hidden_units):
-    """Log-weight increment ``sum_j phi(bk x_j) - phi(bp x_j)`` of one run (``x_j`` gets
+    """Log-weight increment ``sum_j lm(bk x_j) - lm(bp x_j)`` of one run (``x_j`` gets
     ``c_j`` added here) and, with ``sample``, ``h ~ p_bk(h | v)`` drawn with counters
-    ``ctr + j``. ``d`` is scratch of the row's length."""
-    H = x.shape[0]
-    if hidden_units == 0:
-        if sample:
-            for j in range(H):
-                xj = x[j] + c[j]
-                spk, pk = softplus_sigmoid_f64(bk * xj)
-                d[j] = spk - softplus_sigmoid_f64(bp * xj)[0]
-                h[j] = 1.0 if uniform(key, ctr + j) < pk else 0.0
-        else:
-            for j in range(H):
-                xj = x[j] + c[j]
-                d[j] = softplus_sigmoid_f64(bk * xj)[0] - softplus_sigmoid_f64(bp * xj)[0]
-    else:
-        half = 0.5 * (bk * bk - bp * bp)
-        for j in range(H):
-            xj = x[j] + c[j]
-            d[j] = half * (xj * xj)
-        if sample:
-            for j in range(H):
-                h[j] = bk * (x[j] + c[j]) + gaussian(key_g, ctr + j)
+    ``ctr + j``, both by the hidden units' dispatcher
+    :func:`rbmlib._kernels.units.hidden_ais_row`. ``d`` is scratch of the row's length."""
+    hidden_ais_row(x, c, h, d, key, key_g, ctr, bk, bp, sample, hidden_units)
     return _sum(d)
 
 
@@ -388,7 +339,9 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
     v_final : ndarray of shape (R, V)
         Output: the last visible state of each run.
     hidden_units : int, default=0
-        Kernel id of the hidden units: 0 Bernoulli, 1 Gaussian.
+        Kernel id of the hidden units (:mod:`rbmlib._kernels.units`, whose
+        :func:`~rbmlib._kernels.units.hidden_ais_row` gives their log-weight terms
+        and tempered sampler; an id without a free energy gives NaN weights).
 
     References
     ----------
@@ -480,12 +433,8 @@ def gibbs_chains(W, WT, c, b, sigma, gaussian_units, v, n_steps, seed, hidden_un
             for i in range(V):
                 wh[i] = b[i]
             for j in range(H):
-                if hidden_units == 0:
-                    if uniform(key, ctr) < sigmoid(x[j]):
-                        for i in range(V):
-                            wh[i] += W[j, i]
-                else:
-                    hj = x[j] + gaussian(key_g, ctr)
+                hj = hidden_sample_scalar(x[j], key, key_g, ctr, hidden_units)
+                if hj != 0.0:  # Bernoulli: 1.0 * W[j, i] is W[j, i] exactly
                     for i in range(V):
                         wh[i] += hj * W[j, i]
                 ctr += 1

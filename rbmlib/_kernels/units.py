@@ -37,7 +37,15 @@ import numpy as np
 from numba.np.ufunc.parallel import _launch_threads
 
 from ._jit import njit, prange
-from .sampling import fast_exp, fast_sigmoid, gaussian, uniform
+from .sampling import (
+    exp_f64,
+    fast_exp,
+    fast_sigmoid,
+    gaussian,
+    sigmoid,
+    softplus,
+    uniform,
+)
 
 # Start Numba's threading layer now. The serial dispatchers below (and the CD
 # kernels that call them) link in ``parallel=True`` kernels; a dispatcher
@@ -253,6 +261,160 @@ def hidden_sample_rows(x, bias, s_out, key, keep_p, unit):
         _noisy_sample_rows_par(x, bias, s_out, key, keep_p, unit)
     else:
         _noisy_sample_rows(x, bias, s_out, key, keep_p, unit)
+
+
+# ------------------------------------------------- vectorisable log / softplus
+# Cephes log.c (Moshier 1989): log(1 + x) = x - x^2/2 + x^3 P(x)/Q(x) on
+# [sqrt(1/2) - 1, sqrt(2) - 1]; ln 2 split in two as in exp.
+_LP0 = 1.01875663804580931796e-4
+_LP1 = 4.97494994976747001425e-1
+_LP2 = 4.70579119878881725854e0
+_LP3 = 1.44989225341610930846e1
+_LP4 = 1.79368678507819816313e1
+_LP5 = 7.70838733755885391666e0
+_LQ0 = 1.12873587189167450590e1
+_LQ1 = 4.52279145837532221105e1
+_LQ2 = 8.29875266912776603211e1
+_LQ3 = 7.11544750618563894466e1
+_LQ4 = 2.31251620126765340583e1
+_LN2_HI = 0.693359375
+_LN2_LO = -2.121944400546905827679e-4
+_SQRT2 = 1.4142135623730951
+
+
+@njit(cache=True, error_model="numpy")
+def _log_1_2(u):
+    """log(u) for u in [1, 2], branch-free (vectorisable), about 1 ulp."""
+    big = u >= _SQRT2
+    x = 0.5 * u - 1.0 if big else u - 1.0  # both exact
+    e = 1.0 if big else 0.0
+    z = x * x
+    p = ((((_LP0 * x + _LP1) * x + _LP2) * x + _LP3) * x + _LP4) * x + _LP5
+    q = ((((x + _LQ0) * x + _LQ1) * x + _LQ2) * x + _LQ3) * x + _LQ4
+    y = x * (z * p / q) + e * _LN2_LO - 0.5 * z
+    return (x + y) + e * _LN2_HI
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def softplus_sigmoid_f64(y):
+    """``(softplus(y), sigmoid(y))`` of a float64, branch-free (vectorisable).
+
+    ``t = exp(-|y|)`` (``sampling.exp_f64``, no libm call) serves both:
+    ``softplus(y) = max(y, 0) + log1p(t)`` with ``log1p(t) = log(u) - ((u - 1) - t) / u``,
+    ``u = 1 + t`` (the correction makes it exact to rounding for tiny ``t``),
+    and ``sigmoid(y) = 1 / u`` or ``t / u``. A few ulp over the whole range
+    (tests/test_kernels_speed.py); ``inf`` and ``nan`` propagate.
+    """
+    t = exp_f64(-abs(y))
+    u = 1.0 + t
+    s = 1.0 / u
+    l1p = _log_1_2(u) - ((u - 1.0) - t) * s
+    pos = y > 0.0
+    return (y if pos else 0.0) + l1p, (s if pos else t * s)
+
+
+
+# ------------------------------------------- hidden units' log-marginal (log Z, AIS)
+# The hidden units' free-energy term ``lm(x) = log sum_h exp(x h - e(h))``
+# without its constant ``lm(0)`` (``rbmlib.units.HiddenUnits.log_marginal_zero``,
+# which the callers add): ``softplus(x)`` (Bernoulli), ``x^2 / 2`` (Gaussian).
+# Exact log Z and AIS (``partition.py``, ``categorical.py``) call only these
+# dispatchers, so a hidden unit type with a free energy adds its branch here.
+# An id without a branch (NReLU: no closed form) gives NaN, never another
+# unit type's value; ``rbmlib.likelihood`` refuses such units before calling.
+@njit(inline="always", cache=True)
+def hidden_log_marginal(x, unit):
+    """``lm(x)`` of one hidden unit of kernel id ``unit`` (without ``lm(0)``'s constant
+    for Gaussian units; NaN for an id without a closed form)."""
+    if unit == BERNOULLI_HIDDEN:
+        return softplus(x)
+    if unit == GAUSSIAN_HIDDEN:
+        return 0.5 * x * x
+    return np.nan
+
+
+@njit(inline="always", cache=True)
+def hidden_log_marginal_row(x, unit, acc):
+    """``acc + sum_j lm(x_j)``, added in the order of ``j`` (one branch per row)."""
+    if unit == BERNOULLI_HIDDEN:
+        for j in range(x.shape[0]):
+            acc += softplus(x[j])
+    elif unit == GAUSSIAN_HIDDEN:
+        for j in range(x.shape[0]):
+            acc += 0.5 * x[j] * x[j]
+    else:
+        acc = np.nan
+    return acc
+
+
+@njit(cache=True, error_model="numpy")
+def hidden_ais_row(x, c, h, d, key, key_g, ctr, bk, bp, sample, unit):
+    """One AIS run's hidden layer between inverse temperatures ``bp`` and ``bk``.
+
+    ``d[j] = lm(bk x_j) - lm(bp x_j)`` with ``x_j`` the input plus ``c_j`` (the
+    caller sums ``d``) and, with ``sample``, ``h ~ p_bk(h | v)`` drawn with counters
+    ``ctr + j`` (uniforms of ``key``, normal deviates of ``key_g``). Bernoulli:
+    softplus and sigmoid in one branch-free pass (:func:`softplus_sigmoid_f64`);
+    Gaussian: ``(bk^2 - bp^2) x_j^2 / 2`` and ``N(bk x_j, 1)``. An unknown id
+    fills ``d`` with NaN.
+    """
+    H = x.shape[0]
+    if unit == BERNOULLI_HIDDEN:
+        if sample:
+            for j in range(H):
+                xj = x[j] + c[j]
+                spk, pk = softplus_sigmoid_f64(bk * xj)
+                d[j] = spk - softplus_sigmoid_f64(bp * xj)[0]
+                h[j] = 1.0 if uniform(key, ctr + j) < pk else 0.0
+        else:
+            for j in range(H):
+                xj = x[j] + c[j]
+                d[j] = softplus_sigmoid_f64(bk * xj)[0] - softplus_sigmoid_f64(bp * xj)[0]
+    elif unit == GAUSSIAN_HIDDEN:
+        half = 0.5 * (bk * bk - bp * bp)
+        for j in range(H):
+            xj = x[j] + c[j]
+            d[j] = half * (xj * xj)
+        if sample:
+            for j in range(H):
+                h[j] = bk * (x[j] + c[j]) + gaussian(key_g, ctr + j)
+    else:
+        for j in range(H):
+            d[j] = np.nan
+
+
+@njit(inline="always", cache=True)
+def hidden_sample_scalar(x, key, key_g, ctr, unit):
+    """One hidden unit's sample at input ``x`` (``x`` times the inverse temperature
+    for a tempered chain) with counter ``ctr``: Bernoulli ``uniform(key, ctr) <
+    sigmoid(x)``, Gaussian ``x + gaussian(key_g, ctr)``; NaN for an unknown id."""
+    if unit == BERNOULLI_HIDDEN:
+        return 1.0 if uniform(key, ctr) < sigmoid(x) else 0.0
+    if unit == GAUSSIAN_HIDDEN:
+        return x + gaussian(key_g, ctr)
+    return np.nan
+
+
+@njit(inline="always", cache=True)
+def hidden_tempered_sample_row(x, beta, h, key, ctr, key_g, ctr_g, unit):
+    """``h ~ p_beta(h | x)`` for the categorical AIS: each stream has its own counter
+    (uniforms ``ctr + j`` of ``key`` with ``p = 1 / (1 + exp(-beta x_j))``, normal
+    deviates ``ctr_g + j`` of ``key_g``); returns the advanced ``(ctr, ctr_g)``.
+    An unknown id fills ``h`` with NaN."""
+    H = x.shape[0]
+    if unit == GAUSSIAN_HIDDEN:
+        for j in range(H):
+            h[j] = beta * x[j] + gaussian(key_g, ctr_g)
+            ctr_g += 1
+    elif unit == BERNOULLI_HIDDEN:
+        for j in range(H):
+            p = 1.0 / (1.0 + math.exp(-beta * x[j]))
+            h[j] = 1.0 if uniform(key, ctr) < p else 0.0
+            ctr += 1
+    else:
+        for j in range(H):
+            h[j] = np.nan
+    return ctr, ctr_g
 
 
 # ------------------------------------------------------------- visible units
