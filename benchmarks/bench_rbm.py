@@ -204,9 +204,10 @@ def _profile_loops():
             K._weight_step(m, 1.0 / m, W, vel[0], sq, Vcat, grad, lr, 0.0, 0.1, 0.0)
 
     @numba.njit
-    def whole(nb, m, settings, params, vel, chains, scratch, hyper):
+    def whole(nb, m, settings, params, offsets, vel, chains, scratch, hyper):
         for t in range(nb):
-            K.cd_update(m, settings, np.uint64(1), t, params, vel, chains, scratch, hyper)
+            K.cd_update(m, settings, np.uint64(1), t, params, offsets, vel, chains, scratch,
+                        hyper)
 
     return gemms, elementwise, update, whole
 
@@ -218,7 +219,9 @@ def profile_cd(X, H, batch_size, repeats):
     the epoch's mini-batches, so all products run in the BLAS library the kernel
     uses and no Python call is timed.
     """
+    from rbmlib._kernels.negative import PCD
     from rbmlib._kernels.sampling import stream_key
+    from rbmlib._kernels.units import BERNOULLI_HIDDEN, BERNOULLI_VISIBLE
 
     n, V = X.shape
     dt = X.dtype
@@ -238,11 +241,13 @@ def profile_cd(X, H, batch_size, repeats):
     Vcat[B:] = X[B:2 * B]
     hs[:] = hchain
     gemms, elementwise, update, whole = _profile_loops()
-    settings = (1, True, 0, 0, False, False)
+    # the groups of rbmlib._kernels.cd (its module docstring): PCD-1, Bernoulli units
+    settings = (1, PCD, BERNOULLI_VISIBLE, BERNOULLI_HIDDEN, False)
     params = (W, c, b, sigma, sigma[:0])
+    offsets = np.zeros(1, np.int64)
     velocities = (*vel, sigma[:0])
     chains = (hchain, sq)
-    scratch = (Vcat, Hcat, hs, pre_v, grad)
+    scratch = (Vcat, Hcat, hs, pre_v, grad, np.zeros((0, 0), np.int32))
     hyper = (_LR, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0)
     parts = {
         "GEMMs (3: h W, [v0; vk] W^T, gradient)":
@@ -252,7 +257,8 @@ def profile_cd(X, H, batch_size, repeats):
         "update (bias sums, W += vel)":
             lambda k: update(k, B, c, b, vel, sq, Vcat, Hcat, W, grad, _LR),
         "whole cd_update":
-            lambda k: whole(k, B, settings, params, velocities, chains, scratch, hyper),
+            lambda k: whole(k, B, settings, params, offsets, velocities, chains, scratch,
+                            hyper),
     }
     out = {}
     for name, fn in parts.items():
