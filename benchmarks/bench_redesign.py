@@ -35,10 +35,10 @@ CHILD = r"""
 import json, sys, time, warnings
 sys.path.insert(0, sys.argv[1])
 import numpy as np
+import rbmlib  # first: it sets OMP_WAIT_POLICY before Numba's OpenMP layer starts
 import numba
 numba.set_num_threads(int(sys.argv[3]))
 from threadpoolctl import threadpool_info, threadpool_limits
-import rbmlib
 from rbmlib import BernoulliRBM, DBNClassifier
 from rbmlib.datasets import load_mnist
 from sklearn.exceptions import ConvergenceWarning
