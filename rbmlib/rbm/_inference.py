@@ -165,6 +165,11 @@ class _RBMInference(TransformerMixin):
         v_new : ndarray of shape (n_samples, n_features)
             Visible samples after one step.
         """
+        return self._gibbs_step(v)
+
+    def _gibbs_step(self, v, sample=True):
+        """The visible states (``sample``) or means after one step v -> h -> v' from
+        the validated ``v``, drawn from ``random_state_`` (made on first use)."""
         check_is_fitted(self)
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
@@ -172,7 +177,9 @@ class _RBMInference(TransformerMixin):
         if sp.issparse(v):
             v = v.toarray()
         h = self._sample_hiddens(v, self.random_state_)
-        return self._sample_visibles(h, self.random_state_)
+        if sample:
+            return self._sample_visibles(h, self.random_state_)
+        return self._visible_means(h)
 
     def _blockwise(self, X, fn, P):
         """``fn(dense_block, P)`` over row blocks of X, concatenated (1-D, model dtype)."""

@@ -20,7 +20,7 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -632,12 +632,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         v_new : ndarray of shape (n_samples, n_features_in_)
             Sampled categories.
         """
-        check_is_fitted(self)
-        if not hasattr(self, "random_state_"):
-            self.random_state_ = check_random_state(self.random_state)
-        codes = self._validate_X(v, reset=False)
-        h = self._sample_hiddens(codes, self.random_state_)
-        return self._decode(self._sample_visibles(h, self.random_state_))
+        return self._decode(self._gibbs_step(v))
 
     # ------------------------------------------------------------- likelihood
     def _likelihood_data(self, X):

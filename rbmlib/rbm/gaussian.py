@@ -9,9 +9,7 @@ is :class:`rbmlib.rbm._BaseRBM`; the arithmetic is in
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import Substitution
 from ..units import VISIBLE_UNITS
@@ -309,16 +307,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         v_new : ndarray of shape (n_samples, n_features)
             Visible samples or means after one step, in the model's dtype.
         """
-        check_is_fitted(self)
-        if not hasattr(self, "random_state_"):
-            self.random_state_ = check_random_state(self.random_state)
-        v = self._validate_X(v, reset=False)
-        if sp.issparse(v):
-            v = v.toarray()
-        h = self._sample_hiddens(v, self.random_state_)
-        if sample:
-            return self._sample_visibles(h, self.random_state_)
-        return self._visible_means(h)
+        return self._gibbs_step(v, sample)
 
     @_needs_free_energy
     def free_energy(self, X):
