@@ -27,9 +27,12 @@ sys.modules`` is checked first): it stays an optional dependency, the
 import copy
 import sys
 from numbers import Integral
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._fitting import EpochTrainer, run_epochs
 
 __all__ = ["RowBlocks", "compute_rows", "fit_streaming", "is_dask_collection",
            "is_memory_mapped", "lazy_method", "map_rows", "mean_over_rows",
@@ -462,6 +465,38 @@ def _upward(rbms, block):
     return block
 
 
+class _StreamingEpochs(EpochTrainer):
+    """:func:`fit_streaming`'s epochs on the training shell (:func:`rbmlib._fitting.run_epochs`).
+
+    An epoch is one ``partial_fit`` pass of the estimator over every block of
+    ``data.source`` (visited in a random order drawn from ``data.rng``, each
+    passed up through ``data.below``). The estimator trains in place and each
+    ``partial_fit`` is itself a transaction, so the loop's state only counts the
+    epochs; the shell owns the loop, the history and the verbose line.
+    """
+
+    def __init__(self, estimator, label, progress):
+        self.estimator = estimator
+        self.label = label
+        self.progress = progress
+
+    def _epoch_step(self, state, data, epoch):
+        n_rows = 0
+        for block in data.source.blocks(data.rng):
+            self.estimator.partial_fit(_upward(data.below, block))
+            n_rows += block.shape[0]
+        if self.progress is not None:
+            self.progress["epochs"] = epoch + 1
+        return n_rows
+
+    def _epoch_record(self, state, data, step, seconds):
+        return {**super()._epoch_record(state, data, step, seconds), "n_rows": step}
+
+    def _epoch_line(self, state, data, record, seconds, elapsed, epoch, n_epochs):
+        return (f"{self.label}Epoch {epoch + 1}/{n_epochs} over {record['n_rows']} rows in "
+                f"blocks, time = {seconds:.2f}s")
+
+
 def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="",
                   progress=None):
     """Train an unfitted estimator by ``partial_fit`` over the blocks, ``n_epochs`` times.
@@ -471,7 +506,11 @@ def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="
     estimators ``below`` (``transform``) and makes one ``partial_fit`` pass
     over it. Only one block (and its images in the layers) is in memory at a
     time. With ``n_epochs == 0`` the estimator is initialised by ``fit`` on
-    the first block (its own ``n_iter`` is then expected to be 0).
+    the first block (its own ``n_iter`` is then expected to be 0). The epochs
+    run in the training shell's loop (:func:`rbmlib._fitting.run_epochs`, with
+    :class:`_StreamingEpochs` as the model); a KeyboardInterrupt propagates
+    (``progress`` says where it landed), the blocks already passed staying in
+    the estimator.
 
     Parameters
     ----------
@@ -493,21 +532,12 @@ def fit_streaming(estimator, source, n_epochs, rng, below=(), verbose=0, label="
     -------
     estimator : the same estimator, fitted
     """
-    import time
-
     if n_epochs == 0:
         return estimator.fit(_upward(below, source.first_block()))
-    for epoch in range(n_epochs):
-        t0 = time.time()
-        n_rows = 0
-        for block in source.blocks(rng):
-            estimator.partial_fit(_upward(below, block))
-            n_rows += block.shape[0]
-        if progress is not None:
-            progress["epochs"] = epoch + 1
-        if verbose:
-            print(f"{label}Epoch {epoch + 1}/{n_epochs} over {n_rows} rows in blocks, "
-                  f"time = {time.time() - t0:.2f}s")
+    run_epochs(_StreamingEpochs(estimator, label, progress),
+               SimpleNamespace(n_iter=0, history=[]),
+               SimpleNamespace(source=source, rng=rng, below=below),
+               n_epochs, verbose=bool(verbose), keep_partial=False)
     return estimator
 
 
