@@ -517,8 +517,22 @@ def test_likelihood_does_not_import_the_estimators():
 
     import rbmlib.likelihood
 
-    tree = ast.parse(Path(rbmlib.likelihood.__file__).read_text())
-    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+    package = Path(rbmlib.likelihood.__file__).parent  # rbmlib/likelihood/
+    files = sorted(package.glob("*.py"))
+    assert package.name == "likelihood" and len(files) > 1
+    siblings = {f.stem for f in files}
+    modules = set()
+    for f in files:
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.level:
+                if n.level == 1:  # inside the package: its own modules only
+                    assert n.module in siblings, (f.name, n.module)
+                else:  # out of the package: the kernels and the unit table only
+                    assert n.level == 2, (f.name, n.level)
+                    modules.add(n.module)
+            absolute = ([a.name for a in n.names] if isinstance(n, ast.Import) else
+                        [n.module] if isinstance(n, ast.ImportFrom) and not n.level else [])
+            assert not any(m.split(".")[0] == "rbmlib" for m in absolute), (f.name, absolute)
     assert modules <= {"_kernels", "units"}, modules
     code = ("import importlib, sys; import rbmlib.units, rbmlib.likelihood as L; "
             "assert 'rbmlib.likelihood' in sys.modules; print(L.MAX_EXACT_UNITS)")
