@@ -42,6 +42,10 @@ one-hot rows in :func:`rbmlib._kernels.categorical.cd_epoch`. Both call
   optimiser's first state vectors), shaped as the parameters;
 * ``chains = (hchain, sparse_q)`` -- ``(B, H)`` persistent hidden states,
   ``(H,)`` running mean activation of the hidden units (sparsity target);
+  or ``(hchain, sparse_q, tempering, centering)`` (:func:`chain_groups`): the
+  replicas of parallel tempering (:mod:`rbmlib._kernels.negative`) and the
+  offsets of the centered parametrisation (below); the 2-group tuple compiles
+  kernels without either;
 * ``scratch = (Vcat, Hcat, hs, pre_v, vm, codes)`` -- ``(2B, V)`` (rows
   ``[:m]`` hold the encoded mini-batch on entry), ``(2B, H)``, ``(B, H)``,
   ``(B, V)``, ``vm`` with at least one row of ``V`` (row 0 is scratch: the
@@ -65,6 +69,25 @@ Gaussian (unit variance) or NReLU: ``ph`` above is then the units'
 conditional mean and the chains run on their samples. All random numbers
 come from the counter-based generator in ``sampling``.
 
+**Centering** (Montavon and Mueller 2012; Melchior, Fischer and Wiskott 2016,
+JMLR 17(99), Algorithm 1): ``centering = (decay, mu, lam, w_mu, wt_lam)``,
+offsets ``mu`` (V,) and ``lam`` (H,) of the energy ``E = -(v - mu) b~ - c~ (h -
+lam) - (h - lam)^T W (v - mu)``. The kernels keep the UNCENTERED parameters
+``W = W~``, ``b = b~ - W^T lam``, ``c = c~ - W mu`` (the same model), so the
+sampler and every other kernel read them unchanged; each update (1) moves the
+offsets towards the mini-batch means, ``mu <- decay mu + (1 - decay) mean v0``
+and ``lam <- decay lam + (1 - decay) mean ph0`` (the model is unchanged: ``b~``
+and ``c~`` absorb the move, as in the paper), (2) takes the step of the
+optimiser on the centered gradient -- the GEMM reads ``[ph0 - lam; -(ph_k -
+lam)]`` and ``[v0 - mu; v_k - mu]``, the bias statistics are unchanged -- and
+(3) carries the centered biases' step back to ``b``, ``c``: ``c -= (W_new -
+W_old) mu``, ``b -= (W_new - W_old)^T lam`` (``w_mu``, ``wt_lam`` (H,), (V,)
+hold ``W_old mu``, ``W_old^T lam``). With plain SGD this is the step ``W +=
+lr G_W``, ``b += lr (g_b - G_W^T lam)``, ``c += lr (g_c - G_W mu)`` with
+``G_W = g_W - g_c mu^T - lam g_b^T`` (:func:`centered_gradient`, ``g`` the
+uncentered CD statistics). Offsets are in the kernels' units (Gaussian visible
+units: of ``v / sigma^2``). An empty ``mu`` turns centering off.
+
 The layers between :func:`cd_update` and the loops (the negative phase's
 dispatch and samplers, :func:`parameter_step` and its momentum step) are
 inlined by Numba (``inline="always"``): a call between compiled functions
@@ -73,6 +96,8 @@ mini-batch through these layers (a tenth of a CD-1 update on a tiny model).
 """
 
 import numpy as np
+from numba.core import types as _nbtypes
+from numba.extending import overload
 
 from ._jit import njit, prange
 from .blas import gemm
@@ -203,6 +228,8 @@ def parameter_step(m, update_index, learn_log_var, params, velocities, chains, s
     Vcat, Hcat, pre_v, vm = scratch[0], scratch[1], scratch[3], scratch[4]
     (learning_rate, momentum, weight_decay, sparsity_target, sparsity_cost,
      sparsity_decay, min_log_var, max_log_var) = hyper
+    centering = _centering_of(chains)
+    center_begin(m, centering, W, Vcat, Hcat)
     if learn_log_var:
         # vm[0] is free until the weight step's sparsity term
         _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v,
@@ -211,11 +238,13 @@ def parameter_step(m, update_index, learn_log_var, params, velocities, chains, s
     if optim is None:
         _momentum_update(m, 1.0 / m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                          Vcat, Hcat, vm, learning_rate, momentum, weight_decay,
-                         sparsity_target, sparsity_cost, sparsity_decay)
+                         sparsity_target, sparsity_cost, sparsity_decay, centering)
     else:
         apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                                Vcat, Hcat, learning_rate, momentum, weight_decay,
-                               sparsity_target, sparsity_cost, sparsity_decay, optim)
+                               sparsity_target, sparsity_cost, sparsity_decay, optim,
+                               centering)
+    center_end(centering, W, c, b)
 
 
 @njit(inline="always", cache=True)
@@ -247,14 +276,17 @@ def _visible_statistic(m, i, Vcat):
 @njit(inline="always", cache=True)
 def _momentum_update(m, inv_m, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                      Vcat, Hcat, grad_W, learning_rate, momentum, weight_decay,
-                     sparsity_target, sparsity_cost, sparsity_decay):
-    """Momentum step on all parameters from the statistics of the negative phase."""
+                     sparsity_target, sparsity_cost, sparsity_decay, centering=None):
+    """Momentum step on all parameters from the statistics of the negative phase
+    (of the centered parametrisation with a ``centering`` group)."""
     _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
                momentum, sparsity_target, sparsity_cost, sparsity_decay)
     # one GEMM for both gradient statistics, [ph0; -phk]^T [v0; vk], with the
     # momentum step fused in through BLAS's beta:
     #   vel_W <- momentum * vel_W + (learning_rate / m) [ph0; -phk]^T [v0; vk]
+    center_shift(m, centering, Vcat, Hcat, 1.0)
     gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+    center_shift(m, centering, Vcat, Hcat, -1.0)
     _weight_step(m, inv_m, W, vel_W, sparse_q, Vcat, grad_W, learning_rate, weight_decay,
                  sparsity_target, sparsity_cost)
 
@@ -417,7 +449,8 @@ def _log_var_update(m, W, b, sigma, log_var, vel_z, Vcat, Hcat, pre_v, acc,
 @njit(cache=True)
 def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse_q,
                            Vcat, Hcat, learning_rate, momentum, weight_decay,
-                           sparsity_target, sparsity_cost, sparsity_decay, optim):
+                           sparsity_target, sparsity_cost, sparsity_decay, optim,
+                           centering=None):
     """The parameter step of one CD update with an optimiser and/or an L1 penalty.
 
     Called by :func:`parameter_step` in place of :func:`_momentum_update`
@@ -443,6 +476,9 @@ def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse
       terms) goes into ``g_W``, ``g_c``, ``g_b`` (one GEMM with BLAS
       ``beta = 0`` for ``g_W``) and :func:`rbmlib._kernels.optim.step`
       updates ``W`` row by row, then ``c`` and ``b``.
+
+    ``centering`` (None or the group of the module docstring): the weight GEMM
+    reads the centered statistics.
     """
     kind, t_offset, alpha_l1, ohyper, second, grads = optim
     s2_W, s2_c, s2_b, _ = second
@@ -455,7 +491,9 @@ def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse
     if kind == SGD:
         _bias_step(m, inv_m, c, b, vel_c, vel_b, sparse_q, Vcat, Hcat, learning_rate,
                    momentum, sparsity_target, sparsity_cost, sparsity_decay)
+        center_shift(m, centering, Vcat, Hcat, 1.0)
         gemm(True, False, learning_rate * inv_m, Hcat[:2 * m], Vcat[:2 * m], momentum, vel_W)
+        center_shift(m, centering, Vcat, Hcat, -1.0)
         if _use_threads(W.size):
             _sgd_l1_rows_par(W, vel_W, vm, learning_rate * weight_decay,
                              learning_rate * alpha_l1, learning_rate * sparsity_cost,
@@ -471,7 +509,9 @@ def apply_optimizer_update(m, update_index, W, c, b, vel_W, vel_c, vel_b, sparse
     _bias_gradients(m, inv_m, g_c, g_b, sparse_q, Vcat, Hcat, sparsity_target, sparsity_cost,
                     sparsity_decay)
     # g_W = -[ph0; -ph_k]^T [v0; v_k] / m (beta = 0: g_W's old values are not read)
+    center_shift(m, centering, Vcat, Hcat, 1.0)
     gemm(True, False, -inv_m, Hcat[:2 * m], Vcat[:2 * m], 0.0, g_W)
+    center_shift(m, centering, Vcat, Hcat, -1.0)
     if _use_threads(W.size):
         _optim_rows_par(kind, W, g_W, vel_W, s2_W, vm, weight_decay, alpha_l1,
                         sparsity_cost, sparse_q, sparsity_target, do_sparse,
@@ -545,3 +585,190 @@ def _optim_rows_par(kind, W, g_W, s1_W, s2_W, vm, weight_decay, alpha_l1, sparsi
         _optim_row(kind, W[j], g_W[j], s1_W[j], s2_W[j] if kind == ADAM else s1_W[j], vm,
                    weight_decay, alpha_l1, sparsity_cost * (sparse_q[j] - sparsity_target),
                    do_sparse, learning_rate, ohyper, t)
+
+
+# ------------------------------------------------------------------- centering
+def chain_groups(hchain, sparse_q, tempering=None, centering=None):
+    """The ``chains`` group of :func:`cd_update`: ``(hchain, sparse_q)`` when neither
+    parallel tempering nor centering is used (the kernels compiled without them),
+    else the 4-group form with empty arrays for the one not used.
+
+    Parameters
+    ----------
+    hchain : ndarray of shape (B, H)
+    sparse_q : ndarray of shape (H,)
+    tempering : tuple or None
+        ``(vchains, betas, labels, swap_counts, round_trips, bias_h, bias_v)``
+        (:mod:`rbmlib._kernels.negative`).
+    centering : tuple or None
+        ``(decay, mu, lam, w_mu, wt_lam)`` (module docstring).
+
+    Returns
+    -------
+    tuple
+    """
+    if tempering is None and centering is None:
+        return (hchain, sparse_q)
+    dtype = hchain.dtype
+    if tempering is None:
+        tempering = (np.zeros((1, 0), dtype), np.ones(1), np.zeros(1, np.int64),
+                     np.zeros((3, 0)), np.zeros(1, np.int64), np.zeros(0, dtype),
+                     np.zeros(0, dtype))
+    if centering is None:
+        e = np.zeros(0, dtype)
+        centering = (0.0, e, e, e, e)
+    return (hchain, sparse_q, tempering, centering)
+
+
+def _centering_of(chains):
+    """``chains[3]`` or None (2-group chains); callable from Numba code only."""
+    raise NotImplementedError("callable from Numba code only")
+
+
+@overload(_centering_of, inline="always")
+def _ov_centering_of(chains):
+    if len(chains.types) < 4:
+        return lambda chains: None
+    return lambda chains: chains[3]
+
+
+def center_begin(m, centering, W, Vcat, Hcat):
+    """Move the offsets towards the mini-batch means (``Vcat[:m]``, ``Hcat[:m]``) and
+    keep ``W mu``, ``W^T lam`` for :func:`center_end`; nothing for None or an
+    empty ``mu``. Callable from Numba code only."""
+    raise NotImplementedError("callable from Numba code only")
+
+
+def center_shift(m, centering, Vcat, Hcat, sign):
+    """``sign`` 1: ``Vcat[:2m] -= mu``, ``Hcat[:m] -= lam``, ``Hcat[m:2m] += lam`` (the
+    statistics ``[ph0; -ph_k]`` centered); ``sign`` -1: ``Vcat[:2m] += mu`` back
+    (``Hcat`` is not read again). Nothing for None or an empty ``mu``. Callable from
+    Numba code only."""
+    raise NotImplementedError("callable from Numba code only")
+
+
+def center_end(centering, W, c, b):
+    """Carry the centered biases' step back to the uncentered ones: ``c -= W mu -
+    w_mu``, ``b -= W^T lam - wt_lam``. Callable from Numba code only."""
+    raise NotImplementedError("callable from Numba code only")
+
+
+@overload(center_begin, inline="always")
+def _ov_center_begin(m, centering, W, Vcat, Hcat):
+    if isinstance(centering, _nbtypes.NoneType):
+        return lambda m, centering, W, Vcat, Hcat: None
+
+    def impl(m, centering, W, Vcat, Hcat):
+        decay, mu, lam, w_mu, wt_lam = centering
+        if mu.shape[0] > 0:
+            update_offsets(m, decay, mu, lam, Vcat, Hcat)
+            offset_products(W, mu, lam, w_mu, wt_lam)
+    return impl
+
+
+@overload(center_shift, inline="always")
+def _ov_center_shift(m, centering, Vcat, Hcat, sign):
+    if isinstance(centering, _nbtypes.NoneType):
+        return lambda m, centering, Vcat, Hcat, sign: None
+
+    def impl(m, centering, Vcat, Hcat, sign):
+        mu, lam = centering[1], centering[2]
+        if mu.shape[0] > 0:
+            shift_statistics(m, mu, lam, Vcat, Hcat, sign)
+    return impl
+
+
+@overload(center_end, inline="always")
+def _ov_center_end(centering, W, c, b):
+    if isinstance(centering, _nbtypes.NoneType):
+        return lambda centering, W, c, b: None
+
+    def impl(centering, W, c, b):
+        decay, mu, lam, w_mu, wt_lam = centering
+        if mu.shape[0] > 0:
+            uncenter_biases(W, c, b, mu, lam, w_mu, wt_lam)
+    return impl
+
+
+@njit(cache=True)
+def update_offsets(m, decay, mu, lam, V0, H0):
+    """``mu <- decay mu + (1 - decay) mean_r V0[r]`` and the same for ``lam`` and
+    ``H0`` over the first ``m`` rows (the offsets' moving averages; Melchior et
+    al. 2016, Algorithm 1)."""
+    inv_m = 1.0 / m
+    for i in range(mu.shape[0]):
+        s = 0.0
+        for r in range(m):
+            s += V0[r, i]
+        mu[i] = decay * mu[i] + (1.0 - decay) * (s * inv_m)
+    for j in range(lam.shape[0]):
+        s = 0.0
+        for r in range(m):
+            s += H0[r, j]
+        lam[j] = decay * lam[j] + (1.0 - decay) * (s * inv_m)
+
+
+@njit(cache=True)
+def offset_products(W, mu, lam, w_mu, wt_lam):
+    """``w_mu = W mu`` (H,) and ``wt_lam = W^T lam`` (V,)."""
+    H, V = W.shape
+    for i in range(V):
+        wt_lam[i] = 0.0
+    for j in range(H):
+        s = 0.0
+        lj = lam[j]
+        for i in range(V):
+            s += W[j, i] * mu[i]
+            wt_lam[i] += lj * W[j, i]
+        w_mu[j] = s
+
+
+@njit(cache=True)
+def shift_statistics(m, mu, lam, Vcat, Hcat, sign):
+    """See :func:`center_shift`."""
+    V = mu.shape[0]
+    H = lam.shape[0]
+    for r in range(2 * m):
+        for i in range(V):
+            Vcat[r, i] -= sign * mu[i]
+    if sign > 0.0:
+        for r in range(m):
+            for j in range(H):
+                Hcat[r, j] -= lam[j]
+                Hcat[m + r, j] += lam[j]
+
+
+@njit(cache=True)
+def uncenter_biases(W, c, b, mu, lam, w_mu, wt_lam):
+    """``c -= W mu - w_mu``, ``b -= W^T lam - wt_lam``: the uncentered biases of the
+    centered ones after ``W`` moved (``w_mu``, ``wt_lam`` from before the step)."""
+    H, V = W.shape
+    for i in range(V):
+        b[i] += wt_lam[i]
+    for j in range(H):
+        s = 0.0
+        lj = lam[j]
+        for i in range(V):
+            s += W[j, i] * mu[i]
+            b[i] -= lj * W[j, i]
+        c[j] -= s - w_mu[j]
+
+
+def centered_gradient(g_W, g_c, g_b, mu, lam):
+    """The centered gradient in the uncentered coordinates (NumPy; for any model
+    with a bipartite energy, e.g. each layer pair of a DBM).
+
+    With the uncentered CD statistics ``g_W = <h v^T>_d - <h v^T>_m`` (H, V),
+    ``g_c = <h>_d - <h>_m``, ``g_b = <v>_d - <v>_m``, the centered gradient
+    (Melchior et al. 2016, eq. 10-12) is ``G_W = g_W - g_c mu^T - lam g_b^T``,
+    ``G_b~ = g_b``, ``G_c~ = g_c``; a step of size ``lr`` on the centered
+    parameters moves the uncentered ones by ``lr (G_W, g_c - G_W mu, g_b -
+    G_W^T lam)``.
+
+    Returns
+    -------
+    d_W, d_c, d_b : ndarrays
+        The direction of the step on ``(W, c, b)``.
+    """
+    G_W = g_W - np.outer(g_c, mu) - np.outer(lam, g_b)
+    return G_W, g_c - G_W @ mu, g_b - G_W.T @ lam

@@ -549,3 +549,27 @@ def visible_sample_rows(pre, b, layout, v, key, mean_only, unit):
         sigmoid_rows(pre, b, v)
     else:
         sigmoid_sample_rows(pre, b, v, key, False)
+
+
+# ------------------------------------------- tempered free energy (parallel tempering)
+@njit(inline="always", cache=True)
+def tempered_visible_energy(v, b, sigma, beta, unit):
+    """The visible units' term of the free energy of one state ``v`` (V,) in the RBM
+    with visible biases ``beta b`` (the tempered model of parallel tempering,
+    :mod:`rbmlib._kernels.negative`), up to a constant of ``beta``.
+
+    ``v`` as the CD kernels hold it. Bernoulli and categorical (one-hot) units:
+    ``-beta b . v``; Gaussian units (``v`` holds ``u = v / sigma^2``): ``sum_i
+    (u_i sigma_i^2 - beta b_i)^2 / (2 sigma_i^2)``, the energy of Cho, Ilin and
+    Raiko (2011) with means ``beta b``.
+    """
+    f = 0.0
+    if unit == GAUSSIAN_VISIBLE:
+        for i in range(v.shape[0]):
+            s2 = sigma[i] * sigma[i]
+            d = v[i] * s2 - beta * b[i]
+            f += d * d / (2.0 * s2)
+    else:
+        for i in range(v.shape[0]):
+            f -= beta * b[i] * v[i]
+    return f
