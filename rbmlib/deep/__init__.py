@@ -5,12 +5,15 @@
 * :mod:`rbmlib.deep._network`: the network base (weight transfer, the flat-layer
   rule, fine-tuning); :mod:`rbmlib.deep.classifier` (:class:`DBNClassifier`),
   :mod:`rbmlib.deep.regressor` (:class:`DBNRegressor`),
-  :mod:`rbmlib.deep.autoencoder` (:class:`DBNAutoencoder`).
+  :mod:`rbmlib.deep.autoencoder` (:class:`DBNAutoencoder`);
+* :mod:`rbmlib.deep.dbm`: :class:`DBM`, the Deep Boltzmann Machine (its arithmetic in
+  :mod:`rbmlib._kernels.dbm`).
 """
 
 from .autoencoder import DBNAutoencoder
 from .classifier import DBNClassifier
+from .dbm import DBM
 from .dbn import DBN
 from .regressor import DBNRegressor
 
-__all__ = ["DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor"]
+__all__ = ["DBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor"]

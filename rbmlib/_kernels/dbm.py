@@ -1,0 +1,302 @@
+"""Arithmetic of Deep Boltzmann Machines with Bernoulli units, on plain arrays.
+
+A DBM with ``K`` hidden layers has layers ``0..K`` (layer 0 the visible
+units), weights ``W[k]`` of shape ``(n_k, n_{k+1})`` between layers ``k`` and
+``k + 1`` and biases ``b[k]`` of shape ``(n_k,)``; its energy is
+
+    E(h_0, ..., h_K) = - sum_k b_k . h_k - sum_k h_k W_k h_{k+1}
+
+(Salakhutdinov and Hinton 2009). Given its two neighbours, layer ``k`` is a
+layer of independent logistic units with pre-activation
+``b_k + h_{k-1} W_{k-1} + h_{k+1} W_k^T``; the odd layers are independent given
+the even ones and the reverse, which makes block Gibbs sampling over odd and
+even layers, coordinate-ascent mean field, and summing the odd layers out
+analytically (for AIS and exact enumeration) possible.
+
+The products are NumPy ``@`` (BLAS); the logistic passes and Bernoulli draws
+are the Numba kernels of the unit table (:func:`rbmlib._kernels.units.sigmoid_rows`,
+:func:`~rbmlib._kernels.units.sigmoid_sample_rows`), whose uniforms come from
+the counter-based streams of :mod:`rbmlib._kernels.sampling` (a draw depends on
+``(seed, stream, element)`` only). No scikit-learn here.
+"""
+
+import math
+
+import numpy as np
+
+from .sampling import stream_key
+from .units import sigmoid_rows, sigmoid_sample_rows
+
+
+def key(seed, stream):
+    """The uint64 key of random stream ``stream`` of ``seed`` (both non-negative ints)."""
+    return np.uint64(stream_key(np.uint64(seed), np.uint64(stream)))
+
+
+def input_of(h, W, k, beta=1.0):
+    """``h_{k-1} W_{k-1} + h_{k+1} W_k^T`` (the terms that exist), times ``beta``.
+
+    ``h`` is a list of the layers' states (rows are samples); the biases are not
+    included. Returns a new C-contiguous array of shape ``(n_rows, n_k)``.
+    """
+    K = len(W)
+    if k > 0:
+        out = h[k - 1] @ W[k - 1]
+        if k < K:
+            out += h[k + 1] @ W[k].T
+    else:
+        out = h[1] @ W[0].T
+    if beta != 1.0:
+        out *= beta
+    return np.ascontiguousarray(out)
+
+
+def up_pass(X, W, b):
+    """The recognition pass that starts mean field: ``mu_k = sigmoid(b_k + f_k
+    mu_{k-1} W_{k-1})`` with ``f_k = 2`` below the top layer and 1 at the top.
+
+    Below the top, a unit's input from the layer above is missing in a
+    bottom-up pass; doubling the input from below stands in for it
+    (Salakhutdinov and Hinton 2012, sec. 3.3).
+
+    Returns
+    -------
+    mu : list of ndarray
+        ``[X, mu_1, ..., mu_K]``, ``mu_k`` of shape ``(n_rows, n_k)``.
+    """
+    K = len(W)
+    mu = [X]
+    for k in range(1, K + 1):
+        pre = mu[k - 1] @ W[k - 1]
+        if k < K:
+            pre *= 2.0
+        pre = np.ascontiguousarray(pre)
+        sigmoid_rows(pre, b[k], pre)
+        mu.append(pre)
+    return mu
+
+
+def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
+    """Mean-field posteriors ``q(h_k = 1 | v)`` of every hidden layer.
+
+    Fixed-point iterations of ``mu_k = sigmoid(b_k + mu_{k-1} W_{k-1} +
+    mu_{k+1} W_k^T)``, the odd layers first and then the even ones, each
+    layer from the newest values of its neighbours (coordinate ascent on the
+    variational lower bound, which cannot decrease when ``damping == 0``);
+    ``damping`` in [0, 1) keeps that share of the previous value.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_0)
+        Visible rows (float64, C order).
+    W, b : lists of ndarray
+        The DBM's weights and biases.
+    n_iter : int
+        Most sweeps (>= 1).
+    tol : float
+        Stop after the first sweep that changed no posterior by more than ``tol``.
+    damping : float, default=0.0
+    mu : list of ndarray, default=None
+        Starting point (``[X, mu_1, ...]``, changed in place); None: :func:`up_pass`.
+
+    Returns
+    -------
+    mu : list of ndarray
+        ``[X, mu_1, ..., mu_K]``.
+    n_done : int
+        Sweeps run.
+    """
+    K = len(W)
+    if mu is None:
+        mu = up_pass(X, W, b)
+    else:
+        mu[0] = X
+    n_done = 0
+    for _ in range(n_iter):
+        n_done += 1
+        delta = 0.0
+        for first in (1, 2):
+            for k in range(first, K + 1, 2):
+                pre = input_of(mu, W, k)
+                sigmoid_rows(pre, b[k], pre)
+                if damping:
+                    pre *= 1.0 - damping
+                    pre += damping * mu[k]
+                if pre.size:
+                    delta = max(delta, float(np.max(np.abs(pre - mu[k]))))
+                mu[k] = pre
+        if delta <= tol:
+            break
+    return mu, n_done
+
+
+def gibbs_sweeps(h, W, b, seed, stream, n_steps, beta=1.0):
+    """``n_steps`` sweeps of block Gibbs sampling, odd layers then even ones.
+
+    ``h`` (a list of binary states of every layer, layer 0 the visible units)
+    is updated in place. The DBM has weights ``beta * W`` (``beta = 1``: the
+    model itself; AIS anneals it). Sweep ``s`` draws layer ``k`` from stream
+    ``stream + s * (K + 1) + k`` of ``seed``.
+
+    Returns
+    -------
+    p : list of ndarray or None
+        The conditional probabilities that drew the even layers in the last
+        sweep (entries of the odd layers are None): the Rao-Blackwellised
+        statistics of the chains use them.
+    n_streams : int
+        Streams used, ``n_steps * (K + 1)``.
+    """
+    K = len(W)
+    p = [None] * (K + 1)
+    for s in range(n_steps):
+        for first in (1, 0):
+            for k in range(first, K + 1, 2):
+                pre = input_of(h, W, k, beta)
+                sigmoid_sample_rows(pre, b[k], h[k], key(seed, stream + s * (K + 1) + k), True)
+                p[k] = pre
+    return p, n_steps * (K + 1)
+
+
+def chain_statistics(h, p, W):
+    """The chains' estimates of ``E[h_k^T h_{k+1}]`` and ``E[h_k]`` under the model.
+
+    Each product pairs an odd layer's sampled states with an even layer's
+    conditional probabilities given them (exact conditional expectation, so
+    an unbiased, lower-variance estimate than two samples); the bias
+    statistics are the even layers' probabilities and the odd layers' samples.
+
+    Returns
+    -------
+    dW : list of ndarray
+        ``dW[k]`` of shape ``(n_k, n_{k+1})``, averaged over the chains.
+    db : list of ndarray
+        ``db[k]`` of shape ``(n_k,)``.
+    """
+    K = len(W)
+    n = h[0].shape[0]
+    e = [p[k] if k % 2 == 0 else h[k] for k in range(K + 1)]
+    dW = [(e[k].T @ e[k + 1]) / n for k in range(K)]
+    db = [e[k].mean(axis=0) for k in range(K + 1)]
+    return dW, db
+
+
+def data_statistics(mu):
+    """``E_q[h_k^T h_{k+1}]`` and ``E_q[h_k]`` of the mean-field posteriors
+    ``mu = [X, mu_1, ...]``, averaged over the rows (same layout as
+    :func:`chain_statistics`)."""
+    n = mu[0].shape[0]
+    dW = [(mu[k].T @ mu[k + 1]) / n for k in range(len(mu) - 1)]
+    db = [m.mean(axis=0) for m in mu]
+    return dW, db
+
+
+# ----------------------------------------------------------- log Z pieces
+def _softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def log_unnormalised(h, W, b, parity, beta=1.0):
+    """``log sum_{layers of the other parity} exp(-E)`` of each row of ``h``.
+
+    The layers of parity ``parity`` (0: even, layer 0 the visible units
+    included; 1: odd) are given in ``h`` (entries of the other layers are
+    ignored); those of the other parity are summed out analytically, each
+    unit contributing ``softplus(b_j + beta * input_j)``. The weights are
+    ``beta * W``.
+
+    Returns
+    -------
+    log_p : ndarray of shape (n_rows,)
+        In nats.
+    """
+    K = len(W)
+    n = next(x for x in h if x is not None).shape[0]
+    out = np.zeros(n)
+    for k in range(K + 1):
+        if k % 2 == parity:
+            out += h[k] @ b[k]
+        else:
+            out += _softplus(input_of(h, W, k, beta) + b[k]).sum(axis=1)
+    return out
+
+
+def all_states(n_bits, start, stop):
+    """Rows ``start..stop-1`` of the binary enumeration of ``n_bits`` bits (float64)."""
+    idx = np.arange(start, stop, dtype=np.int64)
+    return ((idx[:, None] >> np.arange(n_bits, dtype=np.int64)) & 1).astype(np.float64)
+
+
+def exact_log_z(W, b, chunk=1 << 14):
+    """``log Z`` by enumerating the layers of one parity and summing the others out.
+
+    Enumerates the parity with fewer units, ``2 ** n`` states in chunks of
+    ``chunk`` rows. The caller bounds ``n``.
+
+    Returns
+    -------
+    log_z : float
+        In nats.
+    """
+    K = len(W)
+    sizes = [len(bk) for bk in b]
+    n_par = [sum(sizes[k] for k in range(K + 1) if k % 2 == q) for q in (0, 1)]
+    parity = 0 if n_par[0] <= n_par[1] else 1
+    layers = [k for k in range(K + 1) if k % 2 == parity]
+    n_bits = n_par[parity]
+    total = 1 << n_bits
+    acc = -math.inf
+    for start in range(0, total, chunk):
+        states = all_states(n_bits, start, min(total, start + chunk))
+        h = [None] * (K + 1)
+        col = 0
+        for k in layers:
+            h[k] = np.ascontiguousarray(states[:, col:col + sizes[k]])
+            col += sizes[k]
+        lp = log_unnormalised(h, W, b, parity)
+        m = float(np.max(lp))
+        acc = np.logaddexp(acc, m + math.log(float(np.sum(np.exp(lp - m)))))
+    return float(acc)
+
+
+def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
+    """Log importance weights of AIS runs from the independent units to the DBM.
+
+    The intermediate models are the DBM with weights ``beta * W`` and its own
+    biases; at ``beta = 0`` every unit is independent (``log Z_0 = sum_k
+    sum_j softplus(b_kj)``) and sampled exactly. The state of a run is its
+    even layers (the odd ones summed out analytically, Salakhutdinov and
+    Hinton 2009, sec. 4): the weight gains ``log p*_{beta_t}(x) - log
+    p*_{beta_{t-1}}(x)`` of :func:`log_unnormalised`, then ``x`` moves by one
+    Gibbs sweep of the DBM at ``beta_t`` (which leaves the even layers'
+    marginal invariant).
+
+    Returns
+    -------
+    log_w : ndarray of shape (n_runs,)
+    log_z_base : float
+        ``log Z_0`` in nats.
+    """
+    K = len(W)
+    log_z_base = float(sum(_softplus(bk).sum() for bk in b))
+    h = []
+    for k in range(K + 1):
+        pre = np.zeros((n_runs, len(b[k])))
+        s = np.empty_like(pre)
+        sigmoid_sample_rows(pre, b[k], s, key(seed, k), False)
+        h.append(s)
+    stream = K + 1
+    log_w = np.zeros(n_runs)
+    prev = float(betas[0])
+    for t in range(1, len(betas)):
+        beta = float(betas[t])
+        # both log p* at the current even states from one set of odd inputs
+        for k in range(1, K + 1, 2):
+            x = input_of(h, W, k)
+            log_w += (_softplus(beta * x + b[k]) - _softplus(prev * x + b[k])).sum(axis=1)
+        _, used = gibbs_sweeps(h, W, b, seed, stream, 1, beta)
+        stream += used
+        prev = beta
+        if progress is not None:
+            progress(t)
+    return log_w, log_z_base

@@ -1,0 +1,426 @@
+"""Deep Boltzmann Machines (rbmlib.DBM) against brute-force enumeration, and as users use them.
+
+The references enumerate every joint state of a tiny DBM (6-4-3 units: 2**13
+states) with the energy written out directly, independently of the kernels'
+odd/even sums.
+"""
+
+import os
+import pickle
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit, logsumexp
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from rbmlib import DBM
+from rbmlib._kernels import dbm as kd
+from rbmlib.deep import dbm as dbm_module
+
+SIZES = (6, 4, 3)
+
+
+def _tiny(seed=0, scale=1.0, zero_top=False):
+    rng = np.random.RandomState(seed)
+    W = [rng.normal(0, scale, (SIZES[k], SIZES[k + 1])) for k in range(2)]
+    if zero_top:
+        W[1][:] = 0.0
+    b = [rng.normal(0, 0.5, s) for s in SIZES]
+    return W, b
+
+
+def _joint(W, b):
+    """Every joint state (v, h1, h2) and its -energy, written out directly."""
+    n = sum(SIZES)
+    idx = np.arange(2 ** n)
+    S = ((idx[:, None] >> np.arange(n)) & 1).astype(float)
+    v, h1, h2 = S[:, :6], S[:, 6:10], S[:, 10:]
+    neg_e = (v @ b[0] + h1 @ b[1] + h2 @ b[2] + np.einsum("ni,ij,nj->n", v, W[0], h1)
+             + np.einsum("ni,ij,nj->n", h1, W[1], h2))
+    return v, h1, h2, neg_e
+
+
+def _exact_posterior(W, b, x, joint=None):
+    """p(h1, h2 | v = x): the states of (h1, h2) and their probabilities."""
+    v, h1, h2, neg_e = _joint(W, b) if joint is None else joint
+    rows = np.all(v == x, axis=1)
+    lp = neg_e[rows] - logsumexp(neg_e[rows])
+    return h1[rows], h2[rows], np.exp(lp)
+
+
+def _mean_field_error(W, b):
+    """Largest |mean-field marginal - exact posterior marginal| over all 64 v."""
+    mu, _ = kd.mean_field(VIS, W, b, 500, 1e-13)
+    joint = _joint(W, b)
+    err = 0.0
+    for i in range(64):
+        h1, h2, p = _exact_posterior(W, b, VIS[i], joint)
+        err = max(err, np.max(np.abs(mu[1][i] - p @ h1)), np.max(np.abs(mu[2][i] - p @ h2)))
+    return err
+
+
+def _exact_log_p(W, b, X):
+    v, _, _, neg_e = _joint(W, b)
+    log_z = logsumexp(neg_e)
+    code = (v * (1 << np.arange(6))).sum(1).astype(int)
+    marg = np.full(64, -np.inf)
+    for c in range(64):
+        marg[c] = logsumexp(neg_e[code == c])
+    xc = (X * (1 << np.arange(6))).sum(1).astype(int)
+    return marg[xc] - log_z, log_z
+
+
+def _fitted(W, b, **kw):
+    """A DBM with the given parameters, as if fitted."""
+    d = DBM(hidden_layer_sizes=SIZES[1:], **kw)
+    d.coefs_, d.intercepts_ = [w.copy() for w in W], [x.copy() for x in b]
+    d.n_features_in_ = SIZES[0]
+    d._seed = 12345
+    d._log_z_memo = {}
+    return d
+
+
+VIS = ((np.arange(64)[:, None] >> np.arange(6)) & 1).astype(float)
+
+
+# ------------------------------------------------------------------ exact checks
+def test_exact_log_z_matches_brute_force():
+    for seed in range(3):
+        W, b = _tiny(seed, scale=1.5)
+        assert_allclose(kd.exact_log_z(W, b), logsumexp(_joint(W, b)[3]), rtol=0, atol=1e-10)
+        d = _fitted(W, b)
+        est = d.log_partition(method="exact")
+        assert est.method == "exact" and est.log_z_std == 0.0
+        assert_allclose(est.log_z, logsumexp(_joint(W, b)[3]), atol=1e-10)
+
+
+def test_mean_field_exact_when_posterior_factorises():
+    # zero top weights: p(h1, h2 | v) = prod sigmoid(b1 + v W0) x prod sigmoid(b2)
+    W, b = _tiny(1, scale=1.5, zero_top=True)
+    mu, _ = kd.mean_field(VIS, W, b, 50, 0.0)
+    joint = _joint(W, b)
+    for i in (0, 5, 37, 63):
+        h1, h2, p = _exact_posterior(W, b, VIS[i], joint)
+        assert_allclose(mu[1][i], p @ h1, atol=1e-12)
+        assert_allclose(mu[2][i], p @ h2, atol=1e-12)
+
+
+def test_mean_field_fixed_point_close_to_exact_marginals():
+    W, b = _tiny(2, scale=0.5)
+    mu, n_done = kd.mean_field(VIS, W, b, 200, 1e-12)
+    assert n_done < 200
+    # a fixed point of the mean-field equations ...
+    assert_allclose(mu[1], expit(b[1] + VIS @ W[0] + mu[2] @ W[1].T), atol=1e-10)
+    assert_allclose(mu[2], expit(b[2] + mu[1] @ W[1]), atol=1e-10)
+    # ... whose marginals approximate the exact posterior's: given v, h1 and h2
+    # interact only through W1, and the mean-field error is second order in
+    # W1 (halving W1 divides it by about 4), zero without it
+    err = _mean_field_error(W, b)
+    half = _mean_field_error([W[0], W[1] / 2], b)
+    assert 0 < err < 0.05
+    assert 3.0 < err / half < 5.0
+    assert _mean_field_error([W[0], W[1] * 0], b) < 1e-12
+
+
+def test_variational_bound_is_log_p_minus_kl():
+    W, b = _tiny(3, scale=1.0)
+    d = _fitted(W, b, n_mean_field=100, mean_field_tol=1e-12)
+    bound = d.score_samples(VIS)  # exact log Z (13 units < 20)
+    log_p, _ = _exact_log_p(W, b, VIS)
+    assert np.all(bound <= log_p + 1e-10)
+    mu, _ = kd.mean_field(VIS, W, b, 100, 1e-12)
+    joint = _joint(W, b)
+    for i in (0, 17, 42, 63):
+        h1, h2, p = _exact_posterior(W, b, VIS[i], joint)
+        q = (np.prod(np.where(h1 == 1, mu[1][i], 1 - mu[1][i]), axis=1)
+             * np.prod(np.where(h2 == 1, mu[2][i], 1 - mu[2][i]), axis=1))
+        kl = np.sum(q * (np.log(q) - np.log(p)))
+        assert_allclose(bound[i], log_p[i] - kl, atol=1e-9)
+    # score is the mean bound
+    assert_allclose(d.score(VIS), bound.mean())
+
+
+def test_chain_statistics_match_exact_model_expectations():
+    W, b = _tiny(4, scale=0.8)
+    v, h1, h2, neg_e = _joint(W, b)
+    p = np.exp(neg_e - logsumexp(neg_e))
+    exact_W = [v.T @ (p[:, None] * h1), h1.T @ (p[:, None] * h2)]
+    exact_b = [p @ v, p @ h1, p @ h2]
+    rng = np.random.RandomState(0)
+    n = 4000
+    h = [(rng.rand(n, s) < 0.5).astype(float) for s in SIZES]
+    kd.gibbs_sweeps(h, W, b, 7, 0, 30)  # burn-in
+    stream = 1000
+    acc_W = [np.zeros_like(w) for w in W]
+    acc_b = [np.zeros(s) for s in SIZES]
+    n_sweeps = 40
+    for _ in range(n_sweeps):
+        pp, used = kd.gibbs_sweeps(h, W, b, 7, stream, 1)
+        stream += used
+        dW, db = kd.chain_statistics(h, pp, W)
+        for k in range(2):
+            acc_W[k] += dW[k] / n_sweeps
+        for k in range(3):
+            acc_b[k] += db[k] / n_sweeps
+    for k in range(2):
+        assert_allclose(acc_W[k], exact_W[k], atol=0.015)
+    for k in range(3):
+        assert_allclose(acc_b[k], exact_b[k], atol=0.015)
+    # the stochastic gradient (mean-field data statistics minus the chains')
+    # against the exact gradient of the same objective
+    mu, _ = kd.mean_field(VIS[:20], W, b, 50, 1e-12)
+    pos_W, _ = kd.data_statistics(mu)
+    for k in range(2):
+        assert_allclose(pos_W[k] - acc_W[k], pos_W[k] - exact_W[k], atol=0.015)
+
+
+def test_ais_log_z_within_its_error():
+    W, b = _tiny(5, scale=1.2)
+    exact = logsumexp(_joint(W, b)[3])
+    d = _fitted(W, b)
+    est = d.log_partition(method="ais", n_runs=200, n_betas=2000)
+    assert est.method == "ais" and est.n_runs == 200 and est.n_betas == 2000
+    assert 0 < est.log_z_std < 0.05 and 1 <= est.ess <= 200
+    assert abs(est.log_z - exact) <= 4 * est.log_z_std + 1e-3
+    assert est.log_z_lower <= exact + 1e-3 and exact <= est.log_z_upper + 1e-3
+    # the default (auto) is exact for a DBM this small; the same seed repeats
+    assert d.log_partition().method == "exact"
+    again = d.log_partition(method="ais", n_runs=200, n_betas=2000)
+    assert again.log_z == est.log_z
+
+
+def test_samples_follow_the_model():
+    W, b = _tiny(6, scale=0.8)
+    v, _, _, neg_e = _joint(W, b)
+    marg = np.exp(neg_e - logsumexp(neg_e)) @ v
+    d = _fitted(W, b)
+    V = d.sample(3000, n_gibbs=30, random_state=0)
+    assert V.shape == (3000, 6) and np.all((V >= 0) & (V <= 1))
+    assert_allclose(V.mean(0), marg, atol=0.03)
+    assert_array_equal(V, d.sample(3000, n_gibbs=30, random_state=0))
+    with pytest.raises(ValueError, match="n_gibbs"):
+        d.sample(2, n_gibbs=0)
+
+
+def test_exact_too_large_raises():
+    d = DBM((30, 30), n_iter=0, n_iter_pretrain=0, random_state=0).fit(np.eye(25))
+    with pytest.raises(ValueError, match="at most 2\\*\\*20"):
+        d.log_partition(method="exact")
+    with pytest.raises(ValueError, match="method"):
+        d.log_partition(method="bogus")
+
+
+# ------------------------------------------------------------------ training
+def _bars(n=300, seed=0):
+    """4x4 bars: each row one horizontal or vertical bar pattern with noise."""
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n, 16))
+    for i in range(n):
+        img = np.zeros((4, 4))
+        if rng.rand() < 0.5:
+            img[rng.rand(4) < 0.5, :] = 1
+        else:
+            img[:, rng.rand(4) < 0.5] = 1
+        X[i] = img.ravel()
+    return X
+
+
+def test_pretraining_composes_modified_rbms():
+    X = _bars()
+    d = DBM((8, 6), n_iter=0, n_iter_pretrain=3, random_state=0).fit(X)
+    assert d.n_iter_pretrain_ == 6 and d.n_iter_ == 0
+    assert [h["stage"] for h in d.history_] == ["pretraining layer 1"] * 3 + [
+        "pretraining layer 2"] * 3
+    assert [w.shape for w in d.coefs_] == [(16, 8), (8, 6)]
+    assert [x.shape for x in d.intercepts_] == [(16,), (8,), (6,)]
+    assert [c.shape for c in d.fantasy_particles_] == [(100, 16), (100, 8), (100, 6)]
+    # three layers: the middle RBM's weights are halved (against a fit without halving)
+    d3 = DBM((8, 6, 4), n_iter=0, n_iter_pretrain=2, random_state=0).fit(X)
+    assert len(d3.coefs_) == 3 and d3.n_iter_pretrain_ == 6
+
+
+def test_joint_training_improves_the_bound():
+    X = _bars(400)
+    kw = dict(hidden_layer_sizes=(10, 6), n_iter_pretrain=5, batch_size=20,
+              learning_rate=0.05, random_state=0, ais_n_betas=500, ais_n_runs=50)
+    before = DBM(n_iter=0, **kw).fit(X)
+    after = DBM(n_iter=15, **kw).fit(X)
+    # 16 visible + 6 top units: the even parity has 22 units, the odd 10 -> exact log Z
+    assert after.log_partition().method == "exact"
+    assert after.score(X) > before.score(X)
+    rec = after.history_[-1]
+    assert rec["stage"] == "joint" and 1 <= rec["mean_field_iterations"] <= 10
+
+
+def test_warm_start_and_partial_fit_continue_the_same_run():
+    X = _bars(120)
+    kw = dict(hidden_layer_sizes=(6, 4), n_iter_pretrain=2, batch_size=30, n_chains=10,
+              random_state=0)
+    full = DBM(n_iter=3, **kw).fit(X)
+    part = DBM(n_iter=2, **kw).fit(X)
+    warm = pickle.loads(pickle.dumps(part))
+    warm.set_params(warm_start=True, n_iter=1).fit(X)
+    part2 = pickle.loads(pickle.dumps(part)).partial_fit(X)
+    for m in (warm, part2):
+        for a, c in zip(m.coefs_ + m.intercepts_ + m.fantasy_particles_,
+                        full.coefs_ + full.intercepts_ + full.fantasy_particles_):
+            assert_array_equal(a, c)
+        assert m.n_iter_ == 3
+    # the chains moved in the continued epoch
+    assert any(np.any(a != c) for a, c in zip(part.fantasy_particles_,
+                                               part2.fantasy_particles_))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        warm.set_params(hidden_layer_sizes=(5, 4)).fit(X)
+
+
+def test_partial_fit_from_scratch_and_feature_check():
+    X = _bars(60)
+    d = DBM((5, 3), n_chains=7, random_state=0).partial_fit(X)
+    assert d.n_iter_ == 1 and d.n_iter_pretrain_ == 0
+    assert d.fantasy_particles_[2].shape == (7, 3)
+    before = pickle.dumps(d)
+    with pytest.raises(ValueError, match="features"):
+        d.partial_fit(X[:, :10])
+    assert pickle.dumps(d) == before
+
+
+def test_bad_parameters_and_failed_fit_leave_it_unchanged():
+    X = _bars(60)
+    with pytest.raises(ValueError, match="at least two"):
+        DBM((5,)).fit(X)
+    with pytest.raises(ValueError, match="at least two"):
+        DBM((5, 0)).fit(X)
+    d = DBM((5, 3), n_iter=1, n_iter_pretrain=1, random_state=0).fit(X)
+    before = pickle.dumps(d)
+    with pytest.raises(ValueError):
+        d.fit(np.full_like(X, np.nan))
+    assert pickle.dumps(d) == before
+
+
+def test_keyboard_interrupt_in_epoch_three_keeps_two(monkeypatch):
+    X = _bars(60)
+    kw = dict(hidden_layer_sizes=(5, 3), n_iter_pretrain=1, batch_size=60, random_state=0)
+    calls = {"n": 0}
+    real = kd.mean_field
+
+    def interrupting(*a, **k):  # joint epochs call mean_field once per batch (one batch)
+        if a[0].shape[0] == 60:
+            calls["n"] += 1
+            if calls["n"] == 2:  # joint epoch 2 = epoch 4 overall
+                raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(kd, "mean_field", interrupting)
+    d = DBM(n_iter=5, **kw)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        d.fit(X)
+    monkeypatch.setattr(kd, "mean_field", real)
+    assert d.interrupted_ and d.n_iter_ == 1 and d.n_iter_pretrain_ == 2
+    ref = DBM(n_iter=1, **kw).fit(X)
+    for a, c in zip(d.coefs_, ref.coefs_):
+        assert_array_equal(a, c)
+
+
+def test_real_sigint_keeps_completed_epochs():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(600, 100) < 0.3).astype(float)
+    kw = dict(hidden_layer_sizes=(100, 100), n_iter_pretrain=0, batch_size=10, n_jobs=1,
+              random_state=0)
+    DBM(n_iter=1, **kw).fit(X[:20])  # compile outside the timed part
+    est = DBM(n_iter=100000, **kw)
+    for delay in (1.0, 2.5):
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            try:
+                timer.start()
+                est.fit(X)
+                timer.join()
+            except KeyboardInterrupt:
+                timer.join()
+                continue
+        assert est.interrupted_ is True
+        assert est.n_iter_ == len(est.history_) >= 1
+        assert any("interrupted" in str(w.message) for w in rec)
+        ref = DBM(n_iter=est.n_iter_, **kw).fit(X)
+        for a, c in zip(est.coefs_, ref.coefs_):
+            assert_array_equal(a, c)
+        return
+    pytest.skip("both SIGINTs came before the first epoch ended")
+
+
+# ------------------------------------------------------------------ as users use it
+def test_transform_options_pipeline_and_grid_search():
+    X = _bars(120) * 3.0  # scaled back to [0, 1] by the pipeline
+    pipe = Pipeline([("scale", MinMaxScaler()),
+                     ("dbm", DBM((6, 4), n_iter=2, n_iter_pretrain=1, random_state=0))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scaled data: no range warning
+        Z = pipe.fit_transform(X)
+    assert Z.shape == (120, 4) and np.all((Z >= 0) & (Z <= 1))
+    assert list(pipe.get_feature_names_out()) == [f"dbm{i}" for i in range(4)]
+    pipe.set_params(dbm__transform_layers="all")
+    assert pipe.transform(X).shape == (120, 10)
+    assert_allclose(pipe.transform(X)[:, 6:], Z)
+    grid = GridSearchCV(DBM((6, 4), n_iter_pretrain=1, random_state=0),
+                        {"n_iter": [0, 3]}, cv=2).fit(_bars(120))
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    clone(grid.best_estimator_)
+
+
+def test_range_warning_names_the_remedy():
+    with pytest.warns(UserWarning, match="MinMaxScaler"):
+        DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0).fit(_bars(20) * 2)
+
+
+def test_plot_history():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rbmlib.plotting import plot_history
+
+    d = DBM((5, 3), n_iter=2, n_iter_pretrain=2, random_state=0).fit(_bars(40))
+    fig = plot_history(d)
+    assert len(fig.axes) >= 3  # pretraining error, reconstruction error, mean field, ...
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_verbose_lines(capsys):
+    DBM((5, 3), n_iter=1, n_iter_pretrain=1, random_state=0, verbose=1).fit(_bars(40))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("[DBM] [pretraining layer 1] Iteration 1")
+    assert out[-1].startswith("[DBM] [joint] Iteration 3") and "mean_field_iterations" in out[-1]
+
+
+def test_sparse_input_matches_dense():
+    import scipy.sparse as sp
+
+    X = _bars(60)
+    kw = dict(hidden_layer_sizes=(5, 3), n_iter=2, n_iter_pretrain=1, random_state=0)
+    a = DBM(**kw).fit(X)
+    s = DBM(**kw).fit(sp.csr_matrix(X))
+    for x, y in zip(a.coefs_, s.coefs_):
+        assert_array_equal(x, y)
+    assert_array_equal(a.transform(X), s.transform(sp.csr_matrix(X)))
+
+
+@parametrize_with_checks([DBM(n_iter=2, n_iter_pretrain=2, ais_n_betas=200, ais_n_runs=20,
+                              n_jobs=1, random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    # default-constructed except the epochs, the size of the AIS behind
+    # score_samples (14,501 temperatures by default) and one thread (the
+    # checks' products are tiny: threaded BLAS only adds synchronisation)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DBM: X has values")
+        check(estimator)
