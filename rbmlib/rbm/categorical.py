@@ -659,9 +659,10 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
 
         Parameters
         ----------
-        method : {"auto", "exact", "ais"}, default="auto"
+        method : {"auto", "exact", "ais", "both"}, default="auto"
             "auto" is "exact" when the enumerated layer has at most ``2^25``
-            states, else "ais".
+            states, else "ais"; "both" is forward and reverse AIS
+            (:func:`rbmlib.likelihood.log_partition`).
         n_runs : int, default=100
             AIS runs.
         betas : array-like of shape (n_betas,), default=None
@@ -711,9 +712,10 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features_in_)
             Complete rows (no missing entry).
-        log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
+        log_z : None, {"exact", "ais", "both"}, float or estimate, default=None
             None: exact when the enumerated layer has at most ``2^25`` states,
-            else AIS with ``base_rate=X`` unless given; a string: that method;
+            else AIS with ``base_rate=X`` unless given; a string: that method
+            ("both": the pair of log-likelihoods by forward and reverse AIS);
             a number or an estimate: used as given.
         **ais_params
             Passed to :func:`rbmlib.likelihood.ais` (``n_runs``, ``betas``,
