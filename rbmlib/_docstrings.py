@@ -466,25 +466,29 @@ verbose : int, default=0
 {network_seed_params}
 """
 
+FRAGMENTS["network_streaming"] = """
+What is streamed and what is held: greedy pretraining streams X
+through the DBN's row blocks (``pretrain_params={"block_size": ...}``,
+default "auto": a dask array's own row chunks, or 2**22-element
+blocks of a memmap larger than that; see :class:`~rbmlib.DBN`), so no
+layer's representation of the whole data set is ever built.
+Fine-tuning then holds X in memory: a dask X is computed one row
+chunk at a time (on the cluster when a ``dask.distributed.Client`` is
+active) into one preallocated NumPy array of ``n_samples *
+n_features`` elements of X's dtype (no second copy); a memmap goes to
+fine-tuning as an ordinary array. A dask X thus needs its full size
+in memory for fine-tuning only, and the model equals the fit on the
+same rows in memory with the same integer ``block_size`` and
+``random_state``, bit for bit.
+"""
+
 FRAGMENTS["network_fit_X"] = """
 X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
     Training data (in [0, 1] for a Bernoulli first layer; integer
     codes or a DataFrame of categories for a categorical one).
     A dask array (y and ``sample_weight`` dask or NumPy) or a
-    ``numpy.memmap`` is accepted. What is streamed and what is held:
-    greedy pretraining streams X through the DBN's row blocks
-    (``pretrain_params={"block_size": ...}``, default "auto": a dask
-    array's own row chunks, or 2**22-element blocks of a memmap larger
-    than that; see :class:`DBN`), so no layer's representation of the
-    whole data set is ever built. Fine-tuning then holds X in memory:
-    a dask X is computed one row chunk at a time (on the cluster when
-    a ``dask.distributed.Client`` is active) into one preallocated
-    NumPy array of ``n_samples * n_features`` elements of X's dtype
-    (no second copy); a memmap goes to fine-tuning as an ordinary
-    array. A dask X thus needs its full size in memory for
-    fine-tuning only, and the model equals the fit on the same rows
-    in memory with the same integer ``block_size`` and
-    ``random_state``, bit for bit.
+    ``numpy.memmap`` is accepted.
+    {network_streaming}
 """
 
 FRAGMENTS["network_fit_attrs"] = """

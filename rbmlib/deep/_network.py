@@ -1,6 +1,7 @@
 """The fine-tuning network built from a DBN, shared by :class:`DBNClassifier`,
 :class:`DBNRegressor` and :class:`DBNAutoencoder`: pretraining, exact weight transfer,
-the flat-layer rule, back-propagation fine-tuning and ``to_sklearn``.
+the flat-layer rule and back-propagation fine-tuning (``to_sklearn``'s conversion is
+:mod:`rbmlib.deep._export`).
 """
 
 import warnings
@@ -257,25 +258,31 @@ class _BaseDBNNetwork(BaseEstimator):
         inner = self._check_dbn()
         if inner is None:
             _hidden_unit_names(self.hidden_units, len(_layer_sizes(self.hidden_layer_sizes)))
-            if self.pretrain_params:
-                bad = set(self.pretrain_params) & {
-                    "hidden_layer_sizes", "first_layer", "hidden_units", "n_iter", "learning_rate",
-                    "batch_size", "verbose", "random_state", "n_jobs"}
-                if bad:
-                    raise ValueError(
-                        f"pretrain_params must not set {sorted(bad)}: use the estimator's "
-                        f"own parameters (hidden_layer_sizes, hidden_units, n_iter_pretrain, "
-                        f"learning_rate_pretrain, batch_size_pretrain, ...)."
-                    )
-                try:
-                    self._pretrain_dbn(0)._validate_params()
-                except TypeError as exc:
-                    raise TypeError(f"pretrain_params: {exc}") from None
-            else:
-                self._pretrain_dbn(0)._validate_params()
+            self._check_pretrain_params()
         elif not hasattr(inner, "rbms_"):
             inner._validate_params()
         return inner
+
+    #: The estimator's parameters that set the pretrained DBN, named when
+    #: pretrain_params tries to set the DBN's settings they own.
+    _pretrain_settings = ("hidden_layer_sizes, hidden_units, n_iter_pretrain, "
+                          "learning_rate_pretrain, batch_size_pretrain")
+
+    def _check_pretrain_params(self):
+        """ValueError when ``pretrain_params`` sets what the estimator's own parameters
+        set; TypeError (prefixed ``pretrain_params:``) when the DBN refuses the rest."""
+        bad = set(self.pretrain_params or {}) & {
+            "hidden_layer_sizes", "first_layer", "hidden_units", "n_iter", "learning_rate",
+            "batch_size", "verbose", "random_state", "n_jobs"}
+        if bad:
+            raise ValueError(
+                f"pretrain_params must not set {sorted(bad)}: use the estimator's own "
+                f"parameters ({self._pretrain_settings}, ...)."
+            )
+        try:
+            self._pretrain_dbn(0)._validate_params()
+        except TypeError as exc:
+            raise TypeError(f"pretrain_params: {exc}") from None
 
     def _n_informative_layers(self, dbn, X):
         """Pretrained layers whose hidden units vary over the rows (bottom first).
@@ -760,54 +767,6 @@ class _BaseDBNNetwork(BaseEstimator):
                 f"layer must index one of the {n_hidden} hidden layers; got {layer!r}."
             )
         return self._forward(X, layer=layer % n_hidden)
-
-    def _sklearn_mlp(self, cls):
-        if self._encoder is not None:
-            raise ValueError(
-                "to_sklearn: this network reads the one-hot encoding of its categorical "
-                "input (CategoricalRBM's, with missing entries as all-zero groups), which "
-                "a scikit-learn MLP does not do; use the network itself.")
-        sizes = tuple(W.shape[1] for W in self.coefs_[:-1])
-        acts = list(self.activations_)
-        if "leaky_relu" in acts:
-            raise ValueError(
-                f"to_sklearn: scikit-learn's MLP has no leaky ReLU activation (its "
-                f"activations are 'identity', 'logistic', 'tanh', 'relu'); this network's "
-                f"hidden activations are {acts}.")
-        if len(set(acts)) > 1:
-            raise ValueError(
-                f"to_sklearn: scikit-learn's MLP uses one activation for all hidden "
-                f"layers; this network has {acts}.")
-        mlp = cls(
-            hidden_layer_sizes=sizes, activation=acts[0] if acts else "logistic",
-            solver=self.solver if self.solver in ("sgd", "adam") else "adam",
-            alpha=self.alpha, batch_size=self.batch_size_ or self.batch_size,
-            learning_rate=self.learning_rate if self.learning_rate != "cosine" else "constant",
-            learning_rate_init=self.learning_rate_init_ or self.learning_rate_init,
-            power_t=self.power_t,
-            max_iter=self.max_iter, shuffle=self.shuffle, random_state=self.random_state,
-            tol=self.tol, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
-            early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
-            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-            n_iter_no_change=self.n_iter_no_change, warm_start=self.warm_start,
-        )
-        mlp.coefs_ = [W.copy() for W in self.coefs_]
-        mlp.intercepts_ = [b.copy() for b in self.intercepts_]
-        mlp.n_features_in_ = self.n_features_in_
-        if hasattr(self, "feature_names_in_"):
-            mlp.feature_names_in_ = self.feature_names_in_
-        mlp.n_layers_ = self.n_layers_
-        mlp.n_outputs_ = self.n_outputs_
-        mlp.out_activation_ = self.out_activation_
-        mlp.n_iter_ = self.n_iter_
-        mlp.t_ = self.t_
-        mlp.loss_ = self.loss_
-        mlp.loss_curve_ = list(self.loss_curve_)
-        mlp.best_loss_ = self.best_loss_
-        mlp.validation_scores_ = self.validation_scores_
-        mlp.best_validation_score_ = self.best_validation_score_
-        mlp._no_improvement_count = 0
-        return mlp
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

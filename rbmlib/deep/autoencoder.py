@@ -78,6 +78,14 @@ def _in_unit_interval(X):
     return vals.size == 0 or (float(vals.min()) >= 0.0 and float(vals.max()) <= 1.0)
 
 
+def _check_unit_interval(X, needs, remedy=""):
+    """A ValueError ``"<needs>; X ranges over [lo, hi].<remedy>"`` unless X is in [0, 1]."""
+    if not _in_unit_interval(X):
+        vals = X.data if sp.issparse(X) else X
+        raise ValueError(f"{needs}; X ranges over [{float(vals.min()):.4g}, "
+                         f"{float(vals.max()):.4g}].{remedy}")
+
+
 @Substitution()
 class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                      _BaseDBNNetwork):
@@ -290,6 +298,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
     #: X (None: X is read as it is).
     _visible_fit = "bernoulli"
     _x_mean = None
+    _pretrain_settings = ("hidden_layer_sizes, n_components, visible_units, code_units, "
+                          "n_iter_pretrain, learning_rate_pretrain, batch_size_pretrain")
 
     # the networks' constraints but for the layer-wise units and activations, which
     # the code layer fixes here, and learning_rate_init (no "auto")
@@ -421,20 +431,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             )
         if inner is None:
             self._encoder_sizes()
-            bad = set(self.pretrain_params or {}) & {
-                "hidden_layer_sizes", "first_layer", "hidden_units", "n_iter",
-                "learning_rate", "batch_size", "verbose", "random_state", "n_jobs"}
-            if bad:
-                raise ValueError(
-                    f"pretrain_params must not set {sorted(bad)}: use the estimator's own "
-                    f"parameters (hidden_layer_sizes, n_components, visible_units, "
-                    f"code_units, n_iter_pretrain, learning_rate_pretrain, "
-                    f"batch_size_pretrain, ...)."
-                )
-            try:
-                self._pretrain_dbn(0, "bernoulli")._validate_params()
-            except TypeError as exc:
-                raise TypeError(f"pretrain_params: {exc}") from None
+            self._check_pretrain_params()
         elif not hasattr(inner, "rbms_"):
             inner._validate_params()
         return inner
@@ -457,12 +454,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         return _per_layer("hidden_units", getattr(inner, "hidden_units", "bernoulli"), n)[-1]
 
     def _n_hidden(self, inner):
-        if inner is None:
-            n = len(self._encoder_sizes())
-        elif hasattr(inner, "rbms_"):
-            n = len(inner.rbms_)
-        else:
-            n = len(_layer_sizes(inner.hidden_layer_sizes))
+        """The stack's layers mirrored around the code layer (the encoder and decoder)."""
+        n = len(self._encoder_sizes()) if inner is None else super()._n_hidden(inner)
         return 2 * n - 1
 
     def _unit_activations(self, inner):
@@ -525,14 +518,11 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             vis = "bernoulli" if _in_unit_interval(X) else "gaussian"
         else:
             vis = self.visible_units
-        if _bounded_visible(vis) and not _in_unit_interval(X):
-            vals = X.data if sp.issparse(X) else X
-            raise ValueError(
-                f"visible_units='bernoulli' needs X in [0, 1] (the cross-entropy "
-                f"reconstruction loss); X ranges over [{float(vals.min()):.4g}, "
-                f"{float(vals.max()):.4g}]. Scale X to [0, 1] (e.g. MinMaxScaler) or use "
-                f"visible_units='gaussian' (or 'auto') for real-valued data."
-            )
+        if _bounded_visible(vis):
+            _check_unit_interval(
+                X, "visible_units='bernoulli' needs X in [0, 1] (the cross-entropy "
+                "reconstruction loss)", " Scale X to [0, 1] (e.g. MinMaxScaler) or use "
+                "visible_units='gaussian' (or 'auto') for real-valued data.")
         return vis
 
     def _standardise(self, X, mean, scale):
@@ -548,6 +538,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
 
     # ------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def fit(self, X, y=None):
         """Pretrain the RBM stack on X, unroll it, and fine-tune on reconstruction.
 
@@ -567,22 +558,11 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data, float64 or float32 (kept: float32 in gives a
             float32 model). In [0, 1] for Bernoulli visible units.
-            A dask array or a ``numpy.memmap`` is accepted. What is streamed
-            and what is held: greedy pretraining streams X through the DBN's row blocks
-            (``pretrain_params={"block_size": ...}``, default "auto": a dask
-            array's own row chunks, or 2**22-element blocks of a memmap larger
-            than that; see :class:`DBN`; Gaussian visible units stream the
-            standardised rows, built lazily), so no layer's representation of
-            the whole data set is ever built. Fine-tuning then holds X in memory:
-            a dask X is computed one row chunk at a time (on the cluster when
-            a ``dask.distributed.Client`` is active) into one preallocated
-            NumPy array of ``n_samples * n_features`` elements of X's dtype
-            (no second copy); a memmap goes to fine-tuning as an ordinary
-            array. Gaussian visible units standardise that X into a second
-            in-memory array of the same size. A dask X thus needs its full
-            size in memory (twice with Gaussian units) for fine-tuning only,
-            and the model equals the fit on the same rows in memory with the
-            same integer ``block_size`` and ``random_state``, bit for bit.
+            A dask array or a ``numpy.memmap`` is accepted.
+            {network_streaming}
+            With Gaussian visible units, pretraining streams the standardised
+            rows (built lazily) and fine-tuning standardises X into a second
+            in-memory array of the same size (twice the memory).
         y : None
             Ignored.
 
@@ -643,7 +623,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         if cont:
             vis = self.visible_units_
             if _bounded_visible(vis):
-                self._resolve_visible_bernoulli_check(X)
+                _check_unit_interval(X, "This DBNAutoencoder was fitted with Bernoulli "
+                                        "visible units and needs X in [0, 1]")
         else:
             vis = self._resolve_visible(X, inner)
         extra = {"visible_units_": vis, "_x_mean": None, "_x_scale": None}
@@ -697,15 +678,6 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             state = self._select(state, X, Xn, vis, extra, rows, held)
         state["n_components_"] = state["coefs_"][len(state["coefs_"]) // 2 - 1].shape[1]
         return self._set_state(state)
-
-    def _resolve_visible_bernoulli_check(self, X):
-        if not _in_unit_interval(X):
-            vals = X.data if sp.issparse(X) else X
-            raise ValueError(
-                f"This DBNAutoencoder was fitted with Bernoulli visible units and needs "
-                f"X in [0, 1]; X ranges over [{float(vals.min()):.4g}, "
-                f"{float(vals.max()):.4g}]."
-            )
 
     # ------------------------------------------------------------ inference
     def _code_layer(self):

@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from .._blocks import is_dask_collection, lazy_method
 from .._docstrings import Substitution
+from ._export import to_sklearn_mlp
 from ._network import _BaseDBNNetwork
 
 
@@ -478,7 +479,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         from sklearn.neural_network import MLPClassifier
 
         check_is_fitted(self)
-        mlp = self._sklearn_mlp(MLPClassifier)
+        mlp = to_sklearn_mlp(self, MLPClassifier)
         mlp.classes_ = self.classes_
         mlp._label_binarizer = self._label_binarizer
         return mlp

@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
 
 from .._blocks import is_dask_collection, lazy_method
 from .._docstrings import Substitution
+from ._export import to_sklearn_mlp
 from ._network import _BaseDBNNetwork
 from .classifier import _check_fit_sample_weight
 
@@ -198,7 +199,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         from sklearn.neural_network import MLPRegressor
 
         check_is_fitted(self)
-        mlp = self._sklearn_mlp(MLPRegressor)
+        mlp = to_sklearn_mlp(self, MLPRegressor)
         if self._y_mean is not None:
             # fold the target scaling into the output layer
             mlp.coefs_[-1] = mlp.coefs_[-1] * self._y_scale
