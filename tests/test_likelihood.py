@@ -720,8 +720,9 @@ def test_categorical_errors():
         L.log_likelihood(m, np.array([[1.0, 0, 0, 0, 0]]), log_z=0.0)
     with pytest.raises(ValueError, match="base_rate must hold one-hot states"):
         L.ais(m, base_rate=X * 2, betas=np.linspace(0, 1, 5))
-    with pytest.raises(NotImplementedError, match="reverse AIS.*categorical"):
-        L.ais(m, reverse=True, betas=np.linspace(0, 1, 5))
+    with pytest.raises(ValueError, match="init must hold one-hot states.*exactly one unit"):
+        L.ais(m, reverse=True, n_runs=2, init=np.array([[1.0, 0, 0, 0, 0]] * 2),
+              betas=np.linspace(0, 1, 5))
     bad = _categorical_model((2, 3), 3, 1.0, 50)
     bad.offsets_ = np.array([0, 2, 6])
     with pytest.raises(ValueError, match="does not match the categorical groups"):

@@ -311,8 +311,9 @@ def log_z_visible_enumerate(WT, c, b, offsets, unit=BERNOULLI_HIDDEN):
 
 
 @njit(parallel=True, cache=True)
-def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI_HIDDEN):
-    """Forward AIS log importance weights, one run per entry of ``log_w``.
+def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, codes_init, sample_init,
+                    codes_final, unit=BERNOULLI_HIDDEN):
+    """AIS log importance weights along ``betas``, one run per entry of ``log_w``.
 
     Intermediate distributions ``p*_beta(v) = exp((1 - beta) b_A.v + beta b.v)
     prod_j exp(lm(beta (c_j + W_j v)))`` from the base model (independent
@@ -324,6 +325,15 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI
     One Gibbs sweep at each intermediate temperature (Neal 2001; Salakhutdinov
     and Murray 2008). Run ``r`` draws only from ``stream_key(seed, r)`` (its
     normal deviates from ``stream_key(stream_key(seed, r), 1)``).
+
+    Run ``r`` starts from a sample of the base model (``sample_init``, drawn with
+    counters ``0..G-1``; AIS from the base model has ``betas[0] == 0``) or from the codes
+    ``codes_init[r]`` (shape (R, G), category indices; not read otherwise), and
+    its last state goes to ``codes_final[r]``. As in
+    :func:`rbmlib._kernels.partition.ais_log_weights`, ``E[exp(log_w)] =
+    Z_{betas[-1]} / Z_{betas[0]}`` whatever the order of ``betas``: decreasing
+    (1 -> 0) from samples of the RBM is reverse AIS, and a constant ``betas = 1``
+    of length ``n + 2`` makes ``n`` Gibbs sweeps of the RBM (zero weights).
     """
     H, V = W.shape
     G = offsets.shape[0] - 1
@@ -338,8 +348,11 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI
         x = np.empty(H)
         hb = np.empty(H)
         logits = np.empty(V)
-        # a sample of the base model
+        # a sample of the base model, or the given start
         for g in range(G):
+            if not sample_init:
+                v[g] = codes_init[r, g]
+                continue
             o = offsets[g]
             mx, s = _max_and_sum_exp(b_base, o, offsets[g + 1])
             u = uniform(key, ctr) * s
@@ -398,3 +411,5 @@ def ais_log_weights(W, c, b, b_base, offsets, betas, seed, log_w, unit=BERNOULLI
                         break
                 v[g] = pick
         log_w[r] = lw
+        for g in range(G):
+            codes_final[r, g] = v[g]

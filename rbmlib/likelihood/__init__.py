@@ -36,15 +36,10 @@ visible units ``p`` is a density and its logarithm a log-density.
 # _api (log_partition, free_energy, log_likelihood). They import from the kernels
 # and the unit table only (tests/test_units.py).
 from ._ais import (  # noqa: F401  (private names: tests and benchmarks use them)
-    _AIS_CHUNKS,
-    _AIS_MIN_CHUNK,
-    _ais_chunked,
-    _ais_chunks,
     _base_biases,
     _check_betas,
-    _chunk_seed,
     _log_z_base,
-    _Progress,
+    _refine,
     ais,
     default_betas,
 )
@@ -52,8 +47,10 @@ from ._api import _AIS_PARAMS, free_energy, log_likelihood, log_partition  # noq
 from ._estimate import (  # noqa: F401
     AIS_MIN_ESS,
     AIS_MIN_ESS_FRACTION,
+    BidirectionalEstimate,
     PartitionEstimate,
     _effective_sample_size,
+    _max_weight_share,
     _summarise,
     _warn_low_ess,
 )
@@ -72,13 +69,24 @@ from ._model import (  # noqa: F401
     _params,
     _visible,
 )
+from ._runs import (  # noqa: F401
+    _AIS_CHUNKS,
+    _AIS_MIN_CHUNK,
+    _ais_chunked,
+    _ais_chunks,
+    _chunk_seed,
+    _Path,
+    _Progress,
+)
 
 __all__ = [
+    "MAX_EXACT_UNITS",
+    "BidirectionalEstimate",
     "PartitionEstimate",
-    "log_partition_exact",
     "ais",
+    "default_betas",
     "free_energy",
     "log_likelihood",
-    "default_betas",
-    "MAX_EXACT_UNITS",
+    "log_partition",
+    "log_partition_exact",
 ]

@@ -1,26 +1,19 @@
 """Annealed importance sampling, forward and reverse (private; see
 :func:`rbmlib.likelihood.ais`)."""
 
+import dataclasses
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._kernels import categorical as _ck
-from .._kernels import partition as _pk
-from ..units import CATEGORICAL_VISIBLE
 from ._estimate import _summarise, _warn_low_ess
 from ._exact import _gaussian_gaussian_log_z
 from ._model import _check_visible, _enumerated, _model, _visible
-
-#: AIS runs its schedule in chunks of ``max(_AIS_MIN_CHUNK, n_temperatures / _AIS_CHUNKS)``
-#: temperatures, verbose or not (the chunks, not the verbose setting, fix the random
-#: streams), and reports its progress between chunks.
-_AIS_CHUNKS = 20
-_AIS_MIN_CHUNK = 256
+from ._runs import _Path, _Progress
 
 
 def default_betas():
@@ -90,12 +83,16 @@ def _check_betas(betas):
         "random_state": ["random_state"],
         "init": ["array-like", None],
         "n_burn_in": [Interval(Integral, 0, None, closed="left")],
+        "target_ess": [Interval(Real, 1, None, closed="left"), None],
+        "grow": [StrOptions({"betas", "runs"})],
+        "max_doublings": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
 def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
-        random_state=None, *, init=None, n_burn_in=1000, verbose=0):
+        random_state=None, *, init=None, n_burn_in=1000, target_ess=None, grow="betas",
+        max_doublings=4, verbose=0):
     """Estimate log Z by annealed importance sampling (AIS).
 
     Forward AIS anneals ``n_runs`` independent chains from a base model
@@ -110,9 +107,15 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     the base model, starting from model samples, and estimates ``Z_A / Z``:
     with exact starting samples it is a stochastic upper bound on ``log Z``
     (Burda, Grosse and Salakhutdinov 2015). The starting samples here are
-    approximate (Gibbs chains), so the bound holds only as far as the chains
-    have mixed; the gap between the forward and reverse values is a
-    diagnostic of the schedule.
+    approximate (Gibbs chains, or the states given as ``init``), so the bound
+    holds only as far as the chains have mixed; the gap between the forward
+    and reverse values is a diagnostic of the schedule.
+    :func:`log_partition` with ``method="both"`` runs both.
+
+    Every estimate carries the effective sample size of its weights and the
+    largest weight's share. With ``target_ess``, AIS doubles the schedule
+    (or the runs) until the effective sample size reaches it, at most
+    ``max_doublings`` times, and says whether it did.
 
     The runs advance together, one temperature at a time: two matrix
     products per temperature (all runs' hidden inputs, then their visible
@@ -142,30 +145,52 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         units ``b_A = b``). A base model fitted to the training data gives far
         lower variance.
     reverse : bool, default=False
-        Run reverse AIS instead of forward AIS (not for categorical visible
-        units).
+        Run reverse AIS instead of forward AIS.
     random_state : int, RandomState instance or None, default=None
         Seeds the runs (and the chains that start reverse AIS).
     init : array-like of shape (n_runs, n_features), default=None
-        Reverse AIS only: starting visible states (0 or 1 for Bernoulli
-        visible units, finite for Gaussian ones). None: ``n_burn_in`` Gibbs
-        sweeps of the RBM from base-model samples.
+        Reverse AIS only: starting visible states, samples of the RBM as good
+        as can be had (0 or 1 for Bernoulli visible units, finite for
+        Gaussian ones, complete one-hot rows for categorical ones), for
+        example the states of well-mixed (parallel-tempering) chains. None:
+        ``n_burn_in`` Gibbs sweeps of the RBM from base-model samples.
     n_burn_in : int >= 0, default=1000
         Reverse AIS only: Gibbs sweeps that produce the starting states when
         ``init`` is None.
+    target_ess : float >= 1, default=None
+        The effective sample size to reach. While ``ess < target_ess``, AIS is
+        run again with twice the temperatures (``grow="betas"``: a midpoint
+        between each two neighbours of the schedule; the previous runs are
+        dropped, reverse AIS keeps its starting states) or with twice the runs
+        (``grow="runs"``: as many new runs as there are, their weights pooled
+        with the earlier ones), at most ``max_doublings`` times. The result
+        records ``target_ess``, ``target_reached`` and ``n_doublings``, and
+        AIS warns when the target is not reached (and only then: the target
+        replaces the default threshold of the warning). None: one pass.
+    grow : {"betas", "runs"}, default="betas"
+        What ``target_ess`` doubles. A short schedule spreads the log weights
+        (a few runs carry the estimate): more temperatures cure that, more runs
+        only dilute it. With ``"betas"``, ``target_ess`` must be at most
+        ``n_runs``; ``"runs"`` cannot grow the given ``init`` of reverse AIS.
+    max_doublings : int >= 0, default=4
+        At most this many doublings (so at most ``2**max_doublings`` times the
+        temperatures or the runs of the first pass; the cost of the last pass
+        grows as much).
     verbose : int, default=0
         If non-zero, print the progress (temperatures done of the total, the
         time elapsed and the time left) about every 10% of the schedule or 5
-        seconds, then the estimate with its effective sample size. The result
-        does not depend on it.
+        seconds, then the estimate with its effective sample size and the
+        largest weight's share (after each pass when ``target_ess`` asks for
+        more). The result does not depend on it.
 
     Returns
     -------
     estimate : PartitionEstimate
         ``log_z`` (nats), its standard error ``log_z_std``, the bounds
         ``log_z_lower``/``log_z_upper`` = ``log Z_A + log(mean w -/+ 3 se)``,
-        ``method`` (``"ais"`` or ``"reverse-ais"``), the log weights and their
-        effective sample size ``ess``.
+        ``method`` (``"ais"`` or ``"reverse-ais"``), the log weights, their
+        effective sample size ``ess`` and the largest weight's share
+        ``max_weight_share``; with ``target_ess``, whether it was reached.
 
     Raises
     ------
@@ -177,18 +202,20 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         ``ValueError``); if ``betas`` is not 1-D, finite and strictly
         increasing from 0 to 1; if ``base_rate`` or ``init`` has the wrong
         shape or non-finite values, ``base_rate`` values outside [0, 1] or
-        ``init`` values other than 0 and 1 for Bernoulli visible units; or if
-        ``init`` is given for forward AIS.
-    NotImplementedError
-        If ``reverse`` is asked for categorical visible units.
+        ``init`` values other than 0 and 1 for Bernoulli visible units; if
+        ``init`` is given for forward AIS; if ``target_ess`` can never be
+        reached (above ``n_runs`` with ``grow="betas"``, above ``n_runs *
+        2**max_doublings`` with ``grow="runs"``) or ``grow="runs"`` is asked
+        with a given ``init``.
 
     Warns
     -----
     RuntimeWarning
-        Once per call, when the effective sample size ``ess`` of the weights is
-        below 10% of ``n_runs``, or below 5 and half of ``n_runs``: the
-        estimate then rests on a few runs and its standard error (and the
-        +/-3 s.e. bounds) cannot be trusted.
+        Once per call: without ``target_ess``, when the effective sample size
+        ``ess`` of the weights is below 10% of ``n_runs``, or below 5 and half
+        of ``n_runs``; with it, when ``ess`` is still below ``target_ess`` after
+        ``max_doublings``. The estimate then rests on a few runs and its
+        standard error (and the +/-3 s.e. bounds) cannot be trusted.
 
     Notes
     -----
@@ -231,15 +258,11 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     H, V = W.shape
     if _enumerated(W, visible, unit)[0] is None:
         _gaussian_gaussian_log_z(W, c, b, sigma)  # raises when not normalisable
-    categorical = visible.kernel_id == CATEGORICAL_VISIBLE
-    if categorical and reverse:
-        raise NotImplementedError(
-            "reverse AIS is not implemented for categorical visible units; use forward "
-            "AIS (reverse=False).")
     n_runs = int(n_runs)
     betas = _check_betas(betas)
+    _check_target(target_ess, grow, int(max_doublings), n_runs, init)
     b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V, visible))
-    gaussian_units = sigma is not None
+    path = _Path(W, c, b, sigma, b_base, visible, unit)
     if init is not None:
         if not reverse:
             raise ValueError("init (the starting states of reverse AIS) is only used with "
@@ -250,116 +273,85 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
                 f"init must have shape (n_runs, n_features) = {(n_runs, V)}, "
                 f"got {init_shape}."
             )
-        init = np.ascontiguousarray(
-            _check_visible(init, "init", V, visible, binary=True), dtype=np.float64)
-    sig = sigma if gaussian_units else np.ones(V)
+        init = path.from_visible(_check_visible(init, "init", V, visible, binary=True,
+                                                complete=True))
     rng = check_random_state(random_state)
     seed = int(rng.randint(0, 2**31 - 1))
-    WT = np.ascontiguousarray(W.T)
-    log_w = np.empty(n_runs)
     t_start = time.time()
     label = "[AIS]" if not reverse else "[reverse AIS]"
     if verbose:
         print(f"{label} {n_runs} runs, {betas.shape[0]} inverse temperatures, "
               f"{H} hidden and {V} visible units")
-    if categorical:  # the kernels of the softmax groups (one call: no progress between)
-        _ck.ais_log_weights(W, c, b, b_base, visible.offsets, betas, seed, log_w,
-                            unit.kernel_id)
-    else:
-        if not reverse:
-            v0 = None
-        elif init is None:
-            # base-model samples, then Gibbs sweeps of the RBM
-            if gaussian_units:
-                v0 = b_base + sig * rng.standard_normal((n_runs, V))
-            else:
-                p0 = 1.0 / (1.0 + np.exp(-b_base))
-                v0 = (rng.random_sample((n_runs, V)) < p0).astype(np.float64)
-            v0 = np.ascontiguousarray(v0)
-            if verbose:
-                print(f"{label} {int(n_burn_in)} Gibbs sweeps to start the runs")
-            _pk.gibbs_chains(W, WT, c, b, sig, gaussian_units, v0, int(n_burn_in),
-                             int(rng.randint(0, 2**31 - 1)), unit.kernel_id)
-        else:
-            v0 = init
-        _ais_chunked(W, WT, c, b, b_base, sig, gaussian_units,
-                     np.ascontiguousarray(betas[::-1]) if reverse else betas, v0, seed,
-                     log_w, unit.kernel_id,
-                     _Progress(label, betas.shape[0], enabled=bool(verbose)))
+    v0 = n_runs
+    if reverse:
+        v0 = init if init is not None else path.start_states(n_runs, n_burn_in, rng, label,
+                                                             verbose)
+    log_w = path.log_weights(betas, reverse, v0, seed,
+                             _Progress(label, betas.shape[0], enabled=bool(verbose)))
     log_z_base = _log_z_base(b_base, sigma, H, unit, visible)
     est = _summarise(log_w, log_z_base, reverse, betas.shape[0])
+    doublings = 0
+    while target_ess is not None and est.ess < target_ess and doublings < max_doublings:
+        if verbose:
+            _report(label, est, t_start)
+            print(f"{label} effective sample size {est.ess:.1f} < target_ess={target_ess:g}: "
+                  f"doubling the {'temperatures' if grow == 'betas' else 'runs'}")
+        doublings += 1
+        seed = int(rng.randint(0, 2**31 - 1))
+        if grow == "betas":
+            betas = _refine(betas)
+            log_w = path.log_weights(betas, reverse, v0, seed,
+                                     _Progress(label, betas.shape[0], enabled=bool(verbose)))
+        else:
+            more = log_w.shape[0]
+            start = (path.start_states(more, n_burn_in, rng, label, verbose) if reverse
+                     else more)
+            log_w = np.concatenate([log_w, path.log_weights(
+                betas, reverse, start, seed,
+                _Progress(label, betas.shape[0], enabled=bool(verbose)))])
+        est = _summarise(log_w, log_z_base, reverse, betas.shape[0])
+    if target_ess is not None:
+        est = dataclasses.replace(est, target_ess=float(target_ess),
+                                  target_reached=bool(est.ess >= target_ess),
+                                  n_doublings=doublings)
     if verbose:
-        print(f"{label} log Z = {est.log_z:.4f} (s.e. {est.log_z_std:.4f}), effective "
-              f"sample size {est.ess:.1f} of {n_runs} runs, time = {time.time() - t_start:.2f}s")
+        _report(label, est, t_start)
     _warn_low_ess(est, reverse)
     return est
 
 
-class _Progress:
-    """Progress lines of AIS: ``"{label} {done}/{total} temperatures ({pct}%), elapsed =
-    ..s, time left ~ ..s"`` when 10% of the total or 5 s of wall time have passed
-    since the last line, and at the end. (Here rather than in ``_fitting``: this
-    module reads only the unit table and the kernels.)"""
-
-    def __init__(self, label, total, enabled, every=0.1, seconds=5.0):
-        self.label, self.total, self.enabled = label, int(total), enabled
-        self.every, self.seconds = every, seconds
-        self.t_start = self.t_last = time.time()
-        self.done_last = 0
-
-    def update(self, done):
-        if not self.enabled:
-            return
-        now = time.time()
-        if not (done >= self.total or done - self.done_last >= self.every * self.total
-                or now - self.t_last >= self.seconds):
-            return
-        elapsed = now - self.t_start
-        left = elapsed / done * (self.total - done)
-        print(f"{self.label} {done}/{self.total} temperatures "
-              f"({100.0 * done / self.total:.0f}%), elapsed = {elapsed:.1f}s, "
-              f"time left ~ {left:.1f}s")
-        self.t_last, self.done_last = now, done
+def _report(label, est, t_start):
+    """The verbose line of an estimate: log Z, its standard error and its diagnostics."""
+    print(f"{label} log Z = {est.log_z:.4f} (s.e. {est.log_z_std:.4f}), effective "
+          f"sample size {est.ess:.1f} of {est.n_runs} runs, largest weight "
+          f"{100 * est.max_weight_share:.1f}% of the total, {est.n_betas} temperatures, "
+          f"time = {time.time() - t_start:.2f}s")
 
 
-def _ais_chunks(n_betas):
-    """``(start, stop)`` index pairs into the schedule, each chunk's stop the next one's start."""
-    K = n_betas - 1
-    step = max(_AIS_MIN_CHUNK, -(-K // _AIS_CHUNKS))
-    bounds = list(range(0, K, step)) + [K]
-    return list(zip(bounds[:-1], bounds[1:]))
+def _check_target(target_ess, grow, max_doublings, n_runs, init):
+    """ValueError when ``target_ess`` can never be reached, or cannot grow the runs."""
+    if target_ess is None:
+        return
+    if grow == "betas" and target_ess > n_runs:
+        raise ValueError(
+            f"target_ess={target_ess:g} can never be reached with grow='betas' and "
+            f"n_runs={n_runs}: the effective sample size is at most n_runs. Use more "
+            "runs, or grow='runs'.")
+    if grow == "runs":
+        if target_ess > n_runs * 2**max_doublings:
+            raise ValueError(
+                f"target_ess={target_ess:g} can never be reached with grow='runs', "
+                f"n_runs={n_runs} and max_doublings={max_doublings} (at most "
+                f"{n_runs * 2**max_doublings} runs).")
+        if init is not None:
+            raise ValueError("grow='runs' needs new starting states for the new runs of "
+                             "reverse AIS, and init gives only n_runs of them; use "
+                             "grow='betas' or init=None.")
 
 
-def _chunk_seed(seed, c):
-    """The seed of chunk ``c`` (``seed`` itself for the first: one chunk is one kernel call)."""
-    if c == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, c]).generate_state(1)[0] >> 1)
-
-
-def _ais_chunked(W, WT, c, b, b_base, sigma, gaussian_units, betas, v0, seed, log_w,
-                 hidden_units, progress):
-    """``_pk.ais_log_weights`` over ``betas`` in chunks (:func:`_ais_chunks`), reporting
-    ``progress`` between them; ``v0`` None starts from base-model samples.
-
-    Chunk ``c > 0`` continues the runs from the last chunk's states with the
-    schedule ``[beta_s, beta_s, ..., beta_e]``: its first step, from ``beta_s``
-    to itself, adds exactly 0 to the log weights and makes the Gibbs sweep at
-    ``beta_s`` that the last chunk (which ends without a sweep) left out, so
-    the runs are those of one call, on the chunk's own random streams.
-    """
-    R, V = log_w.shape[0], W.shape[1]
-    v = np.empty((R, V))
-    part = np.empty(R)
-    log_w[:] = 0.0
-    for k, (start, stop) in enumerate(_ais_chunks(betas.shape[0])):
-        if k == 0:
-            chunk, sample_init = betas[:stop + 1], v0 is None
-            v_init = v if v0 is None else v0
-        else:
-            chunk = np.concatenate([betas[start:start + 1], betas[start:stop + 1]])
-            sample_init, v_init = False, v
-        _pk.ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units, chunk, v_init,
-                            sample_init, _chunk_seed(seed, k), part, v, hidden_units)
-        log_w += part
-        progress.update(stop + 1)  # temperatures done, beta_0 included
+def _refine(betas):
+    """The schedule with a midpoint between each two neighbours (``2 K + 1`` values)."""
+    out = np.empty(2 * betas.shape[0] - 1)
+    out[0::2] = betas
+    out[1::2] = 0.5 * (betas[:-1] + betas[1:])
+    return out

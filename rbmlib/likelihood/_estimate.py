@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: AIS warns when the effective sample size of its importance weights is below
-#: ``max(AIS_MIN_ESS_FRACTION * n_runs, min(AIS_MIN_ESS, n_runs / 2))`` (see
-#: :func:`ais`, Notes).
+#: Without a ``target_ess``, AIS warns when the effective sample size of its
+#: importance weights is below ``max(AIS_MIN_ESS_FRACTION * n_runs, min(AIS_MIN_ESS,
+#: n_runs / 2))`` (see :func:`ais`, Notes); with one, when it is not reached.
 AIS_MIN_ESS = 5.0
 AIS_MIN_ESS_FRACTION = 0.1
 
@@ -45,6 +45,22 @@ class PartitionEstimate:
         (Kong 1992), between 1 and ``n_runs``: the number of runs that carry the
         estimate. Far below ``n_runs``, a few runs dominate and ``log_z_std`` is
         not to be trusted (:func:`ais` warns). nan when exact.
+    max_weight_share : float
+        The largest importance weight's share of their sum, ``max w / sum w``,
+        between ``1 / n_runs`` and 1 (nan when exact): near 1, one run is the
+        estimate.
+    target_ess : float
+        The effective sample size asked for (:func:`ais`'s ``target_ess``); nan
+        when none was.
+    target_reached : bool or None
+        Whether ``ess >= target_ess`` (None when no target was asked for).
+    n_doublings : int
+        How many times :func:`ais` doubled the runs or the temperatures to reach
+        ``target_ess`` (``n_runs`` and ``n_betas`` are the final ones).
+
+    See Also
+    --------
+    BidirectionalEstimate : forward and reverse AIS from one call.
     """
 
     log_z: float
@@ -57,13 +73,129 @@ class PartitionEstimate:
     log_z_base: float = math.nan
     log_weights: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     ess: float = math.nan
+    max_weight_share: float = math.nan
+    target_ess: float = math.nan
+    target_reached: object = None
+    n_doublings: int = 0
 
     def __float__(self):
         return float(self.log_z)
 
+    @classmethod
+    def from_log_weights(cls, log_weights, log_z_base, *, reverse=False, n_betas=0):
+        """The estimate of ``log Z`` from the log importance weights of AIS runs.
+
+        For any annealing whose weights ``w`` have mean ``Z / Z_base`` (forward)
+        or ``Z_base / Z`` (reverse): the RBM's, or another model's (a deep
+        Boltzmann machine's) on plain arrays.
+
+        Parameters
+        ----------
+        log_weights : array-like of shape (n_runs,)
+            Finite log importance weights (nats), ``n_runs >= 2``.
+        log_z_base : float
+            ``log Z`` of the base (tractable) model, nats.
+        reverse : bool, default=False
+            The weights estimate ``Z_base / Z`` (reverse AIS).
+        n_betas : int, default=0
+            Number of inverse temperatures of the schedule (recorded only).
+
+        Returns
+        -------
+        estimate : PartitionEstimate
+            ``log_z``, its standard error and bounds, ``ess`` and
+            ``max_weight_share``; ``method`` is ``"ais"`` or ``"reverse-ais"``.
+
+        Raises
+        ------
+        ValueError
+            If ``log_weights`` is not 1-D with at least 2 finite values, or
+            ``log_z_base`` is not finite.
+        """
+        log_w = np.array(log_weights, dtype=np.float64)
+        if log_w.ndim != 1 or log_w.shape[0] < 2 or not np.all(np.isfinite(log_w)):
+            raise ValueError(
+                "log_weights must be a 1-D array of at least 2 finite values, got "
+                f"shape {log_w.shape}" + ("" if np.all(np.isfinite(log_w)) else
+                                          " with NaN or infinite values") + ".")
+        if not math.isfinite(float(log_z_base)):
+            raise ValueError(f"log_z_base must be finite, got {log_z_base!r}.")
+        return _summarise(log_w, float(log_z_base), bool(reverse), int(n_betas))
+
+    def summary(self):
+        """One line for a report: the estimate, its error and its diagnostics.
+
+        Returns
+        -------
+        line : str
+            For example ``"log Z = 412.3061 +/- 0.0420 (ais; 100 runs, 14501
+            temperatures; ESS 93.1, largest weight 2.1%)"``; for an exact value
+            ``"log Z = 12.3456 (exact)"``.
+        """
+        if self.method in ("exact", "given"):
+            return f"log Z = {self.log_z:.4f} ({self.method})"
+        line = (f"log Z = {self.log_z:.4f} +/- {self.log_z_std:.4f} ({self.method}; "
+                f"{self.n_runs} runs, {self.n_betas} temperatures; ESS {self.ess:.1f}, "
+                f"largest weight {100 * self.max_weight_share:.1f}%")
+        if self.target_reached is not None:
+            line += (f"; target ESS {self.target_ess:g} "
+                     f"{'reached' if self.target_reached else 'NOT reached'} after "
+                     f"{self.n_doublings} doubling{'s' * (self.n_doublings != 1)}")
+        return line + ")"
+
+
+@dataclass(frozen=True)
+class BidirectionalEstimate:
+    """Forward and reverse AIS estimates of ``log Z`` of one model (nats).
+
+    Forward AIS underestimates ``log Z`` on average (a stochastic lower bound,
+    so the log-likelihood it gives tends to be too high); reverse AIS from
+    exact samples of the model overestimates it (a stochastic upper bound,
+    Burda, Grosse and Salakhutdinov 2015), so together they bracket ``log Z``
+    as far as the reverse runs' starting samples have mixed. A wide ``gap``
+    says the schedule (or the starting chains) is too short.
+
+    Parameters
+    ----------
+    forward : PartitionEstimate
+        Forward AIS (``method="ais"``), with its own error and diagnostics.
+    reverse : PartitionEstimate
+        Reverse AIS (``method="reverse-ais"``), with its own error and diagnostics.
+
+    See Also
+    --------
+    PartitionEstimate : one estimate.
+
+    References
+    ----------
+    Y. Burda, R. Grosse and R. Salakhutdinov, "Accurate and conservative
+    estimates of MRF log-likelihood using reverse annealing", AISTATS 2015.
+    """
+
+    forward: PartitionEstimate
+    reverse: PartitionEstimate
+
+    @property
+    def gap(self):
+        """``reverse.log_z - forward.log_z``, nats: positive up to the noise when the
+        two bracket ``log Z``; large when the schedule or the starting chains are
+        too short."""
+        return float(self.reverse.log_z - self.forward.log_z)
+
+    def summary(self):
+        """Two lines for a report, forward then reverse (:meth:`PartitionEstimate.summary`).
+
+        Returns
+        -------
+        lines : str
+            The two estimates and the gap between them.
+        """
+        return (f"forward {self.forward.summary()}\nreverse {self.reverse.summary()}\n"
+                f"gap (reverse - forward) = {self.gap:.4f} nats")
+
 
 # pickles and the documentation name the public path
-PartitionEstimate.__module__ = "rbmlib.likelihood"
+PartitionEstimate.__module__ = BidirectionalEstimate.__module__ = "rbmlib.likelihood"
 
 
 def _effective_sample_size(log_w):
@@ -72,24 +204,48 @@ def _effective_sample_size(log_w):
     return float(w.sum() ** 2 / np.sum(w * w))
 
 
-def _warn_low_ess(est, reverse):
-    """One RuntimeWarning when ``est.ess`` is too small for ``log_z_std`` to be trusted."""
-    R = est.n_runs
-    threshold = max(AIS_MIN_ESS_FRACTION * R, min(AIS_MIN_ESS, R / 2))
+def _max_weight_share(log_w):
+    """The largest weight's share of the sum, ``max w / sum w``, of weights ``exp(log_w)``."""
+    w = np.exp(log_w - np.max(log_w))
+    return float(1.0 / w.sum())
+
+
+def _ess_threshold(n_runs):
+    """The effective sample size below which AIS warns when no target was asked for."""
+    return max(AIS_MIN_ESS_FRACTION * n_runs, min(AIS_MIN_ESS, n_runs / 2))
+
+
+def _warn_low_ess(est, reverse, stacklevel=4):
+    """One RuntimeWarning when ``est.ess`` is too small for ``log_z_std`` to be trusted:
+    below ``est.target_ess`` when one was asked for, else below :func:`_ess_threshold`."""
+    label = "Reverse AIS" if reverse else "AIS"
+    diagnostics = (f"the effective sample size of the importance weights is {est.ess:.1f} "
+                   f"of {est.n_runs} runs and the largest weight carries "
+                   f"{100 * est.max_weight_share:.0f}% of their sum")
+    remedy = ("log Z may be off by much more than its standard error "
+              f"({est.log_z_std:.3g} nats) and the +/-3 s.e. bounds say. Use more inverse "
+              f"temperatures (betas; {est.n_betas} now, the default schedule has 14,501) "
+              "and more runs (n_runs)")
+    if est.target_reached is not None:
+        if est.target_reached:
+            return
+        warnings.warn(
+            f"{label} did not reach target_ess={est.target_ess:g} after {est.n_doublings} "
+            f"doubling(s): {diagnostics}, with n_runs={est.n_runs} and n_betas="
+            f"{est.n_betas}. {remedy[0].upper() + remedy[1:]}, or a larger max_doublings.",
+            RuntimeWarning, stacklevel=stacklevel)
+        return
+    threshold = _ess_threshold(est.n_runs)
     if not est.ess < threshold:
         return
     warnings.warn(
-        f"{'Reverse AIS' if reverse else 'AIS'}: the effective sample size of the "
-        f"importance weights is {est.ess:.1f} of {est.n_runs} runs (below "
-        f"{threshold:g}): a few runs carry the estimate, so its standard error "
-        f"({est.log_z_std:.3g} nats) and the +/-3 s.e. bounds cannot be trusted and "
-        f"log Z may be off by much more. Use more inverse temperatures (betas; "
-        f"{est.n_betas} now, the default schedule has 14,501) and more runs (n_runs).",
-        RuntimeWarning, stacklevel=4)
+        f"{label}: {diagnostics} (an effective sample size below {threshold:g}): a few "
+        f"runs carry the estimate, so {remedy}, or ask for target_ess.",
+        RuntimeWarning, stacklevel=stacklevel)
 
 
 def _summarise(log_w, log_z_base, reverse, n_betas):
-    """log mean(w) with a standard error and log(mean -/+ 3 se) bounds."""
+    """log mean(w) with a standard error, log(mean -/+ 3 se) bounds and the diagnostics."""
     R = log_w.shape[0]
     m = float(np.max(log_w))
     w = np.exp(log_w - m)
@@ -99,11 +255,11 @@ def _summarise(log_w, log_z_base, reverse, n_betas):
     lo = m + math.log(mean - 3 * se) if mean - 3 * se > 0 else -math.inf
     hi = m + math.log(mean + 3 * se)
     std = se / mean
-    ess = _effective_sample_size(log_w)
+    diag = dict(ess=_effective_sample_size(log_w), max_weight_share=_max_weight_share(log_w))
     if not reverse:
         return PartitionEstimate(log_z_base + log_mean, std, log_z_base + lo,
                                  log_z_base + hi, "ais", R, n_betas, log_z_base,
-                                 log_w.copy(), ess)
+                                 log_w.copy(), **diag)
     return PartitionEstimate(log_z_base - log_mean, std, log_z_base - hi,
                              log_z_base - lo, "reverse-ais", R, n_betas,
-                             log_z_base, log_w.copy(), ess)
+                             log_z_base, log_w.copy(), **diag)

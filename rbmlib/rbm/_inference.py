@@ -237,21 +237,27 @@ class _RBMInference(TransformerMixin):
 
         Parameters
         ----------
-        method : {"auto", "exact", "ais"}, default="auto"
+        method : {"auto", "exact", "ais", "both"}, default="auto"
             "exact" enumerates the smaller layer (at most 25 units);
             "ais" uses annealed importance sampling (Salakhutdinov and Murray
-            2008); "auto" picks "exact" when it is possible.
+            2008); "auto" picks "exact" when it is possible; "both" runs
+            forward AIS (which tends to overstate the log-likelihood) and
+            reverse AIS (Burda, Grosse and Salakhutdinov 2015; tends to
+            understate it), see :func:`rbmlib.likelihood.log_partition`.
         **ais_params
             Passed to :func:`rbmlib.likelihood.ais` (``n_runs``, ``betas``,
             ``base_rate`` -- give the training data here --, ``random_state``,
-            ``verbose``: the estimator's ``verbose`` unless given, so that a
-            verbose model reports the progress of AIS).
+            ``target_ess``, ``verbose``: the estimator's ``verbose`` unless
+            given, so that a verbose model reports the progress of AIS).
 
         Returns
         -------
-        estimate : rbmlib.likelihood.PartitionEstimate
+        estimate : rbmlib.likelihood.PartitionEstimate or rbmlib.likelihood.BidirectionalEstimate
             ``log_z``, its standard error ``log_z_std``, the bounds
-            ``log_z_lower``/``log_z_upper`` and the ``method`` used.
+            ``log_z_lower``/``log_z_upper``, the ``method`` used and, for AIS,
+            the effective sample size ``ess`` and the largest weight's share
+            ``max_weight_share``; for "both", the ``forward`` and ``reverse``
+            estimates.
 
         Raises
         ------
@@ -269,18 +275,21 @@ class _RBMInference(TransformerMixin):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        log_z : None, {"exact", "ais"}, float or PartitionEstimate, default=None
+        log_z : None, {"exact", "ais", "both"}, float or estimate, default=None
             How log Z is obtained: None is exact enumeration when the smaller
             layer has at most 25 units and AIS (base model fitted to X)
-            otherwise; or a value computed once with :meth:`log_partition`.
+            otherwise; "both" forward and reverse AIS; or a value computed
+            once with :meth:`log_partition`.
         **ais_params
             Passed to :func:`rbmlib.likelihood.ais` (``verbose``: the
             estimator's ``verbose`` unless given).
 
         Returns
         -------
-        log_lik : ndarray of shape (n_samples,)
-            In nats (a log-density for Gaussian visible units).
+        log_lik : ndarray of shape (n_samples,), or a tuple of two
+            In nats (a log-density for Gaussian visible units); for "both"
+            (or a :class:`rbmlib.likelihood.BidirectionalEstimate`) the pair
+            ``(log_lik_forward, log_lik_reverse)``.
 
         Raises
         ------
