@@ -153,6 +153,16 @@ D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
 ICLR 2015.
 """
 
+# --------------------------------------------------------------------------- plotting
+# the figures of rbmlib.plotting
+
+FRAGMENTS["plot_save_params"] = """
+path : str or path-like, default=None
+    If given, save the figure there (format from the extension).
+dpi : int, default=100
+    Resolution of the saved file.
+"""
+
 # --------------------------------------------------------------------------- unit types
 # read from the unit table, so that a new hidden unit type documents itself
 

@@ -24,6 +24,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ._docstrings import Substitution
+
 __all__ = [
     "tile_images",
     "plot_filters",
@@ -231,6 +233,7 @@ def _check_n(n):
     return int(n)
 
 
+@Substitution()
 def plot_filters(model_or_weights, image_shape=None, n=100, *, n_cols=None,
                  scale="symmetric", cmap="gray", title=None, path=None, dpi=100):
     """Show the learned filters (rows of the weight matrix) as images.
@@ -256,10 +259,7 @@ def plot_filters(model_or_weights, image_shape=None, n=100, *, n_cols=None,
     cmap : str or Colormap, default="gray"
     title : str, default=None
         None gives a title naming the model and the number of filters.
-    path : str or path-like, default=None
-        If given, save the figure there (format from the extension).
-    dpi : int, default=100
-        Resolution of the saved file.
+    {plot_save_params}
 
     Returns
     -------
@@ -308,6 +308,7 @@ def _layer_products(model):
     return prods
 
 
+@Substitution()
 def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None,
                           scale="symmetric", cmap="gray", title=None, path=None, dpi=100):
     """Show the receptive fields of the units of a DBN layer, in pixel space.
@@ -344,10 +345,7 @@ def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None
     cmap : str or Colormap, default="gray"
     title : str, default=None
         None names the layer and the number of units.
-    path : str or path-like, default=None
-        If given, save the figure there.
-    dpi : int, default=100
-        Resolution of the saved file.
+    {plot_save_params}
 
     Returns
     -------
@@ -391,6 +389,7 @@ def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None
 # --------------------------------------------------------------------------
 
 
+@Substitution()
 def plot_samples(samples, image_shape=None, *, n_cols=None, scale=None, cmap="gray",
                  title=None, path=None, dpi=100):
     """Show samples (from Gibbs chains, a DBN, or data) as a grid of images.
@@ -411,10 +410,7 @@ def plot_samples(samples, image_shape=None, *, n_cols=None, scale=None, cmap="gr
         real-valued samples of a Gaussian-Bernoulli RBM).
     cmap : str or Colormap, default="gray"
     title : str, default=None
-    path : str or path-like, default=None
-        If given, save the figure there.
-    dpi : int, default=100
-        Resolution of the saved file.
+    {plot_save_params}
 
     Returns
     -------
@@ -483,6 +479,7 @@ def _history_of(model):
     return list(hist)
 
 
+@Substitution()
 def plot_history(model, *, title=None, path=None, dpi=100):
     """Plot learning curves: per-epoch monitoring of an RBM, a DBN or a fine-tuned network.
 
@@ -502,10 +499,7 @@ def plot_history(model, *, title=None, path=None, dpi=100):
         See above.
     title : str, default=None
         Figure title; None names the model.
-    path : str or path-like, default=None
-        If given, save the figure there.
-    dpi : int, default=100
-        Resolution of the saved file.
+    {plot_save_params}
 
     Returns
     -------
@@ -596,6 +590,7 @@ def _plot_network_history(model, title, path, dpi):
 # --------------------------------------------------------------------------
 
 
+@Substitution()
 def plot_embedding(codes, y=None, ax=None, *, title=None, s=4, alpha=0.6, cmap="tab10",
                    legend=True, path=None, dpi=100):
     """Scatter 2-D codes, one colour per class.
@@ -622,10 +617,7 @@ def plot_embedding(codes, y=None, ax=None, *, title=None, s=4, alpha=0.6, cmap="
         Colours of the classes, in the order of ``np.unique(y)``.
     legend : bool, default=True
         Show a legend of the classes (with at most 20 classes).
-    path : str or path-like, default=None
-        If given, save the figure there.
-    dpi : int, default=100
-        Resolution of the saved file.
+    {plot_save_params}
 
     Returns
     -------
