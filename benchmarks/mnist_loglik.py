@@ -26,6 +26,13 @@ Full run (about 45 minutes of training plus a few minutes of AIS on 2 cores)::
 
     python benchmarks/mnist_loglik.py --n-hidden 500 --k 25 --minutes 45
 
+Centered PCD-1 and parallel tempering (10 temperatures, PCD-1 sweeps)::
+
+    python benchmarks/mnist_loglik.py --n-hidden 500 --k 1 --persistent --centered \
+        --lr 0.05 --minutes 45
+    python benchmarks/mnist_loglik.py --n-hidden 500 --k 1 --n-temperatures 10 --centered \
+        --lr 0.05 --minutes 45
+
 Smoke test at tiny size (seconds)::
 
     python benchmarks/mnist_loglik.py --n-train 2000 --n-test 500 --n-hidden 20 \
@@ -71,6 +78,14 @@ def parse_args(argv=None):
     p.add_argument("--k-ramp", action="store_true",
                    help="raise k linearly from 1 to --k over the time budget")
     p.add_argument("--persistent", action="store_true", help="persistent CD instead of CD")
+    p.add_argument("--n-temperatures", type=int, default=1,
+                   help="above 1: parallel tempering with this many inverse temperatures "
+                        "(implies --persistent)")
+    p.add_argument("--min-beta", type=float, default=None,
+                   help="smallest inverse temperature of PT's geometric ladder (default 0.1)")
+    p.add_argument("--centered", action="store_true",
+                   help="centered RBM (offsets as moving averages; Melchior et al. 2016)")
+    p.add_argument("--centering-decay", type=float, default=0.99)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--lr", type=float, default=0.05, help="learning rate")
     p.add_argument("--lr-final", type=float, default=None,
@@ -107,7 +122,12 @@ def train(args, P, n_hidden, max_epochs, minutes, k, rng, label):
     dtype = np.dtype(args.dtype)
     rbm = BernoulliRBM(n_components=n_hidden, learning_rate=args.lr,
                        batch_size=args.batch_size, k=1 if args.k_ramp else k,
-                       persistent=args.persistent, momentum=0.5,
+                       persistent=args.persistent or args.n_temperatures > 1, momentum=0.5,
+                       n_temperatures=args.n_temperatures,
+                       inverse_temperatures=(None if args.min_beta is None or args.n_temperatures < 2
+                                             else np.geomspace(1.0, args.min_beta,
+                                                               args.n_temperatures)),
+                       centered=args.centered, centering_decay=args.centering_decay,
                        weight_decay=args.weight_decay,
                        sample_visible=True,  # sampled v_k: the unbiased CD-k estimator
                        random_state=int(rng.integers(2**31 - 1)))
@@ -138,7 +158,9 @@ def train(args, P, n_hidden, max_epochs, minutes, k, rng, label):
         print(f"[{label}] epoch {epoch + 1}: k={rbm.k}, lr={rbm.learning_rate:.4g}, "
               f"recon. error {rec['reconstruction_error']:.4f}, "
               f"pseudo-LL {rec['pseudo_log_likelihood']:.4f} nats per image, "
-              f"{last:.1f}s{left}", flush=True)
+              + (f"swap acceptance {np.round(rec['swap_acceptance'], 2).tolist()}, "
+                 f"round trips {rec['round_trips']}, " if "swap_acceptance" in rec else "")
+              + f"{last:.1f}s{left}", flush=True)
     return rbm, time.time() - t_start, rbm.n_iter_
 
 

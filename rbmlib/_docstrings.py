@@ -228,6 +228,46 @@ n_jobs : int or None, default=None
     (all cores); -1 all cores; 1 a single thread.
 """
 
+FRAGMENTS["rbm_sampler_params"] = """
+n_temperatures : int, default=1
+    Inverse temperatures of the negative phase's chains. 1: the Gibbs
+    chains of CD-k or persistent CD (``persistent``). Above 1: parallel
+    tempering (Desjardins et al. 2010; Cho, Raiko and Ilin 2010), which
+    needs ``persistent=True``, ``sample_visible=True`` and hidden units
+    with a free energy: ``batch_size`` persistent chains at each inverse
+    temperature ``beta`` of the ladder, each a Gibbs chain of the RBM with
+    parameters ``(beta W, beta c, beta b)``; every update makes ``k``
+    sweeps of each chain, then proposes to swap the states of neighbouring
+    temperatures (even pairs, then odd pairs in the next update), accepted
+    with the Metropolis probability ``min(1, exp(F_i(v_i) + F_j(v_j) -
+    F_i(v_j) - F_j(v_i)))`` of their free energies. The chains at
+    ``beta = 1`` give the negative statistics. ``history_`` then records
+    per epoch ``swap_acceptance`` (the fraction of accepted swaps of each
+    neighbour pair, hottest last) and ``round_trips`` (chains that went
+    from ``beta = 1`` to the smallest ``beta`` and back). Each update costs
+    about ``1.5 n_temperatures`` times a PCD update.
+inverse_temperatures : array-like of shape (n_temperatures,) or None, default=None
+    The ladder of parallel tempering: decreasing positive values, the
+    first 1.0. None: geometric from 1 to 0.1. The ladder is fixed (not
+    adapted during training); choose it so that ``swap_acceptance`` stays
+    well above 0 for every pair.
+centered : bool, default=False
+    Train the centered parametrisation (Montavon and Mueller 2012;
+    Melchior, Fischer and Wiskott 2016): the energy uses ``v - mu`` and
+    ``h - lambda`` with offsets ``mu``, ``lambda`` kept as moving averages
+    of the data's visible input and of the hidden means of the data
+    (positive phase), which makes the gradient better conditioned. The
+    fitted ``components_``, ``intercept_hidden_`` and
+    ``intercept_visible_`` are those of the same model uncentered, so every
+    method, likelihood, DBN stacking and export is unchanged; the offsets
+    are kept (pickled, continued by :meth:`partial_fit`) in the fitted
+    state. Works with every sampler and hidden unit type.
+centering_decay : float, default=0.99
+    The offsets move by ``1 - centering_decay`` of their distance to the
+    mini-batch means at every update (Melchior et al.'s sliding factor
+    ``nu = 0.01``).
+"""
+
 FRAGMENTS["rbm_hidden_units"] = """
 hidden_units : {{hidden_unit_names}}, default="bernoulli"
     Type of the hidden units (:data:`rbmlib.units.HIDDEN_UNITS`), with

@@ -43,7 +43,12 @@ _HISTORY_LABELS = {
     "pseudo_log_likelihood": "pseudo-log-likelihood\n(nats, summed over visible units)",
     "negative_free_energy": "-free energy (nats)",
     "free_energy_gap": "free-energy gap\n(validation - training, nats)",
+    "swap_acceptance": "swap acceptance\n(per neighbour pair)",
+    "round_trips": "round trips\n(per epoch)",
 }
+# Per-epoch quantities that are a list (one line each): parallel tempering's
+# acceptance rate of each neighbour pair of temperatures.
+_HISTORY_SERIES = ("swap_acceptance",)
 # Not plotted: the x axis and the wall time.
 _HISTORY_SKIP = ("epoch", "seconds")
 
@@ -449,7 +454,9 @@ def _history_keys(histories):
     for hist in histories:
         for rec in hist:
             for key, value in rec.items():
-                if (key not in _HISTORY_SKIP and key not in keys
+                if key in _HISTORY_SERIES and key not in keys:
+                    keys.append(key)
+                elif (key not in _HISTORY_SKIP and key not in keys
                         and isinstance(value, (int, float, np.integer, np.floating))
                         and not isinstance(value, bool)):
                     keys.append(key)
@@ -459,7 +466,15 @@ def _history_keys(histories):
 def _plot_history_column(axes, hist, keys, label=None):
     for ax, key in zip(axes, keys):
         pts = [(rec.get("epoch", i + 1), rec[key]) for i, rec in enumerate(hist) if key in rec]
-        if pts:
+        if pts and key in _HISTORY_SERIES:  # one line per entry (neighbour pair t, t + 1)
+            x = [p[0] for p in pts]
+            y = np.array([p[1] for p in pts], dtype=float).reshape(len(pts), -1)
+            for t in range(y.shape[1]):
+                ax.plot(x, y[:, t], marker="o" if len(x) < 30 else None, ms=3,
+                        label=f"\u03b2{t}\u2194\u03b2{t + 1}")
+            if y.shape[1] <= 8:
+                ax.legend(fontsize=6, ncol=2)
+        elif pts:
             x, y = zip(*pts)
             ax.plot(x, y, marker="o" if len(x) < 30 else None, ms=3, label=label)
         else:
@@ -485,7 +500,9 @@ def plot_history(model, *, title=None, path=None, dpi=100):
 
     * an RBM (``history_``), or its ``history_`` list itself: one panel per
       recorded quantity (reconstruction error, pseudo-log-likelihood or
-      -free energy, free-energy gap when ``validation_fraction`` was set);
+      -free energy, free-energy gap when ``validation_fraction`` was set;
+      with parallel tempering the swap acceptance of each neighbour pair, one
+      line each, and the round trips);
     * a :class:`~rbmlib.DBN` (``rbms_``): the same for each layer, one
       column per layer;
     * a fine-tuned network (``loss_curve_``: :class:`~rbmlib.DBNClassifier`,

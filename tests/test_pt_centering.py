@@ -152,3 +152,342 @@ def test_pt_beta_one_replicas_sample_the_exact_distribution_of_a_bimodal_model()
     # update, PCD's table entry): the test above can tell a sampler that does not mix
     emp_pcd, _ = _run_chains(PCD, T=1, n_updates=1500)
     assert 0.5 * np.abs(emp_pcd - p).sum() > 0.2
+
+
+# ------------------------------------------------------------ the centered step
+def _centering_group(mu, lam, decay):
+    H, V = lam.shape[0], mu.shape[0]
+    return (decay, mu, lam, np.zeros(H), np.zeros(V))
+
+
+def test_centered_update_is_the_step_of_melchior_et_al():
+    """One update (mean-field persistent chain: deterministic statistics) with momentum:
+    the offsets move first, the weights take the centered gradient, the biases the
+    centered step carried back to the uncentered parametrisation."""
+    rng = np.random.RandomState(1)
+    m, V, H, B = 6, 8, 5, 6
+    v0 = (rng.rand(m, V) < 0.4).astype(float)
+    W = rng.normal(0, 0.5, (H, V))
+    c, b = rng.normal(0, 0.5, H), rng.normal(0, 0.5, V)
+    vel = [rng.normal(0, 0.01, a.shape) for a in (W, c, b)]
+    hchain = (rng.rand(B, H) < 0.5).astype(float)
+    mu, lam = rng.uniform(0.2, 0.8, V), rng.uniform(0.2, 0.8, H)
+    lr, mom, decay = 0.1, 0.5, 0.8
+
+    params = (W.copy(), c.copy(), b.copy(), np.ones(V), np.zeros(0))
+    vels = (*[a.copy() for a in vel], np.zeros(0))
+    cen = _centering_group(mu.copy(), lam.copy(), decay)
+    scratch = _scratch(B, H, V)
+    scratch[0][:m] = v0
+    cd_update(m, (1, PCD_MEAN_FIELD, 0, 0, False), np.uint64(2), 0, params,
+              np.zeros(1, np.int64), vels,
+              chain_groups(hchain.copy(), np.full(H, 0.1), centering=cen), scratch,
+              (lr, mom, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0))
+
+    ph0 = expit(v0 @ W.T + c)
+    vk = expit(hchain[:m] @ W + b)  # the mean-field chain step
+    phk = expit(vk @ W.T + c)
+    mu1 = decay * mu + (1 - decay) * v0.mean(0)
+    lam1 = decay * lam + (1 - decay) * ph0.mean(0)
+    gW = (ph0.T @ v0 - phk.T @ vk) / m
+    gc, gb = (ph0 - phk).mean(0), (v0 - vk).mean(0)
+    G_W = gW - np.outer(gc, mu1) - np.outer(lam1, gb)  # <(h-lam)(v-mu)^T>_d - ..._m
+    np.testing.assert_allclose(
+        G_W, ((ph0 - lam1).T @ (v0 - mu1) - (phk - lam1).T @ (vk - mu1)) / m, atol=1e-14)
+    vW1 = mom * vel[0] + lr * G_W
+    vc1, vb1 = mom * vel[1] + lr * gc, mom * vel[2] + lr * gb
+    W1 = W + vW1
+    c1 = c + vc1 - (W1 - W) @ mu1  # c = c~ - W mu
+    b1 = b + vb1 - (W1 - W).T @ lam1  # b = b~ - W^T lam
+    tol = dict(rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(cen[1], mu1, **tol)
+    np.testing.assert_allclose(cen[2], lam1, **tol)
+    np.testing.assert_allclose(params[0], W1, **tol)
+    np.testing.assert_allclose(params[1], c1, **tol)
+    np.testing.assert_allclose(params[2], b1, **tol)
+    np.testing.assert_allclose(vels[0], vW1, **tol)
+    # the same uncentered step direction from the NumPy helper (SGD, momentum 0)
+    d_W, d_c, d_b = centered_gradient(gW, gc, gb, mu1, lam1)
+    np.testing.assert_allclose(d_W, G_W, atol=1e-14)
+    np.testing.assert_allclose(d_c, gc - G_W @ mu1, atol=1e-14)
+    np.testing.assert_allclose(d_b, gb - G_W.T @ lam1, atol=1e-14)
+
+
+def _joint_states(V, H):
+    S = _all_states(V + H)
+    return S[:, :V], S[:, V:]
+
+
+def test_centered_gradient_against_exact_expectations():
+    """The log-likelihood gradient of the centered parametrisation, from exact
+    expectations over all (v, h), equals the uncentered one transformed by the known
+    offset terms; a step on the centered parameters, uncentered, is the step of
+    ``centered_gradient``; and both parametrisations give the same p(v)."""
+    rng = np.random.RandomState(4)
+    V, H = 5, 3
+    W = rng.normal(0, 1, (H, V))
+    c, b = rng.normal(0, 1, H), rng.normal(0, 1, V)
+    mu, lam = rng.uniform(0.1, 0.9, V), rng.uniform(0.1, 0.9, H)
+    data = (rng.rand(12, V) < 0.5).astype(float)
+    Vs, Hs = _joint_states(V, H)
+    # model expectations of the uncentered RBM
+    logp = Vs @ b + Hs @ c + np.einsum("nj,ji,ni->n", Hs, W, Vs)
+    p = np.exp(logp - logsumexp(logp))
+    ph = expit(data @ W.T + c)  # data expectations with E[h | v]
+    g_W = ph.T @ data / len(data) - (Hs * p[:, None]).T @ Vs
+    g_c = ph.mean(0) - p @ Hs
+    g_b = data.mean(0) - p @ Vs
+    # the centered parametrisation: E = -(v-mu) b~ - c~ (h-lam) - (h-lam)^T W (v-mu)
+    bt, ct = b + W.T @ lam, c + W @ mu
+    logp_c = (Vs - mu) @ bt + (Hs - lam) @ ct + np.einsum("nj,ji,ni->n", Hs - lam, W, Vs - mu)
+    p_c = np.exp(logp_c - logsumexp(logp_c))
+    np.testing.assert_allclose(p_c, p, rtol=1e-10)  # the same model
+    # its gradient: d/dW~ = <(h-lam)(v-mu)^T>, d/db~ = <v-mu>, d/dc~ = <h-lam>
+    G_W = ((ph - lam).T @ (data - mu) / len(data)
+           - ((Hs - lam) * p[:, None]).T @ (Vs - mu))
+    G_b = (data - mu).mean(0) - p @ (Vs - mu)
+    G_c = (ph - lam).mean(0) - p @ (Hs - lam)
+    np.testing.assert_allclose(G_b, g_b, atol=1e-12)
+    np.testing.assert_allclose(G_c, g_c, atol=1e-12)
+    d_W, d_c, d_b = centered_gradient(g_W, g_c, g_b, mu, lam)
+    np.testing.assert_allclose(d_W, G_W, atol=1e-12)
+    # a step on (W~, b~, c~), then uncentered, is the step (d_W, d_c, d_b)
+    lr = 0.3
+    W1 = W + lr * G_W
+    b1 = (bt + lr * G_b) - W1.T @ lam
+    c1 = (ct + lr * G_c) - W1 @ mu
+    np.testing.assert_allclose(W1, W + lr * d_W, atol=1e-12)
+    np.testing.assert_allclose(b1, b + lr * d_b, atol=1e-12)
+    np.testing.assert_allclose(c1, c + lr * d_c, atol=1e-12)
+    # and it differs from the uncentered step (the offsets' effect is not zero)
+    assert np.abs(d_W - g_W).max() > 1e-2
+
+
+# ------------------------------------------------------------------ estimators
+import os  # noqa: E402
+import pickle  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+import warnings  # noqa: E402
+
+from numpy.testing import assert_array_equal  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+from rbmlib import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+def _tiny_data(n=120, V=6, seed=0):
+    rng = np.random.RandomState(seed)
+    proto = (rng.rand(3, V) < 0.5).astype(float)
+    X = proto[rng.randint(0, 3, n)]
+    flip = rng.rand(n, V) < 0.1
+    return np.abs(X - flip)
+
+
+def test_centered_fit_exposes_the_uncentered_model_exactly():
+    """log Z of the fitted (uncentered) parameters, rbmlib's exact value, equals NumPy
+    enumeration; the centered energy with the fitted offsets gives the same p(v) and
+    log Z shifted by the constant its expansion predicts."""
+    X = _tiny_data()
+    m = BernoulliRBM(4, n_iter=5, learning_rate=0.1, batch_size=10, random_state=0,
+                     centered=True, n_temperatures=3).fit(X)
+    W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    mu, lam = m._centering_offsets
+    S = _all_states(6)
+    log_z = logsumexp(S @ b + _softplus(S @ W.T + c).sum(1))
+    assert m.log_partition(method="exact").log_z == pytest.approx(log_z, abs=1e-10)
+    Vs, Hs = _joint_states(6, 4)
+    bt, ct = b + W.T @ lam, c + W @ mu
+    neg_e_c = (Vs - mu) @ bt + (Hs - lam) @ ct + np.einsum("nj,ji,ni->n", Hs - lam, W, Vs - mu)
+    const = mu @ bt + lam @ ct - lam @ W @ mu  # E_centered = E + const
+    assert logsumexp(neg_e_c) == pytest.approx(log_z - const, abs=1e-10)
+    # the offsets are the data's moving averages, not their initial values
+    np.testing.assert_allclose(mu, X.mean(0), atol=0.1)
+    assert np.all((lam > 0) & (lam < 1))
+    # and the centered fit learned: exact log-likelihood above the uniform model's
+    ll_exact = (X @ b + _softplus(X @ W.T + c).sum(1)).mean() - log_z
+    assert ll_exact > -6 * np.log(2) + 0.5
+
+
+@pytest.mark.parametrize("cls,X", [
+    (GaussianBernoulliRBM, np.random.RandomState(0).normal(size=(60, 5))),
+    (CategoricalRBM, np.random.RandomState(0).randint(0, 3, (60, 4))),
+])
+def test_every_visible_unit_type_trains_with_pt_and_centering(cls, X):
+    kw = dict(persistent=True) if cls is CategoricalRBM else {}
+    m = cls(4, n_iter=2, batch_size=10, random_state=0, n_temperatures=3, centered=True,
+            **kw).fit(X)
+    assert len(m.history_[-1]["swap_acceptance"]) == 2
+    assert all(0 <= a <= 1 for a in m.history_[-1]["swap_acceptance"])
+    assert np.all(np.isfinite(m.components_))
+    assert m._centering_offsets[0].shape == (m.components_.shape[1],)
+
+
+def test_pt_history_and_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rbmlib.plotting import plot_history
+
+    m = BernoulliRBM(4, n_iter=3, batch_size=10, random_state=0, n_temperatures=4).fit(
+        _tiny_data())
+    for rec in m.history_:
+        assert len(rec["swap_acceptance"]) == 3 and rec["round_trips"] >= 0
+    fig = plot_history(m)
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert any("swap acceptance" in s for s in labels)
+    assert any("round trips" in s for s in labels)
+    ax = [a for a in fig.axes if "swap acceptance" in a.get_ylabel()][0]
+    assert len(ax.get_lines()) == 3
+
+
+def test_bad_sampler_parameters_raise_and_leave_the_model():
+    X = _tiny_data()
+    m = BernoulliRBM(4, n_iter=1, random_state=0).fit(X)
+    before = pickle.dumps(m)
+    for kw, match in [(dict(n_temperatures=3, persistent=False), "persistent=True"),
+                      (dict(n_temperatures=3, sample_visible=False), "sample_visible"),
+                      (dict(n_temperatures=3, hidden_units="nrelu"), "free energies"),
+                      (dict(n_temperatures=3, inverse_temperatures=[1.0, 0.5]), "decreasing"),
+                      (dict(n_temperatures=2, inverse_temperatures=[0.9, 0.5]), "starting at 1"),
+                      (dict(n_temperatures=2, inverse_temperatures=[1.0, 1.5]), "decreasing")]:
+        for call in (m.fit, m.partial_fit)[:1 if "hidden_units" in kw else 2]:
+            with pytest.raises(ValueError, match=match):
+                m.set_params(**kw)
+                call(X)
+            m.set_params(n_temperatures=1, persistent=True, sample_visible=True,
+                         hidden_units="bernoulli", inverse_temperatures=None)
+            assert pickle.dumps(m) == before
+    with pytest.raises(ValueError, match="n_temperatures"):
+        BernoulliRBM(n_temperatures=0).fit(X)
+    with pytest.raises(ValueError, match="centering_decay"):
+        BernoulliRBM(centered=True, centering_decay=1.5).fit(X)
+
+
+def test_gridsearch_over_n_temperatures_and_centered(digits):
+    X, y = digits
+    pipe = Pipeline([("rbm", BernoulliRBM(32, n_iter=10, learning_rate=0.1, random_state=0)),
+                     ("clf", LogisticRegression(max_iter=500))])
+    grid = {"rbm__n_temperatures": [1, 3], "rbm__centered": [False, True]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.all(scores > 0.25), scores  # chance: 0.1
+    best = search.best_estimator_.named_steps["rbm"]
+    assert (best._tempering_state is not None) == (best.n_temperatures > 1)
+    assert (best._centering_offsets is not None) == best.centered
+
+
+def test_clone_pickle_then_partial_fit_continue_the_chains_and_offsets(digits):
+    X = digits[0]
+    m = BernoulliRBM(16, n_iter=2, batch_size=20, random_state=0, n_temperatures=3,
+                     centered=True).fit(X)
+    c = clone(m)
+    assert not hasattr(c, "components_") and c.get_params() == m.get_params()
+    copy = pickle.loads(pickle.dumps(m))
+    v_before = m._tempering_state[0].copy()
+    mu_before = m._centering_offsets[0].copy()
+    m.partial_fit(X[:100])
+    copy.partial_fit(X[:100])
+    assert_array_equal(m.components_, copy.components_)
+    assert_array_equal(m._tempering_state[0], copy._tempering_state[0])
+    assert_array_equal(m._centering_offsets[1], copy._centering_offsets[1])
+    assert not np.array_equal(m._tempering_state[0], v_before)
+    assert not np.array_equal(m._centering_offsets[0], mu_before)
+    assert len(m.history_) == 3 and "swap_acceptance" in m.history_[-1]
+    # the partial_fit used the kept replicas and offsets: restarting them changes it
+    fresh = pickle.loads(pickle.dumps(copy))
+    fresh2 = pickle.loads(pickle.dumps(copy))
+    fresh2._tempering_state = None
+    fresh2._centering_offsets = None
+    fresh.partial_fit(X[:100])
+    fresh2.partial_fit(X[:100])
+    assert not np.array_equal(fresh.components_, fresh2.components_)
+
+
+def test_real_sigint_during_a_pt_fit(digits):
+    X = np.tile(digits[0], (4, 1))
+    kw = dict(n_components=64, n_temperatures=4, centered=True, random_state=0, n_jobs=1)
+    BernoulliRBM(n_iter=1, **kw).fit(X[:20])  # compiled before the clock starts
+    est = BernoulliRBM(n_iter=100000, **kw)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        timer.start()
+        try:
+            est.fit(X)
+        except KeyboardInterrupt:  # before the first epoch completed: left unfitted
+            timer.join()
+            assert not hasattr(est, "components_")
+            pytest.skip("the machine was too slow for one epoch in 1 s")
+        timer.join()
+    assert est.interrupted_ and est.n_iter_ == len(est.history_) >= 1
+    assert any("interrupted" in str(w.message) for w in rec)
+    ref = BernoulliRBM(n_iter=est.n_iter_, **kw).fit(X)
+    assert_array_equal(est.components_, ref.components_)
+    assert_array_equal(est._tempering_state[0], ref._tempering_state[0])
+    assert_array_equal(est._centering_offsets[0], ref._centering_offsets[0])
+
+
+def test_pt_and_centering_same_result_on_one_and_two_threads():
+    """The tempered sweeps and swaps draw counter-based numbers per element and row:
+    the same replicas and parameters whatever Numba's thread count (passes big enough
+    to run threaded)."""
+    import numba
+
+    from rbmlib._kernels.cd import cd_epoch
+
+    rng = np.random.RandomState(0)
+    n, V, H, B, T = 120, 64, 300, 60, 3
+    X = (rng.rand(n, V) < 0.3).astype(float)
+    results = []
+    old = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            W = np.ascontiguousarray(np.random.RandomState(1).normal(0, 0.1, (H, V)))
+            params = (W, np.zeros(H), np.zeros(V), np.ones(V), np.zeros(0))
+            vel = (np.zeros_like(W), np.zeros(H), np.zeros(V), np.zeros(0))
+            temp = tempering_group(np.geomspace(1, 0.2, T), B, H, V, np.float64)
+            cen = _centering_group(X.mean(0), np.full(H, 0.5), 0.9)
+            chains = chain_groups(np.zeros((B, H)), np.full(H, 0.1), temp, cen)
+            batch = (X, np.zeros(1), np.zeros(1, np.int32), np.zeros(2, np.int32), False)
+            cd_epoch(batch, np.arange(n, dtype=np.int64), B, (1, PT, 0, 0, False), np.uint64(3),
+                     0, params, np.zeros(1, np.int64), vel, chains, _scratch(B, H, V),
+                     (0.05, 0.5, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0), None)
+            results.append((W.copy(), temp[0].copy(), temp[3].copy(), cen[1].copy()))
+    finally:
+        numba.set_num_threads(old)
+    for a, b_ in zip(*results):
+        assert_array_equal(a, b_)
+
+
+def test_tempered_gibbs_of_a_fitted_rbm_samples_the_exact_distribution():
+    """rbmlib.rbm._tempering.tempered_gibbs (DBN.sample's top RBM) on the bimodal model:
+    its beta = 1 replicas, all started in one mode, reach the exact p(v); plain Gibbs
+    chains (one temperature) stay in their mode."""
+    from rbmlib.rbm._tempering import tempered_gibbs
+
+    W, c, b = _bimodal_model()
+    rbm = BernoulliRBM(2, n_iter=1, random_state=0).fit(_tiny_data())
+    rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_ = W, c, b
+    S, p = _exact_pv(W, c, b)
+    powers = 2 ** np.arange(5, -1, -1)
+    v0 = np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (4000, 1))
+    tv = {}
+    for name, betas in (("pt", np.geomspace(1.0, 0.05, 6)), ("gibbs", [1.0])):
+        v, acc = tempered_gibbs(rbm, v0, 60, betas, np.random.RandomState(0))
+        emp = np.bincount((v @ powers).astype(int), minlength=64) / len(v)
+        tv[name] = 0.5 * np.abs(emp - p).sum()
+    assert tv["pt"] < 0.05 and tv["gibbs"] > 0.3, tv

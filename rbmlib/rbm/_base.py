@@ -31,8 +31,8 @@ from sklearn.utils.validation import validate_data
 
 from .. import _fitting
 from .._blocks import RowBlocks, fit_streaming, is_dask_collection
-from .._kernels.cd import cd_epoch
-from .._kernels.negative import negative_phase_id
+from .._kernels.cd import cd_epoch, chain_groups
+from .._kernels.negative import negative_phase_id, tempering_group
 from .._parallel import thread_limits
 from ..exceptions import DivergenceError
 from ..optim import SOLVERS, Optimizer
@@ -53,6 +53,20 @@ from ._common import (
 from ._inference import _RBMInference
 
 
+#: The smallest inverse temperature of the default ladder of parallel tempering.
+_MIN_INVERSE_TEMPERATURE = 0.1
+
+
+def _tempering_record(counts, round_trips):
+    """``history_``'s figures of parallel tempering from one epoch's swap counts
+    ``(3, T - 1)`` (attempted, accepted, summed acceptance probabilities)."""
+    attempts = np.maximum(counts[0], 1.0)
+    return {
+        "swap_acceptance": [float(a) for a in counts[1] / attempts],
+        "round_trips": int(round_trips),
+    }
+
+
 class _TrainState:
     """Everything a CD epoch reads and writes: a private copy of the model.
 
@@ -62,8 +76,12 @@ class _TrainState:
 
     # vW, vc, vb, vel_log_var: the optimiser's first state vectors (the
     # velocities of momentum SGD); s2*: Adam's second moments (None otherwise)
+    # pt_*: the replicas of parallel tempering (n_temperatures > 1): visible states,
+    # round-trip labels and the inverse temperatures; center_*: the offsets of the
+    # centered parametrisation (centered=True); None when not used
     _ARRAYS = ("W", "c", "b", "sigma", "vW", "vc", "vb", "hchain", "sparse_q",
-               "log_var", "vel_log_var", "s2W", "s2c", "s2b", "s2_log_var")
+               "log_var", "vel_log_var", "s2W", "s2c", "s2b", "s2_log_var",
+               "pt_v", "pt_labels", "pt_betas", "center_mu", "center_lam")
 
     def __init__(self, **kw):
         for name in self._ARRAYS:
@@ -76,6 +94,8 @@ class _TrainState:
         # which it started (its step number is n_updates - opt_start + 1)
         self.optimizer = kw.pop("optimizer", "sgd")
         self.opt_start = kw.pop("opt_start", 0)
+        # the last epoch's swap counts (3, T - 1) and round trips of parallel tempering
+        self.pt_stats = None
         assert not kw, kw
 
     def params(self):
@@ -157,6 +177,11 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     sample_visible = True
     visible_bias_init = "zeros"
     learn_sigma = False
+    # the sampler and the parametrisation of a model pickled before they were parameters
+    n_temperatures = 1
+    inverse_temperatures = None
+    centered = False
+    centering_decay = 0.99
     # ... and the hidden units of a model made before the hidden_units parameter
     # existed (a pickle of an earlier release: Bernoulli units)
     hidden_units = "bernoulli"
@@ -189,6 +214,10 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "rho": [Interval(Real, 0, 1, closed="left")],
         "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "n_temperatures": [_IntNotBool(Integral, 1, None, closed="left")],
+        "inverse_temperatures": ["array-like", None],
+        "centered": ["boolean"],
+        "centering_decay": [Interval(Real, 0, 1, closed="left")],
     }
 
     # ------------------------------------------------------------------ input
@@ -303,6 +332,22 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         )
         if state.log_var is not None and state.s2W is not None and state.s2_log_var is None:
             state.s2_log_var = np.zeros_like(state.log_var)
+        # the replicas of parallel tempering: rows resized as the chains (new ones at 0)
+        tempering = self.__dict__.get("_tempering_state")
+        if tempering is not None:
+            v, labels, betas = tempering
+            T = betas.shape[0]
+            old = v.shape[0] // T
+            keep = min(rows, old)
+            state.pt_v = np.zeros((T * rows, V), dtype)
+            state.pt_labels = np.zeros(T * rows, np.int64)
+            for t in range(T):
+                state.pt_v[t * rows:t * rows + keep] = v[t * old:t * old + keep]
+                state.pt_labels[t * rows:t * rows + keep] = labels[t * old:t * old + keep]
+            state.pt_betas = _own(betas)
+        offsets = self.__dict__.get("_centering_offsets")
+        if offsets is not None:
+            state.center_mu, state.center_lam = _own(offsets[0]), _own(offsets[1])
         return state
 
     def _commit(self, state, rng, interrupted):
@@ -314,6 +359,10 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         self._velocities = [state.vW, state.vc, state.vb]
         self.h_samples_ = state.hchain
         self._sparsity_q = state.sparse_q
+        self._tempering_state = (None if state.pt_v is None else
+                                 (state.pt_v, state.pt_labels, state.pt_betas))
+        self._centering_offsets = (None if state.center_mu is None else
+                                   (state.center_mu, state.center_lam))
         if state.log_var is not None:
             self._log_var = state.log_var
             self._vel_log_var = state.vel_log_var
@@ -427,7 +476,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         # the kernels' grouped arguments (the module docstring of rbmlib._kernels.cd)
         learn_log_var = bool(self.learn_sigma)
         negative_phase = negative_phase_id(bool(self.persistent),
-                                           not self.sample_visible)
+                                           not self.sample_visible,
+                                           tempered=state.pt_v is not None)
         settings = (int(self.k), negative_phase, int(self._visible_units.kernel_id),
                     int(self._hidden_unit().kernel_id), learn_log_var)
         lo, hi = self._log_var_range()
@@ -438,7 +488,15 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                   state.log_var if learn_log_var else empty)
         velocities = (state.vW, state.vc, state.vb,
                       state.vel_log_var if learn_log_var else empty)
-        chains = (state.hchain, state.sparse_q)
+        tempering = centering = None
+        if state.pt_v is not None:  # parallel tempering: the replicas, counts from zero
+            tempering = tempering_group(state.pt_betas, state.hchain.shape[0], H, V, dtype,
+                                        vchains=state.pt_v, labels=state.pt_labels)
+        if state.center_mu is not None:
+            centering = (float(self.centering_decay), state.center_mu, state.center_lam,
+                         np.zeros(H, dtype), np.zeros(V, dtype))
+        # (hchain, sparse_q), or with the groups of tempering and centering
+        chains = chain_groups(state.hchain, state.sparse_q, tempering, centering)
         optim = self._optimizer_args(state, opt_scratch)
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
@@ -446,6 +504,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                                  np.uint64(state.seed), state.n_updates + t, params, offsets,
                                  velocities, chains, tuple(scratch), hyper, optim))
         state.n_updates += n_done
+        if tempering is not None:
+            state.pt_stats = (tempering[3].copy(), int(tempering[4][0]))
 
     def _log_var_range(self):
         """Bounds of the learned log-variances of the visible units (none here)."""
@@ -484,6 +544,51 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         return bool(X_monitor.size == 0 or (X_monitor.min() >= -_RANGE_TOL
                                             and X_monitor.max() <= 1 + _RANGE_TOL))
 
+    def _temperature_ladder(self):
+        """The inverse temperatures of parallel tempering, float64 of shape
+        (n_temperatures,): ``inverse_temperatures`` checked, or by default
+        geometric from 1 to ``_MIN_INVERSE_TEMPERATURE``."""
+        T = int(self.n_temperatures)
+        if self.inverse_temperatures is None:
+            return np.geomspace(1.0, _MIN_INVERSE_TEMPERATURE, T) if T > 1 else np.ones(1)
+        betas = np.asarray(self.inverse_temperatures, dtype=np.float64)
+        if (betas.ndim != 1 or betas.shape[0] != T or betas[0] != 1.0
+                or not np.all(np.isfinite(betas)) or np.any(betas <= 0)
+                or np.any(np.diff(betas) >= 0)):
+            raise ValueError(
+                f"inverse_temperatures must be n_temperatures={T} decreasing positive "
+                f"values starting at 1.0 (the model); got {self.inverse_temperatures!r}.")
+        return betas
+
+    def _prepare_sampler_state(self, state, monitor):
+        """Give ``state`` the replicas of parallel tempering (``n_temperatures > 1``)
+        and the offsets of centering (``centered``) when it has none, or drop them.
+
+        New replicas start at 0 (as the persistent hidden chains); a changed ladder
+        keeps the replicas when their number is unchanged. New offsets are the means
+        of the visible input and of the hidden means on the monitored training rows.
+        """
+        H, V = state.W.shape
+        dtype = state.W.dtype
+        if self.n_temperatures > 1:
+            betas = self._temperature_ladder()
+            B = state.hchain.shape[0]
+            if state.pt_v is None or state.pt_v.shape[0] != betas.shape[0] * B:
+                state.pt_v = np.zeros((betas.shape[0] * B, V), dtype)
+                state.pt_labels = np.zeros(betas.shape[0] * B, np.int64)
+            state.pt_betas = betas
+        else:
+            state.pt_v = state.pt_labels = state.pt_betas = None
+        if self.centered:
+            if state.center_mu is None:
+                P = state.params()
+                state.center_mu = np.ascontiguousarray(
+                    np.asarray(self._visible_input(monitor, P).mean(axis=0)).ravel(), dtype)
+                state.center_lam = np.ascontiguousarray(
+                    self._mean_hiddens(monitor, P).mean(axis=0), dtype)
+        else:
+            state.center_mu = state.center_lam = None
+
     def _train(self, state, X, rows, n_epochs, rng, *, shuffle, X_val=None, keep_partial,
                data_problem=None):
         """Train ``state`` (never self) for ``n_epochs`` epochs of CD in the shell's loop.
@@ -510,6 +615,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         state.use_optimizer(self.optimizer)
         opt_scratch = self._optimizer_scratch(H, V, state.W.dtype)
         monitor = self._monitor_rows(X, base_order, rng)
+        self._prepare_sampler_state(state, monitor)
         # a DBN pretraining this RBM as one of its layers: the epoch lines are the DBN's
         layer = _fitting.pretraining_layer(self)
         data = SimpleNamespace(X=X, order=base_order, shuffle=shuffle, rng=rng, scratch=scratch,
@@ -603,9 +709,12 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                 np.mean(self._free_energy(X_val[:m], P))
                 - np.mean(self._free_energy(X_monitor[:m], P))
             )
+        if state.pt_stats is not None:  # parallel tempering
+            rec.update(_tempering_record(*state.pt_stats))
         return rec
 
     def _check_fit_params(self):
+        self._check_sampler_params()
         unit = self._hidden_unit(fitted=False)
         if self.validation_fraction is not None and not unit.has_free_energy:
             raise ValueError(
@@ -619,6 +728,28 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                 "to monitor the free-energy gap (for example validation_fraction=0.1); got "
                 "validation_fraction=None."
             )
+
+    def _check_sampler_params(self):
+        """Parallel tempering's requirements (fit and partial_fit)."""
+        unit = self._hidden_unit(fitted=False)
+        if self.n_temperatures > 1:
+            self._temperature_ladder()  # raises on a bad ladder
+            if not unit.has_free_energy:
+                raise ValueError(
+                    f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
+                    f"swaps compare free energies, undefined for hidden_units={unit.name!r} "
+                    f"(no closed form); use n_temperatures=1 or other hidden units.")
+            if not self.persistent:
+                raise ValueError(
+                    f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
+                    f"chains are persistent; set persistent=True (or n_temperatures=1 for "
+                    f"CD-k).")
+            if not self.sample_visible:
+                raise ValueError(
+                    f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
+                    f"chains are samples; set sample_visible=True (or n_temperatures=1).")
+        elif self.inverse_temperatures is not None:
+            self._temperature_ladder()
 
     def fit(self, X, y=None):
         """Fit the model to the data X by CD-k or persistent CD.
@@ -743,6 +874,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                 f"{self.hidden_units_!r}; partial_fit continues the fitted model: call fit "
                 f"to start again with the new hidden_units."
             )
+        self._check_sampler_params()
         X = self._validate_X(X, reset=first, training=True)
         problem = self._warn_data_problem(X)
         if first:

@@ -74,6 +74,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         update to the next, as in scikit-learn. False gives CD-k (Hinton 2002),
         each chain starting at the data.
     {rbm_update_params}
+    {rbm_sampler_params}
     check_range : {"warn", "raise", "ignore"} or bool, default="warn"
         What to do when X has values outside [0, 1] by more than rounding
         (1e-6): in ``fit`` and ``partial_fit`` any such value counts; in the
@@ -189,6 +190,10 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         epsilon=1e-8,
         rho=0.9,
         alpha_l1=0.0,
+        n_temperatures=1,
+        inverse_temperatures=None,
+        centered=False,
+        centering_decay=0.99,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -217,6 +222,10 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         self.epsilon = epsilon
         self.rho = rho
         self.alpha_l1 = alpha_l1
+        self.n_temperatures = n_temperatures
+        self.inverse_temperatures = inverse_temperatures
+        self.centered = centered
+        self.centering_decay = centering_decay
 
     def _range_mode(self):
         mode = self.check_range

@@ -78,6 +78,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         Persistent CD (Tieleman 2008); False is CD-k (Hinton 2002), the
         default here because with missing entries each row has its own RBM.
     {rbm_update_params}
+    {rbm_sampler_params}
     {rbm_hidden_units}
 
         With Gaussian hidden units the exact :meth:`log_partition`
@@ -206,6 +207,10 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         epsilon=1e-8,
         rho=0.9,
         alpha_l1=0.0,
+        n_temperatures=1,
+        inverse_temperatures=None,
+        centered=False,
+        centering_decay=0.99,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -236,6 +241,10 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         self.epsilon = epsilon
         self.rho = rho
         self.alpha_l1 = alpha_l1
+        self.n_temperatures = n_temperatures
+        self.inverse_temperatures = inverse_temperatures
+        self.centered = centered
+        self.centering_decay = centering_decay
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset, training=None):

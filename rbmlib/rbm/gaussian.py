@@ -106,6 +106,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         on a small test problem PCD-1 with learned variances lowered the exact
         log-likelihood over 200 epochs, while CD-1 and PCD-10 raised it.
     {rbm_update_params}
+    {rbm_sampler_params}
     learn_sigma : bool, default=False
         Learn the per-visible standard deviations (parameterised by their
         log-variances, Cho et al. 2011) instead of fixing them at 1; the
@@ -201,6 +202,10 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         epsilon=1e-8,
         rho=0.9,
         alpha_l1=0.0,
+        n_temperatures=1,
+        inverse_temperatures=None,
+        centered=False,
+        centering_decay=0.99,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -226,6 +231,10 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         self.epsilon = epsilon
         self.rho = rho
         self.alpha_l1 = alpha_l1
+        self.n_temperatures = n_temperatures
+        self.inverse_temperatures = inverse_temperatures
+        self.centered = centered
+        self.centering_decay = centering_decay
 
     # --------------------------------------------------------------- training
     def _check_training_data(self, X):
