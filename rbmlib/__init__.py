@@ -18,8 +18,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .exceptions import DivergenceError, FreeEnergyUndefinedError
 from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
-from .deep import DBM, DBN, DBNAutoencoder, DBNClassifier, DBNRegressor
+from .deep import DBM, DBMClassifier, DBN, DBNAutoencoder, DBNClassifier, DBNRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BernoulliRBM", "CategoricalRBM", "DBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor", "DivergenceError", "FreeEnergyUndefinedError", "GaussianBernoulliRBM", "__version__"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "DBM", "DBMClassifier", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor", "DivergenceError", "FreeEnergyUndefinedError", "GaussianBernoulliRBM", "__version__"]

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbmlib import DBM
+from rbmlib import DBM, DBMClassifier
 from rbmlib._kernels import dbm as kd
 from rbmlib.deep import dbm as dbm_module
 
@@ -421,6 +421,87 @@ def test_sklearn_estimator_checks(estimator, check):
     # default-constructed except the epochs, the size of the AIS behind
     # score_samples (14,501 temperatures by default) and one thread (the
     # checks' products are tiny: threaded BLAS only adds synchronisation)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DBM: X has values")
+        check(estimator)
+
+
+# ------------------------------------------------------------------ fine-tuning
+def _bars_labelled(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n, 16))
+    y = rng.randint(0, 2, n)
+    for i in range(n):
+        img = np.zeros((4, 4))
+        on = rng.rand(4) < 0.5
+        on[rng.randint(4)] = True  # at least one bar
+        if y[i]:
+            img[on, :] = 1
+        else:
+            img[:, on] = 1
+        X[i] = img.ravel()
+    return X, y
+
+
+_CLF_DBM = {"n_iter": 3, "n_iter_pretrain": 3, "n_chains": 20}
+
+
+def test_classifier_first_forward_pass_is_the_mean_field_up_pass():
+    from rbmlib.mlp import forward
+
+    X, y = _bars_labelled(100)
+    dbm = DBM((8, 5), n_mean_field=500, mean_field_tol=1e-12, random_state=0,
+              **_CLF_DBM).fit(X)
+    clf = DBMClassifier(dbm=dbm, random_state=0)
+    coefs, intercepts = clf.initial_network(dbm, 1, np.random.RandomState(0))
+    assert coefs[0].shape == (16 + 5, 8)
+    clf.dbm_ = dbm
+    A = clf._augment(X)
+    mu, _ = kd.mean_field(X, dbm.coefs_, dbm.intercepts_, 500, 1e-12)
+    assert_allclose(forward(A, coefs, intercepts, "logistic", layer=0), mu[1], atol=1e-6)
+    assert_allclose(forward(A, coefs, intercepts, "logistic", layer=1), mu[2], atol=1e-6)
+
+
+def test_classifier_learns_and_reuses_a_fitted_dbm():
+    X, y = _bars_labelled(300)
+    labels = np.array(["vertical", "horizontal"])[y]
+    dbm = DBM((10, 6), n_iter=10, n_iter_pretrain=10, batch_size=20, learning_rate=0.02,
+              learning_rate_pretrain=0.1, n_chains=20, random_state=0).fit(X[:200])
+    before = pickle.dumps(dbm)
+    # horizontal against vertical bars: no linear rule separates them
+    clf = DBMClassifier(dbm=dbm, learning_rate_init=0.01, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of a short fine-tuning
+        clf.fit(X[:200], labels[:200])
+    assert clf.dbm_ is dbm and pickle.dumps(dbm) == before  # used as it is
+    assert set(clf.classes_) == {"vertical", "horizontal"}
+    assert clf.score(X[200:], labels[200:]) > 0.9
+    P = clf.predict_proba(X[200:])
+    assert_allclose(P.sum(1), 1.0)
+    assert clf.hidden_activations(X[:3], layer=0).shape == (3, 10)
+    again = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(again.predict_proba(X[200:]), P)
+    with pytest.raises(ValueError, match="features"):
+        DBMClassifier(dbm=dbm).fit(X[:, :8], y)
+
+
+def test_classifier_in_grid_search_fits_its_own_dbm():
+    X, y = _bars_labelled(120)
+    grid = GridSearchCV(DBMClassifier((6, 4), dbm_params=_CLF_DBM, max_iter=20,
+                                      random_state=0),
+                        {"learning_rate_init": [0.001, 0.01]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grid.fit(X, y)
+    assert grid.best_estimator_.dbm_.n_iter_ == 3
+    assert grid.best_score_ > 0.5
+
+
+@parametrize_with_checks([DBMClassifier((32, 16), learning_rate_init=0.01, n_jobs=1,
+                                        random_state=0,
+                                        dbm_params={"n_iter": 1, "n_iter_pretrain": 1})])
+def test_classifier_sklearn_estimator_checks(estimator, check):
+    # small layers (the default 256-256 network fine-tunes ~5 s per fit here)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="DBM: X has values")
         check(estimator)

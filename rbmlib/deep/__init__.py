@@ -7,13 +7,15 @@
   :mod:`rbmlib.deep.regressor` (:class:`DBNRegressor`),
   :mod:`rbmlib.deep.autoencoder` (:class:`DBNAutoencoder`);
 * :mod:`rbmlib.deep.dbm`: :class:`DBM`, the Deep Boltzmann Machine (its arithmetic in
-  :mod:`rbmlib._kernels.dbm`).
+  :mod:`rbmlib._kernels.dbm`); :mod:`rbmlib.deep._dbm_classifier`
+  (:class:`DBMClassifier`) its fine-tuning.
 """
 
+from ._dbm_classifier import DBMClassifier
 from .autoencoder import DBNAutoencoder
 from .classifier import DBNClassifier
 from .dbm import DBM
 from .dbn import DBN
 from .regressor import DBNRegressor
 
-__all__ = ["DBM", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor"]
+__all__ = ["DBM", "DBMClassifier", "DBN", "DBNAutoencoder", "DBNClassifier", "DBNRegressor"]
