@@ -256,15 +256,13 @@ def test_forward_and_reverse_bound_log_z_from_either_side_on_average(case):
 def test_categorical_kernel_at_constant_beta_sweeps_without_weight():
     """The categorical AIS kernel's constant schedule (the Gibbs sweeps that start
     reverse AIS) adds nothing to the weights and moves the states."""
-    from rbmlib._kernels import categorical as CK
-
     m = CASES["categorical"][0]()
     W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
+    path = L._Path(W, c, b, None, np.zeros(12), L._visible(m, None), L._hidden(m, ""))
     codes = np.zeros((5, 4), np.int64)
     out = np.empty_like(codes)
     log_w = np.empty(5)
-    CK.ais_log_weights(W, c, b, np.zeros(12), m.offsets_, np.ones(12), 7, log_w, codes,
-                       False, out, 0)
+    path._categorical(np.ones(12), codes, False, 7, log_w, out)  # 10 sweeps at beta = 1
     np.testing.assert_array_equal(log_w, 0.0)
     assert (out != codes).any() and (out >= 0).all() and (out < [3, 4, 2, 3]).all()
 
@@ -328,3 +326,60 @@ def test_both_directions_through_the_estimators():
                                     random_state=0)
     np.testing.assert_allclose(ll_f, cat.log_likelihood(codes[:5]), atol=0.1)
     np.testing.assert_allclose(ll_r, cat.log_likelihood(codes[:5]), atol=0.1)
+
+
+# ------------------------------------------------------------------ reverse AIS from PT
+def _bimodal_model():
+    """A 6-2 RBM whose p(v) has two modes, 000111 and 111000, of equal mass, separated
+    by states of tiny probability: Gibbs chains stay in the mode they start in."""
+    W = np.array([[6.0, 6.0, 6.0, -6.0, -6.0, -6.0],
+                  [-6.0, -6.0, -6.0, 6.0, 6.0, 6.0]])
+    return SimpleNamespace(components_=W, intercept_hidden_=np.array([-9.0, -9.0]),
+                           intercept_visible_=np.zeros(6))
+
+
+def test_reverse_ais_from_tempered_chains_where_gibbs_chains_have_not_mixed(capsys):
+    """The base model fitted to data of one mode starts every Gibbs chain there:
+    reverse AIS from them is far BELOW exact log Z (it bounds nothing, as in
+    issue 22's MNIST probe); from parallel-tempering chains it agrees with it."""
+    m = _bimodal_model()
+    exact = L.log_partition_exact(m).log_z
+    one_mode = np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (50, 1))
+    kw = dict(n_runs=100, betas=BETAS, base_rate=one_mode, reverse=True, n_burn_in=200,
+              random_state=0)
+    gibbs = L.ais(m, init="gibbs", **kw)
+    assert exact - gibbs.log_z > 0.4 and exact - gibbs.log_z > 10 * gibbs.log_z_std
+    assert gibbs.log_z == L.ais(m, **kw).log_z  # "gibbs" is the default start
+    capsys.readouterr()
+    pt = L.ais(m, init="pt", verbose=1, **kw)
+    assert abs(pt.log_z - exact) < 3 * pt.log_z_std + 0.02, (pt, exact)
+    out = capsys.readouterr().out
+    assert "200 updates of parallel tempering at 10 inverse temperatures (1 .. 0.1)" in out
+    rates = re.search(r"swap acceptance ([\d., ]+); (\d+) round trips", out)
+    assert rates and min(map(float, rates.group(1).split(", "))) > 0.3
+    assert int(rates.group(2)) > 100
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_reverse_ais_from_tempered_chains_agrees_with_exact(case):
+    m = CASES[case][0]()
+    exact = L.log_partition_exact(m).log_z
+    est = L.ais(m, n_runs=50, betas=BETAS, reverse=True, init="pt", n_burn_in=50,
+                pt_betas=np.geomspace(1.0, 0.2, 5), random_state=1)
+    assert abs(est.log_z - exact) < 4 * est.log_z_std + 0.01, (est, exact)
+    assert est.log_z_lower <= exact <= est.log_z_upper
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(init="pt"), "init='pt' .* is only used with reverse=True"),
+    (dict(reverse=True, pt_betas=[1.0, 0.5]), "pt_betas .* only used with reverse=True and "
+                                              "init='pt'"),
+    (dict(reverse=True, init="pt", pt_betas=[0.5, 0.2]), "decreasing from 1.0"),
+    (dict(reverse=True, init="pt", pt_betas=[1.0, 0.5, 0.7]), "decreasing from 1.0"),
+    (dict(reverse=True, init="pt", pt_betas=[1.0, 0.0]), "positive"),
+    (dict(reverse=True, init="tempered"), "'init' parameter of ais"),
+])
+def test_reverse_ais_start_rejects_bad_options(kwargs, match):
+    m = _model(3, 4, 1.0, 0)
+    with pytest.raises(ValueError, match=match):
+        L.ais(m, betas=np.linspace(0, 1, 5), **kwargs)

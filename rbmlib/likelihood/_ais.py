@@ -81,7 +81,8 @@ def _check_betas(betas):
         "base_rate": ["array-like", "sparse matrix", None],
         "reverse": ["boolean"],
         "random_state": ["random_state"],
-        "init": ["array-like", None],
+        "init": ["array-like", StrOptions({"gibbs", "pt"}), None],
+        "pt_betas": ["array-like", None],
         "n_burn_in": [Interval(Integral, 0, None, closed="left")],
         "target_ess": [Interval(Real, 1, None, closed="left"), None],
         "grow": [StrOptions({"betas", "runs"})],
@@ -91,8 +92,8 @@ def _check_betas(betas):
     prefer_skip_nested_validation=True,
 )
 def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
-        random_state=None, *, init=None, n_burn_in=1000, target_ess=None, grow="betas",
-        max_doublings=4, verbose=0):
+        random_state=None, *, init=None, n_burn_in=1000, pt_betas=None, target_ess=None,
+        grow="betas", max_doublings=4, verbose=0):
     """Estimate log Z by annealed importance sampling (AIS).
 
     Forward AIS anneals ``n_runs`` independent chains from a base model
@@ -148,15 +149,29 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         Run reverse AIS instead of forward AIS.
     random_state : int, RandomState instance or None, default=None
         Seeds the runs (and the chains that start reverse AIS).
-    init : array-like of shape (n_runs, n_features), default=None
-        Reverse AIS only: starting visible states, samples of the RBM as good
-        as can be had (0 or 1 for Bernoulli visible units, finite for
-        Gaussian ones, complete one-hot rows for categorical ones), for
-        example the states of well-mixed (parallel-tempering) chains. None:
-        ``n_burn_in`` Gibbs sweeps of the RBM from base-model samples.
+    init : array-like of shape (n_runs, n_features), {"gibbs", "pt"} or None, \
+default=None
+        Reverse AIS only: its starting visible states, samples of the RBM as
+        good as can be had. An array: the states themselves (0 or 1 for
+        Bernoulli visible units, finite for Gaussian ones, complete one-hot
+        rows for categorical ones). ``"gibbs"`` (or None): ``n_burn_in`` Gibbs
+        sweeps of the RBM from base-model samples. ``"pt"``: ``n_burn_in``
+        updates of parallel tempering (Desjardins et al. 2010; the negative
+        phase ``"pt"`` of the estimators, on the fixed model) from base-model
+        samples, ``n_runs`` chains at each inverse temperature of ``pt_betas``,
+        each update one Gibbs sweep of every chain and one pass of Metropolis
+        swaps between neighbours; the chains at ``beta = 1`` start the runs.
+        Gibbs chains that have not mixed between the modes of the model make
+        reverse AIS bound nothing; tempered chains cross between modes.
     n_burn_in : int >= 0, default=1000
-        Reverse AIS only: Gibbs sweeps that produce the starting states when
-        ``init`` is None.
+        Reverse AIS only: Gibbs sweeps (or parallel-tempering updates) that
+        produce the starting states when ``init`` is not an array.
+    pt_betas : array-like of shape (n_temperatures,), default=None
+        With ``init="pt"``: the inverse temperatures of the tempered chains,
+        decreasing from 1 and positive (the tempered RBM has parameters
+        ``(beta W, beta c, beta b)``). None: 10 values geometrically spaced
+        from 1 to 0.1. The cost of the start grows as ``n_temperatures``
+        times that of ``n_burn_in`` Gibbs sweeps.
     target_ess : float >= 1, default=None
         The effective sample size to reach. While ``ess < target_ess``, AIS is
         run again with twice the temperatures (``grow="betas"``: a midpoint
@@ -260,9 +275,20 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
         _gaussian_gaussian_log_z(W, c, b, sigma)  # raises when not normalisable
     n_runs = int(n_runs)
     betas = _check_betas(betas)
-    _check_target(target_ess, grow, int(max_doublings), n_runs, init)
+    _check_target(target_ess, grow, int(max_doublings), n_runs,
+                  None if isinstance(init, str) else init)
     b_base = np.ascontiguousarray(_base_biases(base_rate, b, sigma, V, visible))
     path = _Path(W, c, b, sigma, b_base, visible, unit)
+    start = "gibbs"
+    if isinstance(init, str):
+        start, init = init, None
+        if not reverse:
+            raise ValueError(f"init={start!r} (how reverse AIS starts) is only used with "
+                             "reverse=True; forward AIS starts from the base model.")
+    if pt_betas is not None and start != "pt":
+        raise ValueError("pt_betas (the inverse temperatures of the chains that start "
+                         "reverse AIS) is only used with reverse=True and init='pt'.")
+    pt_betas = _check_pt_betas(pt_betas) if start == "pt" else None
     if init is not None:
         if not reverse:
             raise ValueError("init (the starting states of reverse AIS) is only used with "
@@ -285,7 +311,7 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
     v0 = n_runs
     if reverse:
         v0 = init if init is not None else path.start_states(n_runs, n_burn_in, rng, label,
-                                                             verbose)
+                                                             verbose, pt_betas)
     log_w = path.log_weights(betas, reverse, v0, seed,
                              _Progress(label, betas.shape[0], enabled=bool(verbose)))
     log_z_base = _log_z_base(b_base, sigma, H, unit, visible)
@@ -304,10 +330,10 @@ def ais(rbm, n_runs=100, betas=None, base_rate=None, reverse=False,
                                      _Progress(label, betas.shape[0], enabled=bool(verbose)))
         else:
             more = log_w.shape[0]
-            start = (path.start_states(more, n_burn_in, rng, label, verbose) if reverse
-                     else more)
+            new = (path.start_states(more, n_burn_in, rng, label, verbose, pt_betas)
+                   if reverse else more)
             log_w = np.concatenate([log_w, path.log_weights(
-                betas, reverse, start, seed,
+                betas, reverse, new, seed,
                 _Progress(label, betas.shape[0], enabled=bool(verbose)))])
         est = _summarise(log_w, log_z_base, reverse, betas.shape[0])
     if target_ess is not None:
@@ -326,6 +352,20 @@ def _report(label, est, t_start):
           f"sample size {est.ess:.1f} of {est.n_runs} runs, largest weight "
           f"{100 * est.max_weight_share:.1f}% of the total, {est.n_betas} temperatures, "
           f"time = {time.time() - t_start:.2f}s")
+
+
+def _check_pt_betas(pt_betas):
+    """The inverse temperatures of the chains that start reverse AIS (``init="pt"``)."""
+    if pt_betas is None:
+        return np.geomspace(1.0, 0.1, 10)
+    betas = check_array(pt_betas, dtype=np.float64, ensure_2d=False, ensure_all_finite=True,
+                        ensure_min_samples=0, input_name="pt_betas")
+    if (betas.ndim != 1 or betas.shape[0] < 2 or betas[0] != 1.0 or np.any(betas <= 0)
+            or np.any(np.diff(betas) >= 0)):
+        raise ValueError(
+            "pt_betas must be at least 2 positive inverse temperatures, decreasing from "
+            f"1.0 (the model); got {np.asarray(pt_betas).tolist()!r}.")
+    return np.ascontiguousarray(betas)
 
 
 def _check_target(target_ess, grow, max_doublings, n_runs, init):

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .._kernels import categorical as _ck
+from .._kernels import negative as _neg
 from .._kernels import partition as _pk
 from ..units import CATEGORICAL_VISIBLE
 
@@ -46,13 +47,12 @@ class _Path:
             return np.ascontiguousarray(self.visible.codes(X), dtype=np.int64)
         return np.ascontiguousarray(X, dtype=np.float64)
 
-    def start_states(self, n, n_burn_in, rng, label, verbose):
-        """``n`` approximate samples of the RBM: ``n_burn_in`` Gibbs sweeps from samples
-        of the base model, drawn from ``rng``.
-
-        Hook: a better-mixed sampler (parallel tempering) replaces this function's
-        sweeps; its states enter as :func:`rbmlib.likelihood.ais`'s ``init``.
-        """
+    def start_states(self, n, n_burn_in, rng, label, verbose, pt_betas=None):
+        """``n`` approximate samples of the RBM, drawn from ``rng``: ``n_burn_in`` Gibbs
+        sweeps from samples of the base model, or (``pt_betas`` given) ``n_burn_in``
+        updates of parallel tempering (:meth:`pt_states`)."""
+        if pt_betas is not None:
+            return self.pt_states(n, n_burn_in, pt_betas, rng, label, verbose)
         if verbose:
             print(f"{label} {int(n_burn_in)} Gibbs sweeps to start the runs")
         V = self.W.shape[1]
@@ -72,6 +72,60 @@ class _Path:
         _pk.gibbs_chains(self.W, self.WT, self.c, self.b, self.sigma, self.gaussian, v0,
                          int(n_burn_in), int(rng.randint(0, 2**31 - 1)), self.hidden.kernel_id)
         return v0
+
+    def _base_samples(self, n, rng):
+        """``n`` samples of the base model as visible rows (one-hot for categorical units)."""
+        V = self.W.shape[1]
+        if self.categorical:  # the categorical kernel's base draw, with no sweep
+            G = self.visible.offsets.shape[0] - 1
+            codes = np.empty((n, G), dtype=np.int64)
+            self._categorical(np.ones(2), codes, True, int(rng.randint(0, 2**31 - 1)),
+                              np.empty(n), codes)
+            return self.visible.onehot(codes)
+        if self.gaussian:
+            return self.b_base + self.sigma * rng.standard_normal((n, V))
+        return (rng.random_sample((n, V)) < 1.0 / (1.0 + np.exp(-self.b_base))).astype(float)
+
+    def pt_states(self, n, n_updates, pt_betas, rng, label, verbose):
+        """``n`` samples of the RBM from parallel tempering: ``n`` chains at each inverse
+        temperature of ``pt_betas`` (decreasing from 1; the tempered RBM has parameters
+        ``(beta W, beta c, beta b)``), started from base-model samples, ``n_updates``
+        times one Gibbs sweep of every chain and one pass of Metropolis swaps between
+        neighbouring temperatures; the chains at ``beta = 1`` are returned.
+
+        The sampler is the negative phase ``"pt"`` of the training kernels
+        (:func:`rbmlib._kernels.negative._pt_chain`, Desjardins et al. 2010), run on
+        a fixed model; its swap acceptance rates and round trips are printed with
+        ``verbose``.
+        """
+        H, V = self.W.shape
+        T = pt_betas.shape[0]
+        start = self._base_samples(T * n, rng)
+        if self.gaussian:  # the kernels hold v / sigma^2
+            start = start / self.sigma**2
+        tempering = _neg.tempering_group(pt_betas, n, H, V, np.float64,
+                                         vchains=np.ascontiguousarray(start))
+        G = self.visible.offsets.shape[0] - 1 if self.categorical else 0
+        offsets = self.visible.offsets if self.categorical else np.zeros(1, np.int64)
+        scratch = (np.zeros((2 * n, V)), np.zeros((2 * n, H)), np.zeros((n, H)),
+                   np.zeros((n, V)), np.zeros((1, V)), np.zeros((n if G else 0, G), np.int32))
+        params = (self.W, self.c, self.b, self.sigma, np.zeros(0))
+        units = (int(self.visible.kernel_id), int(self.hidden.kernel_id))
+        seed = np.uint64(rng.randint(0, 2**31 - 1))
+        if verbose:
+            print(f"{label} {int(n_updates)} updates of parallel tempering at {T} inverse "
+                  f"temperatures ({pt_betas[0]:g} .. {pt_betas[-1]:g}) to start the runs")
+        for t in range(int(n_updates)):
+            _neg._pt_chain(n, 1, units, seed, t, params, offsets, tempering, scratch)
+        swaps, round_trips = tempering[3], int(tempering[4][0])
+        self.pt_acceptance = swaps[1] / np.maximum(swaps[0], 1.0)
+        self.pt_round_trips = round_trips
+        if verbose:
+            rates = ", ".join(f"{a:.2f}" for a in self.pt_acceptance)
+            print(f"{label} parallel tempering: swap acceptance {rates}; {round_trips} "
+                  "round trips")
+        v = tempering[0][:n] * self.sigma**2 if self.gaussian else tempering[0][:n]
+        return self.from_visible(v)
 
     def log_weights(self, betas, reverse, v0, seed, progress):
         """Log weights of ``v0.shape[0]`` runs (forward: ``v0`` None or the number of
