@@ -52,6 +52,7 @@ from ..mlp import (
 )
 from ..rbm._common import value_range
 from ..rbm.bernoulli import BernoulliRBM
+from ..rbm._tempering import temperature_ladder, tempered_gibbs
 from ..rbm.categorical import CategoricalRBM
 from ..units import HIDDEN_UNITS
 from ._layers import (
@@ -670,7 +671,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # (a CategoricalRBM validates and encodes its categories itself)
         return self._up_pass(X)
 
-    def sample(self, n_samples=1, n_gibbs=1000, random_state=None):
+    def sample(self, n_samples=1, n_gibbs=1000, random_state=None, *, n_temperatures=1,
+               inverse_temperatures=None):
         """Draw samples from the DBN's generative model.
 
         Runs ``n_gibbs`` steps of block Gibbs sampling in the top RBM (an
@@ -678,6 +680,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         from its visible biases, then passes down through the directed
         lower layers, sampling binary states and returning the bottom
         layer's visible means ``E[v | h_1]`` (Hinton et al. 2006).
+        With ``n_temperatures > 1`` the top RBM's chains are the beta = 1
+        replicas of parallel tempering (Desjardins et al. 2010), which move
+        between the modes (digit classes) that plain Gibbs chains stay in.
 
         Parameters
         ----------
@@ -687,6 +692,16 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Gibbs steps in the top RBM.
         random_state : int, RandomState instance or None, default=None
             Seed of the chains.
+        n_temperatures : int, default=1
+            Inverse temperatures of parallel tempering in the top RBM (1: Gibbs
+            sampling). Each of the ``n_gibbs`` sweeps makes one Gibbs step of
+            every replica, then proposes Metropolis swaps of neighbouring
+            temperatures (:func:`rbmlib.rbm._tempering.tempered_gibbs`); the
+            cost is ``n_temperatures`` times that of Gibbs sampling. Needs
+            hidden units with a free energy in the top RBM.
+        inverse_temperatures : array-like of shape (n_temperatures,), default=None
+            The ladder: decreasing positive values starting at 1.0. None:
+            geometric from 1 to 0.1.
 
         Returns
         -------
@@ -698,7 +713,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If n_samples < 1 or n_gibbs < 0.
+            If n_samples < 1 or n_gibbs < 0, or the ladder is not valid.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -707,13 +722,20 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_gibbs must be a non-negative integer; got {n_gibbs!r}.")
         rng = check_random_state(random_state)
         top = self.rbms_[-1]
+        betas = None
+        if n_temperatures != 1 or inverse_temperatures is not None:
+            betas = temperature_ladder(n_temperatures, inverse_temperatures)
+            top._hidden_unit().check_free_energy("Parallel tempering in DBN.sample")
         H = top.components_.shape[0]
         L = len(self.rbms_)
         with thread_limits(self.n_jobs):
             # h = 0 gives visible states drawn from the visible biases alone
             v = top._sample_visibles(np.zeros((n_samples, H), top.components_.dtype), rng)
-            for _ in range(n_gibbs):
-                v = top._sample_visibles(top._sample_hiddens(v, rng), rng)
+            if betas is not None and betas.shape[0] > 1:
+                v, _ = tempered_gibbs(top, v, n_gibbs, betas, rng)
+            else:
+                for _ in range(n_gibbs):
+                    v = top._sample_visibles(top._sample_hiddens(v, rng), rng)
             if L == 1:
                 h = top._sample_hiddens(v, rng)
             else:
