@@ -101,6 +101,14 @@ def parse_args(argv=None):
                    help="N evenly spaced inverse temperatures instead of the default 14,501")
     p.add_argument("--reverse", action="store_true",
                    help="also run reverse AIS (an approximate upper bound on log Z)")
+    p.add_argument("--reverse-start", choices=["pt", "gibbs"], default="pt",
+                   help="starting chains of reverse AIS: parallel tempering (10 inverse "
+                        "temperatures from 1 to 0.1) or plain Gibbs chains")
+    p.add_argument("--reverse-burn-in", type=int, default=1000,
+                   help="updates (PT) or sweeps (Gibbs) of the chains that start reverse AIS")
+    p.add_argument("--target-ess", type=float, default=None,
+                   help="double the AIS schedule (at most 4 times) until the effective "
+                        "sample size of the weights reaches this")
     p.add_argument("--small-hidden", type=int, default=20,
                    help="hidden units of the enumerable RBM (0 to skip)")
     p.add_argument("--small-epochs", type=int, default=10)
@@ -172,8 +180,10 @@ def betas_from(args):
 
 def evaluate(rbm, args, P_train, X_test, X_train_eval, rng, reverse=False):
     t0 = time.time()
+    kw = dict(init=args.reverse_start, n_burn_in=args.reverse_burn_in) if reverse else {}
     est = ais(rbm, n_runs=args.ais_runs, betas=betas_from(args), base_rate=P_train,
-              random_state=int(rng.integers(2**31 - 1)), reverse=reverse)
+              random_state=int(rng.integers(2**31 - 1)), reverse=reverse,
+              target_ess=args.target_ess, verbose=1, **kw)
     secs = time.time() - t0
     nf_test = float(np.mean(-free_energy(rbm, X_test)))
     nf_train = float(np.mean(-free_energy(rbm, X_train_eval)))
@@ -183,6 +193,16 @@ def evaluate(rbm, args, P_train, X_test, X_train_eval, rng, reverse=False):
 def fmt_est(est):
     return (f"{est.log_z:.3f} ± {est.log_z_std:.3f} "
             f"[{est.log_z_lower:.3f}, {est.log_z_upper:.3f}]")
+
+
+def fmt_diag(est):
+    """The diagnostics printed beside every AIS figure: ESS and the largest weight's share."""
+    line = (f"ESS {est.ess:.1f} of {est.n_runs}, largest weight {100 * est.max_weight_share:.1f}%"
+            f", {est.n_betas} temperatures")
+    if est.target_reached is not None:
+        reached = "reached" if est.target_reached else "NOT reached"
+        line += f", target ESS {est.target_ess:g} {reached}"
+    return line
 
 
 def main(argv=None):
@@ -223,18 +243,21 @@ def main(argv=None):
                   f"Trained {epochs} epoch(s) in {secs / 60:.1f} min; AIS took {ais_secs:.0f} s; "
                   f"log Z = {fmt_est(est)} (estimate ± standard error "
                   f"[log(mean w ∓ 3 se)]).", "",
-                  "| model | test avg. log-likelihood (nats) | train avg. (nats) |",
-                  "|---|---|---|",
+                  "| model | test avg. log-likelihood (nats) | train avg. (nats) | "
+                  "AIS diagnostics |",
+                  "|---|---|---|---|",
                   f"| this run: {'PCD' if args.persistent else 'CD'}-{args.k}"
                   f"({args.n_hidden}), AIS | {nf_test - est.log_z:.2f} "
                   f"[{nf_test - est.log_z_upper:.2f}, {nf_test - est.log_z_lower:.2f}] | "
-                  f"{nf_train - est.log_z:.2f} |"]
+                  f"{nf_train - est.log_z:.2f} | {fmt_diag(est)} |"]
         if args.reverse:
             rest, rsecs, _, _ = evaluate(rbm, args, P_train, X_test, X_train_eval, rng,
                                          reverse=True)
-            lines.append(f"| this run, reverse AIS ({rsecs:.0f} s) | "
-                         f"{nf_test - rest.log_z:.2f} | {nf_train - rest.log_z:.2f} |")
-        lines += [f"| {name} | {val:.2f} | |" for name, val in PUBLISHED]
+            lines.append(f"| this run, reverse AIS from {args.reverse_start} chains "
+                         f"({rsecs:.0f} s) | {nf_test - rest.log_z:.2f} "
+                         f"[{nf_test - rest.log_z_upper:.2f}, {nf_test - rest.log_z_lower:.2f}]"
+                         f" | {nf_train - rest.log_z:.2f} | {fmt_diag(rest)} |")
+        lines += [f"| {name} | {val:.2f} | | |" for name, val in PUBLISHED]
         lines.append("")
 
     if args.small_hidden:
@@ -250,8 +273,8 @@ def main(argv=None):
                   "|---|---|---|---|",
                   f"| exact enumeration (2^{small.n_components} hidden states) | "
                   f"{exact.log_z:.3f} | {nf_test - exact.log_z:.3f} | {exact_secs:.1f} |",
-                  f"| AIS, {args.ais_runs} runs, {n_betas} temperatures | {fmt_est(est)} | "
-                  f"{nf_test - est.log_z:.3f} | {ais_secs:.1f} |",
+                  f"| AIS, {est.n_runs} runs ({fmt_diag(est)}) | "
+                  f"{fmt_est(est)} | {nf_test - est.log_z:.3f} | {ais_secs:.1f} |",
                   "", f"AIS - exact = {est.log_z - exact.log_z:+.3f} nats "
                   f"({(est.log_z - exact.log_z) / est.log_z_std:+.1f} standard errors).", ""]
     print("\n" + "\n".join(lines))
