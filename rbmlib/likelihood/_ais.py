@@ -248,7 +248,17 @@ default=None
     :func:`ais` warns; the remedy is more temperatures (a finer schedule) and
     more runs. (With the default schedule, the small models of the tests,
     checked against exact values, give an ``ess`` above 90% of the runs.) ``log_z_std`` is not
-    inflated: no correction is reliable when the tail is unseen.
+    inflated: no correction is reliable when the tail is unseen. The largest
+    weight's share ``max_weight_share`` tells the same from the other end: at
+    70% (the issue's 784-500 MNIST RBM after 10 epochs of PCD-1 at 100 runs),
+    one run is the estimate.
+
+    ``target_ess`` stops at the first pass whose weights reach it; the
+    estimate is that pass's (``grow="betas"``) or the pooled runs'
+    (``grow="runs"``), and a stopping rule that looks at the weights can
+    favour a pass whose weights happen to look even: read ``target_reached``
+    as a necessary condition, not a guarantee, and compare forward with
+    reverse AIS (:func:`log_partition`, ``method="both"``).
 
     The schedule runs in chunks of at least 256 temperatures (at most 20
     chunks), each continuing the runs where the last one stopped (with the
@@ -268,6 +278,10 @@ default=None
 
     Y. Burda, R. Grosse and R. Salakhutdinov, "Accurate and conservative
     estimates of MRF log-likelihood using reverse annealing", AISTATS 2015.
+
+    G. Desjardins, A. Courville, Y. Bengio, P. Vincent and O. Delalleau,
+    "Tempered Markov chain Monte Carlo for training of restricted Boltzmann
+    machines", AISTATS 2010.
     """
     W, c, b, sigma, visible, unit = _model(rbm, "ais")
     H, V = W.shape
