@@ -383,3 +383,18 @@ def test_reverse_ais_start_rejects_bad_options(kwargs, match):
     m = _model(3, 4, 1.0, 0)
     with pytest.raises(ValueError, match=match):
         L.ais(m, betas=np.linspace(0, 1, 5), **kwargs)
+
+
+def test_an_estimate_pickled_before_the_diagnostics_loads_with_them_missing():
+    """A PartitionEstimate pickled by the release before this one (rbmlib.likelihood,
+    fields up to ``ess``) loads; the new fields read as not recorded."""
+    old = object.__new__(L.PartitionEstimate)
+    old.__dict__.update(log_z=1.0, log_z_std=0.1, log_z_lower=0.7, log_z_upper=1.3,
+                        method="ais", n_runs=4, n_betas=10, log_z_base=0.5,
+                        log_weights=np.zeros(4), ess=4.0)
+    data = pickle.dumps(old)
+    assert b"rbmlib.likelihood" in data and b"_estimate" not in data  # the public path
+    est = pickle.loads(data)
+    assert est.log_z == 1.0 and est.ess == 4.0
+    assert np.isnan(est.max_weight_share) and est.target_reached is None
+    assert est.n_doublings == 0 and "ESS 4.0" in est.summary()
