@@ -51,13 +51,15 @@ def input_of(h, W, k, beta=1.0):
     return np.ascontiguousarray(out)
 
 
-def up_pass(X, W, b):
+def up_pass(X, W, b, xw=None):
     """The recognition pass that starts mean field: ``mu_k = sigmoid(b_k + f_k
     mu_{k-1} W_{k-1})`` with ``f_k = 2`` below the top layer and 1 at the top.
 
     Below the top, a unit's input from the layer above is missing in a
     bottom-up pass; doubling the input from below stands in for it
     (Salakhutdinov and Hinton 2012, sec. 3.3).
+
+    ``xw``, when given, is ``X @ W[0]``.
 
     Returns
     -------
@@ -67,7 +69,7 @@ def up_pass(X, W, b):
     K = len(W)
     mu = [X]
     for k in range(1, K + 1):
-        pre = mu[k - 1] @ W[k - 1]
+        pre = xw.copy() if (k == 1 and xw is not None) else mu[k - 1] @ W[k - 1]
         if k < K:
             pre *= 2.0
         pre = np.ascontiguousarray(pre)
@@ -107,8 +109,9 @@ def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
         Sweeps run.
     """
     K = len(W)
+    xw = X @ W[0]  # layer 1's input from the visible units, the same in every sweep
     if mu is None:
-        mu = up_pass(X, W, b)
+        mu = up_pass(X, W, b, xw)
     else:
         mu[0] = X
     n_done = 0
@@ -117,7 +120,10 @@ def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
         delta = 0.0
         for first in (1, 2):
             for k in range(first, K + 1, 2):
-                pre = input_of(mu, W, k)
+                if k == 1:
+                    pre = xw + mu[2] @ W[1].T
+                else:
+                    pre = input_of(mu, W, k)
                 sigmoid_rows(pre, b[k], pre)
                 if damping:
                     pre *= 1.0 - damping
@@ -269,7 +275,9 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
     Hinton 2009, sec. 4): the weight gains ``log p*_{beta_t}(x) - log
     p*_{beta_{t-1}}(x)`` of :func:`log_unnormalised`, then ``x`` moves by one
     Gibbs sweep of the DBM at ``beta_t`` (which leaves the even layers'
-    marginal invariant).
+    marginal invariant; the odd layers' inputs of the weight draw its odd
+    half, so a temperature costs one product per weight matrix and layer
+    side, as :func:`gibbs_sweeps`).
 
     Returns
     -------
@@ -290,12 +298,17 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
     prev = float(betas[0])
     for t in range(1, len(betas)):
         beta = float(betas[t])
-        # both log p* at the current even states from one set of odd inputs
+        # both log p* at the current even states from one set of odd inputs,
+        # which also draw the odd layers of the sweep at beta_t
         for k in range(1, K + 1, 2):
             x = input_of(h, W, k)
             log_w += (_softplus(beta * x + b[k]) - _softplus(prev * x + b[k])).sum(axis=1)
-        _, used = gibbs_sweeps(h, W, b, seed, stream, 1, beta)
-        stream += used
+            x *= beta
+            sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
+        for k in range(0, K + 1, 2):
+            x = input_of(h, W, k, beta)
+            sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
+        stream += K + 1
         prev = beta
         if progress is not None:
             progress(t)
