@@ -102,6 +102,23 @@ def test_exact_log_z_matches_brute_force():
         assert_allclose(est.log_z, logsumexp(_joint(W, b)[3]), atol=1e-10)
 
 
+def test_fused_kernels_match_numpy():
+    rng = np.random.RandomState(0)
+    pre, old, bias = rng.normal(size=(7, 5)), rng.rand(7, 5), rng.normal(size=5)
+    for damping in (0.0, 0.3):
+        want = (1 - damping) * expit(pre + bias) + damping * old
+        got = pre.copy()
+        delta = kd.sigmoid_change(got, bias, old, damping)
+        assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+        assert_allclose(delta, np.max(np.abs(want - old)), rtol=1e-14)
+    W, v, a, c = (rng.normal(size=(4, 3)) for _ in range(4))
+    v_ref = 0.5 * v + 0.1 * (a - c - 0.01 * W)
+    W_ref = W + v_ref
+    kd.momentum_step(W, v, a, c, 0.1, 0.5, 0.01)
+    assert_allclose(v, v_ref, rtol=1e-14)
+    assert_allclose(W, W_ref, rtol=1e-14)
+
+
 def test_mean_field_exact_when_posterior_factorises():
     # zero top weights: p(h1, h2 | v) = prod sigmoid(b1 + v W0) x prod sigmoid(b2)
     W, b = _tiny(1, scale=1.5, zero_top=True)

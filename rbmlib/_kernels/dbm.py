@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from .sampling import stream_key
+from ._jit import njit
+from .sampling import fast_sigmoid, stream_key
 from .units import sigmoid_rows, sigmoid_sample_rows
 
 
@@ -78,6 +79,34 @@ def up_pass(X, W, b, xw=None):
     return mu
 
 
+@njit(cache=True, error_model="numpy")
+def sigmoid_change(pre, bias, old, damping):
+    """``pre = (1 - damping) sigmoid(pre + bias) + damping old`` in place, in one
+    pass; returns ``max |pre - old|`` (0 for an empty array)."""
+    m, n = pre.shape
+    delta = 0.0
+    for r in range(m):
+        for j in range(n):
+            p = fast_sigmoid(pre[r, j] + bias[j])
+            if damping != 0.0:
+                p = (1.0 - damping) * p + damping * old[r, j]
+            d = abs(p - old[r, j])
+            if d > delta:
+                delta = d
+            pre[r, j] = p
+    return delta
+
+
+@njit(cache=True, error_model="numpy")
+def momentum_step(param, vel, pos, neg, lr, momentum, decay):
+    """``vel = momentum vel + lr (pos - neg - decay param)``; ``param += vel``
+    (elementwise, in place, one pass over the four arrays of one shape)."""
+    p, v, a, c = param.ravel(), vel.ravel(), pos.ravel(), neg.ravel()
+    for i in range(p.shape[0]):
+        v[i] = momentum * v[i] + lr * (a[i] - c[i] - decay * p[i])
+        p[i] += v[i]
+
+
 def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
     """Mean-field posteriors ``q(h_k = 1 | v)`` of every hidden layer.
 
@@ -124,12 +153,7 @@ def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
                     pre = xw + mu[2] @ W[1].T
                 else:
                     pre = input_of(mu, W, k)
-                sigmoid_rows(pre, b[k], pre)
-                if damping:
-                    pre *= 1.0 - damping
-                    pre += damping * mu[k]
-                if pre.size:
-                    delta = max(delta, float(np.max(np.abs(pre - mu[k]))))
+                delta = max(delta, sigmoid_change(pre, b[k], mu[k], float(damping)))
                 mu[k] = pre
         if delta <= tol:
             break

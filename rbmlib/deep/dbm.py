@@ -453,15 +453,9 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
             state.stream += n_streams
             neg_W, neg_b = _kd.chain_statistics(state.chains, p, state.W)
             for k in range(K):
-                g = pos_W[k] - neg_W[k]
-                g -= wd * state.W[k]
-                state.vW[k] *= mom
-                state.vW[k] += lr * g
-                state.W[k] += state.vW[k]
+                _kd.momentum_step(state.W[k], state.vW[k], pos_W[k], neg_W[k], lr, mom, wd)
             for k in range(K + 1):
-                state.vb[k] *= mom
-                state.vb[k] += lr * (pos_b[k] - neg_b[k])
-                state.b[k] += state.vb[k]
+                _kd.momentum_step(state.b[k], state.vb[k], pos_b[k], neg_b[k], lr, mom, 0.0)
             rec = np.ascontiguousarray(mu[1] @ state.W[0].T)
             sigmoid_rows(rec, state.b[0], rec)
             err += float(np.sum((xb - rec) ** 2))
