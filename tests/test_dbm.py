@@ -411,6 +411,11 @@ def test_plot_history():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+    from rbmlib.plotting import plot_filters
+
+    fig = plot_filters(d)  # the first layer's weights, one 4x4 tile per hidden unit
+    assert fig.axes
+    plt.close(fig)
 
 
 def test_verbose_lines(capsys):
