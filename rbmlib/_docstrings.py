@@ -233,8 +233,9 @@ n_temperatures : int, default=1
     Inverse temperatures of the negative phase's chains. 1: the Gibbs
     chains of CD-k or persistent CD (``persistent``). Above 1: parallel
     tempering (Desjardins et al. 2010; Cho, Raiko and Ilin 2010), which
-    needs ``persistent=True``, ``sample_visible=True`` and hidden units
-    with a free energy: ``batch_size`` persistent chains at each inverse
+    needs ``persistent=True`` and hidden units with a free energy (its
+    replicas are samples: ``sample_visible`` does not apply to it):
+    ``batch_size`` persistent chains at each inverse
     temperature ``beta`` of the ladder, each a Gibbs chain of the RBM with
     parameters ``(beta W, beta c, beta b)``; every update makes ``k``
     sweeps of each chain, then proposes to swap the states of neighbouring
@@ -248,9 +249,16 @@ n_temperatures : int, default=1
     about ``1.5 n_temperatures`` times a PCD update.
 inverse_temperatures : array-like of shape (n_temperatures,) or None, default=None
     The ladder of parallel tempering: decreasing positive values, the
-    first 1.0. None: geometric from 1 to 0.1. The ladder is fixed (not
-    adapted during training); choose it so that ``swap_acceptance`` stays
-    well above 0 for every pair.
+    first 1.0. None: geometric from 1 to 0.1. Fixed during training unless
+    ``swap_acceptance_target`` is set (then it is the starting ladder);
+    choose it so that ``swap_acceptance`` stays well above 0 for every pair.
+swap_acceptance_target : float in (0, 1) or None, default=None
+    Adapt the ladder of parallel tempering after every epoch towards this
+    fraction of accepted swaps for every neighbour pair: the gap ``log
+    beta_t - log beta_{t+1}`` of a pair is multiplied by ``exp(a_t -
+    target)`` (``a_t`` its acceptance in the epoch); ``beta_0 = 1`` stays.
+    The adapted ladder is part of the fitted state (``partial_fit``
+    continues it). None: a fixed ladder.
 centered : bool, default=False
     Train the centered parametrisation (Montavon and Mueller 2012;
     Melchior, Fischer and Wiskott 2016): the energy uses ``v - mu`` and

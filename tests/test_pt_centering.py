@@ -11,11 +11,22 @@ partial_fit, a real SIGINT, and exact log Z of the exposed uncentered model.
 """
 
 import itertools
+import os
+import pickle
+import signal
+import threading
+import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from scipy.special import expit, logsumexp
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 
+from rbmlib import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
 from rbmlib._kernels.cd import cd_update, centered_gradient, chain_groups
 from rbmlib._kernels.negative import PCD, PCD_MEAN_FIELD, PT, pt_swaps, tempering_group
 from rbmlib._kernels.sampling import stream_key, uniform
@@ -139,7 +150,7 @@ def _run_chains(phase, T, n_updates, k=1, seed=3):
 
 
 def test_pt_beta_one_replicas_sample_the_exact_distribution_of_a_bimodal_model():
-    S, p = _exact_pv(*_bimodal_model())
+    _, p = _exact_pv(*_bimodal_model())
     modes = np.argsort(p)[-2:]
     assert p[modes].min() > 0.2  # two heavy modes ...
     emp_pt, tempering = _run_chains(PT, T=6, n_updates=1500)
@@ -264,19 +275,6 @@ def test_centered_gradient_against_exact_expectations():
 
 
 # ------------------------------------------------------------------ estimators
-import os  # noqa: E402
-import pickle  # noqa: E402
-import signal  # noqa: E402
-import threading  # noqa: E402
-import warnings  # noqa: E402
-
-from numpy.testing import assert_array_equal  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-
-from rbmlib import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +356,6 @@ def test_bad_sampler_parameters_raise_and_leave_the_model():
     m = BernoulliRBM(4, n_iter=1, random_state=0).fit(X)
     before = pickle.dumps(m)
     for kw, match in [(dict(n_temperatures=3, persistent=False), "persistent=True"),
-                      (dict(n_temperatures=3, sample_visible=False), "sample_visible"),
                       (dict(n_temperatures=3, hidden_units="nrelu"), "free energies"),
                       (dict(n_temperatures=3, inverse_temperatures=[1.0, 0.5]), "decreasing"),
                       (dict(n_temperatures=2, inverse_temperatures=[0.9, 0.5]), "starting at 1"),
@@ -482,12 +479,57 @@ def test_tempered_gibbs_of_a_fitted_rbm_samples_the_exact_distribution():
     W, c, b = _bimodal_model()
     rbm = BernoulliRBM(2, n_iter=1, random_state=0).fit(_tiny_data())
     rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_ = W, c, b
-    S, p = _exact_pv(W, c, b)
+    _, p = _exact_pv(W, c, b)
     powers = 2 ** np.arange(5, -1, -1)
     v0 = np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], (4000, 1))
     tv = {}
     for name, betas in (("pt", np.geomspace(1.0, 0.05, 6)), ("gibbs", [1.0])):
-        v, acc = tempered_gibbs(rbm, v0, 60, betas, np.random.RandomState(0))
+        v, _ = tempered_gibbs(rbm, v0, 60, betas, np.random.RandomState(0))
         emp = np.bincount((v @ powers).astype(int), minlength=64) / len(v)
         tv[name] = 0.5 * np.abs(emp - p).sum()
     assert tv["pt"] < 0.05 and tv["gibbs"] > 0.3, tv
+
+
+def test_dbn_pretrains_centered_pt_layers_and_samples_with_pt(digits):
+    from rbmlib import DBN
+
+    X = digits[0]
+    dbn = DBN([16, 8], n_iter=2, random_state=0,
+              rbm_params={"n_temperatures": 3, "centered": True}).fit(X)
+    for rbm in dbn.rbms_:
+        assert rbm._centering_offsets is not None and "swap_acceptance" in rbm.history_[-1]
+    S = dbn.sample(20, n_gibbs=5, random_state=1, n_temperatures=4)
+    assert S.shape == (20, X.shape[1]) and np.all((S >= 0) & (S <= 1))
+    assert_array_equal(S, dbn.sample(20, n_gibbs=5, random_state=1, n_temperatures=4))
+    assert not np.array_equal(S, dbn.sample(20, n_gibbs=5, random_state=1))
+    with pytest.raises(ValueError, match="starting at 1"):
+        dbn.sample(2, n_temperatures=2, inverse_temperatures=[0.5, 0.1])
+
+
+def test_adapted_ladder_moves_the_swap_acceptance_towards_the_target(digits):
+    from rbmlib.rbm._tempering import adapt_ladder
+
+    # the rule: gaps of a pair above the target widen, below it narrow, beta_0 stays 1
+    betas = np.array([1.0, 0.5, 0.25])
+    counts = np.array([[10.0, 10.0], [9.0, 1.0], [0.0, 0.0]])
+    new = adapt_ladder(betas, counts, 0.5)
+    np.testing.assert_allclose(np.diff(np.log(new)), np.log(0.5) * np.exp([0.4, -0.4]))
+    assert new[0] == 1.0
+    # in training: a ladder much too dense (acceptance near 1) spreads out
+    X = digits[0]
+    kw = dict(n_iter=6, batch_size=20, random_state=0, n_temperatures=4,
+              inverse_temperatures=[1.0, 0.99, 0.98, 0.97], swap_acceptance_target=0.4)
+    m = BernoulliRBM(16, **kw).fit(X)
+    first = np.array(m.history_[0]["swap_acceptance"])
+    last = np.array(m.history_[-1]["swap_acceptance"])
+    assert np.abs(last - 0.4).max() < np.abs(first - 0.4).max(), (first, last)
+    betas = m._tempering_state[2]
+    assert betas[0] == 1.0 and np.all(np.diff(betas) < 0) and betas[-1] < 0.9
+    fixed = BernoulliRBM(16, **dict(kw, swap_acceptance_target=None)).fit(X)
+    assert_array_equal(fixed._tempering_state[2], [1.0, 0.99, 0.98, 0.97])
+    # partial_fit continues the adapted ladder (pickled with the replicas)
+    copy = pickle.loads(pickle.dumps(m))
+    copy.partial_fit(X[:100])
+    expected = adapt_ladder(betas, np.array([[1.0] * 3, copy.history_[-1]["swap_acceptance"],
+                                             [0.0] * 3]), 0.4)
+    np.testing.assert_allclose(copy._tempering_state[2], expected, rtol=1e-12)

@@ -684,7 +684,7 @@ def _ov_center_end(centering, W, c, b):
         return lambda centering, W, c, b: None
 
     def impl(centering, W, c, b):
-        decay, mu, lam, w_mu, wt_lam = centering
+        mu, lam, w_mu, wt_lam = centering[1], centering[2], centering[3], centering[4]
         if mu.shape[0] > 0:
             uncenter_biases(W, c, b, mu, lam, w_mu, wt_lam)
     return impl

@@ -317,7 +317,7 @@ def _pt_chain(m, k, units, seed, update_index, params, offsets, tempering, scrat
     """
     visible_units, hidden_units = units
     W, c, b, sigma = params[0], params[1], params[2], params[3]
-    vchains, betas, labels, swap_counts, round_trips, bias_h, bias_v = tempering
+    vchains, betas, bias_h, bias_v = tempering[0], tempering[1], tempering[5], tempering[6]
     Vcat, Hcat, hs, pre_v, codes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[5]
     T = betas.shape[0]
     B = vchains.shape[0] // T

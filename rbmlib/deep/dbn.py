@@ -53,6 +53,7 @@ from ..mlp import (
 from ..rbm._common import value_range
 from ..rbm.bernoulli import BernoulliRBM
 from ..rbm._tempering import temperature_ladder, tempered_gibbs
+from ..rbm.bernoulli import BernoulliRBM
 from ..rbm.categorical import CategoricalRBM
 from ..units import HIDDEN_UNITS
 from ._layers import (

@@ -13,6 +13,78 @@ tempered free energies (Desjardins et al. 2010; Cho, Raiko and Ilin 2010).
 
 import numpy as np
 
+#: The smallest inverse temperature of the default ladder.
+MIN_INVERSE_TEMPERATURE = 0.1
+
+
+def temperature_ladder(n_temperatures, inverse_temperatures=None):
+    """The inverse temperatures of parallel tempering.
+
+    Parameters
+    ----------
+    n_temperatures : int
+    inverse_temperatures : array-like of shape (n_temperatures,) or None
+        Decreasing positive values, the first 1.0; None: geometric from 1 to
+        ``MIN_INVERSE_TEMPERATURE``.
+
+    Returns
+    -------
+    betas : ndarray of shape (n_temperatures,), float64
+
+    Raises
+    ------
+    ValueError
+        If ``n_temperatures < 1`` or the given ladder is not as above.
+    """
+    T = int(n_temperatures)
+    if T < 1 or T != n_temperatures:
+        raise ValueError(f"n_temperatures must be a positive integer; got {n_temperatures!r}.")
+    if inverse_temperatures is None:
+        return np.geomspace(1.0, MIN_INVERSE_TEMPERATURE, T) if T > 1 else np.ones(1)
+    betas = np.asarray(inverse_temperatures, dtype=np.float64)
+    if (betas.ndim != 1 or betas.shape[0] != T or betas[0] != 1.0
+            or not np.all(np.isfinite(betas)) or np.any(betas <= 0)
+            or np.any(np.diff(betas) >= 0)):
+        raise ValueError(
+            f"inverse_temperatures must be n_temperatures={T} decreasing positive "
+            f"values starting at 1.0 (the model); got {inverse_temperatures!r}.")
+    return betas
+
+
+def adapt_ladder(betas, swap_counts, target, step=1.0, max_gap=5.0):
+    """One step of the ladder towards a target swap acceptance (between epochs).
+
+    The gaps ``d_t = log beta_t - log beta_{t+1}`` are multiplied by
+    ``exp(step * (a_t - target))``, ``a_t`` the fraction of accepted swaps of
+    the pair ``(t, t + 1)`` in ``swap_counts`` (rows attempted, accepted): a
+    pair that swaps more often than the target is spread apart, one that swaps
+    less often is drawn together; ``beta_0 = 1`` stays. A stochastic
+    approximation between epochs (the ladder is fixed within an epoch), in the
+    spirit of Desjardins et al. (2010)'s adaptive tempering.
+
+    Parameters
+    ----------
+    betas : ndarray of shape (T,)
+    swap_counts : ndarray of shape (3, T - 1)
+    target : float in (0, 1)
+    step : float, default=1.0
+    max_gap : float, default=5.0
+        Gaps are clipped to ``[1e-4, max_gap]``.
+
+    Returns
+    -------
+    betas : ndarray of shape (T,), float64, decreasing from 1
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    if betas.shape[0] < 2:
+        return betas.copy()
+    rates = swap_counts[1] / np.maximum(swap_counts[0], 1.0)
+    gaps = -np.diff(np.log(betas))
+    tried = swap_counts[0] > 0
+    gaps[tried] *= np.exp(step * (rates[tried] - target))
+    gaps = np.clip(gaps, 1e-4, max_gap)
+    return np.exp(-np.concatenate([[0.0], np.cumsum(gaps)]))
+
 
 def tempered_gibbs(rbm, v, n_sweeps, betas, rng):
     """Sample from a fitted RBM by parallel tempering.
@@ -46,7 +118,7 @@ def tempered_gibbs(rbm, v, n_sweeps, betas, rng):
     attempted = np.zeros(max(T - 1, 0))
     for sweep in range(n_sweeps):
         for t in range(T):
-            Wt, ct, bt, _ = P[t]
+            Wt, _, bt, _ = P[t]
             h = unit.sample(rbm._hidden_pre(rbm._visible_input(reps[t], P[t]), P[t]), rng)
             reps[t] = rbm._visible_units.sample(h @ Wt + bt, sigma, rng).astype(
                 W.dtype, copy=False)

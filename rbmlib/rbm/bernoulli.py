@@ -192,6 +192,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         alpha_l1=0.0,
         n_temperatures=1,
         inverse_temperatures=None,
+        swap_acceptance_target=None,
         centered=False,
         centering_decay=0.99,
     ):
@@ -224,6 +225,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         self.alpha_l1 = alpha_l1
         self.n_temperatures = n_temperatures
         self.inverse_temperatures = inverse_temperatures
+        self.swap_acceptance_target = swap_acceptance_target
         self.centered = centered
         self.centering_decay = centering_decay
 

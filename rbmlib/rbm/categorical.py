@@ -209,6 +209,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         alpha_l1=0.0,
         n_temperatures=1,
         inverse_temperatures=None,
+        swap_acceptance_target=None,
         centered=False,
         centering_decay=0.99,
     ):
@@ -243,6 +244,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         self.alpha_l1 = alpha_l1
         self.n_temperatures = n_temperatures
         self.inverse_temperatures = inverse_temperatures
+        self.swap_acceptance_target = swap_acceptance_target
         self.centered = centered
         self.centering_decay = centering_decay
 

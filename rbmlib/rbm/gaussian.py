@@ -204,6 +204,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         alpha_l1=0.0,
         n_temperatures=1,
         inverse_temperatures=None,
+        swap_acceptance_target=None,
         centered=False,
         centering_decay=0.99,
     ):
@@ -233,6 +234,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         self.alpha_l1 = alpha_l1
         self.n_temperatures = n_temperatures
         self.inverse_temperatures = inverse_temperatures
+        self.swap_acceptance_target = swap_acceptance_target
         self.centered = centered
         self.centering_decay = centering_decay
 
