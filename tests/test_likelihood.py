@@ -244,7 +244,9 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _ais_reference(W, c, b, b_base, sigma, gaussian, betas, seed, n_runs, v_init=None):
+def _ais_reference(W, c, b, b_base, sigma, gaussian, betas, seed, n_runs, v_init=None,
+                   states=False):
+    """Log weights of the runs (and, with ``states``, their last visible states)."""
     s2 = sigma**2
 
     def log_p(v, beta):
@@ -258,7 +260,7 @@ def _ais_reference(W, c, b, b_base, sigma, gaussian, betas, seed, n_runs, v_init
         return lin + np.logaddexp(0, beta * x).sum()
 
     H, V = W.shape
-    out = []
+    out, finals = [], []
     for r in range(n_runs):
         key = _stream_key(seed, r)
         key_g = _stream_key(key, 1)
@@ -292,7 +294,8 @@ def _ais_reference(W, c, b, b_base, sigma, gaussian, betas, seed, n_runs, v_init
                     v[i] = float(_uniform(key, ctr) < _sigmoid(mean[i]))
                 ctr += 1
         out.append(lw)
-    return np.array(out)
+        finals.append(v)
+    return (np.array(out), np.array(finals)) if states else np.array(out)
 
 
 @pytest.mark.parametrize("gaussian", [False, True])
@@ -319,25 +322,24 @@ def test_ais_kernel_matches_reference(gaussian, reverse):
     np.testing.assert_allclose(log_w, ref, rtol=1e-10, atol=1e-10)
 
 
-def test_gibbs_chains_matches_reference():
-    m = _random_model(4, 5, 1.0, 11)
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_gibbs_sweeps_that_start_reverse_ais_match_reference(gaussian):
+    """The AIS kernel at a constant beta = 1 (7 sweeps): zero weights, and the chains'
+    states are those of a plain Gibbs sampler of the RBM on the same streams."""
+    m = _random_model(4, 5, 1.0, 11, gaussian=gaussian)
     W, c, b = m.components_, m.intercept_hidden_, m.intercept_visible_
-    v = (np.random.default_rng(2).random((3, 5)) < 0.5) * 1.0
-    ref = v.copy()
-    PK.gibbs_chains(W, np.ascontiguousarray(W.T), c, b, np.ones(5), False, v, 7, 99)
-    for r in range(3):
-        key, ctr = _stream_key(99, r), 0
-        for _ in range(7):
-            x = c + W @ ref[r]
-            h = np.empty(4)
-            for j in range(4):
-                h[j] = float(_uniform(key, ctr) < _sigmoid(x[j]))
-                ctr += 1
-            mean = b + W.T @ h
-            for i in range(5):
-                ref[r, i] = float(_uniform(key, ctr) < _sigmoid(mean[i]))
-                ctr += 1
-    np.testing.assert_array_equal(v, ref)
+    sigma = m.sigma_ if gaussian else np.ones(5)
+    rng = np.random.default_rng(2)
+    v = rng.standard_normal((3, 5)) if gaussian else (rng.random((3, 5)) < 0.5) * 1.0
+    betas = np.ones(9)
+    log_w, final = np.empty(3), np.empty((3, 5))
+    PK.ais_log_weights(W, np.ascontiguousarray(W.T), c, b, np.zeros(5), sigma, gaussian,
+                       betas, v, False, 99, log_w, final)
+    ref_w, ref_v = _ais_reference(W, c, b, np.zeros(5), sigma, gaussian, betas, 99, 3, v,
+                                  states=True)
+    np.testing.assert_array_equal(log_w, 0.0)
+    np.testing.assert_allclose(final, ref_v, rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(final, v)
 
 
 # --------------------------------------------------------------------------

@@ -17,8 +17,8 @@ per unit in place of ``softplus(x_j)``. AIS anneals ``W`` and ``c`` (not the
 units' own energy), so its base model keeps the hidden units' marginal. These
 hidden units' terms and samplers are not written here: the kernels call the
 dispatchers of :mod:`rbmlib._kernels.units` on the hidden kernel id
-(``hidden_log_marginal_row``, ``hidden_ais_row``, ``hidden_sample_scalar``), so a
-hidden unit type with a free energy adds its branch there only.
+(``hidden_log_marginal_row``, ``hidden_ais_row``), so a hidden unit type
+with a free energy adds its branch there only.
 
 Exact log Z (``log_z_enumerate``) sums over the 2^n states of one layer and
 marginalises the other in closed form; AIS (``ais_log_weights``) follows
@@ -32,12 +32,11 @@ import math
 import numpy as np
 
 from ._jit import njit, prange
-from .sampling import gaussian, sigmoid, sigmoid_f64, softplus, stream_key, uniform
+from .sampling import gaussian, sigmoid_f64, softplus, stream_key, uniform
 from .units import (
     _use_threads,
     hidden_ais_row,
     hidden_log_marginal_row,
-    hidden_sample_scalar,
     softplus_sigmoid_f64,
 )
 
@@ -173,19 +172,6 @@ def log_z_enumerate(M, a, offset, gaussian_other, inv_var, hidden_unit=-1):
     return mx + math.log(total)
 
 
-@njit(cache=True)
-def _hidden_input_full(WT, c, u, x):
-    """x = c + W u, as a sum of rows of W^T (u: visible state or v/sigma^2)."""
-    V, H = WT.shape
-    for j in range(H):
-        x[j] = c[j]
-    for i in range(V):
-        ui = u[i]
-        if ui != 0.0:
-            for j in range(H):
-                x[j] += ui * WT[i, j]
-
-
 @njit(cache=True, error_model="numpy")
 def softplus_array(x, out):
     """``out[...] = softplus(x)`` elementwise (float64, C-contiguous, one shape)."""
@@ -302,7 +288,10 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
     ``v ~ p_k(v | h)`` that leaves ``p_{beta_k}`` invariant. Then
     ``E[exp(log_w)] = Z_{betas[K]} / Z_{betas[0]}`` whatever the order of
     ``betas``: increasing (0 -> 1) is forward AIS, decreasing (1 -> 0) is
-    reverse AIS, whose starting states should be samples of the RBM.
+    reverse AIS, whose starting states should be samples of the RBM. A
+    constant ``betas = 1`` of length ``n + 2`` makes ``n`` Gibbs sweeps of the
+    RBM from ``v_init`` (zero weights; ``v_final`` the chains' states): the
+    chains that start reverse AIS.
 
     The ``R`` runs advance together, one temperature at a time, as matrices:
     per temperature one product ``X = U W^T`` (``U`` the runs' visible states,
@@ -407,43 +396,3 @@ def ais_log_weights(W, WT, c, b, b_base, sigma, gaussian_units,
         log_w[r] = lw[r]
         for i in range(V):
             v_final[r, i] = Vs[r, i]
-
-
-@njit(parallel=True, cache=True)
-def gibbs_chains(W, WT, c, b, sigma, gaussian_units, v, n_steps, seed, hidden_units=0):
-    """Run ``n_steps`` Gibbs sweeps of the RBM (beta = 1) on each row of ``v`` in place.
-
-    Chain ``r`` draws from the random stream ``stream_key(seed, r)``. Used to
-    produce approximate model samples that start reverse AIS. ``hidden_units``
-    is the kernel id of the hidden units (0 Bernoulli, 1 Gaussian).
-    """
-    R, V = v.shape
-    H = W.shape[0]
-    for r in prange(R):
-        key = stream_key(seed, r)
-        key_g = stream_key(key, 1)
-        ctr = 0
-        u = np.empty(V)
-        x = np.empty(H)
-        wh = np.empty(V)
-        for i in range(V):
-            u[i] = v[r, i] / (sigma[i] * sigma[i]) if gaussian_units else v[r, i]
-        for step in range(n_steps):
-            _hidden_input_full(WT, c, u, x)
-            for i in range(V):
-                wh[i] = b[i]
-            for j in range(H):
-                hj = hidden_sample_scalar(x[j], key, key_g, ctr, hidden_units)
-                if hj != 0.0:  # Bernoulli: 1.0 * W[j, i] is W[j, i] exactly
-                    for i in range(V):
-                        wh[i] += hj * W[j, i]
-                ctr += 1
-            for i in range(V):
-                if gaussian_units:
-                    vi = wh[i] + sigma[i] * gaussian(key_g, ctr)
-                    u[i] = vi / (sigma[i] * sigma[i])
-                else:
-                    vi = 1.0 if uniform(key, ctr) < sigmoid(wh[i]) else 0.0
-                    u[i] = vi
-                v[r, i] = vi
-                ctr += 1

@@ -69,9 +69,14 @@ class _Path:
             p0 = 1.0 / (1.0 + np.exp(-self.b_base))
             v0 = (rng.random_sample((n, V)) < p0).astype(np.float64)
         v0 = np.ascontiguousarray(v0)
-        _pk.gibbs_chains(self.W, self.WT, self.c, self.b, self.sigma, self.gaussian, v0,
-                         int(n_burn_in), int(rng.randint(0, 2**31 - 1)), self.hidden.kernel_id)
-        return v0
+        # the AIS kernel at a constant beta = 1: Gibbs sweeps of all chains as matrix
+        # products (zero weights); about 4 times faster than chain by chain
+        final = np.empty_like(v0)
+        _pk.ais_log_weights(self.W, self.WT, self.c, self.b, self.b_base, self.sigma,
+                            self.gaussian, np.ones(int(n_burn_in) + 2), v0, False,
+                            int(rng.randint(0, 2**31 - 1)), np.empty(n), final,
+                            self.hidden.kernel_id)
+        return final
 
     def _base_samples(self, n, rng):
         """``n`` samples of the base model as visible rows (one-hot for categorical units)."""
