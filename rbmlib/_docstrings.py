@@ -245,8 +245,9 @@ n_temperatures : int, default=1
     ``beta = 1`` give the negative statistics. ``history_`` then records
     per epoch ``swap_acceptance`` (the fraction of accepted swaps of each
     neighbour pair, hottest last) and ``round_trips`` (chains that went
-    from ``beta = 1`` to the smallest ``beta`` and back). Each update costs
-    about ``1.5 n_temperatures`` times a PCD update.
+    from ``beta = 1`` to the smallest ``beta`` and back). An update costs
+    about ``0.6 n_temperatures`` PCD-1 updates (784-500 RBM, batch 100, one
+    thread: 1.1x with 2 temperatures, 3.1x with 5, 6.1x with 10).
 inverse_temperatures : array-like of shape (n_temperatures,) or None, default=None
     The ladder of parallel tempering: decreasing positive values, the
     first 1.0. None: geometric from 1 to 0.1. Fixed during training unless
