@@ -410,10 +410,12 @@ hidden_layer_sizes : int or sequence of int, default=(256, 256)
 first_layer : {"auto", "bernoulli", "gaussian", "categorical"}, default="auto"
     Visible units of the bottom RBM (see :class:`DBN`). "auto" decides
     from the training X (recorded in ``first_layer_``): Bernoulli units
-    for X in [0, 1] (MinMaxScaler output, one-hot, binary data),
-    categorical ones for a DataFrame of categories, Gaussian units on X
-    standardised inside the DBN for any other real-valued X (the output
-    of StandardScaler, raw or mixed columns). With
+    for X in [0, 1] whose columns are binary, one-hot, probabilities or
+    image intensities (digits / 16), categorical ones for a DataFrame of
+    categories, Gaussian units on X standardised inside the DBN for any
+    other real-valued X (the output of StandardScaler, raw or mixed
+    columns, or of MinMaxScaler on measurements: a column more than 80%
+    of whose values lie strictly between 0.1 and 0.9). With
     "categorical", X holds categories (integer codes or a DataFrame, as
     :class:`~rbmlib.CategoricalRBM` takes; its settings, e.g.
     ``categories`` or ``missing_values``, in

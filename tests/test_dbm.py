@@ -119,6 +119,38 @@ def test_fused_kernels_match_numpy():
     assert_allclose(W, W_ref, rtol=1e-14)
 
 
+def test_centered_step_is_the_centered_update_in_the_ordinary_parameters():
+    # Melchior et al. (2016): gradient of the centered energy, computed here
+    # directly from the centered states, then converted to ordinary biases
+    rng = np.random.RandomState(1)
+    W, b = _tiny(7, scale=0.7)
+    m = [rng.rand(s) for s in SIZES]
+    data = [rng.rand(9, s) for s in SIZES]  # mean-field rows
+    model = [(rng.rand(11, s) < 0.5).astype(float) for s in SIZES]
+    lr, wd, nu = 0.1, 0.01, 0.2
+    c = [b[k] + (m[k - 1] @ W[k - 1] if k else 0) + (W[k] @ m[k + 1] if k < 2 else 0)
+         for k in range(3)]
+    W_new = [W[k] + lr * (((data[k] - m[k]).T @ (data[k + 1] - m[k + 1])) / 9
+                          - ((model[k] - m[k]).T @ (model[k + 1] - m[k + 1])) / 11
+                          - wd * W[k]) for k in range(2)]
+    c_new = [c[k] + lr * (data[k].mean(0) - model[k].mean(0)) for k in range(3)]
+    b_new = [c_new[k] - (m[k - 1] @ W_new[k - 1] if k else 0)
+             - (W_new[k] @ m[k + 1] if k < 2 else 0) for k in range(3)]
+    pos_W, pos_b = kd.data_statistics(data)
+    neg_W = [(model[k].T @ model[k + 1]) / 11 for k in range(2)]
+    neg_b = [x.mean(0) for x in model]
+    Wk, bk, mk = [w.copy() for w in W], [x.copy() for x in b], [x.copy() for x in m]
+    vW, vb = [np.zeros_like(w) for w in W], [np.zeros_like(x) for x in b]
+    kd.centered_step(Wk, bk, vW, vb, mk, pos_W, pos_b, neg_W, neg_b, lr, 0.0, wd, nu)
+    for k in range(2):
+        assert_allclose(Wk[k], W_new[k], rtol=1e-12)
+    for k in range(3):
+        assert_allclose(bk[k], b_new[k], rtol=1e-12)
+    assert_array_equal(mk[0], m[0])  # the visible offsets stay the data means
+    for k in (1, 2):
+        assert_allclose(mk[k], (1 - nu) * m[k] + nu * data[k].mean(0))
+
+
 def test_mean_field_exact_when_posterior_factorises():
     # zero top weights: p(h1, h2 | v) = prod sigmoid(b1 + v W0) x prod sigmoid(b2)
     W, b = _tiny(1, scale=1.5, zero_top=True)
@@ -277,6 +309,23 @@ def test_joint_training_improves_the_bound():
     assert rec["stage"] == "joint" and 1 <= rec["mean_field_iterations"] <= 10
 
 
+def test_centering_trains_without_pretraining():
+    # Melchior, Fischer and Wiskott (2016): the centered gradient trains a DBM
+    # from random weights faster; held-out bound with exact log Z (odd layer: 16
+    # units). Measured: -22.40 plain, -21.47 centered (seed 1: -21.93, -21.47)
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data >= 8).astype(float)
+    X_tr, X_te = X[:1200], X[1200:]
+    kw = dict(hidden_layer_sizes=(16, 20), n_iter_pretrain=0, n_iter=15, batch_size=20,
+              learning_rate=0.03, n_jobs=1, random_state=0)
+    plain = DBM(**kw).fit(X_tr)
+    centered = DBM(centered=True, **kw).fit(X_tr)
+    assert plain.offsets_ is None and [len(m) for m in centered.offsets_] == [64, 16, 20]
+    assert centered.log_partition().method == "exact"
+    assert centered.score(X_te) > plain.score(X_te) + 0.25
+
+
 def test_warm_start_and_partial_fit_continue_the_same_run():
     X = _bars(120)
     kw = dict(hidden_layer_sizes=(6, 4), n_iter_pretrain=2, batch_size=30, n_chains=10,
@@ -432,9 +481,10 @@ def test_sparse_input_matches_dense():
     kw = dict(hidden_layer_sizes=(5, 3), n_iter=2, n_iter_pretrain=1, random_state=0)
     a = DBM(**kw).fit(X)
     s = DBM(**kw).fit(sp.csr_matrix(X))
+    # equal up to the rounding of the column means (summed in another order)
     for x, y in zip(a.coefs_, s.coefs_):
-        assert_array_equal(x, y)
-    assert_array_equal(a.transform(X), s.transform(sp.csr_matrix(X)))
+        assert_allclose(x, y, rtol=1e-9, atol=1e-12)
+    assert_allclose(a.transform(X), s.transform(sp.csr_matrix(X)), rtol=1e-9)
 
 
 @parametrize_with_checks([DBM(n_iter=2, n_iter_pretrain=2, ais_n_betas=200, ais_n_runs=20,

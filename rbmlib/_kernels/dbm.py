@@ -107,6 +107,52 @@ def momentum_step(param, vel, pos, neg, lr, momentum, decay):
         p[i] += v[i]
 
 
+def centered_step(W, b, vW, vb, m, pos_W, pos_b, neg_W, neg_b, lr, momentum, decay, nu):
+    """One update of the centered parametrisation, applied to the ordinary one.
+
+    With offsets ``m_k`` the centered energy is ``-sum_k c_k . (h_k - m_k) -
+    sum_k (h_k - m_k) W_k (h_{k+1} - m_{k+1})``, the same model as the
+    ordinary energy with biases ``b_k = c_k - m_{k-1} W_{k-1} - W_k m_{k+1}``.
+    The centered gradient (Melchior, Fischer and Wiskott 2016, algorithm 1)
+    is ``E[(h_k - m_k)(h_{k+1} - m_{k+1})^T]_data - E[...]_model`` for
+    ``W_k`` and ``E[h_k]_data - E[h_k]_model`` for ``c_k``; ``vW``, ``vb``
+    are its momentum velocities. ``W`` and ``b`` (the ordinary parameters,
+    lists changed in place) move as the centered ones do; then the hidden
+    offsets move by ``nu`` toward the data's means ``pos_b`` (the visible
+    offsets stay the data means), which leaves the model unchanged.
+
+    Parameters
+    ----------
+    W, b, vW, vb, m : lists of ndarray
+        Weights, ordinary biases, the velocities, the offsets (in place).
+    pos_W, pos_b, neg_W, neg_b : lists of ndarray
+        Uncentered statistics (:func:`data_statistics`, :func:`chain_statistics`).
+    lr, momentum, decay, nu : float
+    """
+    K = len(W)
+    for k in range(K):
+        a, c = m[k], m[k + 1]
+        g = (pos_W[k] - np.outer(a, pos_b[k + 1]) - np.outer(pos_b[k], c)) - (
+            neg_W[k] - np.outer(a, neg_b[k + 1]) - np.outer(neg_b[k], c))
+        g -= decay * W[k]
+        vW[k] *= momentum
+        vW[k] += lr * g
+    for k in range(K + 1):
+        vb[k] *= momentum
+        vb[k] += lr * (pos_b[k] - neg_b[k])
+        db = vb[k].copy()
+        if k > 0:
+            db -= m[k - 1] @ vW[k - 1]
+        if k < K:
+            db -= vW[k] @ m[k + 1]
+        b[k] += db
+    for k in range(K):
+        W[k] += vW[k]
+    for k in range(1, K + 1):
+        m[k] *= 1.0 - nu
+        m[k] += nu * pos_b[k]
+
+
 def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
     """Mean-field posteriors ``q(h_k = 1 | v)`` of every hidden layer.
 

@@ -94,12 +94,13 @@ class _DBMState:
     ``chains``: the fantasy particles (binary states of every layer) or None
     before the DBM is composed; ``rW``, ``rbv``, ``rbh``: the pretraining RBMs'
     weights and visible / hidden biases (None once composed) and ``rv`` the
-    velocities of the RBM being trained; ``stream``: the next random stream of
+    velocities of the RBM being trained; ``offsets``: the centering offsets of
+    every layer (None unless centered); ``stream``: the next random stream of
     ``seed``; ``n_pretrain``: pretraining epochs done; ``n_iter``: all epochs
     done (``history`` has one record per epoch).
     """
 
-    _LISTS = ("W", "b", "vW", "vb", "chains", "rW", "rbv", "rbh", "rv")
+    _LISTS = ("W", "b", "vW", "vb", "chains", "rW", "rbv", "rbh", "rv", "offsets")
 
     def __init__(self, **kw):
         for name in self._LISTS:
@@ -145,7 +146,9 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Epochs of joint training in ``fit``.
     n_iter_pretrain : int, default=10
         Epochs of CD-1 for each pretraining RBM; 0 starts joint training from
-        small random weights (``N(0, 0.01^2)``) and zero biases.
+        small random weights (``N(0, 0.01^2)``), zero hidden biases and the
+        visible biases ``log(p / (1 - p))`` of the data means ``p`` (clipped to
+        [0.01, 0.99]), the start of every pretraining RBM too.
     learning_rate : float, default=0.005
         Step size of joint training at epoch 0.
     learning_rate_decay : float, default=0.0
@@ -174,6 +177,17 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Share in [0, 1) of its previous value that each mean-field update keeps.
         The sweeps update the odd layers and then the even ones (coordinate
         ascent on the variational bound), which converges without damping.
+    centered : bool, default=False
+        Joint training in the centered parametrisation (Montavon and Mueller
+        2012; Melchior, Fischer and Wiskott 2016): the energy uses ``h_k -
+        m_k`` with offsets ``m_k`` (``offsets_``), the visible units' data
+        means and moving averages of the hidden layers' mean-field means,
+        which conditions the gradient better and lets a DBM train without
+        pretraining. ``coefs_`` and ``intercepts_`` stay those of the ordinary
+        energy (the same model), so every method is unchanged.
+    centering_decay : float, default=0.99
+        The hidden offsets move by ``1 - centering_decay`` of their distance
+        to the mini-batch's mean-field means at every update.
     transform_layers : {"top", "all"}, default="top"
         What ``transform`` returns: the top layer's mean-field posteriors, or
         those of every hidden layer side by side (bottom first).
@@ -208,6 +222,9 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         (``intercepts_[0]`` the visible biases).
     fantasy_particles_ : list of ndarray
         States of the persistent chains, ``(n_chains, n_k)`` per layer.
+    offsets_ : list of ndarray or None
+        The centering offsets ``m_k``, ``(n_k,)`` per layer (``centered``),
+        else None.
     n_iter_ : int
         Epochs of joint training completed.
     n_iter_pretrain_ : int
@@ -267,6 +284,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         "n_mean_field": [_IntNotBool(Integral, 1, None, closed="left")],
         "mean_field_tol": [Interval(Real, 0, None, closed="left")],
         "mean_field_damping": [Interval(Real, 0, 1, closed="left")],
+        "centered": ["boolean"],
+        "centering_decay": [Interval(Real, 0, 1, closed="left")],
         "transform_layers": [StrOptions({"top", "all"})],
         "ais_n_runs": [_IntNotBool(Integral, 2, None, closed="left")],
         "ais_n_betas": [_IntNotBool(Integral, 2, None, closed="left")],
@@ -280,7 +299,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                  learning_rate=0.005, learning_rate_decay=0.0, learning_rate_pretrain=0.05,
                  momentum=0.5, weight_decay=1e-4, batch_size=100, n_chains=100,
                  n_gibbs_steps=1, n_mean_field=10, mean_field_tol=1e-5,
-                 mean_field_damping=0.0, transform_layers="top", ais_n_runs=100,
+                 mean_field_damping=0.0, centered=False, centering_decay=0.99,
+                 transform_layers="top", ais_n_runs=100,
                  ais_n_betas=14501, n_jobs=None, warm_start=False, random_state=None,
                  verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -297,6 +317,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self.n_mean_field = n_mean_field
         self.mean_field_tol = mean_field_tol
         self.mean_field_damping = mean_field_damping
+        self.centered = centered
+        self.centering_decay = centering_decay
         self.transform_layers = transform_layers
         self.ais_n_runs = ais_n_runs
         self.ais_n_betas = ais_n_betas
@@ -320,18 +342,22 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 UserWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ state
-    def _new_state(self, n_features, rng, pretrain):
-        sizes = [n_features] + _check_layer_sizes(self.hidden_layer_sizes)
+    def _new_state(self, X, rng, pretrain):
+        """Weights ~ N(0, 0.01^2), hidden biases 0, visible biases the log-odds of
+        the data means clipped to [0.01, 0.99] (Hinton's practical guide, sec. 8),
+        for the DBM and its pretraining RBMs."""
+        sizes = [X.shape[1]] + _check_layer_sizes(self.hidden_layer_sizes)
         K = len(sizes) - 1
         W = [rng.normal(0.0, 0.01, (sizes[k], sizes[k + 1])) for k in range(K)]
-        b = [np.zeros(s) for s in sizes]
+        p = np.clip(np.asarray(X.mean(axis=0), dtype=np.float64).ravel(), 0.01, 0.99)
+        b = [np.log(p) - np.log1p(-p)] + [np.zeros(s) for s in sizes[1:]]
         seed = int(rng.randint(0, 2**62))
         st = _DBMState(W=W, b=b, vW=[np.zeros_like(w) for w in W],
                        vb=[np.zeros_like(x) for x in b], seed=seed, stream=0, n_updates=0,
                        n_pretrain=0, n_iter=0, history=[])
         if pretrain:
             st.rW = [w.copy() for w in W]
-            st.rbv = [np.zeros(sizes[k]) for k in range(K)]
+            st.rbv = [b[0].copy()] + [np.zeros(sizes[k]) for k in range(1, K)]
             st.rbh = [np.zeros(sizes[k + 1]) for k in range(K)]
         return st
 
@@ -341,6 +367,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                          vW=[v.copy() for v in self._velocities[0]],
                          vb=[v.copy() for v in self._velocities[1]],
                          chains=[c.copy() for c in self.fantasy_particles_],
+                         offsets=(None if getattr(self, "offsets_", None) is None
+                                  else [m.copy() for m in self.offsets_]),
                          seed=self._seed, stream=self._stream, n_updates=self._n_updates,
                          n_pretrain=self.n_iter_pretrain_,
                          n_iter=self.n_iter_ + self.n_iter_pretrain_,
@@ -443,19 +471,32 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         mom, wd = self.momentum, self.weight_decay
         order = self._order(state, X.shape[0])
         err, n_mf, n_batches = 0.0, 0, 0
+        if not self.centered:
+            state.offsets = None
         for start in range(0, len(order), self.batch_size):
             xb = _dense(X[np.sort(order[start:start + self.batch_size])])
             mu, used = _kd.mean_field(xb, state.W, state.b, self.n_mean_field,
                                       self.mean_field_tol, self.mean_field_damping)
             pos_W, pos_b = _kd.data_statistics(mu)
+            if self.centered and state.offsets is None:
+                # the visible units' data means; the hidden layers' means on this batch
+                state.offsets = [np.asarray(X.mean(axis=0), dtype=np.float64).ravel()] + [
+                    m.mean(axis=0) for m in mu[1:]]
             p, n_streams = _kd.gibbs_sweeps(state.chains, state.W, state.b, state.seed,
                                             state.stream, self.n_gibbs_steps)
             state.stream += n_streams
             neg_W, neg_b = _kd.chain_statistics(state.chains, p, state.W)
-            for k in range(K):
-                _kd.momentum_step(state.W[k], state.vW[k], pos_W[k], neg_W[k], lr, mom, wd)
-            for k in range(K + 1):
-                _kd.momentum_step(state.b[k], state.vb[k], pos_b[k], neg_b[k], lr, mom, 0.0)
+            if state.offsets is not None:
+                _kd.centered_step(state.W, state.b, state.vW, state.vb, state.offsets,
+                                  pos_W, pos_b, neg_W, neg_b, lr, mom, wd,
+                                  1.0 - self.centering_decay)
+            else:
+                for k in range(K):
+                    _kd.momentum_step(state.W[k], state.vW[k], pos_W[k], neg_W[k], lr, mom,
+                                      wd)
+                for k in range(K + 1):
+                    _kd.momentum_step(state.b[k], state.vb[k], pos_b[k], neg_b[k], lr, mom,
+                                      0.0)
             rec = np.ascontiguousarray(mu[1] @ state.W[0].T)
             sigmoid_rows(rec, state.b[0], rec)
             err += float(np.sum((xb - rec) ** 2))
@@ -519,6 +560,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self.coefs_ = state.W
         self.intercepts_ = state.b
         self.fantasy_particles_ = state.chains
+        self.offsets_ = state.offsets
         self._velocities = (state.vW, state.vb)
         self._seed, self._stream, self._n_updates = state.seed, state.stream, state.n_updates
         self.n_iter_pretrain_ = state.n_pretrain
@@ -566,7 +608,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 rng = check_random_state(self.random_state)
                 K = len(_check_layer_sizes(self.hidden_layer_sizes))
                 pre = self.n_iter_pretrain
-                state = self._new_state(X.shape[1], rng, pretrain=pre > 0)
+                state = self._new_state(X, rng, pretrain=pre > 0)
                 if pre == 0:
                     with thread_limits(self.n_jobs):
                         self._compose(state, X)
@@ -606,7 +648,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 self._check_same_layers()
                 state = self._fitted_state()
             else:
-                state = self._new_state(X.shape[1], check_random_state(self.random_state),
+                state = self._new_state(X, check_random_state(self.random_state),
                                         pretrain=False)
                 with thread_limits(self.n_jobs):
                     self._compose(state, X)

@@ -51,7 +51,10 @@ from ._common import (
     _IntNotBool,
 )
 from ._inference import _RBMInference
-from ._tempering import adapt_ladder, temperature_ladder
+
+
+#: The smallest inverse temperature of the default ladder of parallel tempering.
+_MIN_INVERSE_TEMPERATURE = 0.1
 
 
 def _tempering_record(counts, round_trips):
@@ -179,7 +182,6 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     inverse_temperatures = None
     centered = False
     centering_decay = 0.99
-    swap_acceptance_target = None
     # ... and the hidden units of a model made before the hidden_units parameter
     # existed (a pickle of an earlier release: Bernoulli units)
     hidden_units = "bernoulli"
@@ -216,7 +218,6 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         "inverse_temperatures": ["array-like", None],
         "centered": ["boolean"],
         "centering_decay": [Interval(Real, 0, 1, closed="left")],
-        "swap_acceptance_target": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
     # ------------------------------------------------------------------ input
@@ -505,9 +506,6 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         state.n_updates += n_done
         if tempering is not None:
             state.pt_stats = (tempering[3].copy(), int(tempering[4][0]))
-            if self.swap_acceptance_target is not None:
-                state.pt_betas = adapt_ladder(state.pt_betas, tempering[3],
-                                              float(self.swap_acceptance_target))
 
     def _log_var_range(self):
         """Bounds of the learned log-variances of the visible units (none here)."""
@@ -549,8 +547,18 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     def _temperature_ladder(self):
         """The inverse temperatures of parallel tempering, float64 of shape
         (n_temperatures,): ``inverse_temperatures`` checked, or by default
-        geometric from 1 to 0.1 (:func:`rbmlib.rbm._tempering.temperature_ladder`)."""
-        return temperature_ladder(self.n_temperatures, self.inverse_temperatures)
+        geometric from 1 to ``_MIN_INVERSE_TEMPERATURE``."""
+        T = int(self.n_temperatures)
+        if self.inverse_temperatures is None:
+            return np.geomspace(1.0, _MIN_INVERSE_TEMPERATURE, T) if T > 1 else np.ones(1)
+        betas = np.asarray(self.inverse_temperatures, dtype=np.float64)
+        if (betas.ndim != 1 or betas.shape[0] != T or betas[0] != 1.0
+                or not np.all(np.isfinite(betas)) or np.any(betas <= 0)
+                or np.any(np.diff(betas) >= 0)):
+            raise ValueError(
+                f"inverse_temperatures must be n_temperatures={T} decreasing positive "
+                f"values starting at 1.0 (the model); got {self.inverse_temperatures!r}.")
+        return betas
 
     def _prepare_sampler_state(self, state, monitor):
         """Give ``state`` the replicas of parallel tempering (``n_temperatures > 1``)
@@ -568,10 +576,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
             if state.pt_v is None or state.pt_v.shape[0] != betas.shape[0] * B:
                 state.pt_v = np.zeros((betas.shape[0] * B, V), dtype)
                 state.pt_labels = np.zeros(betas.shape[0] * B, np.int64)
-            # an adapted ladder (swap_acceptance_target) continues from the fitted one
-            if (self.swap_acceptance_target is None or state.pt_betas is None
-                    or state.pt_betas.shape != betas.shape):
-                state.pt_betas = betas
+            state.pt_betas = betas
         else:
             state.pt_v = state.pt_labels = state.pt_betas = None
         if self.centered:
@@ -615,7 +620,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         layer = _fitting.pretraining_layer(self)
         data = SimpleNamespace(X=X, order=base_order, shuffle=shuffle, rng=rng, scratch=scratch,
                                opt_scratch=opt_scratch, monitor=monitor, X_val=X_val,
-                               problem=data_problem, layer=layer)
+                               problem=data_problem, layer=layer,
+                               last_epoch=state.n_iter + n_epochs)
         stopping = (_fitting.GapRule(self.n_iter_no_change) if self.early_stopping
                     else None)
         return self._run_epochs(state, data, n_epochs, keep_partial=keep_partial,
@@ -683,19 +689,33 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         idx = np.sort(rng.choice(rows, size=min(len(rows), max_rows), replace=False))
         return _dense_rows(X, idx)
 
+    #: False (set by a DBN on its layers): ``history_``'s score (the pseudo-likelihood,
+    #: O(V H) transcendentals per monitored row, on a 200-row table 3 times the cost of
+    #: the CD epoch) only in epochs 1, 2, 4, 8, ... and the last one of a fit (nan in
+    #: the others), unless the epoch lines print it (verbose). See ``_score_epoch``.
+    _score_every_epoch = True
+
+    def _score_epoch(self, epoch, data):
+        """Whether ``history_``'s entry of (1-based) ``epoch`` gets the score."""
+        if self._score_every_epoch or self.verbose or data.layer is not None:
+            return True
+        return epoch & (epoch - 1) == 0 or epoch >= data.last_epoch
+
     def _epoch_record(self, state, data, step, seconds):
         # the rows were validated by fit: the private helpers, no second validation
         X_monitor, X_val = data.monitor, data.X_val
         P = state.params()
         has_fe = self._hidden_unit().has_free_energy
+        epoch = state.n_iter + 1
         rec = {
-            "epoch": state.n_iter + 1,
+            "epoch": epoch,
             "reconstruction_error": float(np.mean(self._reconstruction_error(X_monitor, P))),
             # the exact pseudo-likelihood costs O(V H) transcendentals per
             # row: on the first _PLL_MONITOR_ROWS rows only; undefined (nan)
             # for hidden units without a free energy
             self._score_key: (float(np.mean(self._score_samples(
-                X_monitor[:_PLL_MONITOR_ROWS], P))) if has_fe else float("nan")),
+                X_monitor[:_PLL_MONITOR_ROWS], P)))
+                if has_fe and self._score_epoch(epoch, data) else float("nan")),
             "seconds": seconds,
         }
         if X_val is not None and has_fe:
@@ -739,6 +759,10 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                     f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
                     f"chains are persistent; set persistent=True (or n_temperatures=1 for "
                     f"CD-k).")
+            if not self.sample_visible:
+                raise ValueError(
+                    f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
+                    f"chains are samples; set sample_visible=True (or n_temperatures=1).")
         elif self.inverse_temperatures is not None:
             self._temperature_ladder()
 
