@@ -398,3 +398,18 @@ def test_an_estimate_pickled_before_the_diagnostics_loads_with_them_missing():
     assert est.log_z == 1.0 and est.ess == 4.0
     assert np.isnan(est.max_weight_share) and est.target_reached is None
     assert est.n_doublings == 0 and "ESS 4.0" in est.summary()
+
+
+def test_reverse_ais_warns_when_the_tempered_chains_hardly_swap():
+    """Two inverse temperatures far apart (1 and 0.05) on a strongly coupled 12 x 10
+    model: the swaps are rarely accepted, and the start may not have mixed."""
+    m = _model(10, 12, 3.0, 1)
+    kw = dict(n_runs=50, betas=np.linspace(0, 1, 101), reverse=True, init="pt",
+              n_burn_in=100, random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"swapped between the inverse temperatures 1 "
+                                            r"and 0\.05 in \d\.\d% of the attempts") as rec:
+        L.ais(m, pt_betas=[1.0, 0.05], **kw)
+    assert len(rec) == 1 and "pt_betas" in str(rec[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a closer ladder swaps often enough: no warning
+        L.ais(m, pt_betas=[1.0, 0.3], **kw)

@@ -8,6 +8,7 @@ softmax groups' kernel of :mod:`rbmlib._kernels.categorical`.
 """
 
 import time
+import warnings
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from ..units import CATEGORICAL_VISIBLE
 #: AIS runs its schedule in chunks of ``max(_AIS_MIN_CHUNK, n_temperatures / _AIS_CHUNKS)``
 #: temperatures, verbose or not (the chunks, not the verbose setting, fix the random
 #: streams), and reports its progress between chunks.
+#: Reverse AIS started from parallel tempering warns when the swaps between some two
+#: neighbouring inverse temperatures were accepted less often than this.
+PT_MIN_SWAP_ACCEPTANCE = 0.05
+
 _AIS_CHUNKS = 20
 _AIS_MIN_CHUNK = 256
 
@@ -129,6 +134,17 @@ class _Path:
             rates = ", ".join(f"{a:.2f}" for a in self.pt_acceptance)
             print(f"{label} parallel tempering: swap acceptance {rates}; {round_trips} "
                   "round trips")
+        worst = int(np.argmin(self.pt_acceptance))
+        if self.pt_acceptance[worst] < PT_MIN_SWAP_ACCEPTANCE:
+            warnings.warn(
+                f"Reverse AIS: the parallel-tempering chains that start the runs swapped "
+                f"between the inverse temperatures {pt_betas[worst]:.4g} and "
+                f"{pt_betas[worst + 1]:.4g} in {100 * self.pt_acceptance[worst]:.1f}% of "
+                f"the attempts (below {100 * PT_MIN_SWAP_ACCEPTANCE:g}%; {round_trips} round "
+                "trips): the chains at beta = 1 have hardly met the hotter ones, so they "
+                "may not have mixed and reverse AIS may bound nothing. Give pt_betas more "
+                "inverse temperatures where the acceptance is low (near 1, usually).",
+                RuntimeWarning, stacklevel=5)
         v = tempering[0][:n] * self.sigma**2 if self.gaussian else tempering[0][:n]
         return self.from_visible(v)
 
