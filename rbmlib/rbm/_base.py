@@ -51,10 +51,7 @@ from ._common import (
     _IntNotBool,
 )
 from ._inference import _RBMInference
-
-
-#: The smallest inverse temperature of the default ladder of parallel tempering.
-_MIN_INVERSE_TEMPERATURE = 0.1
+from ._tempering import adapt_ladder, temperature_ladder
 
 
 def _tempering_record(counts, round_trips):
@@ -182,6 +179,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     inverse_temperatures = None
     centered = False
     centering_decay = 0.99
+    swap_acceptance_target = None
     # ... and the hidden units of a model made before the hidden_units parameter
     # existed (a pickle of an earlier release: Bernoulli units)
     hidden_units = "bernoulli"
@@ -218,6 +216,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         "inverse_temperatures": ["array-like", None],
         "centered": ["boolean"],
         "centering_decay": [Interval(Real, 0, 1, closed="left")],
+        "swap_acceptance_target": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
     # ------------------------------------------------------------------ input
@@ -506,6 +505,9 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         state.n_updates += n_done
         if tempering is not None:
             state.pt_stats = (tempering[3].copy(), int(tempering[4][0]))
+            if self.swap_acceptance_target is not None:
+                state.pt_betas = adapt_ladder(state.pt_betas, tempering[3],
+                                              float(self.swap_acceptance_target))
 
     def _log_var_range(self):
         """Bounds of the learned log-variances of the visible units (none here)."""
@@ -547,18 +549,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     def _temperature_ladder(self):
         """The inverse temperatures of parallel tempering, float64 of shape
         (n_temperatures,): ``inverse_temperatures`` checked, or by default
-        geometric from 1 to ``_MIN_INVERSE_TEMPERATURE``."""
-        T = int(self.n_temperatures)
-        if self.inverse_temperatures is None:
-            return np.geomspace(1.0, _MIN_INVERSE_TEMPERATURE, T) if T > 1 else np.ones(1)
-        betas = np.asarray(self.inverse_temperatures, dtype=np.float64)
-        if (betas.ndim != 1 or betas.shape[0] != T or betas[0] != 1.0
-                or not np.all(np.isfinite(betas)) or np.any(betas <= 0)
-                or np.any(np.diff(betas) >= 0)):
-            raise ValueError(
-                f"inverse_temperatures must be n_temperatures={T} decreasing positive "
-                f"values starting at 1.0 (the model); got {self.inverse_temperatures!r}.")
-        return betas
+        geometric from 1 to 0.1 (:func:`rbmlib.rbm._tempering.temperature_ladder`)."""
+        return temperature_ladder(self.n_temperatures, self.inverse_temperatures)
 
     def _prepare_sampler_state(self, state, monitor):
         """Give ``state`` the replicas of parallel tempering (``n_temperatures > 1``)
@@ -576,7 +568,10 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
             if state.pt_v is None or state.pt_v.shape[0] != betas.shape[0] * B:
                 state.pt_v = np.zeros((betas.shape[0] * B, V), dtype)
                 state.pt_labels = np.zeros(betas.shape[0] * B, np.int64)
-            state.pt_betas = betas
+            # an adapted ladder (swap_acceptance_target) continues from the fitted one
+            if (self.swap_acceptance_target is None or state.pt_betas is None
+                    or state.pt_betas.shape != betas.shape):
+                state.pt_betas = betas
         else:
             state.pt_v = state.pt_labels = state.pt_betas = None
         if self.centered:
@@ -759,10 +754,6 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
                     f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
                     f"chains are persistent; set persistent=True (or n_temperatures=1 for "
                     f"CD-k).")
-            if not self.sample_visible:
-                raise ValueError(
-                    f"n_temperatures={self.n_temperatures} runs parallel tempering, whose "
-                    f"chains are samples; set sample_visible=True (or n_temperatures=1).")
         elif self.inverse_temperatures is not None:
             self._temperature_ladder()
 
