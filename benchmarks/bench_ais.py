@@ -6,6 +6,8 @@ Usage::
         python benchmarks/bench_ais.py [--data ../shared/data/mnist] [--n-samples 20000]
                                        [--hidden 500] [--runs 100] [--n-betas 14501]
                                        [--threads 1] [--repeats 3] [--old REV]
+                                       [--start-cost N] [--pt-temperatures 10]
+                                       [--pt-min-beta 0.1]
 
 A BernoulliRBM (784 -> ``--hidden``, float32, CD-1, 3 epochs on the first
 ``--n-samples`` MNIST training images / 255, seed 0) is fitted once; then,
@@ -21,6 +23,12 @@ alternating in one run, ``--repeats`` times each:
 * with ``--old REV``, the AIS kernel of ``rbmlib/_kernels/partition.py`` at git
   revision ``REV`` (for the previous scalar per-run kernel: ``f6c80ba``), loaded
   from ``git show`` and run on the same model, base rates and schedule.
+
+With ``--start-cost N``, also the cost of the chains that start reverse AIS on
+the same model: ``N`` Gibbs sweeps of ``--runs`` chains (``init="gibbs"``) and
+``N`` parallel-tempering updates (``init="pt"``, ``--pt-temperatures`` inverse
+temperatures geometrically spaced from 1 to ``--pt-min-beta``), in milliseconds
+per sweep / update, with the swap acceptance of each neighbouring pair.
 
 Threads: ``--threads`` for BLAS (threadpoolctl) and Numba. Prints the
 medians, the ratio to the floor, the log Z estimates (the same estimator on
@@ -112,6 +120,10 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--old", default=None, metavar="REV",
                     help="also time the AIS kernel of this git revision (e.g. f6c80ba)")
+    ap.add_argument("--start-cost", type=int, default=0, metavar="N",
+                    help="also time N sweeps / updates of reverse AIS's starting chains")
+    ap.add_argument("--pt-temperatures", type=int, default=10)
+    ap.add_argument("--pt-min-beta", type=float, default=0.1)
     args = ap.parse_args(argv)
 
     import numba
@@ -178,8 +190,37 @@ def main(argv=None):
           f"{med['rbmlib'] / med['floor']:.2f} | {flop / med['floor'] / 1e9:.1f}"
           + (f" | {med['old']:.2f} | {med['old'] / med['rbmlib']:.2f}x" if old is not None else "")
           + " |")
+    if args.start_cost:
+        start_cost(rbm, X, R, args.start_cost,
+                   np.geomspace(1.0, args.pt_min_beta, args.pt_temperatures))
     limits.restore_original_limits()
     return 0
+
+
+def start_cost(rbm, X, R, n, pt_betas):
+    """Milliseconds per Gibbs sweep and per parallel-tempering update of the ``R``
+    chains that start reverse AIS (``likelihood.ais(..., reverse=True, init=...)``)."""
+    from rbmlib import likelihood as L
+
+    W, c, b, sigma = L._params(rbm)
+    visible, hidden = L._visible(rbm, sigma), L._hidden(rbm, "ais")
+    path = L._Path(W, c, b, sigma, L._base_biases(X, b, sigma, W.shape[1], visible),
+                   visible, hidden)
+    rng = np.random.RandomState(0)
+    path.start_states(R, 2, rng, "", False)  # compile
+    path.pt_states(R, 2, pt_betas, rng, "", False)
+    t0 = time.perf_counter()
+    path.start_states(R, n, rng, "", False)
+    gibbs = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    path.pt_states(R, n, pt_betas, rng, "", False)
+    pt = (time.perf_counter() - t0) / n
+    print()
+    print(f"Reverse AIS's starting chains ({R} chains, {n} sweeps / updates): Gibbs "
+          f"{1e3 * gibbs:.1f} ms per sweep, parallel tempering ({len(pt_betas)} temperatures "
+          f"1 .. {pt_betas[-1]:g}) "
+          f"{1e3 * pt:.1f} ms per update; swap acceptance "
+          f"{', '.join(f'{a:.2f}' for a in path.pt_acceptance)}")
 
 
 if __name__ == "__main__":

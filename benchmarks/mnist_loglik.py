@@ -102,8 +102,12 @@ def parse_args(argv=None):
     p.add_argument("--reverse", action="store_true",
                    help="also run reverse AIS (an approximate upper bound on log Z)")
     p.add_argument("--reverse-start", choices=["pt", "gibbs"], default="pt",
-                   help="starting chains of reverse AIS: parallel tempering (10 inverse "
-                        "temperatures from 1 to 0.1) or plain Gibbs chains")
+                   help="starting chains of reverse AIS: parallel tempering or plain "
+                        "Gibbs chains")
+    p.add_argument("--reverse-pt-temperatures", type=int, default=10,
+                   help="inverse temperatures of the PT chains that start reverse AIS, "
+                        "geometric from 1 to --reverse-pt-min-beta")
+    p.add_argument("--reverse-pt-min-beta", type=float, default=0.1)
     p.add_argument("--reverse-burn-in", type=int, default=1000,
                    help="updates (PT) or sweeps (Gibbs) of the chains that start reverse AIS")
     p.add_argument("--target-ess", type=float, default=None,
@@ -181,6 +185,9 @@ def betas_from(args):
 def evaluate(rbm, args, P_train, X_test, X_train_eval, rng, reverse=False):
     t0 = time.time()
     kw = dict(init=args.reverse_start, n_burn_in=args.reverse_burn_in) if reverse else {}
+    if reverse and args.reverse_start == "pt":
+        kw["pt_betas"] = np.geomspace(1.0, args.reverse_pt_min_beta,
+                                      args.reverse_pt_temperatures)
     est = ais(rbm, n_runs=args.ais_runs, betas=betas_from(args), base_rate=P_train,
               random_state=int(rng.integers(2**31 - 1)), reverse=reverse,
               target_ess=args.target_ess, verbose=1, **kw)
