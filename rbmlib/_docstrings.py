@@ -254,10 +254,12 @@ inverse_temperatures : array-like of shape (n_temperatures,) or None, default=No
     ``swap_acceptance_target`` is set (then it is the starting ladder);
     choose it so that ``swap_acceptance`` stays well above 0 for every pair.
 swap_acceptance_target : float in (0, 1) or None, default=None
-    Adapt the ladder of parallel tempering after every epoch towards this
-    fraction of accepted swaps for every neighbour pair: the gap ``log
-    beta_t - log beta_{t+1}`` of a pair is multiplied by ``exp(a_t -
-    target)`` (``a_t`` its acceptance in the epoch); ``beta_0 = 1`` stays.
+    Adapt the ladder of parallel tempering during training towards this
+    fraction of accepted swaps for every neighbour pair: after each kernel
+    call (a few updates, at least every 2**27 / (batch_size (V + H) H)
+    ones) the gap ``log beta_t - log beta_{t+1}`` of a pair is multiplied by
+    ``exp(s (a_t - target))``, ``a_t`` its acceptance in the call and ``s =
+    n / (n + 200)`` for its ``n`` attempted swaps; ``beta_0 = 1`` stays.
     The adapted ladder is part of the fitted state (``partial_fit``
     continues it). None: a fixed ladder.
 centered : bool, default=False

@@ -509,27 +509,32 @@ def test_dbn_pretrains_centered_pt_layers_and_samples_with_pt(digits):
 def test_adapted_ladder_moves_the_swap_acceptance_towards_the_target(digits):
     from rbmlib.rbm._tempering import adapt_ladder
 
-    # the rule: gaps of a pair above the target widen, below it narrow, beta_0 stays 1
+    # the rule: gaps of a pair above the target widen, below it narrow, beta_0 stays 1;
+    # the step grows with the evidence, n / (n + 200)
     betas = np.array([1.0, 0.5, 0.25])
-    counts = np.array([[10.0, 10.0], [9.0, 1.0], [0.0, 0.0]])
+    counts = np.array([[200.0, 200.0], [180.0, 20.0], [0.0, 0.0]])
     new = adapt_ladder(betas, counts, 0.5)
-    np.testing.assert_allclose(np.diff(np.log(new)), np.log(0.5) * np.exp([0.4, -0.4]))
+    np.testing.assert_allclose(np.diff(np.log(new)), np.log(0.5) * np.exp([0.2, -0.2]))
     assert new[0] == 1.0
     # in training: a ladder much too dense (acceptance near 1) spreads out
     X = digits[0]
-    kw = dict(n_iter=6, batch_size=20, random_state=0, n_temperatures=4,
+    kw = dict(n_iter=6, batch_size=10, random_state=0, n_temperatures=4,
               inverse_temperatures=[1.0, 0.99, 0.98, 0.97], swap_acceptance_target=0.4)
     m = BernoulliRBM(16, **kw).fit(X)
     first = np.array(m.history_[0]["swap_acceptance"])
     last = np.array(m.history_[-1]["swap_acceptance"])
     assert np.abs(last - 0.4).max() < np.abs(first - 0.4).max(), (first, last)
     betas = m._tempering_state[2]
-    assert betas[0] == 1.0 and np.all(np.diff(betas) < 0) and betas[-1] < 0.9
+    assert betas[0] == 1.0 and np.all(np.diff(betas) < 0) and betas[-1] < 0.9, betas
     fixed = BernoulliRBM(16, **dict(kw, swap_acceptance_target=None)).fit(X)
     assert_array_equal(fixed._tempering_state[2], [1.0, 0.99, 0.98, 0.97])
     # partial_fit continues the adapted ladder (pickled with the replicas)
     copy = pickle.loads(pickle.dumps(m))
     copy.partial_fit(X[:100])
-    expected = adapt_ladder(betas, np.array([[1.0] * 3, copy.history_[-1]["swap_acceptance"],
-                                             [0.0] * 3]), 0.4)
-    np.testing.assert_allclose(copy._tempering_state[2], expected, rtol=1e-12)
+    m.partial_fit(X[:100])
+    assert_array_equal(copy._tempering_state[2], m._tempering_state[2])
+    attempts = 100 // 10 // 2 * 10  # 10 updates, each pair in every other one, 10 chains
+    counts = np.array([[attempts] * 3, np.array(m.history_[-1]["swap_acceptance"]) * attempts,
+                       [0.0] * 3])
+    np.testing.assert_allclose(m._tempering_state[2], adapt_ladder(betas, counts, 0.4),
+                               rtol=1e-12)

@@ -497,17 +497,21 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         # (hchain, sparse_q), or with the groups of tempering and centering
         chains = chain_groups(state.hchain, state.sparse_q, tempering, centering)
         optim = self._optimizer_args(state, opt_scratch)
+        adapt = tempering is not None and self.swap_acceptance_target is not None
+        counted = None if not adapt else np.zeros_like(tempering[3])
         n_done = 0
         for start, stop, size, t in self._epoch_calls(order.shape[0], batch_size, H, V):
             n_done += int(kernel(rows, np.ascontiguousarray(order[start:stop]), size, settings,
                                  np.uint64(state.seed), state.n_updates + t, params, offsets,
                                  velocities, chains, tuple(scratch), hyper, optim))
+            if adapt:  # the ladder (read by the kernel) from this call's swaps
+                tempering[1][:] = adapt_ladder(tempering[1], tempering[3] - counted,
+                                               float(self.swap_acceptance_target))
+                counted = tempering[3].copy()
         state.n_updates += n_done
         if tempering is not None:
             state.pt_stats = (tempering[3].copy(), int(tempering[4][0]))
-            if self.swap_acceptance_target is not None:
-                state.pt_betas = adapt_ladder(state.pt_betas, tempering[3],
-                                              float(self.swap_acceptance_target))
+            state.pt_betas = tempering[1]
 
     def _log_var_range(self):
         """Bounds of the learned log-variances of the visible units (none here)."""

@@ -51,25 +51,29 @@ def temperature_ladder(n_temperatures, inverse_temperatures=None):
     return betas
 
 
-def adapt_ladder(betas, swap_counts, target, step=1.0, max_gap=5.0):
-    """One step of the ladder towards a target swap acceptance (between epochs).
+def adapt_ladder(betas, swap_counts, target, step=1.0, max_gap=5.0, n0=200.0):
+    """One step of the ladder towards a target swap acceptance.
 
     The gaps ``d_t = log beta_t - log beta_{t+1}`` are multiplied by
-    ``exp(step * (a_t - target))``, ``a_t`` the fraction of accepted swaps of
-    the pair ``(t, t + 1)`` in ``swap_counts`` (rows attempted, accepted): a
-    pair that swaps more often than the target is spread apart, one that swaps
-    less often is drawn together; ``beta_0 = 1`` stays. A stochastic
-    approximation between epochs (the ladder is fixed within an epoch), in the
-    spirit of Desjardins et al. (2010)'s adaptive tempering.
+    ``exp(s_t (a_t - target))``, ``a_t`` the fraction of accepted swaps of the
+    pair ``(t, t + 1)`` in ``swap_counts`` (rows attempted, accepted) and
+    ``s_t = step n_t / (n_t + n0)`` for its ``n_t`` attempts (a step as large
+    as its evidence): a pair that swaps more often than the target is spread
+    apart, one that swaps less often is drawn together; ``beta_0 = 1`` stays.
+    Called between kernel calls of a few updates each (the ladder is fixed
+    within a call), a stochastic approximation in the spirit of Desjardins et
+    al. (2010)'s adaptive tempering.
 
     Parameters
     ----------
     betas : ndarray of shape (T,)
     swap_counts : ndarray of shape (3, T - 1)
+        Attempted and accepted swaps since the last step (third row unused).
     target : float in (0, 1)
     step : float, default=1.0
     max_gap : float, default=5.0
         Gaps are clipped to ``[1e-4, max_gap]``.
+    n0 : float, default=200.0
 
     Returns
     -------
@@ -78,10 +82,10 @@ def adapt_ladder(betas, swap_counts, target, step=1.0, max_gap=5.0):
     betas = np.asarray(betas, dtype=np.float64)
     if betas.shape[0] < 2:
         return betas.copy()
-    rates = swap_counts[1] / np.maximum(swap_counts[0], 1.0)
+    n = swap_counts[0]
+    rates = swap_counts[1] / np.maximum(n, 1.0)
     gaps = -np.diff(np.log(betas))
-    tried = swap_counts[0] > 0
-    gaps[tried] *= np.exp(step * (rates[tried] - target))
+    gaps *= np.exp(step * n / (n + n0) * (rates - target))
     gaps = np.clip(gaps, 1e-4, max_gap)
     return np.exp(-np.concatenate([[0.0], np.cumsum(gaps)]))
 
