@@ -81,11 +81,15 @@ def parse_args(argv=None):
     p.add_argument("--dbn-samples", type=int, default=10,
                    help="samples of q(h1|v) per test image for the DBN's bound")
     p.add_argument("--no-dbn", action="store_true", help="skip the DBN beside it")
-    p.add_argument("--finetune-epochs", type=int, default=50)
-    p.add_argument("--finetune-lr", type=float, default=0.05)
+    p.add_argument("--finetune-epochs", type=int, default=100)
+    p.add_argument("--finetune-lr", type=float, default=0.5,
+                   help="SGD step size (Nesterov momentum 0.9), as benchmarks/mnist_dbn.py")
+    p.add_argument("--schedule", default="cosine",
+                   choices=["constant", "invscaling", "adaptive", "cosine"])
+    p.add_argument("--alpha", type=float, default=1e-5, help="L2 penalty of fine-tuning")
     p.add_argument("--finetune-seeds", default="0",
                    help="seeds of the fine-tuning runs, comma-separated (e.g. 0,1)")
-    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--dropout", type=float, default=0.2, help="hidden dropout of fine-tuning")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=1, help="threads (0: library defaults)")
     p.add_argument("--verbose", type=int, default=1)
@@ -154,6 +158,9 @@ def main(argv=None):
         f"{args.weight_decay}, batch {args.batch_size}, {args.n_chains} chains x "
         f"{args.gibbs_steps} sweeps, <= {args.mean_field} mean-field sweeps); AIS "
         f"{args.ais_runs} runs x {args.ais_betas} temperatures; seed {args.seed}. "
+        f"Fine-tuning: SGD, Nesterov 0.9, lr {args.finetune_lr} ({args.schedule}), L2 "
+        f"{args.alpha}, dropout {args.dropout}, batch {args.batch_size}, "
+        f"{args.finetune_epochs} epochs. "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), n_jobs={n_jobs}.")
     log()
     log("| model | stage | wall time (s) | result |")
@@ -207,6 +214,7 @@ def main(argv=None):
     for seed in (int(s) for s in args.finetune_seeds.split(",")):
         t0 = time.time()
         clf = DBMClassifier(dbm=dbm, solver="sgd", learning_rate_init=args.finetune_lr,
+                            learning_rate=args.schedule, alpha=args.alpha,
                             momentum=0.9, batch_size=args.batch_size,
                             max_iter=args.finetune_epochs, tol=0.0, n_iter_no_change=10**6,
                             dropout=args.dropout, random_state=seed, n_jobs=n_jobs,
