@@ -577,3 +577,70 @@ def test_classifier_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="DBM: X has values")
         check(estimator)
+
+
+# ------------------------------------------------------------------ review fixes (R1)
+def test_default_n_jobs_is_one_thread(monkeypatch):
+    """Threaded BLAS on the DBM's small products was 20x slower on a busy machine
+    (load_digits, defaults: 191 s at two threads, 9.3 s at one): the default is 1."""
+    seen = []
+    real = dbm_module.thread_limits
+
+    def spy(n_jobs):
+        seen.append(n_jobs)
+        return real(n_jobs)
+
+    monkeypatch.setattr(dbm_module, "thread_limits", spy)
+    assert DBM().n_jobs == 1 and DBMClassifier().n_jobs == 1
+    DBM((3, 2), n_iter=1, n_iter_pretrain=1, random_state=0).fit(_bars(20)).transform(
+        _bars(5))
+    assert seen and set(seen) == {1}
+    clf = DBMClassifier((3, 2), max_iter=2, random_state=0,
+                        dbm_params={"n_iter": 1, "n_iter_pretrain": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=2 does not converge
+        clf.fit(*_bars_labelled(40))
+    assert clf.dbm_.n_jobs == 1
+
+
+def test_ais_estimate_carries_the_diagnostics_and_warns_when_few_runs_count():
+    """DBM.log_partition reports the largest weight's share beside the ESS and warns,
+    as rbmlib.likelihood.ais does, when a few runs carry the estimate."""
+    W, b = _tiny(5, scale=1.2)
+    d = _fitted(W, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = d.log_partition(method="ais", n_runs=50, n_betas=2000)
+    assert 1 / 50 <= est.max_weight_share < 0.2
+    w = np.exp(est.log_weights - est.log_weights.max())
+    assert_allclose(est.max_weight_share, w.max() / w.sum())
+    assert_allclose(est.ess, w.sum() ** 2 / (w * w).sum())
+    big = _fitted(*_tiny(5, scale=8.0))
+    with pytest.warns(RuntimeWarning, match="effective sample size"):
+        poor = big.log_partition(method="ais", n_runs=50, n_betas=2)
+    assert poor.ess < 5 and poor.max_weight_share > 0.2
+
+
+def test_score_samples_warns_on_values_outside_unit_interval():
+    """A likelihood of values that are not probabilities is undefined (it came out
+    positive, +21 and +30 nats on digits shifted by -0.5, without a word); a held-out
+    fold a little beyond [0, 1] passes silently."""
+    d = _fitted(*_tiny(0))
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\]") as rec:
+        d.score_samples(VIS[:3] - 0.5)
+    assert rec[0].filename == __file__
+    with pytest.warns(UserWarning, match="no log-likelihoods"):
+        d.score(VIS[:3] * 2)
+    X = VIS.copy()
+    X[0, 0] = 1.02  # 1 value in 384
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(d.score_samples(X) < 0)
+
+
+def test_range_warning_points_at_the_callers_line():
+    for method in ("fit", "partial_fit"):
+        with pytest.warns(UserWarning, match="MinMaxScaler") as rec:
+            getattr(DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0),
+                    method)(_bars(20) * 2)
+        assert rec[0].filename == __file__, (method, rec[0].filename)

@@ -33,7 +33,6 @@ R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
 networks", ICML 2008 (AIS for RBMs and the schedule of inverse temperatures).
 """
 
-import math
 import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -55,8 +54,13 @@ from .. import _fitting
 from .._kernels import dbm as _kd
 from .._kernels.units import sigmoid_rows, sigmoid_sample_rows
 from .._parallel import thread_limits
-from ..likelihood import PartitionEstimate, default_betas
-from ..rbm._common import _IntNotBool, in_unit_interval, value_range
+from ..likelihood import PartitionEstimate, _warn_low_ess, default_betas
+from ..rbm._common import (
+    _HELD_OUT_OUTSIDE_SHARE,
+    _IntNotBool,
+    in_unit_interval,
+    value_range,
+)
 
 __all__ = ["DBM"]
 
@@ -197,11 +201,14 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Inverse temperatures of those runs, 0 and 1 included, spaced as the
         schedule of Salakhutdinov and Murray (2008) (:func:`rbmlib.likelihood.default_betas`,
         14,501 temperatures, interpolated for another number).
-    n_jobs : int, default=None
-        Threads for Numba and BLAS (None: the libraries' defaults, all cores;
-        1: one thread). The chains' products are small (``n_chains`` rows):
-        on a busy machine one thread can be much faster than several. The
-        same ``random_state``, data and ``n_jobs`` give bit-identical results.
+    n_jobs : int or None, default=1
+        Threads for Numba and BLAS (1: one thread; None: the libraries'
+        defaults, all cores; -1: all cores). The products of joint training
+        are small (``batch_size`` and ``n_chains`` rows), and threaded BLAS
+        waits for its threads on every one of them: with the defaults on
+        ``load_digits`` (1797 rows) a fit took 9.3 s at one thread and 191 s
+        at the libraries' two on a busy 2-core machine. The same
+        ``random_state``, data and ``n_jobs`` give bit-identical results.
     warm_start : bool, default=False
         ``fit`` on a fitted DBM continues joint training (no pretraining) for
         ``n_iter`` epochs, from its weights and chains.
@@ -301,7 +308,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                  n_gibbs_steps=1, n_mean_field=10, mean_field_tol=1e-5,
                  mean_field_damping=0.0, centered=False, centering_decay=0.99,
                  transform_layers="top", ais_n_runs=100,
-                 ais_n_betas=14501, n_jobs=None, warm_start=False, random_state=None,
+                 ais_n_betas=14501, n_jobs=1, warm_start=False, random_state=None,
                  verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_iter = n_iter
@@ -339,7 +346,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 f"DBM: X has values in [{lo:.3g}, {hi:.3g}], outside [0, 1]; the DBM's "
                 f"visible units are binary and X is used as their probabilities. Scale X "
                 f"to [0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline).",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ state
     def _new_state(self, X, rng, pretrain):
@@ -775,14 +782,27 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         estimate : rbmlib.likelihood.PartitionEstimate
             ``log_z`` (nats), its standard error ``log_z_std`` (delta method,
             0 when exact), the ``log(mean w -/+ 3 se)`` bounds, the effective
-            sample size ``ess`` of the importance weights and the weights.
+            sample size ``ess`` of the importance weights, the largest
+            weight's share ``max_weight_share`` and the log weights.
 
         Raises
         ------
         ValueError
             For method="exact" on a DBM with more than 20 units in both
             parities, or an unknown method / a bad n_runs or n_betas.
+
+        Warns
+        -----
+        RuntimeWarning
+            When a few AIS runs carry the estimate (the effective sample size
+            below 10% of ``n_runs``, or below 5 and half of ``n_runs``; as
+            :func:`rbmlib.likelihood.ais`): ``log_z_std`` and the bounds cannot
+            then be trusted; use more temperatures (``n_betas``) and runs.
         """
+        return self._log_partition(method, n_runs, n_betas, random_state, stacklevel=4)
+
+    def _log_partition(self, method, n_runs, n_betas, random_state, stacklevel):
+        """:meth:`log_partition`; ``stacklevel`` of its warning points at the caller."""
         check_is_fitted(self)
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais'; got {method!r}.")
@@ -806,7 +826,9 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         betas = _betas(T)
         with thread_limits(self.n_jobs):
             log_w, log_z0 = _kd.ais_log_weights(self.coefs_, self.intercepts_, betas, R, seed)
-        return _summarise(log_w, log_z0, T)
+        est = PartitionEstimate.from_log_weights(log_w, log_z0, n_betas=T)
+        _warn_low_ess(est, reverse=False, stacklevel=stacklevel)
+        return est
 
     def score_samples(self, X):
         """Variational lower bound on ``log p(v)`` of each row, in nats.
@@ -828,9 +850,34 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         -------
         bound : ndarray of shape (n_samples,)
             In nats.
+
+        Raises
+        ------
+        ValueError
+            If X has NaN or infinite values or the wrong number of features.
+
+        Warns
+        -----
+        UserWarning
+            If more than 5% of the values of X lie outside [0, 1] (unscaled or
+            standardised data), for which the numbers are no log-likelihoods
+            (on digits shifted by -0.5 they came out positive). A few values
+            just outside, as a ``MinMaxScaler`` fitted on other rows gives a
+            held-out fold, pass silently.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        lo, hi = value_range(X)
+        if X.shape[0] and not in_unit_interval(lo, hi):
+            vals = X.data if sp.issparse(X) else X
+            share = np.count_nonzero((vals < 0) | (vals > 1)) / (X.shape[0] * X.shape[1])
+            if share > _HELD_OUT_OUTSIDE_SHARE:
+                warnings.warn(
+                    f"DBM.score_samples: {100 * share:.0f}% of the values of X lie outside "
+                    f"[0, 1] (range [{lo:.3g}, {hi:.3g}]): the bound on log p(v) is "
+                    f"defined for X in [0, 1] (the visible units' probabilities) and these "
+                    f"numbers are no log-likelihoods. Scale X as for fit (e.g. "
+                    f"sklearn.preprocessing.MinMaxScaler).", UserWarning, stacklevel=2)
         with thread_limits(self.n_jobs):
             bound = self._bound_unnormalised(X)
         return bound - self._log_z()
@@ -840,7 +887,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         if memo is None:
             memo = {}
         if "log_z" not in memo:  # one estimate per fitted model (set empty by fit)
-            memo["log_z"] = self.log_partition()
+            memo["log_z"] = self._log_partition("auto", None, None, None, stacklevel=5)
         return float(memo["log_z"].log_z)
 
     def _bound_unnormalised(self, X):
@@ -871,6 +918,12 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Returns
         -------
         score : float
+            In nats.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`score_samples` (which also warns as it does).
         """
         return float(np.mean(self.score_samples(X)))
 
@@ -887,18 +940,3 @@ def _betas(n):
         return ref
     return np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, len(ref)), ref)
 
-
-def _summarise(log_w, log_z_base, n_betas):
-    """log mean(w) with its standard error, the +-3 s.e. bounds and the ESS."""
-    R = log_w.shape[0]
-    m = float(np.max(log_w))
-    w = np.exp(log_w - m)
-    mean = float(w.mean())
-    se = float(w.std(ddof=1) / math.sqrt(R))
-    log_mean = m + math.log(mean)
-    lo = m + math.log(mean - 3 * se) if mean - 3 * se > 0 else -math.inf
-    hi = m + math.log(mean + 3 * se)
-    ess = float(w.sum() ** 2 / np.sum(w * w))
-    return PartitionEstimate(log_z_base + log_mean, se / mean, log_z_base + lo,
-                             log_z_base + hi, "ais", R, n_betas, log_z_base, log_w.copy(),
-                             ess)
