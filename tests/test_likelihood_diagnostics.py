@@ -413,3 +413,23 @@ def test_reverse_ais_warns_when_the_tempered_chains_hardly_swap():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a closer ladder swaps often enough: no warning
         L.ais(m, pt_betas=[1.0, 0.3], **kw)
+
+
+def test_low_ess_warning_names_the_callers_line():
+    """The warning points at the user's line however AIS is reached (it named
+    likelihood/_api.py for log_partition and log_likelihood)."""
+    from rbmlib import BernoulliRBM
+
+    m = _model(10, 12, 4.0, 0)
+    rbm = BernoulliRBM(n_components=10, n_iter=0, random_state=0).fit(np.eye(12))
+    rbm.components_ = m.components_.copy()
+    X = np.eye(12)
+    calls = [lambda: L.ais(m, betas=[0, 1], random_state=0),
+             lambda: L.log_partition(m, "ais", betas=[0, 1], random_state=0),
+             lambda: L.log_likelihood(m, X, log_z="ais", betas=[0, 1], random_state=0),
+             lambda: rbm.log_partition("ais", betas=[0, 1], random_state=0),
+             lambda: rbm.log_likelihood(X, log_z="ais", betas=[0, 1], random_state=0)]
+    for call in calls:
+        with pytest.warns(RuntimeWarning, match="effective sample size") as rec:
+            call()
+        assert [w.filename for w in rec] == [__file__]

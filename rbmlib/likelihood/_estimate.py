@@ -2,6 +2,8 @@
 weights (mean, standard error, bounds, effective sample size) with its warning."""
 
 import math
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -215,9 +217,30 @@ def _ess_threshold(n_runs):
     return max(AIS_MIN_ESS_FRACTION * n_runs, min(AIS_MIN_ESS, n_runs / 2))
 
 
-def _warn_low_ess(est, reverse, stacklevel=4):
+#: rbmlib's own source directory: frames in it are not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _user_stacklevel():
+    """``stacklevel`` for a ``warnings.warn`` in the caller of this function that names
+    the first frame outside rbmlib (and scikit-learn's parameter validation): the
+    user's line, whether AIS was called directly, through log_partition or
+    log_likelihood, or through an estimator's method."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+            frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+            or frame.f_code.co_filename.endswith(
+                os.path.join("sklearn", "utils", "_param_validation.py"))):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_low_ess(est, reverse, stacklevel=None):
     """One RuntimeWarning when ``est.ess`` is too small for ``log_z_std`` to be trusted:
-    below ``est.target_ess`` when one was asked for, else below :func:`_ess_threshold`."""
+    below ``est.target_ess`` when one was asked for, else below :func:`_ess_threshold`.
+    ``stacklevel`` None: the first frame outside rbmlib."""
+    if stacklevel is None:
+        stacklevel = _user_stacklevel()
     label = "Reverse AIS" if reverse else "AIS"
     diagnostics = (f"the effective sample size of the importance weights is {est.ess:.1f} "
                    f"of {est.n_runs} runs and the largest weight carries "
