@@ -644,3 +644,27 @@ def test_range_warning_points_at_the_callers_line():
             getattr(DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0),
                     method)(_bars(20) * 2)
         assert rec[0].filename == __file__, (method, rec[0].filename)
+
+
+def test_log_partition_grows_the_schedule_to_a_target_ess():
+    """target_ess as in rbmlib.likelihood.ais: twice the temperatures until reached
+    (6-4-3 DBM, 3 temperatures: ESS < 30 of 50; 65 after 5 doublings, ESS 37),
+    the estimate then within its error of the exact log Z; not reached: a warning."""
+    W, b = _tiny(5, scale=1.2)
+    exact = logsumexp(_joint(W, b)[3])
+    d = _fitted(W, b)
+    first = d.log_partition(method="ais", n_runs=50, n_betas=3)
+    assert first.ess < 30 and first.target_reached is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = d.log_partition(method="ais", n_runs=50, n_betas=3, target_ess=30,
+                              max_doublings=8)
+    assert est.target_reached and est.ess >= 30 and est.target_ess == 30
+    assert est.n_betas == 2 ** est.n_doublings * 2 + 1 and est.n_doublings >= 1
+    assert abs(est.log_z - exact) <= 4 * est.log_z_std
+    with pytest.warns(RuntimeWarning, match="did not reach target_ess=30"):
+        poor = d.log_partition(method="ais", n_runs=50, n_betas=3, target_ess=30,
+                               max_doublings=1)
+    assert poor.target_reached is False and poor.n_doublings == 1 and poor.n_betas == 5
+    with pytest.raises(ValueError, match="target_ess"):
+        d.log_partition(method="ais", n_runs=50, target_ess=51)

@@ -33,6 +33,7 @@ R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
 networks", ICML 2008 (AIS for RBMs and the schedule of inverse temperatures).
 """
 
+import dataclasses
 import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -754,7 +755,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         sizes = [len(x) for x in self.intercepts_]
         return min(sum(sizes[0::2]), sum(sizes[1::2]))
 
-    def log_partition(self, method="auto", *, n_runs=None, n_betas=None, random_state=None):
+    def log_partition(self, method="auto", *, n_runs=None, n_betas=None, random_state=None,
+                      target_ess=None, max_doublings=4):
         """``log Z`` of the DBM, in nats: exact by enumeration or by AIS.
 
         AIS (Neal 2001) anneals from the DBM with zero weights and the same
@@ -776,6 +778,14 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         random_state : int, RandomState instance or None, default=None
             Seed of the AIS runs; None: a seed kept by the fitted model, so
             that repeated calls agree.
+        target_ess : float >= 1, default=None
+            AIS only: while the effective sample size of the weights is below
+            it, run again with twice the temperatures (``2 n_betas - 1``), at
+            most ``max_doublings`` times (as :func:`rbmlib.likelihood.ais` with
+            ``grow="betas"``); the estimate records ``target_ess``,
+            ``target_reached`` and ``n_doublings``. None: one pass.
+        max_doublings : int >= 0, default=4
+            See ``target_ess``.
 
         Returns
         -------
@@ -789,7 +799,9 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         ------
         ValueError
             For method="exact" on a DBM with more than 20 units in both
-            parities, or an unknown method / a bad n_runs or n_betas.
+            parities, or an unknown method / a bad n_runs, n_betas,
+            max_doublings or target_ess (below 1 or above ``n_runs``, which
+            can never be reached).
 
         Warns
         -----
@@ -798,10 +810,13 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
             below 10% of ``n_runs``, or below 5 and half of ``n_runs``; as
             :func:`rbmlib.likelihood.ais`): ``log_z_std`` and the bounds cannot
             then be trusted; use more temperatures (``n_betas``) and runs.
+            With ``target_ess``, when it was not reached.
         """
-        return self._log_partition(method, n_runs, n_betas, random_state, stacklevel=4)
+        return self._log_partition(method, n_runs, n_betas, random_state, stacklevel=4,
+                                   target_ess=target_ess, max_doublings=max_doublings)
 
-    def _log_partition(self, method, n_runs, n_betas, random_state, stacklevel):
+    def _log_partition(self, method, n_runs, n_betas, random_state, stacklevel,
+                       target_ess=None, max_doublings=4):
         """:meth:`log_partition`; ``stacklevel`` of its warning points at the caller."""
         check_is_fitted(self)
         if method not in ("auto", "exact", "ais"):
@@ -818,15 +833,31 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
             return PartitionEstimate(lz, 0.0, lz, lz, "exact")
         R = self.ais_n_runs if n_runs is None else n_runs
         T = self.ais_n_betas if n_betas is None else n_betas
-        for name, val in (("n_runs", R), ("n_betas", T)):
-            if not isinstance(val, Integral) or isinstance(val, bool) or val < 2:
-                raise ValueError(f"{name} must be an integer >= 2; got {val!r}.")
+        for name, val, low in (("n_runs", R, 2), ("n_betas", T, 2),
+                               ("max_doublings", max_doublings, 0)):
+            if not isinstance(val, Integral) or isinstance(val, bool) or val < low:
+                raise ValueError(f"{name} must be an integer >= {low}; got {val!r}.")
+        if target_ess is not None and not (
+                isinstance(target_ess, Real) and 1 <= target_ess <= R):
+            raise ValueError(
+                f"target_ess must be a number in [1, n_runs={R}] (the effective sample "
+                f"size is at most the number of runs) or None; got {target_ess!r}.")
         seed = (self._seed ^ 0x5DEECE66D) if random_state is None else int(
             check_random_state(random_state).randint(0, 2**62))
-        betas = _betas(T)
-        with thread_limits(self.n_jobs):
-            log_w, log_z0 = _kd.ais_log_weights(self.coefs_, self.intercepts_, betas, R, seed)
-        est = PartitionEstimate.from_log_weights(log_w, log_z0, n_betas=T)
+        doublings = 0
+        while True:
+            with thread_limits(self.n_jobs):
+                log_w, log_z0 = _kd.ais_log_weights(self.coefs_, self.intercepts_,
+                                                    _betas(T), R, seed)
+            est = PartitionEstimate.from_log_weights(log_w, log_z0, n_betas=T)
+            if target_ess is None or est.ess >= target_ess or doublings >= max_doublings:
+                break
+            doublings += 1
+            T, seed = 2 * T - 1, seed + 1
+        if target_ess is not None:
+            est = dataclasses.replace(est, target_ess=float(target_ess),
+                                      target_reached=bool(est.ess >= target_ess),
+                                      n_doublings=doublings)
         _warn_low_ess(est, reverse=False, stacklevel=stacklevel)
         return est
 
