@@ -668,3 +668,22 @@ def test_log_partition_grows_the_schedule_to_a_target_ess():
     assert poor.target_reached is False and poor.n_doublings == 1 and poor.n_betas == 5
     with pytest.raises(ValueError, match="target_ess"):
         d.log_partition(method="ais", n_runs=50, target_ess=51)
+
+
+def test_docstring_examples_run_without_warnings():
+    """The Examples sections are documented ordinary use: no warning may fire (the
+    DBMClassifier example stopped at max_iter=5 with a ConvergenceWarning)."""
+    import doctest
+
+    from rbmlib.deep import _dbm_classifier
+
+    for obj, module in ((DBM, dbm_module), (DBMClassifier, _dbm_classifier)):
+        tests = [t for t in doctest.DocTestFinder().find(obj, obj.__name__, module=module)
+                 if t.examples]
+        assert tests, obj.__name__
+        for test in tests:
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                runner.run(test)
+            assert runner.failures == 0, test.name

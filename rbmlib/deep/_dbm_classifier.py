@@ -123,10 +123,13 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
     >>> rng = np.random.RandomState(0)
     >>> X = (rng.rand(100, 8) > 0.5).astype(float)
     >>> y = (X[:, 0] + X[:, 1] > 1).astype(int)
-    >>> clf = DBMClassifier(hidden_layer_sizes=(6, 4), max_iter=5, random_state=0,
+    >>> clf = DBMClassifier(hidden_layer_sizes=(6, 4), learning_rate_init=0.1,
+    ...                     random_state=0,
     ...                     dbm_params={"n_iter": 2, "n_iter_pretrain": 2}).fit(X, y)
     >>> clf.predict(X[:3]).shape
     (3,)
+    >>> clf.score(X, y)
+    1.0
     """
 
     _parameter_constraints: dict = {
