@@ -17,13 +17,13 @@ from .._kernels import negative as _neg
 from .._kernels import partition as _pk
 from ..units import CATEGORICAL_VISIBLE
 
-#: AIS runs its schedule in chunks of ``max(_AIS_MIN_CHUNK, n_temperatures / _AIS_CHUNKS)``
-#: temperatures, verbose or not (the chunks, not the verbose setting, fix the random
-#: streams), and reports its progress between chunks.
 #: Reverse AIS started from parallel tempering warns when the swaps between some two
 #: neighbouring inverse temperatures were accepted less often than this.
 PT_MIN_SWAP_ACCEPTANCE = 0.05
 
+#: AIS runs its schedule in chunks of ``max(_AIS_MIN_CHUNK, n_temperatures / _AIS_CHUNKS)``
+#: temperatures, verbose or not (the chunks, not the verbose setting, fix the random
+#: streams), and reports its progress between chunks.
 _AIS_CHUNKS = 20
 _AIS_MIN_CHUNK = 256
 
