@@ -184,7 +184,8 @@ def main(argv=None):
     est = dbm.log_partition()
     t_ais = time.time() - t0
     log(f"| DBM | AIS log Z | {t_ais:.1f} | {est.log_z:.2f} +- {est.log_z_std:.2f} "
-        f"(ESS {est.ess:.1f} of {est.n_runs}) |")
+        f"(ESS {est.ess:.1f} of {est.n_runs}, largest weight "
+        f"{100 * est.max_weight_share:.1f}%) |")
     t0 = time.time()
     bound = dbm.score(Xte)
     train_bound = dbm.score(Xtr[:10000])

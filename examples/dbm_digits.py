@@ -84,7 +84,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     est = dbm.log_partition()
     print(f"log Z by AIS ({est.n_runs} runs, {est.n_betas} temperatures): "
-          f"{est.log_z:.2f} +- {est.log_z_std:.2f} nats, ESS {est.ess:.1f}, "
+          f"{est.log_z:.2f} +- {est.log_z_std:.2f} nats, ESS {est.ess:.1f}, largest weight "
+          f"{100 * est.max_weight_share:.1f}%, "
           f"{time.perf_counter() - t0:.1f}s")
     p = np.clip(X_tr.mean(0), 1e-3, 1 - 1e-3)
     indep = float(np.mean(X_te @ np.log(p) + (1 - X_te) @ np.log1p(-p)))
