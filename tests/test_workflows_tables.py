@@ -54,21 +54,26 @@ def test_default_classifier_on_a_standardised_or_minmax_table(scaler):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X[:300], y[:300])
-    assert clf[-1].first_layer_ == ("gaussian" if scaler == "standard" else "bernoulli")
+    # min-max scaled measurements (a ratio column: 99% of its values inside (0.1, 0.9))
+    # get the same Gaussian units on standardised X as StandardScaler's output
+    assert clf[-1].first_layer_ == "gaussian"
 
 
 @pytest.mark.parametrize("scaler", ["standard", "minmax"])
 def test_default_regressor_on_a_mixed_table(scaler):
     """AER::CPS1985 (534 rows, wages; 3 numeric and 7 categorical columns): R^2 was
-    0.015 on standardised input. On min-max input the DBN still trails the MLP
-    (0.15-0.22 against 0.26; benchmarks/RESULTS.md), a known gap."""
+    0.015 on standardised input. On min-max input Bernoulli visible units gave 0.205
+    against the MLP's 0.256 (5-fold x 3 seeds); its three measurement columns (84-89%
+    of their values inside (0.1, 0.9)) now make first_layer="auto" choose Gaussian
+    units on standardised X, as for StandardScaler input (benchmarks/RESULTS.md)."""
     X, y = load("AER", "CPS1985", "wage", "regression")
     ours = _cv(DBNRegressor(random_state=0), X, y, scaler, "r2", classification=False)
     theirs = _cv(MLPRegressor(random_state=0), X, y, scaler, "r2", classification=False)
-    if scaler == "standard":
-        assert ours > 0.2 and ours > theirs - 0.06, (ours, theirs)
-    else:
-        assert ours > 0.1, (ours, theirs)
+    assert ours > 0.2 and ours > theirs - 0.05, (ours, theirs)
+    reg = make_pipeline(preprocessor(scaler), DBNRegressor(random_state=0, max_iter=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert reg.fit(X, y)[-1].first_layer_ == "gaussian"
 
 
 @pytest.mark.parametrize("scaler", ["standard"])  # (minmax: test time; RESULTS.md has it)
