@@ -33,6 +33,9 @@ of initialization and momentum in deep learning. ICML.
 
 Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization.
 ICLR.
+
+Grandvalet, Y. and Bengio, Y. (2005). Semi-supervised learning by entropy
+minimization. NIPS 17, 529-536.
 """
 
 import inspect
@@ -289,6 +292,10 @@ class BackpropSettings:
         Threads for Numba and BLAS.
     name : str, default="Backprop"
         Prefix of the verbose lines and of the warnings.
+    unlabeled_entropy_weight : float, default=0.0
+        Weight of the mean entropy of the predictions on the unlabelled rows
+        (``X_unlabeled`` of :func:`fit_backprop`) added to each update's
+        objective: entropy minimisation (Grandvalet and Bengio 2005). 0: off.
     """
 
     batch_size: int = 100
@@ -302,6 +309,7 @@ class BackpropSettings:
     verbose: int = 0
     n_jobs: object = None
     name: str = "Backprop"
+    unlabeled_entropy_weight: float = 0.0
 
 
 def _penalty(params, lay, alpha, alpha_l1=0.0):
@@ -534,7 +542,7 @@ class _Backprop(_fitting.EpochTrainer):
     """
 
     def __init__(self, X, Y, SW, lay, out_activation, score, rng, optimizer, stopping,
-                 settings, validation=(None, None, None)):
+                 settings, validation=(None, None, None), X_unlabeled=None):
         self.X, self.Y, self.SW = X, Y, SW
         self.X_val, self.Y_val, SW_val = validation
         self.val_kw = {} if SW_val is None else {"sample_weight": SW_val}
@@ -560,6 +568,24 @@ class _Backprop(_fitting.EpochTrainer):
         self.Xk = _kernel_X(X)
         self.seed = np.uint64(rng.randint(0, 2**63 - 1, dtype=np.int64))
         self.out_kind = OUT_ACTIVATIONS[out_activation]
+        # entropy minimisation: one batch of B unlabelled rows per labelled batch
+        self.entropy_weight = float(settings.unlabeled_entropy_weight)
+        self.XU = None
+        if (X_unlabeled is not None and X_unlabeled.shape[0] > 0
+                and self.entropy_weight > 0 and out_activation != "identity"):
+            self.XU = X_unlabeled
+            self.XUk = _kernel_X(X_unlabeled)
+            self.BU = int(min(B, X_unlabeled.shape[0]))
+            self.grads_u = np.zeros(lay.n_params, dtype)
+            self.xubuf = np.zeros((self.BU, int(sizes[0])), dtype)
+
+    def _unlabeled_order(self, n_batches):
+        """Row indices of the unlabelled batches of one epoch: ``n_batches * BU`` rows,
+        successive permutations of the unlabelled rows (each row once before any twice
+        within an epoch)."""
+        nu, need = self.XU.shape[0], n_batches * self.BU
+        parts = [self.rng.permutation(nu) for _ in range(-(-need // nu))]
+        return np.concatenate(parts)[:need].astype(np.int64)
 
     # --------------------------------------------------------- epoch loop hooks
     def _epoch_step(self, state, data, epoch):
@@ -567,16 +593,25 @@ class _Backprop(_fitting.EpochTrainer):
         lr = self.optimizer.learning_rate_at(epoch, self.stopping.max_iter)
         order = (self.rng.permutation(self.n).astype(np.int64) if s.shuffle
                  else np.arange(self.n, dtype=np.int64))
-        with thread_limits(s.n_jobs):
-            loss_sum, n_done = _k.train_epoch(
-                *self.Xk, self.Y, self.SW, order, self.B, state.params, self.grads,
+        args = (*self.Xk, self.Y, self.SW, order, self.B, state.params, self.grads,
                 state.s1, state.s2, lay.sizes, lay.offsets, self.a_off, self.acts,
                 self.deltas, self.xbuf, self.ybuf, self.wbuf, self.rowloss, self.out_kind,
                 self.kinds, float(s.negative_slope), 1.0 - float(s.input_dropout),
                 1.0 - float(s.dropout), float(s.alpha), float(s.alpha_l1), self.opt_kind,
                 float(lr), self.hyper, self.seed, state.n_updates)
+        entropy = 0.0
+        with thread_limits(s.n_jobs):
+            if self.XU is None:
+                loss_sum, n_done = _k.train_epoch(*args)
+            else:
+                n_batches = -(-self.n // self.B)
+                loss_sum, n_done, ent_sum = _k.train_epoch_semi(
+                    *args, *self.XUk, self._unlabeled_order(n_batches), self.BU,
+                    self.entropy_weight, self.grads_u, self.xubuf)
+                entropy = self.entropy_weight * ent_sum / max(int(n_done), 1)
         state.n_updates += int(n_done)
-        return loss_sum / self.sw_total + _penalty(state.params, lay, s.alpha, s.alpha_l1)
+        return (loss_sum / self.sw_total + entropy
+                + _penalty(state.params, lay, s.alpha, s.alpha_l1))
 
     def _check_divergence(self, state, data, loss):
         return _diverged(loss, state.params, self.lay, self.out_activation)
@@ -666,7 +701,8 @@ def _backprop_objects(optimizer, stopping, settings, options):
 
 
 def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimizer=None,
-                 stopping=None, settings=None, sample_weight=None, stratify=None, **options):
+                 stopping=None, settings=None, sample_weight=None, stratify=None,
+                 X_unlabeled=None, **options):
     """Fine-tune a network by mini-batch back-propagation.
 
     The objective of each mini-batch is
@@ -716,6 +752,15 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
     stratify : ndarray of shape (n_samples,), default=None
         Labels to stratify the validation split on (falls back to a plain
         split when some class is too small).
+    X_unlabeled : {ndarray, sparse matrix} of shape (n_unlabeled, n_features), default=None
+        Unlabelled rows (dtype of X). With ``settings.unlabeled_entropy_weight
+        > 0`` and logistic/softmax outputs, every update adds that weight
+        times the mean entropy of the predictions on a batch of
+        ``min(batch_size, n_unlabeled)`` of them (passed forward without
+        dropout; the unlabelled rows are visited in random order, each once
+        before any twice) to the objective: entropy minimisation (Grandvalet
+        and Bengio 2005). ``loss_curve`` then includes that term. Ignored
+        otherwise.
     **options
         Instead of ``optimizer``, ``stopping`` or ``settings``: their
         parameters by name (``solver``, ``learning_rate_init``, ...;
@@ -768,7 +813,8 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
     X, Y, SW, X_val, Y_val, SW_val = stopping.validation_split(X, Y, SW, rng, stratify)
     trainer = _Backprop(X, Y, np.ascontiguousarray(SW, dtype=np.float64), lay, out_activation,
                         score, rng, optimizer, stopping, settings,
-                        (X_val, Y_val, None if sample_weight is None else SW_val))
+                        (X_val, Y_val, None if sample_weight is None else SW_val),
+                        X_unlabeled=X_unlabeled)
     params = lay.pack(coefs, intercepts, dtype)
     state = _BackpropState(params, *optimizer.flat_state(params))
     reference = _constant_loss(Y, out_activation)

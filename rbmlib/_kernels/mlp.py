@@ -334,6 +334,20 @@ def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
     inv_wsum = 1.0 / wsum if wsum > 0.0 else 0.0
     _output_delta(_rows(acts, sizes, a_off, L - 1, m), y,
                   _rows(deltas, sizes, a_off, L - 1, m), w, inv_wsum)
+    backward_from_output(x, params, grads, sizes, offsets, acts, deltas, a_off,
+                         keep_hidden, alpha, alpha_l1, seed, stream0, hid_kinds, slope)
+
+
+@njit(cache=True)
+def backward_from_output(x, params, grads, sizes, offsets, acts, deltas, a_off,
+                         keep_hidden, alpha, alpha_l1, seed, stream0, hid_kinds, slope):
+    """Gradient into ``grads`` given the output layer's delta (the gradient of the
+    objective with respect to the output pre-activation of the ``m`` rows of
+    ``x``), already written in the output rows of ``deltas``; the rest as
+    :func:`backward` (which writes ``p - y`` there and calls this).
+    """
+    m = x.shape[0]
+    L = sizes.shape[0] - 1
     dropout = keep_hidden < 1.0
     for l in range(L - 1, -1, -1):
         d = _rows(deltas, sizes, a_off, l, m)
@@ -354,11 +368,70 @@ def backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
 
 
 @njit(cache=True)
+def entropy_delta(p, d, out_kind):
+    """Output delta of the mean entropy of the predictions ``p`` (m rows); returns
+    the mean entropy (nats).
+
+    Softmax: ``H_r = -sum_k p_rk log p_rk`` and ``dH_r / dz_rk = -p_rk (log p_rk
+    + H_r)``; logistic outputs (one Bernoulli per column, summed):
+    ``dH / dz = -p (1 - p) z`` with ``z = log p - log(1 - p)``. ``d`` gets the
+    gradient of ``(1 / m) sum_r H_r`` with respect to the pre-activations
+    (Grandvalet and Bengio 2005). Terms with ``p`` exactly 0 or 1 contribute 0
+    (their limit).
+    """
+    m, n = p.shape
+    inv_m = 1.0 / m
+    total = 0.0
+    for r in range(m):
+        if out_kind == SOFTMAX:
+            h = 0.0
+            for k in range(n):
+                q = p[r, k]
+                if q > 0.0:
+                    h -= q * math.log(q)
+            for k in range(n):
+                q = p[r, k]
+                d[r, k] = -q * (math.log(q) + h) * inv_m if q > 0.0 else 0.0
+            total += h
+        else:
+            for k in range(n):
+                q = p[r, k]
+                if 0.0 < q < 1.0:
+                    lq = math.log(q)
+                    l1q = math.log1p(-q)
+                    total -= q * lq + (1.0 - q) * l1q
+                    d[r, k] = -q * (1.0 - q) * (lq - l1q) * inv_m
+                else:
+                    d[r, k] = 0.0
+    return total * inv_m
+
+
+@njit(cache=True)
 def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                 params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
                 xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
                 keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
                 seed, update_index):
+    """:func:`train_epoch_semi` without unlabelled rows; returns ``(loss_sum,
+    n_updates)``."""
+    no_rows = np.zeros(1, np.int64)
+    total, n_batches, _ = train_epoch_semi(
+        X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+        params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+        xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+        keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+        seed, update_index, X, data, indices, indptr, is_sparse, no_rows, 0, 0.0,
+        grads, xbuf)
+    return total, n_batches
+
+
+@njit(cache=True)
+def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                     params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+                     xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+                     keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+                     seed, update_index, XU, data_u, indices_u, indptr_u, is_sparse_u,
+                     order_u, batch_size_u, entropy_weight, grads_u, xubuf):
     """One pass over ``order`` in even mini-batches of at most ``batch_size`` rows.
 
     Each mini-batch is gathered into ``xbuf``/``ybuf``/``wbuf`` (dense rows of
@@ -371,6 +444,17 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
     its dropout masks from streams ``(update_index + t) * (L + 1) + l``.
     Allocates nothing.
 
+    With ``entropy_weight > 0`` (softmax or logistic outputs), each update
+    also takes the next ``batch_size_u`` unlabelled rows ``order_u[t *
+    batch_size_u : (t + 1) * batch_size_u]`` of ``XU`` (dense, or the CSR
+    triplet ``data_u, indices_u, indptr_u`` when ``is_sparse_u``; gathered into
+    ``xubuf``; ``batch_size_u <= batch_size``), passes them forward without
+    dropout and adds ``entropy_weight`` times the gradient of their mean
+    prediction entropy (:func:`entropy_delta`, back-propagated into
+    ``grads_u``, no penalty) to the labelled gradient before the step: entropy
+    minimisation (Grandvalet and Bengio 2005). ``order_u`` holds at least
+    ``n_batches * batch_size_u`` row indices.
+
     Returns
     -------
     loss_sum : float
@@ -378,6 +462,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
         measured in the forward pass of their update (with dropout).
     n_updates : int
         Number of mini-batches processed.
+    entropy_sum : float
+        Sum over the updates of the unlabelled batch's mean entropy (nats;
+        0 without the term).
     """
     n = order.shape[0]
     L = sizes.shape[0] - 1
@@ -385,6 +472,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
     total = 0.0
     start = 0
     drop_in = keep_input < 1.0
+    semi = entropy_weight > 0.0 and out_kind != IDENTITY and batch_size_u > 0
+    ent_total = 0.0
     sw2 = SW.reshape((SW.shape[0], 1))
     wb2 = wbuf.reshape((wbuf.shape[0], 1))
     for t in range(n_batches):
@@ -407,9 +496,25 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
             total += wbuf[r] * rowloss[r]
         backward(x, y, params, grads, sizes, offsets, acts, deltas, a_off,
                  keep_hidden, alpha, alpha_l1, wbuf, seed, stream0, hid_kinds, slope)
+        if semi:
+            u0 = t * batch_size_u
+            if is_sparse_u:
+                gather_csr(data_u, indices_u, indptr_u, order_u, u0, u0 + batch_size_u, xubuf)
+            else:
+                gather_dense(XU, order_u, u0, u0 + batch_size_u, xubuf)
+            xu = xubuf[:batch_size_u]
+            forward(xu, params, sizes, offsets, acts, a_off, out_kind, L - 1,
+                    ybuf, rowloss, False, 1.0, seed, stream0, hid_kinds, slope)
+            ent_total += entropy_delta(_rows(acts, sizes, a_off, L - 1, batch_size_u),
+                                       _rows(deltas, sizes, a_off, L - 1, batch_size_u),
+                                       out_kind)
+            backward_from_output(xu, params, grads_u, sizes, offsets, acts, deltas, a_off,
+                                 1.0, 0.0, 0.0, seed, stream0, hid_kinds, slope)
+            for i in range(grads.shape[0]):
+                grads[i] += entropy_weight * grads_u[i]
         step(solver, params, grads, opt1, opt2, learning_rate, hyper, update_index + t + 1)
         start = stop
-    return total, n_batches
+    return total, n_batches, ent_total
 
 
 @njit(cache=True)

@@ -483,8 +483,13 @@ class _BaseDBNNetwork(BaseEstimator):
         return optimizer, stopping, settings
 
     def _fit_network(self, X, X_lab, Y, out_activation, score, stratify, inner, extra,
-                     sample_weight=None, incremental=False, X_pretrain=None):
+                     sample_weight=None, incremental=False, X_pretrain=None,
+                     X_unlabeled=None, unlabeled_entropy_weight=0.0):
         """Pretrain, fine-tune and return the new fitted state (a dict), or raise.
+
+        ``X_unlabeled`` (rows of X without a label, or None) and
+        ``unlabeled_entropy_weight`` add entropy minimisation on them to
+        fine-tuning (:func:`rbmlib.mlp.fit_backprop`).
 
         ``X_pretrain`` (a dask array with the rows of X, or None for X
         itself) is what the DBN is pretrained on, streamed in blocks.
@@ -572,10 +577,11 @@ class _BaseDBNNetwork(BaseEstimator):
                          learning_rate_init_=optimizer.learning_rate_init,
                          pretrained_layers_=n_pre, activations_=activations,
                          negative_slope_=float(self.negative_slope))
+            settings.unlabeled_entropy_weight = float(unlabeled_entropy_weight)
             res = fit_backprop(
                 X_lab, Y, coefs, intercepts, out_activation=out_activation, score=score,
                 rng=rng, optimizer=optimizer, stopping=stopping, settings=settings,
-                sample_weight=sample_weight, stratify=stratify)
+                sample_weight=sample_weight, stratify=stratify, X_unlabeled=X_unlabeled)
         except KeyboardInterrupt as exc:
             self._interrupted_before_finetuning(exc, dbn, inner, name, finetuning=True,
                                                 resumed=start is not None,
