@@ -644,6 +644,13 @@ def test_range_warning_points_at_the_callers_line():
             getattr(DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0),
                     method)(_bars(20) * 2)
         assert rec[0].filename == __file__, (method, rec[0].filename)
+    # and from the DBM fitted inside a DBMClassifier (it named _dbm_classifier.py)
+    X, y = _bars_labelled(40)
+    clf = DBMClassifier((3, 2), max_iter=2, random_state=0,
+                        dbm_params={"n_iter": 1, "n_iter_pretrain": 1})
+    with pytest.warns(UserWarning, match="MinMaxScaler") as rec:
+        clf.fit(X * 2, y)
+    assert [w.filename for w in rec if w.category is UserWarning] == [__file__]
 
 
 def test_log_partition_grows_the_schedule_to_a_target_ess():

@@ -56,6 +56,7 @@ from .._kernels import dbm as _kd
 from .._kernels.units import sigmoid_rows, sigmoid_sample_rows
 from .._parallel import thread_limits
 from ..likelihood import PartitionEstimate, _warn_low_ess, default_betas
+from ..likelihood._estimate import _user_stacklevel
 from ..rbm._common import (
     _HELD_OUT_OUTSIDE_SHARE,
     _IntNotBool,
@@ -347,7 +348,7 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 f"DBM: X has values in [{lo:.3g}, {hi:.3g}], outside [0, 1]; the DBM's "
                 f"visible units are binary and X is used as their probabilities. Scale X "
                 f"to [0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline).",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=_user_stacklevel())
 
     # ------------------------------------------------------------------ state
     def _new_state(self, X, rng, pretrain):

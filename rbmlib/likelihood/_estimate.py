@@ -221,16 +221,20 @@ def _ess_threshold(n_runs):
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+#: scikit-learn's wrappers around a call (parameter validation, ``_fit_context``).
+_WRAPPERS = (os.path.join("sklearn", "utils", "_param_validation.py"),
+             os.path.join("sklearn", "base.py"))
+
+
 def _user_stacklevel():
     """``stacklevel`` for a ``warnings.warn`` in the caller of this function that names
-    the first frame outside rbmlib (and scikit-learn's parameter validation): the
-    user's line, whether AIS was called directly, through log_partition or
-    log_likelihood, or through an estimator's method."""
+    the first frame outside rbmlib and scikit-learn's wrappers (:data:`_WRAPPERS`):
+    the user's line, whether AIS was called directly, through log_partition or
+    log_likelihood, or through an estimator's method (or an estimator fitted
+    inside another rbmlib estimator)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and (
-            frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-            or frame.f_code.co_filename.endswith(
-                os.path.join("sklearn", "utils", "_param_validation.py"))):
+    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+                                 or frame.f_code.co_filename.endswith(_WRAPPERS)):
         frame, level = frame.f_back, level + 1
     return level
 
