@@ -89,7 +89,7 @@ def test_auto_first_layer_takes_minmax_measurements_as_real_valued(block_size):
     Gaussian units on X standardised inside the DBN, which it undoes exactly in the
     network; binary, one-hot and digits / 16 (at most 67% per column) keep Bernoulli
     units. Streamed in blocks the choice is the same."""
-    X, y = _minmax_iris_with_one_hot()
+    X, _ = _minmax_iris_with_one_hot()
     dbn = DBN((6,), n_iter=2, random_state=0, block_size=block_size).fit(X)
     assert dbn.first_layer_ == "gaussian" and isinstance(dbn.rbms_[0], GaussianBernoulliRBM)
     np.testing.assert_allclose(dbn.scalers_[0].mean_, X.mean(axis=0))
