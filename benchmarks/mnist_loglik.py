@@ -228,6 +228,13 @@ def fmt_diag(est):
     return line
 
 
+def blas_kernels():
+    """The BLAS library, kernel (core type) and thread count that ran, from threadpoolctl."""
+    from threadpoolctl import threadpool_info
+    return ", ".join(f"{i.get('internal_api')} {i.get('architecture')} {i['num_threads']} thread(s)"
+                     for i in threadpool_info() if i.get("user_api") == "blas") or "unknown"
+
+
 def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -254,7 +261,8 @@ def main(argv=None):
              f"{f' -> {args.lr_final}' if args.lr_final is not None else ''}, momentum 0.5 -> "
              f"{args.momentum}, weight decay {args.weight_decay}, {args.dtype}. "
              f"AIS: {args.ais_runs} runs, {n_betas} inverse temperatures, base rates "
-             f"from the training pixels. Threads: {os.environ.get('NUMBA_NUM_THREADS', 'all')}.",
+             f"from the training pixels. Threads: {os.environ.get('NUMBA_NUM_THREADS', 'all')}. "
+             f"BLAS: {blas_kernels()}.",
              ""]
 
     if not args.skip_large:
