@@ -2,11 +2,17 @@
 (Grandvalet and Bengio 2005) in the backprop kernel and DBNClassifier, and the
 scikit-learn semi-supervised workflows around DBNClassifier and DBN."""
 
+import pickle
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.datasets import load_digits
 
 from rbmlib._kernels import mlp as K
+from rbmlib.dbn import DBN, DBNClassifier
 from rbmlib.mlp import _Layout, _kernel_X
 
 
@@ -121,7 +127,7 @@ def test_train_epoch_semi_adds_the_weighted_entropy_gradient():
     g_lab = p0 - p_lab
     _, g_ent, _ = _kernel_entropy_grad(XU[order_u], coefs, ints, K.SOFTMAX)
     p = p0.copy()
-    total, nb, ent = K.train_epoch_semi(
+    _, nb, ent = K.train_epoch_semi(
         *_epoch_args(X, Y, 4, lay, p, lr), *_kernel_X(XU), order_u, 4, w,
         np.zeros_like(p0), np.zeros((4, 6)))
     assert nb == 1
@@ -138,15 +144,6 @@ def test_train_epoch_semi_adds_the_weighted_entropy_gradient():
 # ----------------------------------------------------------------------------
 # DBNClassifier(unlabeled_entropy_weight=...)
 # ----------------------------------------------------------------------------
-
-import pickle  # noqa: E402
-import warnings  # noqa: E402
-
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-
-from rbmlib.dbn import DBN, DBNClassifier  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def digits_semi():
