@@ -122,7 +122,10 @@ def test_flat_pretrained_layers_start_from_random_weights():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a routine fallback: no warning...
         warnings.simplefilter("ignore", ConvergenceWarning)  # (max_iter=5)
+        # Bernoulli visible units on purpose: first_layer="auto" gives min-max
+        # scaled measurements Gaussian units, which do not go flat
         reg = DBNRegressor((32, 16), n_iter_pretrain=3, max_iter=5, random_state=0,
+                           first_layer="bernoulli",
                            pretrain_params={"sample_visible": True}).fit(X, y)
     assert reg.pretrained_layers_ == 0 and len(reg.dbn_.rbms_) == 2
     with _quiet(), redirect_stdout(io.StringIO()) as out:  # ...but verbose says so
