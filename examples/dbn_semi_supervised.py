@@ -29,7 +29,7 @@ standard deviation over random draws of the labelled images. Saved in
 Usage::
 
     python examples/dbn_semi_supervised.py            # 25 s CPU (3 min wall, loaded machine)
-    python examples/dbn_semi_supervised.py --quick    # 4 s CPU
+    python examples/dbn_semi_supervised.py --quick    # ~4 s
 """
 
 import argparse

@@ -22,6 +22,9 @@ from rbmlib import DBN, BernoulliRBM, DBNClassifier, DBNRegressor, GaussianBerno
 # iris' 150 rows: CD with sampled visible units hardly moves the weights (see the
 # flat-layer warning of DBNClassifier); mean-field visible units do.
 MEAN_FIELD = {"rbm_params": {"sample_visible": False}}
+# min-max scaled iris is measurements: first_layer="auto" gives it Gaussian units;
+# the DBN tests of the layers above a Bernoulli first layer ask for one
+BERNOULLI_FIRST = {"first_layer": "bernoulli", **MEAN_FIELD}
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +227,8 @@ def test_layer_above_real_valued_units_is_gaussian_on_standardised_features(iris
     on the features below standardised with their training means and deviations."""
     X, _ = iris
     sizes = (12, 8, 6)[:len(hidden_units)]
-    dbn = _fit_quiet(DBN(sizes, hidden_units=list(hidden_units), random_state=0, **MEAN_FIELD), X)
+    dbn = _fit_quiet(DBN(sizes, hidden_units=list(hidden_units), random_state=0,
+                         **BERNOULLI_FIRST), X)
     H = X
     for l, (rbm, scaler) in enumerate(zip(dbn.rbms_, dbn.scalers_)):
         real_below = l > 0 and hidden_units[l - 1] != "bernoulli"
@@ -254,7 +258,8 @@ def test_standardisation_folds_exactly_into_the_network(iris, hidden_units):
     layer above an NReLU layer was a BernoulliRBM fed the raw features)."""
     X, y = iris
     sizes = (12, 8, 6)[:len(hidden_units)]
-    dbn = _fit_quiet(DBN(sizes, hidden_units=list(hidden_units), random_state=0, **MEAN_FIELD), X)
+    dbn = _fit_quiet(DBN(sizes, hidden_units=list(hidden_units), random_state=0,
+                         **BERNOULLI_FIRST), X)
     assert any(s is not None for s in dbn.scalers_)
     for cls, target in ((DBNClassifier, y), (DBNRegressor, X[:, 0])):
         net = _frozen_network(dbn, X, target, cls)
@@ -270,7 +275,7 @@ def test_standardisation_folds_exactly_into_the_network(iris, hidden_units):
 def test_float32_dbn_and_network_agree(iris):
     X, y = iris
     X = X.astype(np.float32)
-    dbn = _fit_quiet(DBN((12, 8), hidden_units="nrelu", random_state=0, **MEAN_FIELD), X)
+    dbn = _fit_quiet(DBN((12, 8), hidden_units="nrelu", random_state=0, **BERNOULLI_FIRST), X)
     assert dbn.transform(X).dtype == np.float32
     net = _frozen_network(dbn, X, y)
     np.testing.assert_allclose(net.hidden_activations(X), dbn.transform(X), rtol=1e-4,
@@ -281,7 +286,7 @@ def test_sample_undoes_the_standardisation(iris):
     """The generative down-pass maps the Gaussian layer's visible states back to the
     units of the features below (clipped at 0 for NReLU) before the layer below."""
     X, _ = iris
-    dbn = _fit_quiet(DBN((12, 8), hidden_units="nrelu", random_state=0, **MEAN_FIELD), X)
+    dbn = _fit_quiet(DBN((12, 8), hidden_units="nrelu", random_state=0, **BERNOULLI_FIRST), X)
     top, bottom = dbn.rbms_[1], dbn.rbms_[0]
     rng = np.random.RandomState(3)
     v = top._sample_visibles(np.zeros((5, 8)), rng)  # n_gibbs=0: from the biases
@@ -295,7 +300,7 @@ def test_sample_undoes_the_standardisation(iris):
 
 def test_dbn_pickled_before_scalers_still_transforms(iris):
     X, _ = iris
-    dbn = _fit_quiet(DBN((12, 8), random_state=0, **MEAN_FIELD), X)
+    dbn = _fit_quiet(DBN((12, 8), random_state=0, **BERNOULLI_FIRST), X)
     old = pickle.loads(pickle.dumps(dbn))
     del old.__dict__["scalers_"]
     np.testing.assert_array_equal(old.transform(X), dbn.transform(X))
@@ -307,7 +312,7 @@ def test_dbn_pickled_before_scalers_still_transforms(iris):
 def test_learning_rate_defaults_follow_the_units(iris):
     X, _ = iris
     dbn = _fit_quiet(DBN((6, 5, 4, 3), hidden_units=["nrelu", "bernoulli", "gaussian", "nrelu"],
-                         n_iter=1, random_state=0), X)
+                         n_iter=1, random_state=0, first_layer="bernoulli"), X)
     assert [r.learning_rate for r in dbn.rbms_] == [0.02, 0.01, 0.01, 0.001]
     dbn = _fit_quiet(DBN((6, 5), hidden_units="nrelu", learning_rate=[0.05, 0.003], n_iter=1,
                          random_state=0), X)
@@ -331,7 +336,7 @@ def test_streaming_pretraining_standardises_too(iris):
     """block_size streams the rows; the scaler's statistics are those of all rows."""
     X, y = iris
     dbn = _fit_quiet(DBN((12, 8), hidden_units=["nrelu", "bernoulli"], block_size=50,
-                         n_iter=3, random_state=0, **MEAN_FIELD), X)
+                         n_iter=3, random_state=0, **BERNOULLI_FIRST), X)
     assert dbn.scalers_[0] is None and isinstance(dbn.rbms_[1], GaussianBernoulliRBM)
     H = dbn.rbms_[0].transform(X)
     np.testing.assert_allclose(dbn.scalers_[1].mean_, H.mean(axis=0), rtol=1e-10, atol=1e-12)

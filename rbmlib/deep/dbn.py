@@ -50,6 +50,7 @@ from .._parallel import thread_limits
 from ..mlp import (
     canonical_csr,
 )
+from ..rbm._base import RBM_CLASSES
 from ..rbm._common import value_range
 from ..rbm._tempering import temperature_ladder, tempered_gibbs
 from ..rbm.bernoulli import BernoulliRBM
@@ -353,12 +354,15 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                    for l in range(L)]
         if shared and extra[0]:
             # a dict given once applies to the layers whose class has the setting
-            # (e.g. sample_visible, which Gaussian visible units do not have)
-            unknown = set(extra[0]).difference(*[c._get_param_names() for c in classes])
+            # (e.g. sample_visible, which Gaussian visible units do not have); where
+            # first_layer="auto" chose the units, a setting of any RBM class is no
+            # typo (the user could not know which units the data would get)
+            pool = set(RBM_CLASSES.values()) if self.first_layer == "auto" else set(classes)
+            unknown = set(extra[0]).difference(*[c._get_param_names() for c in pool])
             if unknown:
                 raise TypeError(
                     f"rbm_params: {sorted(unknown)} is not a parameter of any layer's RBM "
-                    f"class ({sorted({c.__name__ for c in classes})}).")
+                    f"class ({sorted({c.__name__ for c in pool})}).")
             extra = [{k: v for k, v in extra[0].items() if k in c._get_param_names()}
                      for c in classes]
         seeds = rng.randint(np.iinfo(np.int32).max, size=L)
