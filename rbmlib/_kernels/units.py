@@ -42,7 +42,6 @@ from .sampling import (
     fast_exp,
     fast_sigmoid,
     gaussian,
-    sigmoid,
     softplus,
     uniform,
 )
@@ -381,18 +380,6 @@ def hidden_ais_row(x, c, h, d, key, key_g, ctr, bk, bp, sample, unit):
     else:
         for j in range(H):
             d[j] = np.nan
-
-
-@njit(inline="always", cache=True)
-def hidden_sample_scalar(x, key, key_g, ctr, unit):
-    """One hidden unit's sample at input ``x`` (``x`` times the inverse temperature
-    for a tempered chain) with counter ``ctr``: Bernoulli ``uniform(key, ctr) <
-    sigmoid(x)``, Gaussian ``x + gaussian(key_g, ctr)``; NaN for an unknown id."""
-    if unit == BERNOULLI_HIDDEN:
-        return 1.0 if uniform(key, ctr) < sigmoid(x) else 0.0
-    if unit == GAUSSIAN_HIDDEN:
-        return x + gaussian(key_g, ctr)
-    return np.nan
 
 
 @njit(inline="always", cache=True)
