@@ -207,9 +207,8 @@ class DBM(_fitting.EpochTrainer, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Threads for Numba and BLAS (1: one thread; None: the libraries'
         defaults, all cores; -1: all cores). The products of joint training
         are small (``batch_size`` and ``n_chains`` rows), and threaded BLAS
-        waits for its threads on every one of them: with the defaults on
-        ``load_digits`` (1797 rows) a fit took 9.3 s at one thread and 191 s
-        at the libraries' two on a busy 2-core machine. The same
+        waits for its threads on every one of them, so one thread is the
+        default (benchmarks/RESULTS.md, "DBM threads"). The same
         ``random_state``, data and ``n_jobs`` give bit-identical results.
     warm_start : bool, default=False
         ``fit`` on a fitted DBM continues joint training (no pretraining) for
