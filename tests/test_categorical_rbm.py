@@ -347,6 +347,34 @@ def test_ais_agrees_with_exact_log_partition():
     assert again.log_z == est.log_z
 
 
+def test_log_partition_forwards_every_ais_setting():
+    """As the other RBMs do, log_partition passes reverse, init, target_ess (and the
+    rest) to rbmlib.likelihood.ais; init is given as categories, as to fit."""
+    from rbmlib import likelihood
+
+    m = _tiny_model(7, scale=1.0)
+    exact = m.log_partition("exact").log_z
+    X = _all_rows()
+    init = X[np.random.RandomState(0).randint(len(X), size=50)]
+    kw = dict(n_runs=50, betas=np.linspace(0, 1, 500), random_state=0)
+    rev = m.log_partition("ais", reverse=True, init=init, **kw)
+    ref = likelihood.ais(m, reverse=True, init=_onehot(init, OFFSETS), **kw)
+    assert rev.method == "reverse-ais" and rev.log_z == ref.log_z
+    assert abs(rev.log_z - exact) < 0.1, (rev.log_z, exact)
+    est = m.log_partition("ais", target_ess=10, base_rate=X, **kw)
+    assert est.target_ess == 10 and est.target_reached
+    both = m.log_partition("both", base_rate=X, n_burn_in=20, **kw)
+    assert isinstance(both, likelihood.BidirectionalEstimate)
+    assert both.reverse.method == "reverse-ais"
+    assert abs(both.forward.log_z - exact) < 0.1 and abs(both.reverse.log_z - exact) < 0.1
+    with pytest.raises(ValueError, match="complete rows"):
+        m.log_partition("ais", reverse=True, init=np.array([[0, np.nan, 1.0]] * 50), **kw)
+    with pytest.raises(ValueError, match="unknown categories"):
+        m.log_partition("ais", reverse=True, init=[[0, 9, 1]] * 50, **kw)
+    with pytest.raises(TypeError, match="n_run\\b"):
+        m.log_partition("ais", n_run=3)
+
+
 def test_ais_on_a_trained_model_close_to_exact():
     X = _synthetic(600, seed=0)
     m = CategoricalRBM(n_components=10, n_iter=20, learning_rate=0.3, n_jobs=1,

@@ -47,11 +47,13 @@ from .._blocks import (
 )
 from .._docstrings import Substitution
 from .._parallel import thread_limits
+from .._params import ParamGroup, with_init
 from ..mlp import (
     canonical_csr,
 )
 from ..rbm._base import RBM_CLASSES
 from ..rbm._common import value_range
+from ..rbm._params import CD_STEP
 from ..rbm._tempering import temperature_ladder, tempered_gibbs
 from ..rbm.bernoulli import BernoulliRBM
 from ..rbm.categorical import CategoricalRBM
@@ -76,6 +78,31 @@ from ._layers import (
 )
 
 
+#: The DBN's parameters before and after the CD step's; those the layers' RBMs take
+#: (``_rbm_settings``) accept one value per layer as well.
+_HEAD = ParamGroup(
+    hidden_layer_sizes=((256, 256), ["array-like", Interval(Integral, 1, None, closed="left")]),
+    first_layer=("auto", [StrOptions(set(_FIRST_LAYERS))]),
+    hidden_units=("bernoulli", [StrOptions(set(HIDDEN_UNITS)), "array-like"]),
+    learning_rate=(None, [None, Interval(Real, 0, None, closed="neither"), "array-like"]),
+    batch_size=(10, [Interval(Integral, 1, None, closed="left"), "array-like"]),
+    n_iter=("auto", [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
+                     "array-like"]),
+)
+#: The RBMs' CD step (rbmlib.rbm._params.CD_STEP), one value for all layers or one per layer.
+_PER_LAYER_CD_STEP = ParamGroup(**{name: (default, [*constraints, "array-like"])
+                                   for name, (default, constraints) in CD_STEP.params.items()})
+_TAIL = ParamGroup(
+    sample_visible=(False, ["boolean", "array-like"]),
+    rbm_params=(None, [None, dict, list, tuple]),
+    verbose=(0, ["verbose"]),
+    random_state=(None, ["random_state"]),
+    n_jobs=(None, [None, Integral]),
+    block_size=("auto", [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]),
+)
+
+
+@with_init(_HEAD, _PER_LAYER_CD_STEP, _TAIL)
 @Substitution()
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Deep Belief Network trained by greedy layer-wise pretraining.
@@ -251,70 +278,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "first_layer": [StrOptions(set(_FIRST_LAYERS))],
-        "hidden_units": [StrOptions(set(HIDDEN_UNITS)), "array-like"],
-        "learning_rate": [None, Interval(Real, 0, None, closed="neither"), "array-like"],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}),
-                   "array-like"],
-        "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "persistent": ["boolean", "array-like"],
-        "momentum": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "weight_decay": [Interval(Real, 0, None, closed="left"), "array-like"],
-        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
-        "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
-        "sample_visible": ["boolean", "array-like"],
-        "rbm_params": [None, dict, list, tuple],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "n_jobs": [None, Integral],
-        "block_size": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        **_HEAD.constraints, **_PER_LAYER_CD_STEP.constraints, **_TAIL.constraints,
     }
 
     _rbm_settings = ("learning_rate", "batch_size", "n_iter", "k", "persistent", "momentum",
                      "weight_decay", "sparsity_target", "sparsity_cost", "sample_visible")
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 256),
-        *,
-        first_layer="auto",
-        hidden_units="bernoulli",
-        learning_rate=None,
-        batch_size=10,
-        n_iter="auto",
-        k=1,
-        persistent=True,
-        momentum=0.0,
-        weight_decay=0.0,
-        sparsity_target=0.1,
-        sparsity_cost=0.0,
-        sample_visible=False,
-        rbm_params=None,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-        block_size="auto",
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.first_layer = first_layer
-        self.hidden_units = hidden_units
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.k = k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.sample_visible = sample_visible
-        self.rbm_params = rbm_params
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.block_size = block_size
 
     def __setstate__(self, state):
         # a DBN pickled before sample_visible existed trained its Bernoulli layers

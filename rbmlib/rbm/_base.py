@@ -13,7 +13,6 @@ included.
 """
 
 import warnings
-from numbers import Integral, Real
 from types import SimpleNamespace
 
 import numpy as np
@@ -26,7 +25,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from .. import _fitting
@@ -35,22 +33,21 @@ from .._kernels.cd import cd_epoch, chain_groups
 from .._kernels.negative import negative_phase_id, tempering_group
 from .._parallel import thread_limits
 from ..exceptions import DivergenceError
-from ..optim import SOLVERS, Optimizer
-from ..units import HIDDEN_UNITS, VISIBLE_UNITS
+from ..optim import Optimizer
+from ..units import VISIBLE_UNITS
 from ._common import (
     _CHUNK_WORK,
     _DIVERGENCE_LIMIT,
     _MONITOR_ROWS,
-    _OPTIMIZER_DEFAULTS,
     _PLL_MONITOR_ROWS,
     _RANGE_TOL,
     _SATURATION_PRE,
     _SATURATION_WEIGHT,
     _column_mean,
     _dense_rows,
-    _IntNotBool,
 )
 from ._inference import _RBMInference
+from ._params import CENTERING, HIDDEN, OPTIMIZER, RBM_FIT, RBM_SIZE, TEMPERING
 from ._tempering import adapt_ladder, temperature_ladder
 
 
@@ -188,35 +185,10 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
     _log_var = None
     _vel_log_var = None
 
+    # the shared parameters' constraints, declared with their defaults in ._params
     _parameter_constraints: dict = {
-        "n_components": [_IntNotBool(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [_IntNotBool(Integral, 1, None, closed="left")],
-        "n_iter": [_IntNotBool(Integral, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "k": [_IntNotBool(Integral, 1, None, closed="left")],
-        "persistent": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
-        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
-        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [_IntNotBool(Integral, 1, None, closed="left")],
-        "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
-        "hidden_units": [StrOptions(set(HIDDEN_UNITS))],
-        "optimizer": [StrOptions(set(SOLVERS))],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "rho": [Interval(Real, 0, 1, closed="left")],
-        "alpha_l1": [Interval(Real, 0, None, closed="left")],
-        "n_temperatures": [_IntNotBool(Integral, 1, None, closed="left")],
-        "inverse_temperatures": ["array-like", None],
-        "centered": ["boolean"],
-        "centering_decay": [Interval(Real, 0, 1, closed="left")],
-        "swap_acceptance_target": [None, Interval(Real, 0, 1, closed="neither")],
+        **RBM_SIZE.constraints, **RBM_FIT.constraints, **HIDDEN.constraints,
+        **OPTIMIZER.constraints, **TEMPERING.constraints, **CENTERING.constraints,
     }
 
     # ------------------------------------------------------------------ input
@@ -381,7 +353,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMInference, ClassNamePrefixFeaturesOutM
         state.pop("_buffers", None)  # scratch memory pickled by older versions
         # models pickled before the optimisers existed: momentum SGD without L1
         params = self._get_param_names()
-        for name, default in _OPTIMIZER_DEFAULTS.items():
+        for name, default in OPTIMIZER.defaults.items():
             if name in params:
                 state.setdefault(name, default)
         if "components_" in state:

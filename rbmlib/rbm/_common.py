@@ -52,10 +52,6 @@ _SATURATION_PRE = 30.0
 #: sensible learning rate has weights of a few units, e.g. below 5 on MNIST)
 #: whose hidden units are all saturated come from a too large learning rate.
 _SATURATION_WEIGHT = 50.0
-#: The optimiser parameters of the RBMs and their defaults (also those of
-#: models pickled before they existed: momentum SGD without L1).
-_OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
-                       "rho": 0.9, "alpha_l1": 0.0}
 
 
 class _needs_free_energy:

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._docstrings import Substitution
 from .._parallel import thread_limits
+from .._params import ParamGroup, with_init
 from ..exceptions import OutOfRangeWarning
 from ..units import VISIBLE_UNITS
 from ._base import _BaseRBM
@@ -20,8 +21,18 @@ from ._common import (
     in_unit_interval,
     value_range,
 )
+from ._params import CENTERING, HIDDEN, OPTIMIZER, RBM_FIT, RBM_SIZE, TEMPERING
+
+#: The parameters only BernoulliRBM has (between n_jobs and hidden_units).
+_OWN = ParamGroup(
+    check_range=("warn", [StrOptions({"warn", "raise", "ignore"}), "boolean"]),
+    sample_visible=(True, ["boolean"]),
+    visible_bias_init=("zeros", [StrOptions({"zeros", "log_odds"})]),
+    shuffle=(True, ["boolean"]),
+)
 
 
+@with_init(RBM_SIZE, RBM_FIT, _OWN, HIDDEN, OPTIMIZER, TEMPERING, CENTERING)
 @Substitution(learning_rate_default="0.1")
 class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     """Bernoulli Restricted Boltzmann Machine trained by CD-k or persistent CD.
@@ -152,82 +163,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     (4, 2)
     """
 
-    _parameter_constraints: dict = {
-        **_BaseRBM._parameter_constraints,
-        "check_range": [StrOptions({"warn", "raise", "ignore"}), "boolean"],
-        "sample_visible": ["boolean"],
-        "visible_bias_init": [StrOptions({"zeros", "log_odds"})],
-        "shuffle": ["boolean"],
-    }
-
-    def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        k=1,
-        persistent=True,
-        momentum=0.0,
-        weight_decay=0.0,
-        sparsity_target=0.1,
-        sparsity_cost=0.0,
-        validation_fraction=None,
-        early_stopping=False,
-        n_iter_no_change=5,
-        n_jobs=None,
-        check_range="warn",
-        sample_visible=True,
-        visible_bias_init="zeros",
-        shuffle=True,
-        hidden_units="bernoulli",
-        optimizer="sgd",
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        rho=0.9,
-        alpha_l1=0.0,
-        n_temperatures=1,
-        inverse_temperatures=None,
-        swap_acceptance_target=None,
-        centered=False,
-        centering_decay=0.99,
-    ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.k = k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.n_jobs = n_jobs
-        self.check_range = check_range
-        self.sample_visible = sample_visible
-        self.visible_bias_init = visible_bias_init
-        self.shuffle = shuffle
-        self.hidden_units = hidden_units
-        self.optimizer = optimizer
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.rho = rho
-        self.alpha_l1 = alpha_l1
-        self.n_temperatures = n_temperatures
-        self.inverse_temperatures = inverse_temperatures
-        self.swap_acceptance_target = swap_acceptance_target
-        self.centered = centered
-        self.centering_decay = centering_decay
+    _parameter_constraints: dict = {**_BaseRBM._parameter_constraints, **_OWN.constraints}
 
     def _range_mode(self):
         mode = self.check_range

@@ -29,13 +29,28 @@ from .._blocks import is_dask_collection, lazy_method, mean_over_rows
 from .._docstrings import Substitution
 from .._kernels import categorical as _ck
 from .._parallel import thread_limits
+from .._params import ParamGroup, with_init
 from ..units import VISIBLE_UNITS, categorical_units
 from ._base import _BaseRBM, _TrainState
 from ._categories import _CategoryEncoding
 from ._common import _needs_free_energy, _row_blocks
+from ._params import CENTERING, HIDDEN, OPTIMIZER, RBM_FIT, RBM_SIZE, TEMPERING
 
 __all__ = ["CategoricalRBM"]
 
+#: The parameters only CategoricalRBM has (between hidden_units and optimizer).
+_OWN = ParamGroup(
+    sample_visible=(True, ["boolean"]),
+    visible_bias_init=("log_frequencies", [StrOptions({"zeros", "log_frequencies"})]),
+    shuffle=(True, ["boolean"]),
+    categories=("auto", [StrOptions({"auto"}), list]),
+    missing_values=(np.nan, [Real, str, None]),
+    handle_unknown=("error", [StrOptions({"error", "ignore"})]),
+)
+
+
+@with_init(RBM_SIZE, RBM_FIT.with_defaults(persistent=False), HIDDEN, _OWN, OPTIMIZER,
+           TEMPERING, CENTERING)
 @Substitution(learning_rate_default="0.1")
 class CategoricalRBM(_CategoryEncoding, _BaseRBM,
                      visible_units=VISIBLE_UNITS["categorical"]):
@@ -165,88 +180,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
     (1, 3)
     """
 
-    _parameter_constraints: dict = {
-        **_BaseRBM._parameter_constraints,
-        "sample_visible": ["boolean"],
-        "visible_bias_init": [StrOptions({"zeros", "log_frequencies"})],
-        "shuffle": ["boolean"],
-        "categories": [StrOptions({"auto"}), list],
-        "missing_values": [Real, str, None],
-        "handle_unknown": [StrOptions({"error", "ignore"})],
-    }
-
-    def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        k=1,
-        persistent=False,
-        momentum=0.0,
-        weight_decay=0.0,
-        sparsity_target=0.1,
-        sparsity_cost=0.0,
-        validation_fraction=None,
-        early_stopping=False,
-        n_iter_no_change=5,
-        n_jobs=None,
-        hidden_units="bernoulli",
-        sample_visible=True,
-        visible_bias_init="log_frequencies",
-        shuffle=True,
-        categories="auto",
-        missing_values=np.nan,
-        handle_unknown="error",
-        optimizer="sgd",
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        rho=0.9,
-        alpha_l1=0.0,
-        n_temperatures=1,
-        inverse_temperatures=None,
-        swap_acceptance_target=None,
-        centered=False,
-        centering_decay=0.99,
-    ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.k = k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.n_jobs = n_jobs
-        self.hidden_units = hidden_units
-        self.sample_visible = sample_visible
-        self.visible_bias_init = visible_bias_init
-        self.shuffle = shuffle
-        self.categories = categories
-        self.missing_values = missing_values
-        self.handle_unknown = handle_unknown
-        self.optimizer = optimizer
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.rho = rho
-        self.alpha_l1 = alpha_l1
-        self.n_temperatures = n_temperatures
-        self.inverse_temperatures = inverse_temperatures
-        self.swap_acceptance_target = swap_acceptance_target
-        self.centered = centered
-        self.centering_decay = centering_decay
+    _parameter_constraints: dict = {**_BaseRBM._parameter_constraints, **_OWN.constraints}
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset, training=None):
@@ -651,8 +585,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         return None if X is None else self._onehot_csr(self._check_fitted_X(X))
 
     @_needs_free_energy
-    def log_partition(self, method="auto", *, n_runs=100, betas=None, base_rate=None,
-                      random_state=None):
+    def log_partition(self, method="auto", **ais_params):
         """Log partition function ``log Z`` of the model, in nats.
 
         :func:`rbmlib.likelihood.log_partition` with the model's categorical
@@ -674,21 +607,23 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
             "auto" is "exact" when the enumerated layer has at most ``2^25``
             states, else "ais"; "both" is forward and reverse AIS
             (:func:`rbmlib.likelihood.log_partition`).
-        n_runs : int, default=100
-            AIS runs.
-        betas : array-like of shape (n_betas,), default=None
-            Increasing inverse temperatures from 0 to 1; None is
-            :func:`rbmlib.likelihood.default_betas` (14,501 values).
-        base_rate : array-like or DataFrame of shape (n_samples, n_features_in_), default=None
-            Data (categories; missing entries allowed) for the base model,
-            typically the training data.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the AIS runs.
+        **ais_params
+            Passed to :func:`rbmlib.likelihood.ais`, as for the other RBMs
+            (``n_runs``, ``betas``, ``reverse``, ``random_state``, ``init``,
+            ``n_burn_in``, ``pt_betas``, ``target_ess``, ``grow``,
+            ``max_doublings``, ``verbose``: the estimator's ``verbose`` unless
+            given). Data are given as categories, as to :meth:`fit`:
+            ``base_rate`` of shape (n_samples, n_features_in_) (missing entries
+            allowed; typically the training data) and an array ``init`` of shape
+            (n_runs, n_features_in_) (complete rows: reverse AIS's starting
+            states), which are encoded as the units' one-hot rows.
 
         Returns
         -------
-        estimate : rbmlib.likelihood.PartitionEstimate
-            ``log_z`` (nats), ``log_z_std`` and the ``method`` used.
+        estimate : rbmlib.likelihood.PartitionEstimate or rbmlib.likelihood.BidirectionalEstimate
+            ``log_z`` (nats), ``log_z_std``, the ``method`` used and, for AIS,
+            its diagnostics; for "both", the ``forward`` and ``reverse``
+            estimates.
 
         Raises
         ------
@@ -697,7 +632,10 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         ValueError
             If ``method`` is unknown, "exact" is asked with more than ``2^25``
             states in both layers, ``n_runs < 2``, ``betas`` is invalid or
-            ``base_rate`` has unknown categories.
+            ``base_rate`` or ``init`` has unknown categories (or ``init`` a
+            missing entry).
+        TypeError
+            If ``ais_params`` has a name :func:`rbmlib.likelihood.ais` does not take.
         FreeEnergyUndefinedError
             With ``hidden_units="nrelu"`` (no closed-form free energy).
 
@@ -708,10 +646,15 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         analysis of deep belief networks", ICML 2008.
         """
         check_is_fitted(self)
-        base = self._likelihood_data(base_rate) if method != "exact" else None
+        params = dict(ais_params)
+        params.setdefault("verbose", self.verbose)
+        if method != "exact":
+            params["base_rate"] = self._likelihood_data(params.get("base_rate"))
+            init = params.get("init")
+            if init is not None and not isinstance(init, str):
+                params["init"] = self._likelihood_data(init).toarray()
         with thread_limits(self.n_jobs):
-            return likelihood.log_partition(self, method, n_runs=n_runs, betas=betas,
-                                            base_rate=base, random_state=random_state)
+            return likelihood.log_partition(self, method, **params)
 
     @_needs_free_energy
     def log_likelihood(self, X, log_z=None, **ais_params):

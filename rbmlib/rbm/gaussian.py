@@ -12,9 +12,11 @@ import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from .._docstrings import Substitution
+from .._params import ParamGroup, with_init
 from ..units import VISIBLE_UNITS
 from ._base import _BaseRBM
 from ._common import _needs_free_energy
+from ._params import CENTERING, HIDDEN, OPTIMIZER, RBM_FIT, RBM_SIZE, TEMPERING
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -55,6 +57,12 @@ def _column_variance(X, chunk_elements=2**15):
     return np.where(np.isnan(var), np.inf, var)
 
 
+#: The parameter only GaussianBernoulliRBM has (between n_jobs and hidden_units).
+_OWN = ParamGroup(learn_sigma=(False, ["boolean"]))
+
+
+@with_init(RBM_SIZE, RBM_FIT.with_defaults(learning_rate=0.01), _OWN, HIDDEN, OPTIMIZER,
+           TEMPERING, CENTERING)
 @Substitution(learning_rate_default="0.01")
 class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
@@ -170,73 +178,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     _score_key = "negative_free_energy"
     _score_label = "-free energy"
 
-    _parameter_constraints: dict = {
-        **_BaseRBM._parameter_constraints,
-        "learn_sigma": ["boolean"],
-    }
-
-    def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.01,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        k=1,
-        persistent=True,
-        momentum=0.0,
-        weight_decay=0.0,
-        sparsity_target=0.1,
-        sparsity_cost=0.0,
-        validation_fraction=None,
-        early_stopping=False,
-        n_iter_no_change=5,
-        n_jobs=None,
-        learn_sigma=False,
-        hidden_units="bernoulli",
-        optimizer="sgd",
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        rho=0.9,
-        alpha_l1=0.0,
-        n_temperatures=1,
-        inverse_temperatures=None,
-        swap_acceptance_target=None,
-        centered=False,
-        centering_decay=0.99,
-    ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.k = k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.n_jobs = n_jobs
-        self.learn_sigma = learn_sigma
-        self.hidden_units = hidden_units
-        self.optimizer = optimizer
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.rho = rho
-        self.alpha_l1 = alpha_l1
-        self.n_temperatures = n_temperatures
-        self.inverse_temperatures = inverse_temperatures
-        self.swap_acceptance_target = swap_acceptance_target
-        self.centered = centered
-        self.centering_decay = centering_decay
+    _parameter_constraints: dict = {**_BaseRBM._parameter_constraints, **_OWN.constraints}
 
     # --------------------------------------------------------------- training
     def _check_training_data(self, X):
