@@ -153,6 +153,20 @@ D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
 ICLR 2015.
 """
 
+# --------------------------------------------------------------------------- scores
+# the end of the Parameters and the Returns section of an unsupervised model's score(X, y)
+# (the mean log-likelihood or a stand-in for it, GaussianMixture.score's interface)
+
+FRAGMENTS["unsupervised_score_returns"] = """
+y : None
+    Ignored.
+
+Returns
+-------
+score : float
+    In nats; higher is better.
+"""
+
 # --------------------------------------------------------------------------- plotting
 # the figures of rbmlib.plotting
 
@@ -161,6 +175,19 @@ path : str or path-like, default=None
     If given, save the figure there (format from the extension).
 dpi : int, default=100
     Resolution of the saved file.
+"""
+
+# the Returns section of a function that draws one figure, and the start of its Raises
+# section (the function's own errors follow the placeholder)
+FRAGMENTS["plot_figure_returns"] = """
+Returns
+-------
+fig : matplotlib.figure.Figure
+
+Raises
+------
+ImportError
+    If matplotlib is not installed.
 """
 
 # --------------------------------------------------------------------------- unit types
@@ -330,6 +357,19 @@ interrupted_ : bool
 hidden_units_ : str
     The hidden unit type of the fitted model (``hidden_units`` at the last
     :meth:`fit`).
+n_iter_ : int
+    Epochs completed.
+"""
+
+# the weights and biases of an RBM over ``n_features`` visible units; the class gives
+# ``visible_bias_doc``, what its visible biases are
+FRAGMENTS["rbm_weight_attrs"] = """
+components_ : ndarray of shape (n_components, n_features)
+    Weights ``W``.
+intercept_hidden_ : ndarray of shape (n_components,)
+    Hidden biases ``c``.
+intercept_visible_ : ndarray of shape (n_features,)
+    {visible_bias_doc}
 """
 
 FRAGMENTS["rbm_unit_refs"] = """
@@ -349,6 +389,15 @@ divergence", Neural Computation 14(8), 2002.
 
 T. Tieleman, "Training Restricted Boltzmann Machines using
 Approximations to the Likelihood Gradient", ICML 2008.
+"""
+
+# the references every RBM class lists after its own
+FRAGMENTS["rbm_refs"] = """
+{rbm_unit_refs}
+
+{rbm_cd_refs}
+
+{optimizer_refs}
 """
 
 # ------------------------------------------------------------------ DBN networks

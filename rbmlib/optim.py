@@ -45,6 +45,7 @@ ICLR.
 """
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -95,6 +96,7 @@ def scheduled_learning_rate(schedule, learning_rate_init, epoch, max_iter, power
     raise ValueError(f"learning_rate must be one of {SCHEDULES}; got {schedule!r}.")
 
 
+@dataclass(eq=False)
 class Optimizer:
     """A stochastic optimiser: update rule, hyperparameters and schedule.
 
@@ -126,27 +128,30 @@ class Optimizer:
         Updates made.
     """
 
-    def __init__(self, solver="sgd", learning_rate_init=0.1, learning_rate="constant",
-                 power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
-                 beta_2=0.999, rho=0.9, epsilon=1e-8):
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {sorted(SOLVERS)}; got {solver!r}.")
-        if learning_rate not in SCHEDULES:
+    # the settings, in the order of the positional arguments; the generated __init__
+    # stores them and __post_init__ checks them and starts the state
+    solver: str = "sgd"
+    learning_rate_init: float = 0.1
+    learning_rate: str = "constant"
+    power_t: float = 0.5
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    rho: float = 0.9
+    epsilon: float = 1e-8
+    lr: float = field(init=False, repr=False)
+    state: list = field(init=False, default=None, repr=False)
+    t: int = field(init=False, default=0, repr=False)
+
+    def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {sorted(SOLVERS)}; got {self.solver!r}.")
+        if self.learning_rate not in SCHEDULES:
             raise ValueError(f"learning_rate must be one of {SCHEDULES}; got "
-                             f"{learning_rate!r}.")
-        self.solver = solver
-        self.learning_rate_init = float(learning_rate_init)
-        self.learning_rate = learning_rate
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.rho = rho
-        self.epsilon = epsilon
+                             f"{self.learning_rate!r}.")
+        self.learning_rate_init = float(self.learning_rate_init)
         self.lr = self.learning_rate_init
-        self.state = None
-        self.t = 0
 
     def kernel_args(self):
         """``(kind, hyper)`` for :func:`rbmlib._kernels.optim.step`.

@@ -266,14 +266,7 @@ def plot_filters(model_or_weights, image_shape=None, n=100, *, n_cols=None,
         None gives a title naming the model and the number of filters.
     {plot_save_params}
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
+    {plot_figure_returns}
     ValueError
         If the model is not fitted, the image shape cannot be inferred or
         does not match, or ``n`` is not a positive integer.
@@ -352,14 +345,7 @@ def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None
         None names the layer and the number of units.
     {plot_save_params}
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
+    {plot_figure_returns}
     ValueError
         If the model is not a fitted DBN or network, ``layer`` is out of
         range, or the image shape cannot be inferred or does not match.
@@ -417,14 +403,7 @@ def plot_samples(samples, image_shape=None, *, n_cols=None, scale=None, cmap="gr
     title : str, default=None
     {plot_save_params}
 
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
+    {plot_figure_returns}
     ValueError
         If the image shape cannot be inferred or does not match.
     """

@@ -56,7 +56,7 @@ from ..rbm._common import value_range
 from ..rbm._params import CD_STEP
 from ..rbm._tempering import temperature_ladder, tempered_gibbs
 from ..rbm.bernoulli import BernoulliRBM
-from ..rbm.categorical import CategoricalRBM
+from ..rbm.categorical import CategoricalRBM, categorical_input_tags
 from ..units import HIDDEN_UNITS
 from ._layers import (
     _FIRST_LAYERS,
@@ -76,7 +76,6 @@ from ._layers import (
     _standardised_layer,
     _validate_fit_X,
 )
-
 
 #: The DBN's parameters before and after the CD step's; those the layers' RBMs take
 #: (``_rbm_settings``) accept one value per layer as well.
@@ -593,6 +592,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             maps.append((W, c))
         return maps
 
+    @Substitution()
     def score(self, X, y=None):
         """Mean pseudo-log-likelihood of the samples under the bottom RBM, in nats.
 
@@ -604,13 +604,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            In nats.
+        {unsupervised_score_returns}
 
         Raises
         ------
@@ -756,11 +750,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         if _categorical_first_layer(self.first_layer):
-            tags.input_tags.sparse = False
-            tags.input_tags.allow_nan = True
-            tags.input_tags.categorical = True
-            tags.input_tags.string = True
-            tags.transformer_tags.preserves_dtype = []
+            categorical_input_tags(tags)
         return tags
 
     @property

@@ -3,8 +3,10 @@
 One module per visible-unit type on a unit-agnostic base:
 
 * :mod:`rbmlib.rbm._base`: ``_BaseRBM``, the transactional fit, the epoch loop's
-  hooks and the CD kernels' arguments; :mod:`rbmlib.rbm._inference` its inference
-  and likelihood methods; :mod:`rbmlib.rbm._common` the helpers they share;
+  hooks and the CD kernels' arguments; :mod:`rbmlib.rbm._state` its training
+  state (made, committed, unpickled); :mod:`rbmlib.rbm._inference` its inference
+  and likelihood methods; :mod:`rbmlib.rbm._params` the parameters they share
+  (defaults and constraints); :mod:`rbmlib.rbm._common` the helpers they share;
 * :mod:`rbmlib.rbm.bernoulli` (:class:`BernoulliRBM`), :mod:`rbmlib.rbm.gaussian`
   (:class:`GaussianBernoulliRBM`), :mod:`rbmlib.rbm.categorical`
   (:class:`CategoricalRBM`, with its column encoding in :mod:`rbmlib.rbm._categories`).

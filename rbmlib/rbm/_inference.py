@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import likelihood
 from .._blocks import is_dask_collection, lazy_method, mean_over_rows
+from .._docstrings import Substitution
 from ..units import free_energy as _units_free_energy
 from ..units import hidden_units as _hidden_units_of
 from ._common import _dense_rows, _needs_free_energy, _row_blocks
@@ -21,6 +22,7 @@ class _RBMInference(TransformerMixin):
     log-likelihood."""
 
     @_needs_free_energy
+    @Substitution()
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the samples, in nats.
 
@@ -37,13 +39,7 @@ class _RBMInference(TransformerMixin):
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             A dask array is scored chunk by chunk (on the cluster when a
             ``dask.distributed.Client`` is active).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            In nats.
+        {unsupervised_score_returns}
 
         Raises
         ------
@@ -217,7 +213,13 @@ class _RBMInference(TransformerMixin):
 
     @_needs_free_energy
     def free_energy(self, X):
-        """Free energy of each sample, in nats (see the class docstring).
+        """Free energy ``F(v)`` of each sample, in nats.
+
+        Its formula for the model's unit types is in the class docstring;
+        ``p(v) = exp(-F(v)) / Z``. Computed a block of rows at a time (sparse
+        X is never densified whole). Any finite input is accepted; values
+        outside the visible units' range are checked as in :meth:`transform`
+        (BernoulliRBM: warned about, see ``check_range``).
 
         Parameters
         ----------

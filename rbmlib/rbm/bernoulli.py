@@ -33,7 +33,7 @@ _OWN = ParamGroup(
 
 
 @with_init(RBM_SIZE, RBM_FIT, _OWN, HIDDEN, OPTIMIZER, TEMPERING, CENTERING)
-@Substitution(learning_rate_default="0.1")
+@Substitution(learning_rate_default="0.1", visible_bias_doc="Visible biases ``b``.")
 class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
     """Bernoulli Restricted Boltzmann Machine trained by CD-k or persistent CD.
 
@@ -126,16 +126,9 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-        Weights ``W``.
-    intercept_hidden_ : ndarray of shape (n_components,)
-        Hidden biases ``c``.
-    intercept_visible_ : ndarray of shape (n_features,)
-        Visible biases ``b``.
+    {rbm_weight_attrs}
     {rbm_chain_attrs}
     {features_in_attrs}
-    n_iter_ : int
-        Epochs completed.
     history_ : list of dict
         One entry per epoch: ``epoch``, ``reconstruction_error``,
         ``pseudo_log_likelihood`` (the mean of :meth:`score_samples`, nats
@@ -147,11 +140,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
 
     References
     ----------
-    {rbm_unit_refs}
-
-    {rbm_cd_refs}
-
-    {optimizer_refs}
+    {rbm_refs}
 
     Examples
     --------
@@ -204,24 +193,6 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
             OutOfRangeWarning,
             stacklevel=4,
         )
-
-    @_needs_free_energy
-    def free_energy(self, X):
-        """Free energy F(v) = -b.v - sum_j softplus(c_j + W_j.v) of each sample.
-
-        Defined for any finite input (out-of-range values warn, see
-        ``check_range``).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples,)
-            In nats, in the model's dtype; ``p(v) = exp(-F(v)) / Z``.
-        """
-        return super().free_energy(X)
 
     @_needs_free_energy
     def score_samples(self, X):

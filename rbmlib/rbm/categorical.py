@@ -31,12 +31,25 @@ from .._kernels import categorical as _ck
 from .._parallel import thread_limits
 from .._params import ParamGroup, with_init
 from ..units import VISIBLE_UNITS, categorical_units
-from ._base import _BaseRBM, _TrainState
+from ._base import _BaseRBM
 from ._categories import _CategoryEncoding
 from ._common import _needs_free_energy, _row_blocks
 from ._params import CENTERING, HIDDEN, OPTIMIZER, RBM_FIT, RBM_SIZE, TEMPERING
+from ._state import _TrainState
 
 __all__ = ["CategoricalRBM"]
+
+def categorical_input_tags(tags):
+    """``tags`` (scikit-learn's) of a transformer whose input is categorical columns:
+    dense, strings and missing entries allowed, outputs floats whatever the input's
+    dtype. CategoricalRBM's, and a DBN's over it."""
+    tags.input_tags.sparse = False
+    tags.input_tags.allow_nan = True
+    tags.input_tags.categorical = True
+    tags.input_tags.string = True
+    tags.transformer_tags.preserves_dtype = []
+    return tags
+
 
 #: The parameters only CategoricalRBM has (between hidden_units and optimizer).
 _OWN = ParamGroup(
@@ -141,8 +154,6 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         Number of input columns (softmax groups).
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
-    n_iter_ : int
-        Epochs completed.
     history_ : list of dict
         One entry per epoch: ``epoch``, ``reconstruction_error``,
         ``pseudo_log_likelihood`` (nats, summed over observed groups, on up to
@@ -162,11 +173,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
     R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep
     belief networks", ICML 2008 (AIS).
 
-    {rbm_unit_refs}
-
-    {rbm_cd_refs}
-
-    {optimizer_refs}
+    {rbm_refs}
 
     Examples
     --------
@@ -703,10 +710,4 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
                                              **params)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
-        return tags
+        return categorical_input_tags(super().__sklearn_tags__())

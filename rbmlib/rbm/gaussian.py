@@ -63,7 +63,8 @@ _OWN = ParamGroup(learn_sigma=(False, ["boolean"]))
 
 @with_init(RBM_SIZE, RBM_FIT.with_defaults(learning_rate=0.01), _OWN, HIDDEN, OPTIMIZER,
            TEMPERING, CENTERING)
-@Substitution(learning_rate_default="0.01")
+@Substitution(learning_rate_default="0.01",
+              visible_bias_doc="Visible biases ``b`` (the means of ``p(v | h = 0)``).")
 class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
 
@@ -125,20 +126,13 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-        Weights ``W``.
-    intercept_hidden_ : ndarray of shape (n_components,)
-        Hidden biases ``c``.
-    intercept_visible_ : ndarray of shape (n_features,)
-        Visible biases ``b`` (the means of ``p(v | h = 0)``).
+    {rbm_weight_attrs}
     sigma_ : ndarray of shape (n_features,)
         Standard deviations of the visible units (all 1 unless
         ``learn_sigma``). :mod:`rbmlib.likelihood` reads it to treat the
         visible units as Gaussian.
     {rbm_chain_attrs}
     {features_in_attrs}
-    n_iter_ : int
-        Epochs completed.
     history_ : list of dict
         One entry per epoch: ``epoch``, ``reconstruction_error``,
         ``negative_free_energy`` (mean of :meth:`score_samples`, nats),
@@ -156,11 +150,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
     K. Cho, A. Ilin and T. Raiko, "Improved learning of Gaussian-Bernoulli
     restricted Boltzmann machines", ICANN 2011.
 
-    {rbm_unit_refs}
-
-    {rbm_cd_refs}
-
-    {optimizer_refs}
+    {rbm_refs}
 
     Examples
     --------
@@ -261,25 +251,6 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
             Visible samples or means after one step, in the model's dtype.
         """
         return self._gibbs_step(v, sample)
-
-    @_needs_free_energy
-    def free_energy(self, X):
-        """Free energy of each sample, in nats.
-
-        ``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j.(v / sigma^2))``,
-        so that the density is ``p(v) = exp(-F(v)) / Z``. Computed a block of
-        rows at a time (sparse X is never densified whole).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples,)
-            In nats, in the model's dtype.
-        """
-        return super().free_energy(X)
 
     def _score_samples(self, X, P=None):
         return -self._free_energy(X, P)
