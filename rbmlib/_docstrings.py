@@ -154,8 +154,19 @@ ICLR 2015.
 """
 
 # --------------------------------------------------------------------------- scores
-# the end of the Parameters and the Returns section of an unsupervised model's score(X, y)
-# (the mean log-likelihood or a stand-in for it, GaussianMixture.score's interface)
+# the end of the Parameters and the Returns section of an unsupervised model's
+# score(X, y) (the mean log-likelihood or a stand-in for it, GaussianMixture.score's
+# interface) ...
+
+# ... and of its fit(X, y) and partial_fit(X, y)
+FRAGMENTS["unsupervised_fit_returns"] = """
+y : None
+    Ignored.
+
+Returns
+-------
+self : object
+"""
 
 FRAGMENTS["unsupervised_score_returns"] = """
 y : None

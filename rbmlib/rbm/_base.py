@@ -30,6 +30,7 @@ from sklearn.utils.validation import validate_data
 
 from .. import _fitting
 from .._blocks import RowBlocks, fit_streaming, is_dask_collection
+from .._docstrings import Substitution
 from .._kernels.cd import cd_epoch, chain_groups
 from .._kernels.negative import negative_phase_id, tempering_group
 from .._parallel import thread_limits
@@ -542,6 +543,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
         elif self.inverse_temperatures is not None:
             self._temperature_ladder()
 
+    @Substitution()
     def fit(self, X, y=None):
         """Fit the model to the data X by CD-k or persistent CD.
 
@@ -561,12 +563,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
             ``n_iter`` passes of :meth:`partial_fit` over its row chunks (in a
             random order, rows shuffled within each chunk), one chunk in
             memory at a time (``validation_fraction`` must then be None).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {unsupervised_fit_returns}
             The fitted model.
 
         Raises
@@ -612,6 +609,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
                                          shuffle=self.shuffle, X_val=X_val, keep_partial=True, data_problem=problem)
         self._commit(state, rng, interrupted)
 
+    @Substitution()
     def partial_fit(self, X, y=None):
         """Run one pass of CD updates over X in mini-batches of batch_size.
 
@@ -627,12 +625,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Data. A dask array is read chunk by chunk, in order; all its
             chunks are applied or, if one fails, none.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {unsupervised_fit_returns}
 
         Raises
         ------

@@ -206,6 +206,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         with self._categories_of_all_chunks(X):
             return super()._fit_dask(X)
 
+    @Substitution()
     def partial_fit(self, X, y=None):
         """Run one pass of CD updates over X in mini-batches of batch_size.
 
@@ -221,12 +222,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
             Categories, NaN/None or ``missing_values`` for missing entries. A
             dask array is read chunk by chunk, in order; all its chunks are
             applied or, if one fails, none.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -414,19 +410,14 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         return self._score_samples(X)
 
     @_needs_free_energy
+    @Substitution()
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (pseudo-log-likelihood) over the rows, in nats.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features_in_)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            In nats; higher is better.
+        {unsupervised_score_returns}
         """
         if is_dask_collection(X):
             return mean_over_rows(self, "score_samples", X)
