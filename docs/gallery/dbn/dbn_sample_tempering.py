@@ -1,0 +1,1 @@
+../../../examples/dbn_sample_tempering.py
