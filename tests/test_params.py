@@ -93,3 +93,23 @@ def test_param_group_rules():
     c = C(0, 5)
     assert (c.x, c.y) == (0, 5) and c.z is b.defaults["z"]
     assert str(inspect.signature(C.__init__)) == "(self, x=1, y=None, *, z=nan)"
+
+
+def test_optimizer_settings_unchanged():
+    """rbmlib.optim.Optimizer declares its settings once, as dataclass fields: the same
+    positional order and defaults as its former hand-written __init__, the same checks."""
+    from rbmlib.optim import Optimizer
+
+    sig = inspect.signature(Optimizer)
+    assert [(p.name, p.default, p.kind) for p in sig.parameters.values()] == [
+        (name, default, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name, default in [
+            ("solver", "sgd"), ("learning_rate_init", 0.1), ("learning_rate", "constant"),
+            ("power_t", 0.5), ("momentum", 0.9), ("nesterovs_momentum", True),
+            ("beta_1", 0.9), ("beta_2", 0.999), ("rho", 0.9), ("epsilon", 1e-8)]]
+    opt = Optimizer("adam", 1)
+    assert opt.learning_rate_init == 1.0 and type(opt.learning_rate_init) is float
+    assert opt.lr == 1.0 and opt.t == 0 and opt.state is None
+    with pytest.raises(ValueError, match="solver must be one of"):
+        Optimizer("newton")
+    with pytest.raises(ValueError, match="learning_rate must be one of"):
+        Optimizer("sgd", 0.1, "linear")
