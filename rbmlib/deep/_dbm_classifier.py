@@ -6,36 +6,45 @@ network: each input ``v`` is augmented with its mean-field posterior
 ``q(h_2 | v)`` through ``W_2^T`` (the top-down input that mean field gives
 it), the layers above take ``W_2, ..., W_K`` and a softmax (logistic for two
 classes) output layer is added; the network is fine-tuned by
-back-propagation (:func:`rbmlib.mlp.fit_backprop`). For a 2-layer DBM the
-first forward pass is the mean-field update of both hidden layers at the
-fixed point, so it returns ``q(h_2 | v)`` itself.
-"""
+back-propagation. For a 2-layer DBM the first forward pass is the mean-field
+update of both hidden layers at the fixed point, so it returns
+``q(h_2 | v)`` itself.
 
-from numbers import Integral, Real
+The classifier is the network base's (:class:`rbmlib.deep._network._BaseNetwork`,
+with the labels of :class:`rbmlib.deep.classifier._NetworkClassifier`): this
+module supplies only the model hooks, the DBM fitted inside and the input map
+``X -> [X, q(h_2 | X)]``.
+"""
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import _fit_context, clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
 
-from .. import _fitting
-from ..mlp import SCHEDULES, SOLVERS, fit_backprop, forward, glorot_uniform
-from .dbm import DBM
+from .._docstrings import Substitution
+from .._params import ParamGroup, with_init
+from ..mlp import glorot_uniform
+from ._params import ACTIVATION, FINE_TUNING, FINE_TUNING_MORE, RUN, SEMI_SUPERVISED
+from .classifier import _NetworkClassifier
+from .dbm import DBM, _check_layer_sizes
 
 __all__ = ["DBMClassifier"]
 
 
-def _accuracy(Y, P, sample_weight=None):
-    ok = ((P[:, 0] > 0.5) == (Y[:, 0] > 0.5)) if Y.shape[1] == 1 else (
-        np.argmax(P, axis=1) == np.argmax(Y, axis=1))
-    return float(np.average(ok, weights=sample_weight))
+#: The DBM the network starts from: given, or fitted inside with these settings.
+_DBM_MODEL = ParamGroup(
+    hidden_layer_sizes=((256, 256), ["array-like"]),
+    dbm=(None, [None, HasMethods(["fit", "transform"])]),
+    dbm_params=(None, [None, dict]),
+)
 
 
-class DBMClassifier(ClassifierMixin, BaseEstimator):
+@Substitution()
+@with_init(_DBM_MODEL,
+           FINE_TUNING.with_defaults(learning_rate_init=0.001, alpha=0.0, batch_size=200),
+           ACTIVATION, FINE_TUNING_MORE, SEMI_SUPERVISED, RUN.with_defaults(n_jobs=1))
+class DBMClassifier(_NetworkClassifier):
     """Classifier fine-tuned from a Deep Boltzmann Machine (Salakhutdinov and Hinton 2009).
 
     Fits a :class:`~rbmlib.DBM` on X (or uses the one given), builds the
@@ -43,8 +52,8 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
     back-propagation with the cross-entropy loss:
 
     * the input is ``[v, q(h_2 | v)]``, ``q`` the DBM's mean-field posterior
-      of its second hidden layer (computed once per fit and per prediction,
-      with the DBM fixed);
+      of its second hidden layer (computed with the DBM fixed, once per fit
+      or ``partial_fit`` call and per prediction);
     * hidden layer 1 has weights ``[W_1; W_2^T]`` and the DBM's biases of
       layer 1, hidden layer ``k >= 2`` weights ``W_k`` and biases ``b_k``
       (logistic units); the output layer starts from Glorot-uniform weights.
@@ -54,47 +63,69 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
     layer 2 ``sigmoid(b_2 + q_1 W_2) = q_2`` at the fixed point. Above two
     layers, layers 3 and up have no top-down input (as in a DBN's up-pass).
 
+    Fine-tuning is that of :class:`~rbmlib.DBNClassifier` (the same network
+    base): its optimisers, dropout, early stopping, ``partial_fit``
+    (continuing the optimiser's state), ``warm_start``, Ctrl-C keeping the
+    completed epochs, multilabel y and unlabelled rows (``unlabeled_label``:
+    they take part in the DBM's training, and with
+    ``unlabeled_entropy_weight > 0`` in fine-tuning).
+
     Parameters
     ----------
     hidden_layer_sizes : sequence of int, default=(256, 256)
-        Hidden layers of the DBM fitted inside (ignored when ``dbm`` is given).
+        Hidden layers of the DBM fitted inside (at least two; ignored when
+        ``dbm`` is given).
     dbm : DBM, default=None
         A fitted DBM is used as it is (not refitted); an unfitted one is
         cloned and fitted on X. None: ``DBM(hidden_layer_sizes, **dbm_params)``.
+        ``clone`` (and so GridSearchCV, cross_validate) clones a fitted DBM
+        into an unfitted one, refitted in every fold; wrapped in
+        :class:`sklearn.frozen.FrozenEstimator` it survives ``clone`` and is
+        shared by the folds.
     dbm_params : dict, default=None
         Parameters of the DBM fitted inside (``n_iter``, ``n_iter_pretrain``,
-        ...); ``random_state`` and ``n_jobs`` default to this estimator's.
-    solver : {"sgd", "adam", ...}, default="adam"
-        Update rule of fine-tuning (:mod:`rbmlib.optim`). The fine-tuning
-        defaults are those of scikit-learn's ``MLPClassifier``.
-    learning_rate_init : float, default=0.001
-    learning_rate : {"constant", "invscaling", "adaptive", ...}, default="constant"
-        Schedule of the step size (as scikit-learn's MLPs).
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    alpha : float, default=0.0
-        L2 penalty on the weights.
-    batch_size : int, default=200
-        Rows per update (at most the number of rows).
-    max_iter : int, default=200
-        Most epochs of fine-tuning.
-    tol : float, default=1e-4
-    n_iter_no_change : int, default=10
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and keep the weights of
-        the best validation accuracy.
-    validation_fraction : float, default=0.1
-    dropout : float, default=0.0
-        Probability of dropping a hidden unit in training (Srivastava et al. 2014).
+        ...); ``random_state``, ``n_jobs`` and ``verbose`` default to this
+        estimator's.
+    solver : {"sgd", "adagrad", "rmsprop", "adam"}, default="adam"
+        Optimiser of fine-tuning (:mod:`rbmlib.optim`).
+    learning_rate_init : float or "auto", default=0.001
+        Initial step size of fine-tuning (scikit-learn's MLP default; "auto"
+        as :class:`~rbmlib.DBNClassifier`'s).
+    {network_solver_params}
+    batch_size : int or "auto", default=200
+        Mini-batch rows of fine-tuning (at most the number of labelled rows).
+    {network_epoch_params}
     input_dropout : float, default=0.0
-        Probability of dropping an input unit (of the augmented input).
-    random_state : int, RandomState instance or None, default=None
+        Probability of dropping each input unit (of the augmented input).
+    {network_stopping_params}
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labelled rows (stratified),
+        stop on their accuracy (scikit-learn's rule) and keep the weights of
+        the best epoch.
+    validation_fraction : float, default=0.1
+    activation : {"auto", "logistic", "tanh", "relu", "leaky_relu", "identity"} \
+or list of them, default="auto"
+        Hidden activations; "auto" is "logistic" (the DBM's binary units), so
+        the first forward pass is the DBM's mean-field up-pass. "tanh" is
+        rescaled exactly as in :class:`~rbmlib.DBNClassifier`.
+    negative_slope : float, default=0.01
+        Slope of "leaky_relu" for negative inputs.
+    warm_start : bool, default=False
+        ``fit`` continues from the fitted network (the same DBM and classes).
+    unlabeled_label : "auto", int, float, str or None, default="auto"
+        Label of unlabelled rows, as :class:`~rbmlib.DBNClassifier`'s.
+    unlabeled_entropy_weight : float >= 0, default=0.0
+        Entropy minimisation on the unlabelled rows, as
+        :class:`~rbmlib.DBNClassifier`'s.
     verbose : int, default=0
+    random_state : int, RandomState instance or None, default=None
+        Seeds the DBM fitted inside, the output layer, the split, shuffling
+        and dropout.
     n_jobs : int or None, default=1
         Threads for Numba and BLAS, of the DBM fitted inside and of
         fine-tuning (None: the libraries' defaults, all cores). The products
-        are small: 20 epochs of fine-tuning on ``load_digits`` took 2.9 s at
-        one thread and 25.7 s at the libraries' two on a busy 2-core machine.
+        are small and threads cost more than they give on them
+        (benchmarks/RESULTS.md, "DBM threads").
 
     Attributes
     ----------
@@ -106,11 +137,12 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
     intercepts_ : list of ndarray
     loss_curve_ : list of float
         Training loss (nats per row, with the penalty) per epoch.
-    validation_scores_ : list of float or None
-        With ``early_stopping``.
-    n_iter_ : int
-        Epochs of fine-tuning run.
-    n_features_in_ : int
+    {network_fit_attrs}
+    activations_ : list of str
+        Hidden activation of each layer ("auto" resolved).
+    batch_size_, learning_rate_init_ : int, float
+        The fine-tuning steps used.
+    {features_in_attrs}
 
     References
     ----------
@@ -133,78 +165,105 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like"],
-        "dbm": [None, HasMethods(["fit", "transform"])],
-        "dbm_params": [None, dict],
-        "solver": [StrOptions(set(SOLVERS))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "n_jobs": [None, Integral],
+        **_NetworkClassifier._parameter_constraints, **_DBM_MODEL.constraints,
     }
+    _model_attr = "dbm_"
 
-    def __init__(self, hidden_layer_sizes=(256, 256), *, dbm=None, dbm_params=None,
-                 solver="adam", learning_rate_init=0.001, learning_rate="constant",
-                 momentum=0.9, nesterovs_momentum=True, alpha=0.0, batch_size=200,
-                 max_iter=200, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, dropout=0.0, input_dropout=0.0,
-                 random_state=None, verbose=0, n_jobs=1):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.dbm = dbm
-        self.dbm_params = dbm_params
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_jobs = n_jobs
+    def __setstate__(self, state):
+        # DBMClassifiers pickled before the network base: every row labelled by
+        # default (no unlabeled_label then), the resolved fine-tuning steps unknown
+        state = dict(state)
+        state.setdefault("unlabeled_label", None)
+        for name, value in (("power_t", 0.5), ("beta_1", 0.9), ("beta_2", 0.999),
+                            ("epsilon", 1e-8), ("alpha_l1", 0.0), ("rho", 0.9),
+                            ("shuffle", True), ("activation", "auto"),
+                            ("negative_slope", 0.01), ("warm_start", False)):
+            state.setdefault(name, value)
+        if "coefs_" in state:
+            for name, value in (("t_", 0), ("best_loss_", None), ("loss_", None),
+                                ("best_validation_score_", None), ("interrupted_", False),
+                                ("n_layers_", len(state["coefs_"]) + 1),
+                                ("n_outputs_", state["coefs_"][-1].shape[1]),
+                                ("pretrained_layers_", len(state["coefs_"]) - 1),
+                                ("first_layer_", "bernoulli")):
+                state.setdefault(name, value)
+        super().__setstate__(state)
 
-    def _fitted_dbm(self, X, rng):
-        if self.dbm is not None and hasattr(self.dbm, "coefs_"):
-            if self.dbm.n_features_in_ != X.shape[1]:
+    # ------------------------------------------------------------ model hooks
+    def _check_settings(self):
+        """The ``dbm`` given (fitted or not) or None; TypeError / ValueError if bad."""
+        dbm = self.dbm
+        if dbm is None:
+            _check_layer_sizes(self.hidden_layer_sizes)
+            self._dbm_template(0)._validate_params()
+            return None
+        inner = getattr(dbm, "estimator", dbm)  # sklearn.frozen.FrozenEstimator
+        if not isinstance(inner, DBM):
+            raise TypeError(f"dbm must be an rbmlib.DBM (fitted or not) or None; got "
+                            f"{type(inner).__name__}.")
+        if not hasattr(inner, "coefs_"):
+            inner._validate_params()
+        return inner
+
+    def _dbm_template(self, seed):
+        params = {"random_state": seed, "n_jobs": self.n_jobs, "verbose": self.verbose,
+                  **(self.dbm_params or {})}
+        return DBM(hidden_layer_sizes=self.hidden_layer_sizes, **params)
+
+    def _n_hidden(self, inner):
+        if inner is not None and hasattr(inner, "coefs_"):
+            return len(inner.coefs_)
+        sizes = (inner if inner is not None else self).hidden_layer_sizes
+        return len(_check_layer_sizes(sizes))
+
+    def _unit_activations(self, inner):
+        """The DBM's units are binary: "auto" is logistic in every DBM layer."""
+        return ["logistic"] * self._n_hidden(inner)
+
+    def _fitted_dbm(self, X, rng, inner=None):
+        """The fitted DBM: ``dbm`` as it is if fitted, else a clone of it or the
+        DBM of ``hidden_layer_sizes`` and ``dbm_params`` fitted on X."""
+        if inner is not None and hasattr(inner, "coefs_"):
+            if inner.n_features_in_ != X.shape[1]:
                 raise ValueError(
                     f"X has {X.shape[1]} features but the given dbm was fitted on "
-                    f"{self.dbm.n_features_in_}.")
-            return self.dbm
-        if self.dbm is not None:
-            dbm = clone(self.dbm)
-        else:
-            params = {"random_state": int(rng.randint(0, 2**31 - 1)), "n_jobs": self.n_jobs,
-                      "verbose": self.verbose, **(self.dbm_params or {})}
-            dbm = DBM(hidden_layer_sizes=self.hidden_layer_sizes, **params)
+                    f"{inner.n_features_in_}.")
+            return inner
+        seed = int(rng.randint(0, 2**31 - 1))
+        dbm = clone(inner) if inner is not None else self._dbm_template(seed)
         return dbm.fit(X)
 
+    def _fit_model(self, X, X_pretrain, rng, inner):
+        return self._fitted_dbm(X, rng, inner)
+
+    def _start_network(self, dbm, inner, X, Y, rng):
+        """The network of section 5 from the fitted DBM (all its layers)."""
+        coefs, intercepts = self.initial_network(dbm, Y.shape[1], rng, X.dtype)
+        activations = self._activations(len(coefs) - 1, self._unit_activations(dbm))
+        coefs, intercepts = self._tanh_transfer(coefs, intercepts, activations,
+                                                len(coefs) - 1)
+        return len(coefs) - 1, coefs, intercepts, activations
+
+    @staticmethod
+    def _model_progress(dbm):
+        return (f"trained so far ({dbm.n_iter_pretrain_} pretraining and {dbm.n_iter_} "
+                f"joint epochs)")
+
+    def _input_map(self, X, model):
+        return self._augment(X, model)
+
+    @staticmethod
+    def _network_n_inputs(n_features, model):
+        return n_features + model.coefs_[1].shape[1]
+
     def _augment(self, X, dbm=None):
-        """``[X, q(h_2 | X)]`` (dense float64)."""
+        """``[X, q(h_2 | X)]``, dense, in X's float dtype."""
         dbm = self.dbm_ if dbm is None else dbm
         q2 = dbm._posteriors(X)[1]
-        Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-        return np.hstack([Xd, q2])
+        Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+        return np.hstack([Xd, q2.astype(Xd.dtype, copy=False)])
 
-    def initial_network(self, dbm, n_outputs, rng):
+    def initial_network(self, dbm, n_outputs, rng, dtype=np.float64):
         """Weights and biases of the network built from ``dbm`` (before fine-tuning).
 
         Parameters
@@ -215,6 +274,8 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
             Output units (1 for two classes, else the number of classes).
         rng : numpy.random.RandomState
             Draws the output layer's Glorot-uniform weights.
+        dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+            Of the weights (X's).
 
         Returns
         -------
@@ -223,21 +284,34 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
         """
         W, b = dbm.coefs_, dbm.intercepts_
         coefs = [np.vstack([W[0], W[1].T])] + [w.copy() for w in W[1:]]
-        intercepts = [x.copy() for x in b[1:]]
-        coefs.append(glorot_uniform(W[-1].shape[1], n_outputs, rng, np.float64))
-        intercepts.append(np.zeros(n_outputs))
+        coefs = [np.ascontiguousarray(w, dtype=dtype) for w in coefs]
+        intercepts = [np.asarray(x, dtype=dtype).copy() for x in b[1:]]
+        coefs.append(glorot_uniform(W[-1].shape[1], n_outputs, rng, dtype))
+        intercepts.append(np.zeros(n_outputs, dtype))
         return coefs, intercepts
 
+    # ------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the DBM (unless a fitted one was given), then fine-tune the network.
+
+        A fit that raises leaves the estimator as it was (a divergence in
+        fine-tuning leaves, consistently, the new fit's network of its last
+        finite epoch). Ctrl-C during fine-tuning after at least one epoch
+        keeps the network of the last completed epoch (``interrupted_``);
+        earlier, the estimator is left as it was and the KeyboardInterrupt is
+        re-raised.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Values in [0, 1].
-        y : array-like of shape (n_samples,)
-            Class labels.
+            Values in [0, 1] (the DBM's visible probabilities).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (``unlabeled_label`` marks unlabelled rows, which the
+            DBM is trained on but fine-tuning leaves out), or a multilabel
+            indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the fine-tuning loss (the DBM ignores them).
 
         Returns
         -------
@@ -248,114 +322,62 @@ class DBMClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             Bad X or y, fewer than two classes, a given fitted DBM with another
             number of features.
+        TypeError
+            If ``dbm`` is not a :class:`~rbmlib.DBM`.
         rbmlib.DivergenceError
-            When fine-tuning diverges (lower ``learning_rate_init``); the
-            classifier is left as it was.
+            When fine-tuning diverges (lower ``learning_rate_init``).
         """
-        with _fitting.transaction(self):
-            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64)
-            check_classification_targets(y)
-            lb = LabelBinarizer().fit(y)
-            if len(lb.classes_) < 2:
-                raise ValueError(
-                    f"DBMClassifier needs samples of at least 2 classes in the data; got "
-                    f"only one class: {lb.classes_.tolist()}.")
-            Y = lb.transform(y).astype(np.float64)
-            rng = check_random_state(self.random_state)
-            dbm = self._fitted_dbm(X, rng)
-            A = self._augment(X, dbm)
-            coefs, intercepts = self.initial_network(dbm, Y.shape[1], rng)
-            res = fit_backprop(
-                A, Y, coefs, intercepts,
-                out_activation="logistic" if Y.shape[1] == 1 else "softmax",
-                score=_accuracy, rng=rng, stratify=y, solver=self.solver,
-                learning_rate_init=self.learning_rate_init,
-                learning_rate=self.learning_rate, momentum=self.momentum,
-                nesterovs_momentum=self.nesterovs_momentum, max_iter=self.max_iter,
-                tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-                early_stopping=self.early_stopping,
-                validation_fraction=self.validation_fraction,
-                batch_size=min(self.batch_size, X.shape[0]), alpha=self.alpha,
-                dropout=self.dropout, input_dropout=self.input_dropout,
-                verbose=self.verbose, n_jobs=self.n_jobs, name="DBMClassifier")
-            self.dbm_ = dbm
-            self._label_binarizer = lb
-            self.classes_ = lb.classes_
-            self.coefs_, self.intercepts_ = res.coefs, res.intercepts
-            self.loss_curve_ = list(res.loss_curve)
-            self.validation_scores_ = res.validation_scores
-            self.n_iter_ = res.n_iter
-            self.out_activation_ = "logistic" if Y.shape[1] == 1 else "softmax"
-        return self
+        return self._atomic_fit(X, y, sample_weight=sample_weight)
 
-    def predict_proba(self, X):
-        """Class probabilities.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One fine-tuning epoch over (X, y), continuing the optimiser's state.
+
+        The first call on an unfitted classifier fits the DBM on this X (or
+        takes ``dbm``) and builds the network, and needs ``classes``; every
+        call runs one epoch of back-propagation with the DBM fixed.
+        ``n_iter_``, ``t_`` and ``loss_curve_`` accumulate. A call that raises
+        leaves the estimator as it was.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
-        P : ndarray of shape (n_samples, n_classes)
+        self : DBMClassifier
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing on the first call or differs from the
+            first call's, y holds labels outside it, or with
+            ``early_stopping=True``.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True,
+                                classes=classes)
+
+    def to_sklearn(self):
+        """Not available: no scikit-learn estimator computes this network.
+
+        The network's input is ``[X, q(h_2 | X)]``, and ``q(h_2 | X)`` is the
+        DBM's mean-field fixed point (damped iterations to a tolerance), which
+        no layer of :class:`sklearn.neural_network.MLPClassifier` computes;
+        an MLP fed ``X`` alone would predict differently.
+
+        Raises
+        ------
+        NotImplementedError
+            Always. ``predict_proba`` of this classifier, or an MLPClassifier
+            trained on ``self._augment(X)``, are the alternatives.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        P = forward(self._augment(X), self.coefs_, self.intercepts_, self.out_activation_,
-                    n_jobs=self.n_jobs)
-        return np.hstack([1.0 - P, P]) if P.shape[1] == 1 else P
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (nats).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_P : ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Most probable class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def hidden_activations(self, X, layer=-1):
-        """Activations of a hidden layer of the fine-tuned network.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        layer : int, default=-1
-            Hidden layer (0 the first; negative counts from the top hidden layer).
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_units)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
-        n_hidden = len(self.coefs_) - 1
-        idx = layer if layer >= 0 else n_hidden + layer
-        if not 0 <= idx < n_hidden:
-            raise ValueError(f"layer must be in [-{n_hidden}, {n_hidden - 1}]; got {layer}.")
-        return forward(self._augment(X), self.coefs_, self.intercepts_,
-                       self.out_activation_, layer=idx, n_jobs=self.n_jobs)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+        raise NotImplementedError(
+            "DBMClassifier.to_sklearn: the network reads [X, q(h_2 | X)], where q is the "
+            "DBM's mean-field posterior (an iterated fixed point), which no "
+            "scikit-learn MLPClassifier layer computes; use this classifier's "
+            "predict_proba (it pickles), or an MLPClassifier on the augmented input.")

@@ -28,23 +28,25 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._blocks import is_dask_collection, lazy_method
 from .._docstrings import Substitution
+from .._params import ParamGroup, with_init
 from ..mlp import canonical_csr, forward, glorot_uniform
 from ..units import HIDDEN_UNITS, VISIBLE_UNITS
 from ._layers import (
     _affine_hidden_map,
+    _auto_first_layer,
     _layer_sizes,
     _per_layer,
     _real_valued_hidden,
     _validate_fit_X,
 )
 from ._network import _BaseDBNNetwork
+from ._params import FINE_TUNING, FINE_TUNING_MORE, NETWORK_SIZE, PRETRAINING, RUN
 from ._pca_selection import (
     _MIN_SELECTION_ROWS,
     _SELECTION_FRACTION,
     _PCASelection,
     _standardised_visible,
 )
-from .dbn import DBN
 
 __all__ = ["DBNAutoencoder"]
 
@@ -86,7 +88,19 @@ def _check_unit_interval(X, needs, remedy=""):
                          f"{float(vals.max()):.4g}].{remedy}")
 
 
+#: The autoencoder's own parameters: the encoder's layers, the code layer and the units.
+_AUTOENCODER = ParamGroup(
+    hidden_layer_sizes=((256, 128), NETWORK_SIZE.constraints["hidden_layer_sizes"]),
+    n_components=(2, [Interval(Integral, 1, None, closed="left")]),
+    visible_units=("auto", [StrOptions(set(_VISIBLE))]),
+    code_units=("gaussian", [StrOptions(set(_CODE_UNITS))]),
+    architecture=("auto", [StrOptions(set(_ARCHITECTURES))]),
+)
+
+
 @Substitution()
+@with_init(_AUTOENCODER, PRETRAINING, FINE_TUNING.with_defaults(learning_rate_init=0.001),
+           FINE_TUNING_MORE, RUN, n_positional=2)
 class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                      _BaseDBNNetwork):
     """Deep autoencoder: greedy RBM pretraining, unrolling, back-propagation.
@@ -139,8 +153,11 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         mean 0 and standard deviation 1; constant features keep scale 1) for
         a :class:`~rbmlib.GaussianBernoulliRBM`, identity output and squared
         error loss in those standardised units; :meth:`inverse_transform`
-        and :meth:`score` are in the units of X. "auto": "bernoulli" when
-        every value of the first X lies in [0, 1], "gaussian" otherwise.
+        and :meth:`score` are in the units of X. "auto": the rule of
+        :class:`~rbmlib.DBN`'s ``first_layer="auto"``: "bernoulli" when every
+        value of the first X lies in [0, 1] and no column looks like a
+        measurement (more than 80% of its values strictly inside (0.1, 0.9):
+        a min-max scaled age or income); "gaussian" otherwise.
     code_units : {"gaussian", "bernoulli"}, default="gaussian"
         Hidden units of the code layer's RBM: "gaussian" (linear codes, the
         paper's choice: an identity activation in the network) or
@@ -301,92 +318,13 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
     _pretrain_settings = ("hidden_layer_sizes, n_components, visible_units, code_units, "
                           "n_iter_pretrain, learning_rate_pretrain, batch_size_pretrain")
 
-    # the networks' constraints but for the layer-wise units and activations, which
+    # the networks' parameters but for the layer-wise units and activations, which
     # the code layer fixes here, and learning_rate_init (no "auto")
     _parameter_constraints: dict = {
-        **{name: constraint for name, constraint in _BaseDBNNetwork._parameter_constraints.items()
-           if name not in ("first_layer", "hidden_units", "activation", "negative_slope")},
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "visible_units": [StrOptions(set(_VISIBLE))],
-        "code_units": [StrOptions(set(_CODE_UNITS))],
-        "architecture": [StrOptions(set(_ARCHITECTURES))],
+        **_AUTOENCODER.constraints, **PRETRAINING.constraints, **FINE_TUNING.constraints,
+        **FINE_TUNING_MORE.constraints, **RUN.constraints,
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 128),
-        n_components=2,
-        *,
-        visible_units="auto",
-        code_units="gaussian",
-        architecture="auto",
-        dbn=None,
-        n_iter_pretrain="auto",
-        learning_rate_pretrain=None,
-        batch_size_pretrain=10,
-        pretrain_params=None,
-        solver="adam",
-        learning_rate_init=0.001,
-        learning_rate="constant",
-        power_t=0.5,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        alpha=1e-5,
-        batch_size="auto",
-        max_iter=200,
-        dropout=0.0,
-        input_dropout=0.0,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        alpha_l1=0.0,
-        rho=0.9,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
-        self.visible_units = visible_units
-        self.code_units = code_units
-        self.architecture = architecture
-        self.dbn = dbn
-        self.n_iter_pretrain = n_iter_pretrain
-        self.learning_rate_pretrain = learning_rate_pretrain
-        self.batch_size_pretrain = batch_size_pretrain
-        self.pretrain_params = pretrain_params
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.alpha_l1 = alpha_l1
-        self.rho = rho
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------ settings
     def _encoder_sizes(self):
@@ -397,27 +335,17 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         sizes = [] if empty else _layer_sizes(hls)
         return sizes + [int(self.n_components)]
 
-    def _pretrain_dbn(self, seed, visible=None):
-        params = dict(self.pretrain_params or {})
+    def _pretrain_layers(self):
         sizes = self._encoder_sizes()
-        visible = visible or self._visible_fit
         lr = self.learning_rate_pretrain
         if lr is None and _real_valued_hidden(self.code_units):
             lr = [None] * (len(sizes) - 1) + [_GAUSSIAN_CODE_LEARNING_RATE]
-        return DBN(
-            sizes,
-            first_layer=visible,
-            hidden_units=["bernoulli"] * (len(sizes) - 1) + [self.code_units],
-            n_iter=self.n_iter_pretrain,
-            learning_rate=lr,
-            batch_size=self.batch_size_pretrain,
-            verbose=self.verbose,
-            random_state=seed,
-            n_jobs=self.n_jobs,
-            # the autoencoder's defaults were measured with sampled visible units in
-            # the negative phase (the RBMs' default; DBN's own default is False)
-            **{"sample_visible": True, **params},
-        )
+        layers = {"hidden_layer_sizes": sizes, "first_layer": self._visible_fit,
+                  "hidden_units": ["bernoulli"] * (len(sizes) - 1) + [self.code_units],
+                  "learning_rate": lr}
+        # the autoencoder's defaults were measured with sampled visible units in
+        # the negative phase (the RBMs' default; DBN's own default is False)
+        return layers, {"sample_visible": True}
 
     def _check_settings(self):
         inner = self._check_dbn()
@@ -515,7 +443,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
                     f"first_layer={vis!r}."
                 )
         elif self.visible_units == "auto":
-            vis = "bernoulli" if _in_unit_interval(X) else "gaussian"
+            # DBN's first_layer="auto" rule: min-max scaled measurements get Gaussian units
+            vis = _auto_first_layer(X)
         else:
             vis = self.visible_units
         if _bounded_visible(vis):
@@ -648,7 +577,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             Xn = X
             Y = X.toarray() if sp.issparse(X) else X
             out = "logistic"
-        self._visible_fit = vis  # read by _pretrain_dbn; restored if the fit fails
+        self._visible_fit = vis  # read by _pretrain_layers; restored if the fit fails
         arch = self.architecture
         if cont:
             arch = "continue"

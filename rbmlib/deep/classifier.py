@@ -2,7 +2,6 @@
 """
 
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_expit, log_softmax
@@ -11,7 +10,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -21,8 +19,10 @@ from sklearn.utils.validation import (
 
 from .._blocks import is_dask_collection, lazy_method
 from .._docstrings import Substitution
+from .._params import with_init
 from ._export import to_sklearn_mlp
-from ._network import _BaseDBNNetwork
+from ._network import _BaseDBNNetwork, _BaseNetwork
+from ._params import DBN_NETWORK, RUN, SEMI_SUPERVISED
 
 
 def _accuracy_from_probs(Y, P, sample_weight=None):
@@ -44,143 +44,21 @@ def _check_fit_sample_weight(sample_weight, X):
     return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
-@Substitution()
-class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
-    """Deep Belief Network classifier: greedy pretraining, then back-propagation.
-
-    ``fit`` pretrains a :class:`DBN` on every row of X, copies its weights
-    and hidden biases into a network with logistic hidden units and a fresh
-    softmax output layer (logistic for two classes), and fine-tunes it on the
-    labelled rows by minimising the cross-entropy. Labels equal to
-    ``unlabeled_label`` (-1, scikit-learn's convention, as in
-    :class:`sklearn.semi_supervised.SelfTrainingClassifier`) mark unlabelled
-    rows, which take part in pretraining and, with
-    ``unlabeled_entropy_weight > 0``, in fine-tuning through entropy
-    minimisation (Grandvalet and Bengio 2005).
-
-    Parameters
-    ----------
-    {network_params}
-    unlabeled_label : "auto", int, float, str or None, default="auto"
-        Label marking unlabelled rows, which take part in pretraining only
-        (for a 2-D multilabel y: rows holding it in every column). "auto"
-        takes -1 (scikit-learn's convention, as
-        :class:`sklearn.semi_supervised.SelfTrainingClassifier`) and warns
-        once per fit when y holds it, since -1 may also be a class (labels
-        {-1, 0, 1}); ``unlabeled_label=-1`` says the fit is semi-supervised and
-        is silent; None treats every label as a class.
-    unlabeled_entropy_weight : float >= 0, default=0.0
-        Entropy minimisation on the unlabelled rows (Grandvalet and Bengio
-        2005): each fine-tuning update adds this weight times the mean
-        entropy (nats) of the predicted class probabilities on a batch of
-        ``batch_size`` unlabelled rows (passed forward without dropout,
-        visited in random order, each once before any twice) to the mean
-        cross-entropy of its labelled batch, so the decision boundary moves
-        away from dense regions of the unlabelled rows. There is no ramp-up:
-        the weight applies from the first update. 0 (the default) is off:
-        on digits with 10% of the labels (5 label draws, the default 256-256
-        network, pretrained) 0.25 gained 1.3 points of test accuracy over
-        plain fine-tuning, but with very few labels (2% of digits, 10% of
-        wine: 12-26 labelled rows) every weight tried (0.25-1) lost 4-12
-        points on average, the network growing confident in its early
-        mistakes (benchmarks/RESULTS.md, "Semi-supervised fine-tuning").
-        Ignored when no row is unlabelled and in partial_fit.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (any type LabelBinarizer accepts).
-    unlabeled_entropy_weight_ : float
-        The entropy weight fine-tuning used: ``unlabeled_entropy_weight``
-        when the fit had unlabelled rows, else 0.0.
-    n_unlabeled_ : int
-        Number of unlabelled rows of the last fit (0 for partial_fit).
-    {network_attrs}
-
-    References
-    ----------
-    {network_refs}
-
-    Grandvalet, Y. and Bengio, Y. (2005). Semi-supervised learning by entropy
-    minimization. NIPS 17, 529-536.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from rbmlib import DBNClassifier
-    >>> X, y = load_digits(return_X_y=True)
-    >>> clf = DBNClassifier((64,), n_iter_pretrain=2, max_iter=5, random_state=0)
-    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
-    (2, 10)
-    """
+class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
+    """The classification half of a fine-tuned network, shared by
+    :class:`DBNClassifier` and :class:`~rbmlib.DBMClassifier`: labels (binary,
+    multiclass, multilabel, unlabelled rows and entropy minimisation),
+    ``partial_fit``'s classes, ``predict_proba``/``predict_log_proba``/``predict``
+    and ``score`` on the labelled rows. The model that starts the network
+    comes from the other base (the DBN's or the DBM's hooks)."""
 
     _parameter_constraints: dict = {
-        **_BaseDBNNetwork._parameter_constraints,
-        "unlabeled_label": [None, StrOptions({"auto"}), Integral, Real, str],
-        "unlabeled_entropy_weight": [Interval(Real, 0, None, closed="left")],
+        **_BaseNetwork._parameter_constraints, **SEMI_SUPERVISED.constraints,
     }
     _small_table_steps = True
     #: Whether the fitted network has one logistic output per label (a multilabel
     #: y) rather than one per class; set by every fit.
     _multilabel = False
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 256),
-        *,
-        first_layer="auto",
-        hidden_units="bernoulli",
-        dbn=None,
-        n_iter_pretrain="auto",
-        learning_rate_pretrain=None,
-        batch_size_pretrain=10,
-        pretrain_params=None,
-        solver="adam",
-        learning_rate_init="auto",
-        learning_rate="constant",
-        power_t=0.5,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        alpha=1e-5,
-        batch_size="auto",
-        max_iter=200,
-        dropout=0.0,
-        input_dropout=0.0,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        activation="auto",
-        negative_slope=0.01,
-        alpha_l1=0.0,
-        rho=0.9,
-        warm_start=False,
-        unlabeled_label="auto",
-        unlabeled_entropy_weight=0.0,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            first_layer=first_layer, hidden_units=hidden_units, dbn=dbn,
-            n_iter_pretrain=n_iter_pretrain, learning_rate_pretrain=learning_rate_pretrain,
-            batch_size_pretrain=batch_size_pretrain, pretrain_params=pretrain_params,
-            solver=solver, learning_rate_init=learning_rate_init, learning_rate=learning_rate,
-            power_t=power_t, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, alpha=alpha, batch_size=batch_size,
-            max_iter=max_iter, dropout=dropout, input_dropout=input_dropout, shuffle=shuffle,
-            tol=tol, n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            activation=activation, negative_slope=negative_slope, alpha_l1=alpha_l1, rho=rho,
-            warm_start=warm_start, validation_fraction=validation_fraction, verbose=verbose,
-            random_state=random_state, n_jobs=n_jobs,
-        )
-        self.unlabeled_label = unlabeled_label
-        self.unlabeled_entropy_weight = unlabeled_entropy_weight
 
     def __setstate__(self, state):
         # classifiers pickled before entropy minimisation existed: off
@@ -214,93 +92,6 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
         if y.dtype.kind in "US" and not isinstance(u, str):
             return np.ones(y.shape[0], dtype=bool)
         return np.asarray(y != u, dtype=bool)
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    @Substitution()
-    def fit(self, X, y, sample_weight=None):
-        """Pretrain on all rows of X, then fine-tune on the labelled ones.
-
-        A fit that raises leaves the estimator exactly as it was (a
-        divergence in fine-tuning leaves, consistently, the new fit's network
-        of its last finite epoch). Ctrl-C (KeyboardInterrupt) stops all
-        training at once: during fine-tuning after at least one epoch, the
-        network of the last completed epoch (the best one with
-        ``early_stopping``) is kept with a RuntimeWarning and
-        ``interrupted_ = True``; earlier (in pretraining or the first
-        fine-tuning epoch), the estimator is left as it was, a RuntimeWarning
-        says what was completed, and the KeyboardInterrupt is re-raised with
-        the DBN pretrained so far as its ``dbn`` attribute (None if none),
-        which ``DBNClassifier(dbn=exc.dbn, ...)`` fine-tunes without
-        pretraining again.
-
-        Parameters
-        ----------
-        {network_fit_X}
-        y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
-            Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
-            (with ``unlabeled_label="auto"``, a UserWarning gives their number). A 0/1 indicator
-            matrix is a multilabel problem: one logistic output per label,
-            as scikit-learn's MLPClassifier.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows in the fine-tuning loss (each
-            mini-batch minimises its weighted mean loss) and in the
-            validation score; pretraining ignores them.
-
-        Returns
-        -------
-        self : DBNClassifier
-
-        Raises
-        ------
-        ValueError
-            On bad input (NaN/inf, 1-D X, empty, inconsistent lengths), when
-            no row is labelled, when y holds a single class, or when training
-            diverges (``DivergenceError``).
-        TypeError
-            If ``dbn`` is not a :class:`DBN`.
-        KeyboardInterrupt
-            If interrupted before a fine-tuning epoch completed.
-        """
-        return self._atomic_fit(X, y, sample_weight=sample_weight)
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One fine-tuning epoch over (X, y), as scikit-learn's MLPClassifier.partial_fit.
-
-        The first call (on an unfitted estimator) builds the network as
-        :meth:`fit` does -- pretraining on this first X per
-        ``n_iter_pretrain`` or ``dbn`` (``n_iter_pretrain=0`` for none) --
-        and needs ``classes``; every call then runs one epoch of
-        back-propagation, continuing the optimiser's state (momentum,
-        Adam's moments, ...). ``n_iter_``, ``t_`` and ``loss_curve_``
-        accumulate over the calls. A call that raises leaves the estimator
-        as it was.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels (every row is labelled in partial_fit), or a
-            multilabel indicator matrix.
-        classes : array-like of shape (n_classes,), default=None
-            All the classes; required on the first call, optional (and
-            checked) later. Ignored for multilabel y.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights of the loss.
-
-        Returns
-        -------
-        self : DBNClassifier
-
-        Raises
-        ------
-        ValueError
-            If ``classes`` is missing on the first call or differs from the
-            first call's, if y holds labels outside ``classes``, or with
-            ``early_stopping=True``.
-        """
-        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True,
-                                classes=classes)
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         inner = self._check_settings()
@@ -388,7 +179,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             lb = LabelBinarizer().fit(y_lab)
         if len(lb.classes_) < 2:
             raise ValueError(
-                f"DBNClassifier needs samples of at least 2 classes in the labelled data; "
+                f"{type(self).__name__} needs samples of at least 2 classes in the labelled "
+                f"data; "
                 f"got 1 class: {lb.classes_[0]!r}."
             )
         self._check_warm_start_classes(lb.classes_, incremental)
@@ -556,6 +348,170 @@ class DBNClassifier(ClassifierMixin, _BaseDBNNetwork):
             if sample_weight is not None:
                 sample_weight = np.asarray(sample_weight)[mask]
         return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
+
+@Substitution()
+@with_init(DBN_NETWORK, SEMI_SUPERVISED, RUN)
+class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
+    """Deep Belief Network classifier: greedy pretraining, then back-propagation.
+
+    ``fit`` pretrains a :class:`DBN` on every row of X, copies its weights
+    and hidden biases into a network with logistic hidden units and a fresh
+    softmax output layer (logistic for two classes), and fine-tunes it on the
+    labelled rows by minimising the cross-entropy. Labels equal to
+    ``unlabeled_label`` (-1, scikit-learn's convention, as in
+    :class:`sklearn.semi_supervised.SelfTrainingClassifier`) mark unlabelled
+    rows, which take part in pretraining and, with
+    ``unlabeled_entropy_weight > 0``, in fine-tuning through entropy
+    minimisation (Grandvalet and Bengio 2005).
+
+    Parameters
+    ----------
+    {network_params}
+    unlabeled_label : "auto", int, float, str or None, default="auto"
+        Label marking unlabelled rows, which take part in pretraining only
+        (for a 2-D multilabel y: rows holding it in every column). "auto"
+        takes -1 (scikit-learn's convention, as
+        :class:`sklearn.semi_supervised.SelfTrainingClassifier`) and warns
+        once per fit when y holds it, since -1 may also be a class (labels
+        {-1, 0, 1}); ``unlabeled_label=-1`` says the fit is semi-supervised and
+        is silent; None treats every label as a class.
+    unlabeled_entropy_weight : float >= 0, default=0.0
+        Entropy minimisation on the unlabelled rows (Grandvalet and Bengio
+        2005): each fine-tuning update adds this weight times the mean
+        entropy (nats) of the predicted class probabilities on a batch of
+        ``batch_size`` unlabelled rows (passed forward without dropout,
+        visited in random order, each once before any twice) to the mean
+        cross-entropy of its labelled batch, so the decision boundary moves
+        away from dense regions of the unlabelled rows. There is no ramp-up:
+        the weight applies from the first update. 0 (the default) is off:
+        on digits with 10% of the labels (5 label draws, the default 256-256
+        network, pretrained) 0.25 gained 1.3 points of test accuracy over
+        plain fine-tuning, but with very few labels (2% of digits, 10% of
+        wine: 12-26 labelled rows) every weight tried (0.25-1) lost 4-12
+        points on average, the network growing confident in its early
+        mistakes (benchmarks/RESULTS.md, "Semi-supervised fine-tuning").
+        Ignored when no row is unlabelled and in partial_fit.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any type LabelBinarizer accepts).
+    unlabeled_entropy_weight_ : float
+        The entropy weight fine-tuning used: ``unlabeled_entropy_weight``
+        when the fit had unlabelled rows, else 0.0.
+    n_unlabeled_ : int
+        Number of unlabelled rows of the last fit (0 for partial_fit).
+    {network_attrs}
+
+    References
+    ----------
+    {network_refs}
+
+    Grandvalet, Y. and Bengio, Y. (2005). Semi-supervised learning by entropy
+    minimization. NIPS 17, 529-536.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from rbmlib import DBNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DBNClassifier((64,), n_iter_pretrain=2, max_iter=5, random_state=0)
+    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseDBNNetwork._parameter_constraints,
+        **_NetworkClassifier._parameter_constraints,
+    }
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
+    def fit(self, X, y, sample_weight=None):
+        """Pretrain on all rows of X, then fine-tune on the labelled ones.
+
+        A fit that raises leaves the estimator exactly as it was (a
+        divergence in fine-tuning leaves, consistently, the new fit's network
+        of its last finite epoch). Ctrl-C (KeyboardInterrupt) stops all
+        training at once: during fine-tuning after at least one epoch, the
+        network of the last completed epoch (the best one with
+        ``early_stopping``) is kept with a RuntimeWarning and
+        ``interrupted_ = True``; earlier (in pretraining or the first
+        fine-tuning epoch), the estimator is left as it was, a RuntimeWarning
+        says what was completed, and the KeyboardInterrupt is re-raised with
+        the DBN pretrained so far as its ``dbn`` attribute (None if none),
+        which ``DBNClassifier(dbn=exc.dbn, ...)`` fine-tunes without
+        pretraining again.
+
+        Parameters
+        ----------
+        {network_fit_X}
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_labels)
+            Class labels; ``unlabeled_label`` (-1) marks unlabelled rows
+            (with ``unlabeled_label="auto"``, a UserWarning gives their number). A 0/1 indicator
+            matrix is a multilabel problem: one logistic output per label,
+            as scikit-learn's MLPClassifier.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the fine-tuning loss (each
+            mini-batch minimises its weighted mean loss) and in the
+            validation score; pretraining ignores them.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            On bad input (NaN/inf, 1-D X, empty, inconsistent lengths), when
+            no row is labelled, when y holds a single class, or when training
+            diverges (``DivergenceError``).
+        TypeError
+            If ``dbn`` is not a :class:`DBN`.
+        KeyboardInterrupt
+            If interrupted before a fine-tuning epoch completed.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One fine-tuning epoch over (X, y), as scikit-learn's MLPClassifier.partial_fit.
+
+        The first call (on an unfitted estimator) builds the network as
+        :meth:`fit` does -- pretraining on this first X per
+        ``n_iter_pretrain`` or ``dbn`` (``n_iter_pretrain=0`` for none) --
+        and needs ``classes``; every call then runs one epoch of
+        back-propagation, continuing the optimiser's state (momentum,
+        Adam's moments, ...). ``n_iter_``, ``t_`` and ``loss_curve_``
+        accumulate over the calls. A call that raises leaves the estimator
+        as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (every row is labelled in partial_fit), or a
+            multilabel indicator matrix.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, optional (and
+            checked) later. Ignored for multilabel y.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the loss.
+
+        Returns
+        -------
+        self : DBNClassifier
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing on the first call or differs from the
+            first call's, if y holds labels outside ``classes``, or with
+            ``early_stopping=True``.
+        """
+        return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True,
+                                classes=classes)
 
     def to_sklearn(self):
         """An equivalent fitted :class:`sklearn.neural_network.MLPClassifier`.
