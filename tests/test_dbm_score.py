@@ -54,3 +54,20 @@ def test_score_uses_the_auto_schedule_once_and_log_partition_reports_it():
     d.set_params(ais_n_betas=301)
     other = d.log_partition()
     assert other.n_betas == 301 and other.target_reached is None
+
+
+def test_memmap_input_is_read_in_place_and_fits_as_the_array(tmp_path):
+    """A float64 numpy.memmap goes to training without a copy (the same memory),
+    and the DBM fitted on it is bit-identical to the one fitted on the array."""
+    X = _bars(60)
+    path = tmp_path / "bars.dat"
+    m = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    m[:] = X
+    m.flush()
+    r = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    a = DBM((6, 4), **_FIT).fit(X)
+    b = DBM((6, 4), **_FIT)
+    assert np.shares_memory(b._validate_X(r, reset=True), r)
+    b.fit(r)
+    for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(wa, wb)
