@@ -95,13 +95,16 @@ def default_ae(k, seed):
     return DBNAutoencoder(n_components=k, random_state=seed)
 
 
-def run(make_ae=default_ae, seeds=(0, 1, 2), names=None, out=print, extra=None):
+def run(make_ae=default_ae, seeds=(0, 1, 2), names=None, out=print, extra=None,
+        scaler_names=None):
     rows = []
     out("| data set | scaler | k | AE error | PCA error | AE accuracy | PCA accuracy "
         "| AE fit (s) | chosen |")
     out("|---|---|---|---|---|---|---|---|---|")
     for name, X, y, scalers, ks in data_sets(names):
         for scaler in scalers:
+            if scaler_names and scaler is not None and scaler not in scaler_names:
+                continue
             for k in ks:
                 res = [evaluate(X, y, scaler, k, s, make_ae) for s in seeds]
                 m = np.mean([r[:5] for r in res], axis=0)
@@ -122,19 +125,21 @@ def main(argv=None):
     p.add_argument("--params", default="{}",
                    help="JSON dict of DBNAutoencoder parameters (default: its defaults)")
     p.add_argument("--json", default=None, help="write the per-seed rows here")
+    p.add_argument("--scalers", nargs="+", default=None, choices=sorted(SCALERS),
+                   help="the tables with these scalers only (digits always)")
     args = p.parse_args(argv)
     params = json.loads(args.params)
 
     def make_ae(k, seed):
         return DBNAutoencoder(n_components=k, random_state=seed, **params)
 
-    def extra(ae):
-        return getattr(ae, "architecture_", "")
+    def extra(ae):  # what "auto" chose: the architecture and the visible units
+        return f"{getattr(ae, 'architecture_', '')}/{getattr(ae, 'visible_units_', '')}"
 
     print(f"70/30 stratified split per seed, mean over seeds {args.seeds}; "
           f"DBNAutoencoder params {params or 'defaults'}")
     t0 = time.perf_counter()
-    rows = run(make_ae, args.seeds, args.data, extra=extra)
+    rows = run(make_ae, args.seeds, args.data, extra=extra, scaler_names=args.scalers)
     print(f"Total wall time {time.perf_counter() - t0:.0f}s.")
     if args.json:
         with open(args.json, "w") as f:

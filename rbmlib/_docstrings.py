@@ -438,7 +438,11 @@ alpha_l1 : float, default=0.0
 
 FRAGMENTS["network_epoch_params"] = """
 max_iter : int, default=200
-    Maximum number of fine-tuning epochs.
+    Maximum number of fine-tuning epochs. Reaching it raises a
+    ConvergenceWarning only while the training loss is still falling (by
+    more than 2% of its total fall over the last 10 epochs), not when it
+    creeps by a few multiples of ``tol`` (see
+    :meth:`rbmlib.mlp.StoppingRule.convergence_warning`).
 dropout : float, default=0.0
     Probability of dropping each hidden unit in fine-tuning
     (Srivastava et al. 2014; inverted dropout, so prediction needs no

@@ -619,10 +619,14 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
         attribute holds the network as it was after the last finite epoch.
 
     ConvergenceWarning
-        (A warning.) When ``max_iter`` is reached, or when training stopped
-        for lack of improvement while stalled: the lowest training loss above
+        (A warning.) When ``max_iter`` is reached while training is still
+        improving (its lowest loss fell over the last 10 epochs by more than 2%
+        of its fall since the first epoch: ``PROGRESS_WINDOW``,
+        ``PROGRESS_SHARE``) or stalled, or when training stopped for lack of
+        improvement while stalled: the lowest training loss above
         ``STALL_RATIO`` (0.95) times the loss of the best constant prediction
-        (the message then says so).
+        (the message then says so). See
+        :meth:`StoppingRule.convergence_warning`.
     KeyboardInterrupt
         Re-raised when Ctrl-C lands before the first epoch completed.
 
@@ -665,8 +669,8 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
             params = stopping.best_params
     else:
         res.best_loss = float(stopping.best_loss) if res.n_iter else None
-    message = None if interrupted else stopping.convergence_warning(settings.name,
-                                                                    res.loss_curve, reference)
+    message = None if interrupted else stopping.convergence_warning(
+        settings.name, res.loss_curve, reference, res.validation_scores)
     if message is not None:
         warnings.warn(message, ConvergenceWarning)
     res.coefs, res.intercepts = lay.unpack(params)
