@@ -178,9 +178,9 @@ class StoppingRule(_fitting.StoppingRule):
         creeping by a few multiples of ``tol`` per epoch, as the default
         256-256 network does on tables of 200-500 rows, is not warned about:
         on MASS::fgl, ISLR::Hitters and MASS::Boston the last 10 of the
-        default 200 epochs moved the loss by at most 1.3% of its fall, and 100
-        to 200 more epochs changed the held-out score by +0.007 to +0.019,
-        while stopped after 50 epochs the share was 3.6-18% and the score 0.03
+        default 200 epochs moved the loss by at most 1.2% of its fall, and 100
+        to 200 more epochs changed the held-out score by +0.007 to +0.018,
+        while stopped after 50 epochs the share was 3.7-18% and the score 0.03
         to 0.15 lower (benchmarks/RESULTS.md, issue 21).
 
         Parameters
