@@ -163,3 +163,36 @@ def test_bad_dbm_and_layers_are_refused_before_training(data):
         DBMClassifier(dbm=MinMaxScaler()).fit(X, y)
     with pytest.raises(ValueError, match="at least two"):
         DBMClassifier((5,)).fit(X, y)
+
+
+def test_ctrl_c_in_the_dbm_leaves_the_classifier_as_it_was_and_hands_back_the_dbm(
+        data, monkeypatch):
+    """Ctrl-C during the DBM's joint training (fitted inside): the DBM keeps its
+    completed epochs, the classifier is left unfitted, and the KeyboardInterrupt
+    carries that DBM as exc.dbm, which DBMClassifier(dbm=exc.dbm) fine-tunes."""
+    from rbmlib._kernels import dbm as kd
+
+    X, y = data[0][:60], data[1][:60]  # one batch of 60 rows per epoch
+    real = kd.mean_field
+    calls = {"n": 0}
+
+    def interrupting(*a, **k):  # the joint epochs' mean field on the batch
+        if a[0].shape[0] == 60:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(kd, "mean_field", interrupting)
+    clf = DBMClassifier((6, 4), dbm_params={"n_iter": 5, "n_iter_pretrain": 1,
+                                            "batch_size": 60, "n_chains": 20},
+                        max_iter=2, random_state=0)
+    with pytest.warns(RuntimeWarning) as rec, pytest.raises(KeyboardInterrupt) as info:
+        clf.fit(X, y)
+    monkeypatch.setattr(kd, "mean_field", real)
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "dbm_")
+    dbm = info.value.dbm
+    assert dbm.interrupted_ and dbm.n_iter_ == 1 and dbm.n_iter_pretrain_ == 2  # joint 2 cut
+    assert any("exc.dbm" in str(w.message) for w in rec)
+    with _quiet():
+        DBMClassifier(dbm=dbm, max_iter=2, random_state=0).fit(X, y)
