@@ -33,6 +33,13 @@ The same training for both:
 
 What differs, and cannot be matched through either library's interface:
 
+* the step: ``fit_batch_pcd`` of rbms 0.5 divides the gradient by its L2
+  norm over all parameters (``EBM.normalize_grad``) before the SGD step, so
+  its ``lr`` is the length of every step. Two rbms models are trained: "as
+  shipped", with ``lr`` = ``--lr`` times the median norm of the plain
+  gradient over one probe epoch (``--rbms-shipped-lr`` overrides it), and
+  "plain gradient", with the normalisation switched off (the update of rbms
+  0.2 and of rbmlib; ``lr`` then means the same in both libraries);
 * centering offsets: rbmlib keeps them as moving averages (``centering_decay``
   0.99: Melchior, Fischer and Wiskott 2016); ``rbms`` uses the current
   batch's data means (visible and hidden) as offsets at every update;
@@ -127,6 +134,8 @@ def parse_args(argv=None):
                    help="updates per timed pass")
     p.add_argument("--time-repeats", type=int, default=5,
                    help="timed passes per library and thread count (alternating)")
+    p.add_argument("--skip-scoring", action="store_true",
+                   help="no AIS (with --epochs 0: the timing alone)")
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -374,13 +383,14 @@ def main(argv=None):
             secs[name] += time.perf_counter() - t0
         print(f"epoch {epoch + 1}: " + ", ".join(f"{n} {secs[n]:.0f} s" for n in names),
               flush=True)
-    n_updates = {n: (t._n_updates if n == "rbmlib" else t.n_updates) for n, t in trainers.items()}
+    n_updates = {n: (getattr(t, "_n_updates", 0) if n == "rbmlib" else t.n_updates)
+                 for n, t in trainers.items()}
     assert len(set(n_updates.values())) == 1, n_updates
     n_updates = n_updates["rbmlib"]
 
     # --- scoring: every model by both estimators
     rows = []
-    for name, trainer in trainers.items():
+    for name, trainer in ({} if args.skip_scoring else trainers).items():
         if name == "rbmlib":
             model, bbrbm = trainer, to_bbrbm(trainer)
         else:
