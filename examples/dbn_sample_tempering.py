@@ -1,5 +1,5 @@
 """Sampling a DBN with parallel tempering: do the chains move between digits?
-=========================================================================
+============================================================================
 
 A DBN (64 -> 256 -> 256) is trained greedily on the 8x8 digits (all 1,797
 images, pixels scaled to [0, 1]). ``DBN.sample`` draws its samples by block

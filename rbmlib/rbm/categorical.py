@@ -611,9 +611,9 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
             ``n_burn_in``, ``pt_betas``, ``target_ess``, ``grow``,
             ``max_doublings``, ``verbose``: the estimator's ``verbose`` unless
             given). Data are given as categories, as to :meth:`fit`:
-            ``base_rate`` of shape (n_samples, n_features_in_) (missing entries
-            allowed; typically the training data) and an array ``init`` of shape
-            (n_runs, n_features_in_) (complete rows: reverse AIS's starting
+            ``base_rate`` of shape ``(n_samples, n_features_in_)`` (missing
+            entries allowed; typically the training data) and an array ``init``
+            of shape ``(n_runs, n_features_in_)`` (complete rows: reverse AIS's starting
             states), which are encoded as the units' one-hot rows.
 
         Returns
