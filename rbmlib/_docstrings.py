@@ -153,24 +153,51 @@ D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization",
 ICLR 2015.
 """
 
-# --------------------------------------------------------------------------- scores
-# the end of the Parameters and the Returns section of an unsupervised model's
-# score(X, y) (the mean log-likelihood or a stand-in for it, GaussianMixture.score's
-# interface) ...
+# --------------------------------------------------------------------------- methods
+# the sections that the estimators' methods share
 
-# ... and of its fit(X, y) and partial_fit(X, y)
-FRAGMENTS["unsupervised_fit_returns"] = """
+# the start of the Parameters section of a method that reads an X of rows (transform,
+# predict, score_samples, ...); the method's own parameters, or an indented description
+# of X, follow the placeholder
+FRAGMENTS["X_params"] = """
+Parameters
+----------
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+"""
+
+# ... of a method that also takes a dask array (read a block of rows at a time)
+FRAGMENTS["X_dask_params"] = """
+Parameters
+----------
+X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+"""
+
+# the y of an unsupervised model's fit, partial_fit and score (scikit-learn's API)
+FRAGMENTS["y_ignored"] = """
 y : None
     Ignored.
+"""
 
+# the Returns section of fit and partial_fit
+FRAGMENTS["fit_returns"] = """
 Returns
 -------
 self : object
+    The fitted estimator.
 """
 
+# the end of the Parameters section and the Returns section of an unsupervised
+# model's fit(X, y) and partial_fit(X, y) ...
+FRAGMENTS["unsupervised_fit_returns"] = """
+{y_ignored}
+
+{fit_returns}
+"""
+
+# ... and of its score(X, y): the mean log-likelihood, or a bound or stand-in for it
+# in nats (GaussianMixture.score's interface)
 FRAGMENTS["unsupervised_score_returns"] = """
-y : None
-    Ignored.
+{y_ignored}
 
 Returns
 -------
@@ -402,6 +429,12 @@ T. Tieleman, "Training Restricted Boltzmann Machines using
 Approximations to the Likelihood Gradient", ICML 2008.
 """
 
+# the reference of the pseudo-log-likelihood (score_samples and score of the RBMs)
+FRAGMENTS["pseudo_likelihood_ref"] = """
+J. Besag, "Statistical analysis of non-lattice data", The
+Statistician 24(3), 1975.
+"""
+
 # the references every RBM class lists after its own
 FRAGMENTS["rbm_refs"] = """
 {rbm_unit_refs}
@@ -447,6 +480,16 @@ dropout : float, default=0.0
     Probability of dropping each hidden unit in fine-tuning
     (Srivastava et al. 2014; inverted dropout, so prediction needs no
     rescaling).
+max_norm : float or None, default=None
+    Max-norm constraint of fine-tuning (Srivastava et al. 2014, sec.
+    5.1): after every update, each hidden unit's vector of incoming
+    weights (a column of a hidden layer's ``coefs_[l]``, the bias
+    excluded) whose L2 norm exceeds ``max_norm`` is rescaled to norm
+    ``max_norm``. The output layer is not constrained: the paper bounds
+    the weights into hidden units, and an identity output's weights must
+    grow with the targets' scale. The paper pairs it with dropout and
+    large learning rates, with typical values of 3 to 4 (its appendix
+    A.3). None: no constraint.
 """
 
 FRAGMENTS["network_stopping_params"] = """

@@ -292,6 +292,7 @@ or list of them, default="auto"
 
     # ------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def fit(self, X, y, sample_weight=None):
         """Fit the DBM (unless a fitted one was given), then fine-tune the network.
 
@@ -302,9 +303,7 @@ or list of them, default="auto"
         earlier, the estimator is left as it was and the KeyboardInterrupt is
         re-raised.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
             Values in [0, 1] (the DBM's visible probabilities).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (``unlabeled_label`` marks unlabelled rows, which the
@@ -313,9 +312,7 @@ or list of them, default="auto"
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights of the fine-tuning loss (the DBM ignores them).
 
-        Returns
-        -------
-        self : DBMClassifier
+        {fit_returns}
 
         Raises
         ------
@@ -330,6 +327,7 @@ or list of them, default="auto"
         return self._atomic_fit(X, y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One fine-tuning epoch over (X, y), continuing the optimiser's state.
 
@@ -339,17 +337,13 @@ or list of them, default="auto"
         ``n_iter_``, ``t_`` and ``loss_curve_`` accumulate. A call that raises
         leaves the estimator as it was.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
 
-        Returns
-        -------
-        self : DBMClassifier
+        {fit_returns}
 
         Raises
         ------

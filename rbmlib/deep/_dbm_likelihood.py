@@ -13,6 +13,7 @@ from scipy.special import xlogy
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._docstrings import Substitution
 from .._kernels import dbm as _kd
 from .._parallel import thread_limits
 from ..likelihood import PartitionEstimate, _warn_low_ess, default_betas
@@ -155,6 +156,7 @@ class _DBMLikelihood:
         _warn_low_ess(est, reverse=False, stacklevel=stacklevel)
         return est
 
+    @Substitution()
     def score_samples(self, X):
         """Variational lower bound on ``log p(v)`` of each row, in nats.
 
@@ -166,9 +168,7 @@ class _DBMLikelihood:
         estimate (AIS tends to underestimate ``log Z``, which makes the bound
         optimistic by about its error).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
             Rows with values in [0, 1] (binary rows for a likelihood).
 
         Returns
@@ -236,19 +236,12 @@ class _DBMLikelihood:
             out[start:start + xb.shape[0]] = val
         return out
 
+    @Substitution()
     def score(self, X, y=None):
         """Mean variational lower bound of the rows of X (nats per row).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            In nats.
+        {X_params}
+        {unsupervised_score_returns}
 
         Raises
         ------

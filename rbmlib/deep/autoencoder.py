@@ -482,9 +482,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         ``DBNAutoencoder(dbn=exc.dbn, ...)`` fine-tunes without pretraining
         again.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
             Training data, float64 or float32 (kept: float32 in gives a
             float32 model). In [0, 1] for Bernoulli visible units.
             A dask array or a ``numpy.memmap`` is accepted.
@@ -492,12 +490,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             With Gaussian visible units, pretraining streams the standardised
             rows (built lazily) and fine-tuning standardises X into a second
             in-memory array of the same size (twice the memory).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DBNAutoencoder
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -513,6 +506,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         return self._atomic_fit(X, None)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def partial_fit(self, X, y=None):
         """One fine-tuning epoch over X.
 
@@ -525,15 +519,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         ``n_iter_``, ``t_`` and ``loss_curve_`` accumulate over the calls.
         A call that raises leaves the estimator as it was.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DBNAutoencoder
+        {X_params}
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -612,12 +599,11 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
     def _code_layer(self):
         return len(self.coefs_) // 2 - 1
 
+    @Substitution()
     def transform(self, X):
         """Codes: the encoder's output (the code layer's activations).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
 
         Returns
         -------
@@ -673,12 +659,11 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
             )
         return self._decode(np.ascontiguousarray(C, dtype=dtype))
 
+    @Substitution()
     def reconstruct(self, X):
         """``inverse_transform(transform(X))`` in one pass.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -687,6 +672,7 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         """
         return self._output_units(self._forward(self._network_input(X)))
 
+    @Substitution()
     def score(self, X, y=None):
         """Minus the mean squared reconstruction error per sample.
 
@@ -695,11 +681,8 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         in the units of X (the measure of Hinton and Salakhutdinov 2006 on
         MNIST), whatever the training loss; higher is better.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
+        {X_params}
+        {y_ignored}
 
         Returns
         -------

@@ -52,6 +52,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _fitting
+from .._docstrings import Substitution
 from .._kernels import dbm as _kd
 from .._kernels.units import sigmoid_sample_rows
 from .._parallel import thread_limits
@@ -324,19 +325,13 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         self._log_z_memo = {}
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @Substitution()
     def fit(self, X, y=None):
         """Pretrain (unless ``warm_start`` on a fitted DBM) and train jointly.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
             Training rows, values in [0, 1] (a warning otherwise).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DBM
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -370,6 +365,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @Substitution()
     def partial_fit(self, X, y=None):
         """One epoch of joint training on X, continuing the persistent chains.
 
@@ -377,15 +373,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         call ``fit`` first for the pretrained start). Atomic: Ctrl-C or an error
         leaves the DBM as it was.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DBM
+        {X_params}
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -435,12 +424,11 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
                     out[k][start:start + xb.shape[0]] = mu[k + 1]
         return out
 
+    @Substitution()
     def transform(self, X):
         """Mean-field posteriors ``q(h_k = 1 | v)``.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------

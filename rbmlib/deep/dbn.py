@@ -356,6 +356,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return rbms
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def fit(self, X, y=None):
         """Train the layers greedily, bottom first.
 
@@ -366,19 +367,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         of the first layer had completed, the DBN is left as it was and the
         KeyboardInterrupt is re-raised.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
             Training data (in [0, 1] for a Bernoulli first layer; categories,
             as integer codes or a DataFrame, for a categorical one). Duplicate
             entries of a CSR matrix are summed (on a copy), as scipy does.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DBN
-            The fitted model.
+        {unsupervised_fit_returns}
 
         Raises
         ------
@@ -601,9 +594,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``dask_ml``) without a downstream estimator. It measures the first
         layer only; the upper layers do not enter it.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
         {unsupervised_score_returns}
 
         Raises
@@ -619,6 +610,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return self.rbms_[0].score(scaler.transform(X).astype(X.dtype, copy=False))
         return self.rbms_[0].score(X)
 
+    @Substitution()
     def transform(self, X):
         """Hidden conditional means of the top layer (an upward mean-field pass).
 
@@ -627,9 +619,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         pre-activation) is applied to the layer below's, standardised first
         for a layer with a scaler in ``scalers_``.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
             For ``first_layer="categorical"``: integer codes or categories,
             an array or a DataFrame, as :class:`~rbmlib.CategoricalRBM` takes.
 

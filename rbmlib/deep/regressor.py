@@ -73,9 +73,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
             Non-negative row weights of the fine-tuning loss and of the
             validation score; pretraining ignores them.
 
-        Returns
-        -------
-        self : DBNRegressor
+        {fit_returns}
 
         Raises
         ------
@@ -96,6 +94,7 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         return self._atomic_fit(X, y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def partial_fit(self, X, y, sample_weight=None):
         """One fine-tuning epoch over (X, y), as scikit-learn's MLPRegressor.partial_fit.
 
@@ -105,15 +104,11 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         runs one epoch, continuing the optimiser's state. A call that raises
         leaves the estimator as it was.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
 
-        Returns
-        -------
-        self : DBNRegressor
+        {fit_returns}
 
         Raises
         ------
@@ -160,12 +155,11 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
             return P
         return P * self._y_scale + self._y_mean
 
+    @Substitution()
     def predict(self, X):
         """Predicted targets.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------

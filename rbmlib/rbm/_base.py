@@ -554,9 +554,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
         epoch (or before) the estimator is left as it was and the
         KeyboardInterrupt is re-raised.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
             Training data; float32 data gives float32 parameters. Sparse
             input is read one mini-batch at a time and never densified whole;
             a numpy.memmap is read in place. A dask array is streamed:
@@ -620,9 +618,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
         divergence, KeyboardInterrupt) the model is left exactly as it was
         before the call, its random generator included.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
             Data. A dask array is read chunk by chunk, in order; all its
             chunks are applied or, if one fails, none.
         {unsupervised_fit_returns}

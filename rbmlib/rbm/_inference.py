@@ -34,9 +34,7 @@ class _RBMInference(TransformerMixin):
         (log-density up to ``log Z``): comparable between data sets under one
         model, not between models (use :meth:`log_likelihood` for that).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
             A dask array is scored chunk by chunk (on the cluster when a
             ``dask.distributed.Client`` is active).
         {unsupervised_score_returns}
@@ -50,8 +48,7 @@ class _RBMInference(TransformerMixin):
 
         References
         ----------
-        J. Besag, "Statistical analysis of non-lattice data", The
-        Statistician 24(3), 1975.
+        {pseudo_likelihood_ref}
         """
         if is_dask_collection(X):
             return mean_over_rows(self, "score_samples", X)
@@ -97,15 +94,14 @@ class _RBMInference(TransformerMixin):
         F = _units_free_energy(X, W, c, b, sigma, self._visible_units, self._hidden_unit())
         return F.astype(W.dtype, copy=False)
 
+    @Substitution()
     def transform(self, X):
         """Hidden-unit probabilities p(h_j = 1 | v) for each sample.
 
         Defined for any finite input (a BernoulliRBM warns about values
         outside [0, 1], see ``check_range``).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        {X_dask_params}
 
         Returns
         -------
@@ -192,6 +188,7 @@ class _RBMInference(TransformerMixin):
         r = self._visible_means(self._mean_hiddens(X, P), P)
         return np.mean((X - r) ** 2, axis=1)
 
+    @Substitution()
     def reconstruction_error(self, X):
         """Mean-field reconstruction error of each sample.
 
@@ -199,9 +196,7 @@ class _RBMInference(TransformerMixin):
         visible means given the hidden probabilities (Hinton 2010, sec. 5).
         Computed a block of rows at a time (sparse X is never densified whole).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -212,6 +207,7 @@ class _RBMInference(TransformerMixin):
         return self._reconstruction_error(X)
 
     @_needs_free_energy
+    @Substitution()
     def free_energy(self, X):
         """Free energy ``F(v)`` of each sample, in nats.
 
@@ -221,9 +217,7 @@ class _RBMInference(TransformerMixin):
         outside the visible units' range are checked as in :meth:`transform`
         (BernoulliRBM: warned about, see ``check_range``).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -271,12 +265,11 @@ class _RBMInference(TransformerMixin):
         return likelihood.log_partition(self, method, **ais_params)
 
     @_needs_free_energy
+    @Substitution()
     def log_likelihood(self, X, log_z=None, **ais_params):
         """Log-likelihood of each sample, ``-F(x) - log Z``, in nats.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         log_z : None, {"exact", "ais", "both"}, float or estimate, default=None
             How log Z is obtained: None is exact enumeration when the smaller
             layer has at most 25 units and AIS (base model fitted to X)

@@ -195,6 +195,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         )
 
     @_needs_free_energy
+    @Substitution()
     def score_samples(self, X):
         """Pseudo-log-likelihood of each sample, summed over the visible units, in nats.
 
@@ -209,9 +210,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
         n_components) per row; sparse X is processed a block of rows at a
         time. Defined for any finite input.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -220,8 +219,7 @@ class BernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["bernoulli"]):
 
         References
         ----------
-        J. Besag, "Statistical analysis of non-lattice data", The
-        Statistician 24(3), 1975.
+        {pseudo_likelihood_ref}
         """
         X = self._check_fitted_X(X)
         return self._score_samples(X)

@@ -375,6 +375,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         return self._free_energy(X)
 
     @_needs_free_energy
+    @Substitution()
     def score_samples(self, X):
         """Pseudo-log-likelihood of each row, summed over its observed columns, in nats.
 
@@ -403,8 +404,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
 
         References
         ----------
-        J. Besag, "Statistical analysis of non-lattice data", The
-        Statistician 24(3), 1975.
+        {pseudo_likelihood_ref}
         """
         X = self._check_fitted_X(X)
         return self._score_samples(X)

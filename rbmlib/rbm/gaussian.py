@@ -256,6 +256,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         return -self._free_energy(X, P)
 
     @_needs_free_energy
+    @Substitution()
     def score_samples(self, X):
         """Negative free energy of each sample: the log-density up to log Z, in nats.
 
@@ -268,9 +269,7 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         A pseudo-likelihood, as for BernoulliRBM, has no closed form for
         Gaussian visible units.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
