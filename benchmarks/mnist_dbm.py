@@ -85,7 +85,12 @@ def parse_args(argv=None):
                    help="every N joint epochs, estimate the test bound (the trajectory): "
                         "AIS with --checkpoint-betas temperatures, on --checkpoint-rows "
                         "test images (0: only at the end)")
-    p.add_argument("--checkpoint-betas", type=int, default=3001)
+    p.add_argument("--checkpoint-betas", type=int, default=14501)
+    p.add_argument("--target-ess", type=float, default=None,
+                   help="final AIS: double the temperatures (at most --max-doublings times) "
+                        "while the effective sample size is below this")
+    p.add_argument("--max-doublings", type=int, default=1)
+    p.add_argument("--save", default=None, help="pickle the trained DBM to this path")
     p.add_argument("--checkpoint-rows", type=int, default=2000)
     p.add_argument("--finetune-epochs", type=int, default=100)
     p.add_argument("--finetune-lr", type=float, default=0.5,
@@ -204,10 +209,19 @@ def main(argv=None):
             f"test bound {b:.2f} nats on {min(args.checkpoint_rows, len(Xte))} images "
             f"(AIS {e.n_runs} x {args.checkpoint_betas}: log Z {e.log_z:.2f} +- "
             f"{e.log_z_std:.2f}, ESS {e.ess:.1f}) |")
+    if args.save:
+        import pickle
+        with open(args.save, "wb") as f:
+            pickle.dump(dbm, f)
     t0 = time.time()
-    est = dbm._log_z_estimate()  # the estimate score() then uses (one AIS, not two)
+    if args.target_ess is None:
+        est = dbm._log_z_estimate()  # the estimate score() then uses (one AIS, not two)
+    else:
+        est = dbm.log_partition(target_ess=args.target_ess, max_doublings=args.max_doublings)
+        dbm._log_z_memo[("log_z", dbm.ais_n_runs, dbm.ais_n_betas)] = est  # score() uses it
     t_ais = time.time() - t0
-    log(f"| DBM | AIS log Z | {t_ais:.1f} | {est.log_z:.2f} +- {est.log_z_std:.2f} "
+    log(f"| DBM | AIS log Z ({est.n_runs} runs x {est.n_betas} temperatures) | {t_ais:.1f} | "
+        f"{est.log_z:.2f} +- {est.log_z_std:.2f} "
         f"(ESS {est.ess:.1f} of {est.n_runs}, largest weight "
         f"{100 * est.max_weight_share:.1f}%) |")
     t0 = time.time()
