@@ -44,7 +44,7 @@ def _tempered_fe(v, W, c, b, sigma, beta, visible, hidden):
     """NumPy free energy of rows ``v`` (as the kernels hold them) in the RBM with
     parameters (beta W, beta c, beta b); constants of beta dropped."""
     x = beta * (v @ W.T + c)
-    if visible == 0:
+    if visible in (0, 2):  # Bernoulli, or categorical one-hot rows
         f = -beta * v @ b
     else:  # Gaussian: v holds u = v / sigma^2
         f = (((v * sigma ** 2 - beta * b) ** 2) / (2 * sigma ** 2)).sum(1)
@@ -58,7 +58,7 @@ def _scratch(B, H, V):
 
 
 # ---------------------------------------------------------------- the swap rule
-@pytest.mark.parametrize("visible,hidden", [(0, 0), (1, 0), (0, 1)])
+@pytest.mark.parametrize("visible,hidden", [(0, 0), (1, 0), (0, 1), (2, 0), (2, 1)])
 def test_swap_rule_is_the_metropolis_ratio_of_tempered_free_energies(visible, hidden):
     rng = np.random.RandomState(0)
     V, H, T, B, m = 7, 5, 4, 9, 8
@@ -68,6 +68,10 @@ def test_swap_rule_is_the_metropolis_ratio_of_tempered_free_energies(visible, hi
     betas = np.array([1.0, 0.7, 0.45, 0.2])
     if visible == 0:
         v = (rng.rand(T * B, V) < 0.5).astype(float)
+    elif visible == 2:  # categorical: one-hot groups of 3, 2 and 2 categories
+        v = np.zeros((T * B, V))
+        for lo, k in ((0, 3), (3, 2), (5, 2)):
+            v[np.arange(T * B), lo + rng.randint(0, k, T * B)] = 1.0
     else:
         v = rng.normal(0, 1, (T * B, V)) / sigma ** 2
     labels = rng.randint(0, 3, T * B).astype(np.int64)
