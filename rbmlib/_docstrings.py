@@ -178,6 +178,14 @@ y : None
     Ignored.
 """
 
+# the start of the Raises section of a method of a fitted model
+FRAGMENTS["not_fitted_raises"] = """
+Raises
+------
+NotFittedError
+    If the model is not fitted.
+"""
+
 # the Returns section of fit and partial_fit
 FRAGMENTS["fit_returns"] = """
 Returns
@@ -241,6 +249,24 @@ def _list_item(name, doc):
 FRAGMENTS["hidden_unit_names"] = ", ".join(f'"{name}"' for name in HIDDEN_UNITS)
 FRAGMENTS["hidden_unit_items"] = "\n".join(_list_item(name, unit.doc)
                                           for name, unit in HIDDEN_UNITS.items())
+
+
+def _words(items):
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# the fine-tuning activation of each type (HiddenUnits.activation), and the real-valued
+# types (HiddenUnits.real_valued: the layer above reads them standardised)
+FRAGMENTS["hidden_unit_activations"] = _words(f'"{unit.activation}" for "{name}"'
+                                              for name, unit in HIDDEN_UNITS.items())
+FRAGMENTS["real_valued_hidden_units"] = _words(
+    f'"{name}"' for name, unit in HIDDEN_UNITS.items() if unit.real_valued).replace(" and ", " or ")
+# the CD rates of a DBN layer of each type that has its own (HiddenUnits.learning_rates)
+FRAGMENTS["hidden_unit_learning_rates"] = _words(
+    f'{unit.learning_rates[0]} / {unit.learning_rates[1]} for "{name}"'
+    for name, unit in HIDDEN_UNITS.items() if unit.learning_rates != (None, None))
 
 # --------------------------------------------------------------------------- RBMs
 # BernoulliRBM, GaussianBernoulliRBM, CategoricalRBM; a class gives
@@ -537,10 +563,11 @@ first_layer : {"auto", "bernoulli", "gaussian", "categorical"}, default="auto"
     row per one-hot unit. ``to_sklearn`` is refused for such a network.
 hidden_units : {{hidden_unit_names}} or list of them, default="bernoulli"
     Hidden units of each pretrained RBM, one for all layers or one per
-    hidden layer (bottom first): Bernoulli, Gaussian (linear, unit
-    variance) or noisy rectified linear (NReLU) units (see :class:`DBN`;
-    the layer above a real-valued one reads standardised features, and
-    the standardisation is folded into the network's weights).
+    hidden layer (bottom first), a type of the unit table
+    :data:`rbmlib.units.HIDDEN_UNITS` (see :class:`DBN`; the layer above a
+    real-valued one, {real_valued_hidden_units}, reads standardised
+    features, and the standardisation is folded into the network's
+    weights).
     Ignored when ``dbn`` is given (its own units apply). A wrong name
     or length raises ValueError in ``fit``.
 dbn : DBN, default=None
@@ -567,9 +594,9 @@ activation : {"auto", "logistic", "sigmoid", "tanh", "relu", "leaky_relu", "iden
         or list of them, default="auto"
     Hidden activation, one for all hidden layers or one per layer
     (bottom first). "auto" follows each pretrained layer's hidden unit
-    type, the activation equal to the units' conditional mean:
-    "logistic" for Bernoulli, "relu" for NReLU (``max(0, z)``, the mean
-    the DBN's ``transform`` uses) and "identity" for Gaussian units, so
+    type, the activation equal to the units' conditional mean (the one
+    the DBN's ``transform`` uses; ``HiddenUnits.activation``):
+    {hidden_unit_activations} units, so
     the network computes exactly the DBN's mean-field up-pass at the
     start of fine-tuning; layers without pretraining are "logistic". A
     "tanh" layer over a pretrained RBM is initialised by the exact
@@ -728,7 +755,10 @@ negative_slope_ : float
 {features_in_attrs}
 """
 
+# the References section of the DBN networks
 FRAGMENTS["network_refs"] = """
+References
+----------
 Hinton, G. E., Osindero, S. and Teh, Y.-W. (2006). A fast learning
 algorithm for deep belief nets. Neural Computation 18, 1527-1554.
 

@@ -288,8 +288,6 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
         Output units (``n_features_in_``).
     {features_in_attrs}
 
-    References
-    ----------
     {network_refs}
 
     Examples
@@ -350,8 +348,9 @@ class DBNAutoencoder(_PCASelection, ClassNamePrefixFeaturesOutMixin, Transformer
     def _check_settings(self):
         inner = self._check_dbn()
         if inner is not None and self._standardised_dbn(inner):
+            real = " or ".join(repr(n) for n, u in HIDDEN_UNITS.items() if u.real_valued)
             raise ValueError(
-                "DBNAutoencoder cannot take a dbn with an 'nrelu' or 'gaussian' hidden "
+                f"DBNAutoencoder cannot take a dbn with a real-valued ({real}) hidden "
                 "layer below its top layer: the layer above such a layer reads standardised "
                 "features (DBN.scalers_), which the unrolled encoder and decoder do not "
                 "apply. Real-valued units may be the top (code) layer only, as in "

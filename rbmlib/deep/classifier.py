@@ -234,12 +234,11 @@ class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
                 f"warm_start can only be used where `y` has the same classes as in the "
                 f"previous call to fit. Previously got {self.classes_}, `y` has {classes}.")
 
+    @Substitution()
     def predict_proba(self, X):
         """Class probabilities.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -253,12 +252,11 @@ class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
             return np.hstack([1 - P, P])
         return P
 
+    @Substitution()
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (nats).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -278,12 +276,11 @@ class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
             return np.hstack([log_expit(-Z), log_expit(Z)])
         return log_softmax(Z, axis=1)
 
+    @Substitution()
     def predict(self, X):
         """Most probable class of each sample.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
 
         Returns
         -------
@@ -297,6 +294,7 @@ class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
             P = P.ravel()
         return self._label_binarizer.inverse_transform(P)
 
+    @Substitution()
     def score(self, X, y, sample_weight=None):
         """Accuracy on the labelled rows of (X, y): rows labelled ``unlabeled_label``
         (-1) are left out.
@@ -309,9 +307,7 @@ class _NetworkClassifier(ClassifierMixin, _BaseNetwork):
         left out. A scorer passed as ``scoring=`` (a string or
         :func:`sklearn.metrics.make_scorer`) scores every row it is given.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             True labels, ``unlabeled_label`` marking rows to leave out.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -404,8 +400,6 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
         Number of unlabelled rows of the last fit (0 for partial_fit).
     {network_attrs}
 
-    References
-    ----------
     {network_refs}
 
     Grandvalet, Y. and Bengio, Y. (2005). Semi-supervised learning by entropy
@@ -457,9 +451,7 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
             mini-batch minimises its weighted mean loss) and in the
             validation score; pretraining ignores them.
 
-        Returns
-        -------
-        self : DBNClassifier
+        {fit_returns}
 
         Raises
         ------
@@ -475,6 +467,7 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
         return self._atomic_fit(X, y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @Substitution()
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One fine-tuning epoch over (X, y), as scikit-learn's MLPClassifier.partial_fit.
 
@@ -487,9 +480,7 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
         accumulate over the calls. A call that raises leaves the estimator
         as it was.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (every row is labelled in partial_fit), or a
             multilabel indicator matrix.
@@ -499,9 +490,7 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights of the loss.
 
-        Returns
-        -------
-        self : DBNClassifier
+        {fit_returns}
 
         Raises
         ------
@@ -520,8 +509,8 @@ class DBNClassifier(_NetworkClassifier, _BaseDBNNetwork):
         "relu" or "identity") and output activation; its ``predict_proba``
         and ``predict`` agree with this model's (up to float rounding).
         Training it further follows scikit-learn's rules, not this class's
-        (solvers "adagrad"/"rmsprop" become "adam"; ``alpha_l1`` and dropout
-        are not carried over).
+        (solvers "adagrad"/"rmsprop" become "adam"; ``alpha_l1``, dropout
+        and ``max_norm`` are not carried over).
 
         Returns
         -------

@@ -144,8 +144,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         classes), once for all layers or one per layer, bottom first.
         ``transform`` returns the top layer's conditional means (probabilities
         for Bernoulli units, ``max(0, x)`` for NReLU units and ``x`` for
-        Gaussian, i.e. linear, units, with ``x = c + W v``). The layer above a
-        "gaussian" or "nrelu" layer is a :class:`~rbmlib.GaussianBernoulliRBM`
+        Gaussian, i.e. linear, units, with ``x = c + W v``; each type's
+        ``HiddenUnits.mean``). The layer above a real-valued layer
+        ({real_valued_hidden_units}) is a :class:`~rbmlib.GaussianBernoulliRBM`
         (unit ``sigma``) trained on the features below standardised to zero
         mean and unit variance (means and standard deviations over the
         training rows, kept in ``scalers_``; deviations below 0.01 count as
@@ -156,10 +157,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         CD learning rate; None (or a None entry) takes, for Bernoulli hidden
         units, the layer class's default (0.1 for BernoulliRBM and
         CategoricalRBM, 0.01 for GaussianBernoulliRBM), and for real-valued
-        hidden units a smaller rate: 0.02 for "nrelu" and 0.01 for "gaussian"
-        units over Bernoulli or categorical visible units (at 0.1 NReLU units
-        die and linear ones diverge), 0.001 for either over Gaussian visible
-        units (neither layer is bounded; persistent chains diverged at 0.01).
+        hidden units a smaller rate, over Bernoulli or categorical / over
+        Gaussian visible units (``HiddenUnits.learning_rates``, with the
+        measurements that chose them in :mod:`rbmlib.units`: at 0.1 such
+        units die or diverge, and over Gaussian visible units neither layer is
+        bounded): {hidden_unit_learning_rates}.
     batch_size : int or list of int, default=10
         Mini-batch rows of CD.
     n_iter : int, "auto" or list of them, default="auto"

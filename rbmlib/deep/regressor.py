@@ -40,8 +40,6 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
     ----------
     {network_attrs}
 
-    References
-    ----------
     {network_refs}
 
     Examples
@@ -113,8 +111,8 @@ class DBNRegressor(RegressorMixin, _BaseDBNNetwork):
         Raises
         ------
         ValueError
-            On bad input, a different number of targets than the first
-            call's, or with ``early_stopping=True``.
+            On bad input, a different number of features or targets than
+            the first call's, or with ``early_stopping=True``.
         """
         return self._atomic_fit(X, y, sample_weight=sample_weight, incremental=True)
 

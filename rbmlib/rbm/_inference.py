@@ -39,10 +39,7 @@ class _RBMInference(TransformerMixin):
             ``dask.distributed.Client`` is active).
         {unsupervised_score_returns}
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             On bad input, as for :meth:`transform`.
 

@@ -347,6 +347,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         return out
 
     @_needs_free_energy
+    @Substitution()
     def free_energy(self, X):
         """Free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j . v)`` of each row.
 
@@ -363,10 +364,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         F : ndarray of shape (n_samples,), float64
             In nats; ``p(v) = exp(-F(v)) / Z`` for complete rows.
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             If X has the wrong number of columns or an unknown category
             (with ``handle_unknown="error"``).
@@ -395,10 +393,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         pll : ndarray of shape (n_samples,), float64
             Non-positive, in nats.
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             As for :meth:`free_energy`.
 
@@ -423,6 +418,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
             return mean_over_rows(self, "score_samples", X)
         return float(np.mean(self.score_samples(X)))
 
+    @Substitution()
     def transform(self, X):
         """Hidden-unit probabilities ``p(h_j = 1 | v)`` of each row.
 
@@ -436,10 +432,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         h : ndarray of shape (n_samples, n_components), float64
             For a dask X, a lazy dask array with X's row chunks.
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             As for :meth:`free_energy`.
         """
@@ -526,6 +519,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
                         p[miss, self.offsets_[g]:self.offsets_[g + 1]], axis=1)
         return self._decode(filled)
 
+    @Substitution()
     def inverse_transform(self, X):
         """Most probable category of each column given hidden states or probabilities.
 
@@ -542,10 +536,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         X_original : ndarray of shape (n_samples, n_features_in_)
             Categories.
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             If X does not have ``n_components`` columns or is not finite.
         """
@@ -583,6 +574,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
         return None if X is None else self._onehot_csr(self._check_fitted_X(X))
 
     @_needs_free_energy
+    @Substitution()
     def log_partition(self, method="auto", **ais_params):
         """Log partition function ``log Z`` of the model, in nats.
 
@@ -623,10 +615,7 @@ class CategoricalRBM(_CategoryEncoding, _BaseRBM,
             its diagnostics; for "both", the ``forward`` and ``reverse``
             estimates.
 
-        Raises
-        ------
-        NotFittedError
-            If the model is not fitted.
+        {not_fitted_raises}
         ValueError
             If ``method`` is unknown, "exact" is asked with more than ``2^25``
             states in both layers, ``n_runs < 2``, ``betas`` is invalid or
