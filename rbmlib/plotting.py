@@ -218,7 +218,7 @@ def _first_layer_weights(model):
     if hasattr(model, "rbms_"):
         return np.asarray(model.rbms_[0].components_), type(model).__name__ + " layer 1"
     if hasattr(model, "coefs_"):
-        return np.asarray(model.coefs_[0]).T, type(model).__name__ + " layer 1"
+        return _input_weights(model), type(model).__name__ + " layer 1"
     if hasattr(model, "fit"):
         raise ValueError(
             f"{type(model).__name__} has no learned weights (components_, rbms_ or "
@@ -230,6 +230,15 @@ def _first_layer_weights(model):
             f"weights must be 2-D of shape (n_filters, n_features); got shape {W.shape}."
         )
     return W, None
+
+
+def _input_weights(model):
+    """``coefs_[0].T`` restricted to the columns of X: a DBMClassifier's first layer
+    also reads the DBM's posteriors ``q(h_2 | v)`` (not pixels), appended after X."""
+    W = np.asarray(model.coefs_[0]).T
+    if hasattr(model, "dbm_"):
+        W = W[:, :model.n_features_in_]
+    return W
 
 
 def _check_n(n):
@@ -250,8 +259,10 @@ def plot_filters(model_or_weights, image_shape=None, n=100, *, n_cols=None,
     ----------
     model_or_weights : fitted model or array-like of shape (n_filters, n_features)
         An RBM (``components_``), a :class:`~rbmlib.DBN` (its bottom RBM), a
-        fine-tuned network (``coefs_[0].T``: :class:`~rbmlib.DBNClassifier`,
-        :class:`~rbmlib.DBNRegressor`, scikit-learn's MLPs), or the weights.
+        :class:`~rbmlib.DBM` or a fine-tuned network (``coefs_[0].T``:
+        :class:`~rbmlib.DBNClassifier`, :class:`~rbmlib.DBNRegressor`,
+        scikit-learn's MLPs; for a :class:`~rbmlib.DBMClassifier` the rows
+        from X), or the weights.
     image_shape : tuple of int (height, width), default=None
         Shape of one image; None infers a square one from ``n_features``.
     n : int, default=100
@@ -294,7 +305,11 @@ def _layer_products(model):
 
         mats = [np.asarray(W, dtype=np.float64).T for W, _ in _dbn_affine_maps(model)]
     elif hasattr(model, "coefs_"):
-        mats = [np.asarray(W, dtype=np.float64).T for W in model.coefs_[:-1]]
+        # a network's last layer is its output layer; a DBM (fantasy_particles_) has none
+        top = None if hasattr(model, "fantasy_particles_") else -1
+        mats = [np.asarray(W, dtype=np.float64).T for W in model.coefs_[:top]]
+        if mats:
+            mats[0] = _input_weights(model).astype(np.float64)
     else:
         raise ValueError(
             f"plot_receptive_fields needs a fitted DBN (rbms_) or a fine-tuned network "
@@ -326,9 +341,12 @@ def plot_receptive_fields(dbn, layer=-1, image_shape=None, n=100, *, n_cols=None
     Parameters
     ----------
     dbn : fitted DBN or fine-tuned network
-        A :class:`~rbmlib.DBN` (``rbms_``) or a network with ``coefs_``
+        A :class:`~rbmlib.DBN` (``rbms_``), a :class:`~rbmlib.DBM` (every
+        hidden layer's ``coefs_``) or a network with ``coefs_``
         (:class:`~rbmlib.DBNClassifier`, :class:`~rbmlib.DBNRegressor`,
-        scikit-learn's MLPs: the fine-tuned weights).
+        scikit-learn's MLPs: the fine-tuned weights; for a
+        :class:`~rbmlib.DBMClassifier`, the weights from X, not from the
+        appended ``q(h_2 | X)``).
     layer : int, default=-1
         Hidden layer, bottom first (0 is the first hidden layer); negative
         values count from the top.

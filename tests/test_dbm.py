@@ -465,6 +465,16 @@ def test_plot_history():
     fig = plot_filters(d)  # the first layer's weights, one 4x4 tile per hidden unit
     assert fig.axes
     plt.close(fig)
+    # receptive fields: a DBM has no output layer, so layer -1 is its top layer
+    # (it was layer 1: the top weights were dropped as if an output layer)
+    from rbmlib.plotting import _layer_products, plot_receptive_fields
+
+    prods = _layer_products(d)
+    assert len(prods) == 2
+    assert_allclose(prods[1], d.coefs_[1].T @ d.coefs_[0].T)
+    fig = plot_receptive_fields(d)
+    assert fig.axes[0].get_title() == "DBM layer 2: receptive fields of 3 units"
+    plt.close(fig)
 
 
 def test_verbose_lines(capsys):
