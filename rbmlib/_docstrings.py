@@ -329,8 +329,9 @@ n_temperatures : int, default=1
     ``batch_size`` persistent chains at each inverse
     temperature ``beta`` of the ladder, each a Gibbs chain of the RBM with
     parameters ``(beta W, beta c, beta b)``; every update makes ``k``
-    sweeps of each chain, then proposes to swap the states of neighbouring
-    temperatures (even pairs, then odd pairs in the next update), accepted
+    Gibbs sweeps of each chain, and after each sweep proposes to swap the
+    states of neighbouring temperatures (even pairs, then odd pairs after
+    the next sweep), accepted
     with the Metropolis probability ``min(1, exp(F_i(v_i) + F_j(v_j) -
     F_i(v_j) - F_j(v_i)))`` of their free energies. The chains at
     ``beta = 1`` give the negative statistics. ``history_`` then records

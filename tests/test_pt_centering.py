@@ -169,6 +169,22 @@ def test_pt_beta_one_replicas_sample_the_exact_distribution_of_a_bimodal_model()
     assert 0.5 * np.abs(emp_pcd - p).sum() > 0.2
 
 
+def test_pt_swaps_after_every_gibbs_sweep():
+    """With k sweeps per update every sweep is followed by a swap pass, even and odd
+    pairs alternating sweep by sweep across updates (Desjardins et al. 2010): with
+    k = 3 and 3 temperatures, update 0 makes passes on pairs 0, 1, 0 and update 1 on
+    1, 0, 1; the beta = 1 replicas still sample the exact p(v)."""
+    m = 40
+    _, one = _run_chains(PT, T=3, n_updates=1, k=3)
+    np.testing.assert_array_equal(one[3][0], [2 * m, m])
+    _, two = _run_chains(PT, T=3, n_updates=2, k=3)
+    np.testing.assert_array_equal(two[3][0], [3 * m, 3 * m])
+    _, p = _exact_pv(*_bimodal_model())
+    emp, tempering = _run_chains(PT, T=6, n_updates=750, k=2)
+    assert 0.5 * np.abs(emp - p).sum() < 0.05
+    np.testing.assert_array_equal(tempering[3][0], [750 * m] * 5)
+
+
 # ------------------------------------------------------------ the centered step
 def _centering_group(mu, lam, decay):
     H, V = lam.shape[0], mu.shape[0]
@@ -214,7 +230,7 @@ def test_centered_update_is_the_step_of_melchior_et_al():
     W1 = W + vW1
     c1 = c + vc1 - (W1 - W) @ mu1  # c = c~ - W mu
     b1 = b + vb1 - (W1 - W).T @ lam1  # b = b~ - W^T lam
-    tol = dict(rtol=1e-12, atol=1e-13)
+    tol = {"rtol": 1e-12, "atol": 1e-13}
     np.testing.assert_allclose(cen[1], mu1, **tol)
     np.testing.assert_allclose(cen[2], lam1, **tol)
     np.testing.assert_allclose(params[0], W1, **tol)
@@ -327,7 +343,7 @@ def test_centered_fit_exposes_the_uncentered_model_exactly():
     (CategoricalRBM, np.random.RandomState(0).randint(0, 3, (60, 4))),
 ])
 def test_every_visible_unit_type_trains_with_pt_and_centering(cls, X):
-    kw = dict(persistent=True) if cls is CategoricalRBM else {}
+    kw = {"persistent": True} if cls is CategoricalRBM else {}
     m = cls(4, n_iter=2, batch_size=10, random_state=0, n_temperatures=3, centered=True,
             **kw).fit(X)
     assert len(m.history_[-1]["swap_acceptance"]) == 2
@@ -351,7 +367,7 @@ def test_pt_history_and_plot(tmp_path):
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert any("swap acceptance" in s for s in labels)
     assert any("round trips" in s for s in labels)
-    ax = [a for a in fig.axes if "swap acceptance" in a.get_ylabel()][0]
+    ax = next(a for a in fig.axes if "swap acceptance" in a.get_ylabel())
     assert len(ax.get_lines()) == 3
 
 
@@ -359,11 +375,11 @@ def test_bad_sampler_parameters_raise_and_leave_the_model():
     X = _tiny_data()
     m = BernoulliRBM(4, n_iter=1, random_state=0).fit(X)
     before = pickle.dumps(m)
-    for kw, match in [(dict(n_temperatures=3, persistent=False), "persistent=True"),
-                      (dict(n_temperatures=3, hidden_units="nrelu"), "free energies"),
-                      (dict(n_temperatures=3, inverse_temperatures=[1.0, 0.5]), "decreasing"),
-                      (dict(n_temperatures=2, inverse_temperatures=[0.9, 0.5]), "starting at 1"),
-                      (dict(n_temperatures=2, inverse_temperatures=[1.0, 1.5]), "decreasing")]:
+    for kw, match in [({"n_temperatures": 3, "persistent": False}, "persistent=True"),
+                      ({"n_temperatures": 3, "hidden_units": "nrelu"}, "free energies"),
+                      ({"n_temperatures": 3, "inverse_temperatures": [1.0, 0.5]}, "decreasing"),
+                      ({"n_temperatures": 2, "inverse_temperatures": [0.9, 0.5]}, "starting at 1"),
+                      ({"n_temperatures": 2, "inverse_temperatures": [1.0, 1.5]}, "decreasing")]:
         for call in (m.fit, m.partial_fit)[:1 if "hidden_units" in kw else 2]:
             with pytest.raises(ValueError, match=match):
                 m.set_params(**kw)
@@ -419,7 +435,7 @@ def test_clone_pickle_then_partial_fit_continue_the_chains_and_offsets(digits):
 
 def test_real_sigint_during_a_pt_fit(digits):
     X = np.tile(digits[0], (4, 1))
-    kw = dict(n_components=64, n_temperatures=4, centered=True, random_state=0, n_jobs=1)
+    kw = {"n_components": 64, "n_temperatures": 4, "centered": True, "random_state": 0, "n_jobs": 1}
     BernoulliRBM(n_iter=1, **kw).fit(X[:20])  # compiled before the clock starts
     est = BernoulliRBM(n_iter=100000, **kw)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
@@ -522,8 +538,8 @@ def test_adapted_ladder_moves_the_swap_acceptance_towards_the_target(digits):
     assert new[0] == 1.0
     # in training: a ladder much too dense (acceptance near 1) spreads out
     X = digits[0]
-    kw = dict(n_iter=6, batch_size=10, random_state=0, n_temperatures=4,
-              inverse_temperatures=[1.0, 0.99, 0.98, 0.97], swap_acceptance_target=0.4)
+    kw = {"n_iter": 6, "batch_size": 10, "random_state": 0, "n_temperatures": 4,
+              "inverse_temperatures": [1.0, 0.99, 0.98, 0.97], "swap_acceptance_target": 0.4}
     m = BernoulliRBM(16, **kw).fit(X)
     first = np.array(m.history_[0]["swap_acceptance"])
     last = np.array(m.history_[-1]["swap_acceptance"])

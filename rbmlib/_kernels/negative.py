@@ -29,8 +29,9 @@ The table (``settings[1]`` of the CD driver; the estimators look the id up in
  3    ``pcd_mean_field``   the same for persistent chains
  4    ``pt``               parallel tempering (Desjardins et al. 2010; Cho, Raiko
                            and Ilin 2010): persistent visible chains at ``T``
-                           inverse temperatures, ``k`` Gibbs sweeps each, then
-                           Metropolis swaps of neighbours (:func:`_pt_chain`)
+                           inverse temperatures, ``k`` Gibbs sweeps each, every
+                           sweep followed by Metropolis swaps of neighbours
+                           (:func:`_pt_chain`)
 ====  ===================  ==========================================================
 
 The dispatch (:func:`negative_phase`) happens once per mini-batch, never per
@@ -61,11 +62,12 @@ bias_v)``:
 The tempered model at ``beta`` is the RBM of the same unit types with
 parameters ``(beta W, beta c, beta b)`` (for binary units that is ``p_beta
 propto exp(-beta E)``; Gaussian visible units keep ``sigma``), so every unit
-kernel serves unchanged. Its random streams: update ``t`` owns ``2 k T + 1``,
-``stream_key(seed, t * (2 k T + 1) + s)``: ``s = 0`` the swaps (the pair
-``(t, t + 1)`` of chain row ``r`` draws number ``r * T + t``), ``1 + 2 (t k +
-step)`` and ``2 + 2 (t k + step)`` the hidden and visible halves of sweep
-``step`` at temperature ``t``.
+kernel serves unchanged. Its random streams: update ``u`` owns ``2 k T + k``,
+``stream_key(seed, u * (2 k T + k) + s)``: ``s = 1 + 2 (t k + step)`` and ``2 +
+2 (t k + step)`` the hidden and visible halves of sweep ``step`` at temperature
+``t``; ``s = 0`` the swaps after sweep 0 and ``s = 2 k T + step`` those after
+sweep ``step > 0`` (the pair ``(t, t + 1)`` of chain row ``r`` draws number ``r
+* T + t``). For ``k = 1`` that is ``2 T + 1`` streams, the swaps on ``s = 0``.
 
 The 2-tuple ``chains = (hchain, sparse_q)`` of the other samplers compiles
 without the tempering code (:func:`_tempered_chain` is an overload on the
@@ -304,14 +306,15 @@ def _scale_rows(x, beta):
 
 @njit(cache=True)
 def _pt_chain(m, k, units, seed, update_index, params, offsets, tempering, scratch):
-    """Parallel tempering: ``k`` Gibbs sweeps of every replica, one swap pass, and
-    the statistics of the replicas at beta = 1.
+    """Parallel tempering: ``k`` Gibbs sweeps of every replica, each followed by a swap
+    pass, and the statistics of the replicas at beta = 1.
 
-    Replica rows ``vchains[t * B : t * B + m]`` run ``k`` sweeps (hidden half, then
-    visible half) of the RBM with parameters ``(beta_t W, beta_t c, beta_t b)``;
-    then :func:`pt_swaps` (pairs ``(t, t + 1)`` with ``t`` of the parity of
-    ``update_index``, alternately even and odd), then ``Vcat[m:2m]`` gets the
-    beta = 1 replicas and ``Hcat[:2m]`` the hidden means of ``[v0; v_k]``.
+    Each sweep runs the replica rows ``vchains[t * B : t * B + m]`` through one
+    Gibbs step (hidden half, then visible half) of the RBM with parameters
+    ``(beta_t W, beta_t c, beta_t b)``, then :func:`pt_swaps` (pairs ``(t, t +
+    1)`` with ``t`` of the parity of the sweep's number in the fit, ``update_index
+    k + step``: even and odd pairs alternate every sweep); then ``Vcat[m:2m]``
+    gets the beta = 1 replicas and ``Hcat[:2m]`` the hidden means of ``[v0; v_k]``.
     Groups as in the module docstring; ``Hcat[m:2m]``, ``hs[:m]`` and
     ``pre_v[:m]`` are scratch until the end.
     """
@@ -323,16 +326,16 @@ def _pt_chain(m, k, units, seed, update_index, params, offsets, tempering, scrat
     B = vchains.shape[0] // T
     H = c.shape[0]
     V = b.shape[0]
-    base = np.uint64(update_index) * np.uint64(2 * k * T + 1)
+    base = np.uint64(update_index) * np.uint64(2 * k * T + k)
     h, pv, x = hs[:m], pre_v[:m], Hcat[m:2 * m]
-    for t in range(T):
-        beta = betas[t]
-        for j in range(H):
-            bias_h[j] = beta * c[j]
-        for i in range(V):
-            bias_v[i] = beta * b[i]
-        v = vchains[t * B:t * B + m]
-        for step in range(k):
+    for step in range(k):
+        for t in range(T):
+            beta = betas[t]
+            for j in range(H):
+                bias_h[j] = beta * c[j]
+            for i in range(V):
+                bias_v[i] = beta * b[i]
+            v = vchains[t * B:t * B + m]
             s = 2 * (t * k + step)
             np.dot(v, W.T, x)
             _scale_rows(x, beta)
@@ -343,8 +346,12 @@ def _pt_chain(m, k, units, seed, update_index, params, offsets, tempering, scrat
             visible_sample_rows(pv, bias_v, (sigma, offsets, codes), v,
                                 stream_key(seed, base + np.uint64(s + 2)), False,
                                 visible_units)
-    pt_swaps(m, update_index % 2, units, stream_key(seed, base), params, tempering,
-             Hcat[:m], Hcat[m:2 * m])
+        # the swaps after each sweep: stream 0, then 2 k T + step; pairs of the parity
+        # of the sweep's number in the fit (even and odd pairs alternate every sweep)
+        swap_stream = 0 if step == 0 else 2 * k * T + step
+        pt_swaps(m, (update_index * k + step) % 2, units,
+                 stream_key(seed, base + np.uint64(swap_stream)), params, tempering,
+                 Hcat[:m], Hcat[m:2 * m])
     Vcat[m:2 * m] = vchains[:m]
     np.dot(Vcat[:2 * m], W.T, Hcat[:2 * m])
     hidden_mean_rows(Hcat[:2 * m], c, Hcat[:2 * m], hidden_units)
