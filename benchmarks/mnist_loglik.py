@@ -74,6 +74,7 @@ def parse_args(argv=None):
                    "or ../shared/data/mnist)")
     p.add_argument("--n-hidden", type=int, default=500, help="hidden units of the large RBM")
     p.add_argument("--epochs", type=int, default=200, help="maximum training epochs")
+    p.add_argument("--save", default=None, help="pickle the trained RBM to this path")
     p.add_argument("--minutes", type=float, default=45.0,
                    help="training-time budget of the large RBM; no epoch starts "
                         "that would be expected to end past it")
@@ -268,6 +269,10 @@ def main(argv=None):
     if not args.skip_large:
         rbm, secs, epochs = train(args, P_train, args.n_hidden, args.epochs, args.minutes,
                                   args.k, rng, f"RBM-{args.n_hidden}")
+        if args.save:
+            import pickle
+            with open(args.save, "wb") as f:  # to re-estimate log Z with more runs later
+                pickle.dump(rbm, f)
         est, ais_secs, nf_test, nf_train = evaluate(rbm, args, P_train, X_test,
                                                     X_train_eval, rng)
         lines += [f"### {args.n_hidden} hidden units", "",
