@@ -712,3 +712,99 @@ def test_docstring_examples_run_without_warnings():
                 warnings.simplefilter("error")
                 runner.run(test)
             assert runner.failures == 0, test.name
+
+
+# ------------------------------------------------------------------ out of core (H3)
+def _blocked_fits(X, path, **kw):
+    """The same DBM fitted on X in blocks of 50 rows: from the ndarray, a memmap
+    of it, a dask array chunked as the blocks."""
+    da = pytest.importorskip("dask.array")
+    m = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    m[:] = X
+    m.flush()
+    r = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    return {"ndarray": DBM(block_size=50, **kw).fit(X),
+            "memmap": DBM(block_size=50, **kw).fit(r),
+            "dask": DBM(**kw).fit(da.from_array(X, chunks=50))}  # "auto": its chunks
+
+
+def _params_of(d):
+    return d.coefs_ + d.intercepts_ + d.fantasy_particles_
+
+
+def test_streamed_fit_reads_blocks_and_agrees_across_sources(tmp_path, monkeypatch):
+    """memmap and dask input are trained on one block of rows at a time (as the
+    DBN's block_size): the models from an ndarray, a memmap and a dask array cut
+    into the same blocks are bit-identical; one block of all the rows is the
+    in-memory fit; no block read is larger than block_size rows."""
+    from rbmlib.deep import _dbm_training
+
+    X = _bars(200)
+    kw = dict(hidden_layer_sizes=(6, 4), n_iter=2, n_iter_pretrain=2, batch_size=30,
+              n_chains=10, random_state=0)
+    seen = []
+    real = _dbm_training._dense
+
+    def spy(A):  # every block's mini-batches pass through _dense
+        seen.append(A.shape[0])
+        return real(A)
+
+    monkeypatch.setattr(_dbm_training, "_dense", spy)
+    fits = _blocked_fits(X, tmp_path / "bars.dat", **kw)
+    monkeypatch.undo()
+    assert max(seen) <= 50 and 20 in seen  # 50-row blocks: batches of 30, then 20
+    for name in ("memmap", "dask"):
+        for a, c in zip(_params_of(fits["ndarray"]), _params_of(fits[name])):
+            assert_array_equal(a, c, err_msg=name)
+    assert [h["stage"] for h in fits["dask"].history_] == [
+        "pretraining layer 1"] * 2 + ["pretraining layer 2"] * 2 + ["joint"] * 2
+    whole = DBM(**kw).fit(X)
+    for a, c in zip(_params_of(whole), _params_of(DBM(block_size=200, **kw).fit(X))):
+        assert_array_equal(a, c)
+    # four blocks are another order of mini-batches, not the in-memory epochs
+    assert not np.array_equal(whole.coefs_[0], fits["ndarray"].coefs_[0])
+    # a list of blocks (read in its order) trains the same model's shapes
+    listed = DBM(**kw).fit([X[i:i + 50] for i in range(0, 200, 50)])
+    assert [w.shape for w in listed.coefs_] == [(16, 6), (6, 4)]
+    assert listed.n_iter_ == 2 and listed.n_iter_pretrain_ == 4
+
+
+def test_streamed_partial_fit_transform_and_score_of_dask_input(tmp_path):
+    """partial_fit streams a dask X as fit does; transform and score_samples of a
+    dask X are lazy dask arrays equal to the in-memory results; score computes
+    the mean chunk by chunk with the log Z computed once."""
+    da = pytest.importorskip("dask.array")
+    X = _bars(200)
+    kw = dict(hidden_layer_sizes=(6, 4), n_iter=1, n_iter_pretrain=1, batch_size=30,
+              n_chains=10, random_state=0)
+    D = da.from_array(X, chunks=50)
+    d = DBM(**kw).fit(D).partial_fit(D)
+    assert d.n_iter_ == 2
+    same = DBM(block_size=50, **kw).fit(X).partial_fit(X)  # the ndarray in 50-row blocks
+    for a, c in zip(_params_of(d), _params_of(same)):
+        assert_array_equal(a, c)
+    whole = DBM(block_size=50, **kw).fit(X).set_params(block_size="auto").partial_fit(X)
+    assert not np.array_equal(whole.coefs_[0], d.coefs_[0])  # in memory: other batches
+    H = d.transform(D)
+    assert isinstance(H, da.Array)
+    assert_allclose(H.compute(), d.transform(X), rtol=1e-12)
+    S = d.score_samples(D)
+    assert isinstance(S, da.Array)
+    assert_allclose(S.compute(), d.score_samples(X), rtol=1e-12)
+    assert d.score(D) == pytest.approx(d.score(X), rel=1e-12)
+
+
+def test_streamed_fit_errors_leave_the_dbm_as_it_was():
+    X = _bars(120)
+    d = DBM((5, 3), n_iter=1, n_iter_pretrain=1, random_state=0).fit(X)
+    before = pickle.dumps(d)
+    bad = [X[:60], np.full((60, 16), np.nan)]
+    with pytest.raises(ValueError, match="NaN"):
+        d.fit(bad)
+    with pytest.raises(ValueError, match="features"):
+        d.fit([X[:60], X[60:, :10]])
+    with pytest.raises(TypeError, match="one-shot iterator"):
+        d.fit(b for b in (X[:60], X[60:]))
+    assert pickle.dumps(d) == before
+    with pytest.warns(UserWarning, match="MinMaxScaler"):
+        DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0).fit([X[:60] * 2, X[60:]])

@@ -252,8 +252,14 @@ def test_plots_of_a_fine_tuned_dbm_classifier(data, dbm):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rbmlib.plotting import (_first_layer_weights, _layer_products, plot_filters,
-                                 plot_history, plot_receptive_fields, tile_images)
+    from rbmlib.plotting import (
+        _first_layer_weights,
+        _layer_products,
+        plot_filters,
+        plot_history,
+        plot_receptive_fields,
+        tile_images,
+    )
 
     X, y = data
     clf = DBMClassifier(dbm=dbm, learning_rate_init=0.01, max_iter=3, random_state=0)
@@ -353,3 +359,23 @@ def test_real_sigint_in_the_dbm_fitted_inside_hands_back_its_epochs():
     with _quiet():
         again = DBMClassifier(dbm=dbm, max_iter=2, random_state=0).fit(X, y)
     assert again.dbm_ is dbm and np.all(np.isfinite(again.predict_proba(X)))
+
+
+def test_dask_input_streams_the_dbm_fitted_inside(data):
+    """A dask X: the DBM fitted inside streams its chunks (the same model as an
+    ndarray in blocks of the chunks' rows), fine-tuning reads X computed in
+    memory, and predictions of a dask X are lazy."""
+    da = pytest.importorskip("dask.array")
+    X, y = data
+    kw = dict(max_iter=3, learning_rate_init=0.01, random_state=0)
+    with _quiet():
+        lazy = DBMClassifier((6, 4), dbm_params=_DBM, **kw).fit(
+            da.from_array(X, chunks=40), da.from_array(y, chunks=40))
+        blocks = DBMClassifier((6, 4), dbm_params={**_DBM, "block_size": 40}, **kw).fit(X, y)
+        whole = DBMClassifier((6, 4), dbm_params=_DBM, **kw).fit(X, y)
+    for a, b in zip(lazy.coefs_ + lazy.dbm_.coefs_, blocks.coefs_ + blocks.dbm_.coefs_):
+        assert_array_equal(a, b)
+    assert not np.array_equal(lazy.dbm_.coefs_[0], whole.dbm_.coefs_[0])  # not in memory
+    P = lazy.predict_proba(da.from_array(X, chunks=40))
+    assert isinstance(P, da.Array)
+    assert_allclose(P.compute(), lazy.predict_proba(X), rtol=1e-12)

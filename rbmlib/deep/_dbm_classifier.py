@@ -234,7 +234,8 @@ or list of them, default="auto"
         return dbm.fit(X)
 
     def _fit_model(self, X, X_pretrain, rng, inner):
-        return self._fitted_dbm(X, rng, inner)
+        # a dask X: the DBM streams its chunks (fine-tuning reads X computed in memory)
+        return self._fitted_dbm(X if X_pretrain is None else X_pretrain, rng, inner)
 
     def _start_network(self, dbm, inner, X, Y, rng):
         """The network of section 5 from the fitted DBM (all its layers)."""

@@ -13,6 +13,7 @@ from scipy.special import xlogy
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._blocks import is_dask_collection, lazy_method, mean_over_rows
 from .._docstrings import Substitution
 from .._kernels import dbm as _kd
 from .._parallel import thread_limits
@@ -164,17 +165,18 @@ class _DBMLikelihood:
         mean-field posterior (Salakhutdinov and Hinton 2009, eq. 7) and
         ``log Z`` from :meth:`log_partition` (exact for tiny DBMs, otherwise
         AIS with ``ais_n_runs`` and ``ais_n_betas``, computed once per fitted
-        model; ``log_partition()`` returns that estimate with its diagnostics). The bound holds with the exact ``log Z``; with AIS it is an
+        model; ``log_partition()`` returns that estimate with its
+        diagnostics). The bound holds with the exact ``log Z``; with AIS it is an
         estimate (AIS tends to underestimate ``log Z``, which makes the bound
         optimistic by about its error).
 
-        {X_params}
+        {X_dask_params}
             Rows with values in [0, 1] (binary rows for a likelihood).
 
         Returns
         -------
         bound : ndarray of shape (n_samples,)
-            In nats.
+            In nats; for a dask X, a lazy dask array (``log Z`` computed first).
 
         Raises
         ------
@@ -191,6 +193,9 @@ class _DBMLikelihood:
             held-out fold, pass silently.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            self._log_z_estimate()  # once, before the model is copied into the graph
+            return lazy_method(self, "score_samples", X)
         X = self._validate_X(X, reset=False)
         lo, hi = value_range(X)
         if X.shape[0] and not in_unit_interval(lo, hi):
@@ -240,7 +245,8 @@ class _DBMLikelihood:
     def score(self, X, y=None):
         """Mean variational lower bound of the rows of X (nats per row).
 
-        {X_params}
+        {X_dask_params}
+            A dask X is scored chunk by chunk (``log Z`` computed once, first).
         {unsupervised_score_returns}
 
         Raises
@@ -248,6 +254,10 @@ class _DBMLikelihood:
         ValueError
             As :meth:`score_samples` (which also warns as it does).
         """
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            self._log_z_estimate()  # once, before the model is copied into the graph
+            return mean_over_rows(self, "score_samples", X)
         return float(np.mean(self.score_samples(X)))
 
 

@@ -39,6 +39,67 @@ def _dense(X):
     return np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
 
 
+class _BlockData:
+    """Training rows read one block at a time (:class:`rbmlib._blocks.RowBlocks`: a
+    numpy.memmap, a dask array or an iterable of blocks), with what training asks
+    of the whole: ``shape``, the column means (one pass over the blocks, in
+    ``__init__``) and the rows that start the persistent chains (another pass).
+
+    ``check`` validates a block (float64, finite, the fitted number of features)."""
+
+    def __init__(self, source, check):
+        self.source, self._check = source, check
+        n, total = 0, None
+        self.lo, self.hi = np.inf, -np.inf
+        for block in self.blocks():
+            total = block.sum(axis=0) if total is None else total + block.sum(axis=0)
+            n += block.shape[0]
+            if block.shape[0]:
+                self.lo = min(self.lo, float(block.min()))
+                self.hi = max(self.hi, float(block.max()))
+        if not n:
+            raise ValueError("X holds no rows; at least one sample is required.")
+        self.shape = (n, int(np.asarray(total).size))
+        self._mean = np.asarray(total, dtype=np.float64).ravel() / n
+        self.dtype = np.dtype(np.float64)
+
+    def mean(self, axis=0):
+        return self._mean
+
+    def blocks(self, order_seed=None):
+        """The validated blocks: in storage order, or (array sources) in a random
+        order drawn from ``np.random.default_rng(order_seed)``."""
+        src = self.source
+        if src.n_blocks is None:
+            for block in src.blocks():
+                yield self._check(block)
+            return
+        order = (np.arange(src.n_blocks) if order_seed is None
+                 else np.random.default_rng(order_seed).permutation(src.n_blocks))
+        for i in order:
+            block = self._check(src._read(*src._bounds[i]))
+            if block.shape[0]:
+                yield block
+
+    def __getitem__(self, rows):
+        """Rows ``rows`` (integer array, repeats allowed), in that order, dense."""
+        rows = np.asarray(rows)
+        out = np.empty((len(rows), self.shape[1]))
+        start = 0
+        for block in self.blocks():
+            stop = start + block.shape[0]
+            sel = (rows >= start) & (rows < stop)
+            if sel.any():
+                out[sel] = _dense(block[rows[sel] - start])
+            start = stop
+        return out
+
+
+def _range_of(X):
+    """X, or for streamed rows the array of their smallest and largest value."""
+    return np.array([[X.lo, X.hi]]) if isinstance(X, _BlockData) else X
+
+
 class _DBMState:
     """What an epoch reads and writes: a private copy of the model.
 
@@ -141,21 +202,48 @@ class _DBMTraining(_fitting.EpochTrainer):
     def _order(self, state, n):
         return np.random.default_rng([state.seed, 2, state.n_iter]).permutation(n)
 
+    def _batches(self, state, data, l=0):
+        """The mini-batches of an epoch of layer ``l``'s input (0: X), dense.
+
+        In memory, one permutation of all rows (:meth:`_order`). Streamed
+        (``data.X`` a :class:`_BlockData`): the blocks in a random order, each
+        passed up through the pretraining RBMs below ``l`` and its rows
+        permuted by the same generator in turn; a block of all the rows gives
+        the mini-batches of the in-memory epoch.
+        """
+        X = data.X
+        if not isinstance(X, _BlockData):
+            V = self._layer_input(state, data, l)
+            order = self._order(state, V.shape[0])
+            for start in range(0, len(order), self.batch_size):
+                yield _dense(V[np.sort(order[start:start + self.batch_size])])
+            return
+        gen = np.random.default_rng([state.seed, 2, state.n_iter])
+        for block in X.blocks([state.seed, 4, state.n_iter]):
+            for k in range(l):
+                block = self._rbm_up(state, block, k)
+            perm = gen.permutation(block.shape[0])
+            for start in range(0, len(perm), self.batch_size):
+                yield _dense(block[np.sort(perm[start:start + self.batch_size])])
+
+    def _rbm_up(self, state, V, l):
+        """Hidden probabilities of pretraining RBM ``l`` given its input rows ``V``."""
+        up, _ = self._factors(l, len(state.W))
+        out = np.empty((V.shape[0], state.rW[l].shape[1]))
+        for start in range(0, V.shape[0], _BLOCK_ROWS):
+            blk = _dense(V[start:start + _BLOCK_ROWS]) @ state.rW[l]
+            blk *= up
+            sigmoid_rows(blk, state.rbh[l], blk)
+            out[start:start + _BLOCK_ROWS] = blk
+        return out
+
     def _layer_input(self, state, data, l):
         """Training rows of pretraining RBM ``l``: X, or the probabilities of the
         hidden units of RBM ``l - 1`` given its own input (computed once)."""
         if l == 0:
             return data.X
         if l not in data.inputs:
-            below = self._layer_input(state, data, l - 1)
-            up, _ = self._factors(l - 1, len(state.W))
-            out = np.empty((below.shape[0], state.rW[l - 1].shape[1]))
-            for start in range(0, below.shape[0], _BLOCK_ROWS):
-                blk = _dense(below[start:start + _BLOCK_ROWS]) @ state.rW[l - 1]
-                blk *= up
-                sigmoid_rows(blk, state.rbh[l - 1], blk)
-                out[start:start + _BLOCK_ROWS] = blk
-            data.inputs[l] = out
+            data.inputs[l] = self._rbm_up(state, self._layer_input(state, data, l - 1), l - 1)
         return data.inputs[l]
 
     def _pretrain_epoch(self, state, data, l):
@@ -163,17 +251,15 @@ class _DBMTraining(_fitting.EpochTrainer):
         input doubled at the bottom, its downward input doubled at the top)."""
         K = len(state.W)
         up, down = self._factors(l, K)
-        V = self._layer_input(state, data, l)
         W, bv, bh = state.rW[l], state.rbv[l], state.rbh[l]
         if state.rv is None or state.rv[0].shape != W.shape:
             state.rv = [np.zeros_like(W), np.zeros_like(bv), np.zeros_like(bh)]
         vW, vbv, vbh = state.rv
         lr, mom, wd = self.learning_rate_pretrain, self.momentum, self.weight_decay
-        order = self._order(state, V.shape[0])
-        err = 0.0
-        for start in range(0, len(order), self.batch_size):
-            v0 = _dense(V[np.sort(order[start:start + self.batch_size])])
+        err, n_rows = 0.0, 0
+        for v0 in self._batches(state, data, l):
             m = v0.shape[0]
+            n_rows += m
             h0 = v0 @ W
             h0 *= up
             hs = np.empty_like(h0)
@@ -197,7 +283,7 @@ class _DBMTraining(_fitting.EpochTrainer):
             bh += vbh
             err += float(np.sum((v0 - v1) ** 2))
             state.n_updates += 1
-        return err / max(V.shape[0] * V.shape[1], 1)
+        return err / max(n_rows * W.shape[0], 1)
 
     def _joint_epoch(self, state, data):
         """One epoch of joint training: mean-field data statistics, chain model statistics."""
@@ -206,12 +292,10 @@ class _DBMTraining(_fitting.EpochTrainer):
         t = state.n_iter - state.n_pretrain
         lr = self.learning_rate / (1.0 + self.learning_rate_decay * t)
         mom, wd = self.momentum, self.weight_decay
-        order = self._order(state, X.shape[0])
         err, n_mf, n_batches = 0.0, 0, 0
         if not self.centered:
             state.offsets = None
-        for start in range(0, len(order), self.batch_size):
-            xb = _dense(X[np.sort(order[start:start + self.batch_size])])
+        for xb in self._batches(state, data):
             mu, used = _kd.mean_field(xb, state.W, state.b, self.n_mean_field,
                                       self.mean_field_tol, self.mean_field_damping)
             pos_W, pos_b = _kd.data_statistics(mu)
@@ -272,7 +356,7 @@ class _DBMTraining(_fitting.EpochTrainer):
         return DivergenceError(
             f"DBM: {stage} diverged in epoch {state.n_iter + 1}: {bad}. Lower {rate} "
             f"(now {getattr(self, rate)}) or raise weight_decay. "
-            f"{_fitting.scale_cause(data.X)}".rstrip())
+            f"{_fitting.scale_cause(_range_of(data.X))}".rstrip())
 
     def _epoch_record(self, state, data, step, seconds):
         return {"epoch": state.n_iter + 1, "seconds": seconds, **step}

@@ -49,9 +49,10 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import _fitting
+from .._blocks import is_dask_collection, lazy_method, streaming_source
 from .._docstrings import Substitution
 from .._kernels import dbm as _kd
 from .._kernels.units import sigmoid_sample_rows
@@ -63,7 +64,13 @@ from ..rbm._common import (
     value_range,
 )
 from ._dbm_likelihood import MAX_EXACT_UNITS, _DBMLikelihood
-from ._dbm_training import _BLOCK_ROWS, _check_layer_sizes, _DBMTraining, _dense
+from ._dbm_training import (
+    _BLOCK_ROWS,
+    _BlockData,
+    _check_layer_sizes,
+    _DBMTraining,
+    _dense,
+)
 
 __all__ = ["DBM", "MAX_EXACT_UNITS"]
 
@@ -161,6 +168,22 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         waits for its threads on every one of them, so one thread is the
         default (benchmarks/RESULTS.md, "DBM threads"). The same
         ``random_state``, data and ``n_jobs`` give bit-identical results.
+    block_size : int, "auto" or None, default="auto"
+        Out-of-core training, as :class:`~rbmlib.DBN`'s. A ``numpy.memmap``
+        larger than one block, a dask array or a re-iterable of row blocks (a
+        list of 2-D arrays...) is never loaded whole: ``fit`` and
+        ``partial_fit`` read the blocks in a random order every epoch (and
+        twice more per fit: the column means, and the rows that start the
+        chains), pass each one up through the pretraining RBMs below the layer
+        in training, and draw the mini-batches from its rows; memory is
+        bounded by the block size and the model. "auto" (or None) streams only
+        those inputs, in a dask array's own chunks or blocks of ``2**22 //
+        n_features`` rows; an integer streams any array in blocks of that many
+        rows (so an ndarray, a memmap and a dask array of the same data give
+        bit-identical models; one block of all the rows gives the in-memory
+        fit). ``transform``, ``score_samples`` and ``score`` read X a block of
+        rows at a time whatever it is; for a dask X the first two return lazy
+        dask arrays and ``score`` computes the mean chunk by chunk.
     warm_start : bool, default=False
         ``fit`` on a fitted DBM continues joint training (no pretraining) for
         ``n_iter`` epochs, from its weights and chains.
@@ -249,6 +272,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         "ais_n_runs": [_IntNotBool(Integral, 2, None, closed="left")],
         "ais_n_betas": [_IntNotBool(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
+        "block_size": [None, StrOptions({"auto"}), _IntNotBool(Integral, 1, None,
+                                                               closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -260,8 +285,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
                  n_gibbs_steps=1, n_mean_field=10, mean_field_tol=1e-5,
                  mean_field_damping=0.0, centered=False, centering_decay=0.99,
                  transform_layers="top", ais_n_runs=100,
-                 ais_n_betas="auto", n_jobs=1, warm_start=False, random_state=None,
-                 verbose=0):
+                 ais_n_betas="auto", n_jobs=1, block_size="auto", warm_start=False,
+                 random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_iter = n_iter
         self.n_iter_pretrain = n_iter_pretrain
@@ -282,6 +307,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         self.ais_n_runs = ais_n_runs
         self.ais_n_betas = ais_n_betas
         self.n_jobs = n_jobs
+        self.block_size = block_size
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -291,8 +317,26 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset)
         return X
 
+    def _training_data(self, X, reset):
+        """Validated X in memory, or a :class:`_BlockData` of its blocks (``block_size``)."""
+        source = streaming_source(X, self.block_size)
+        if source is None:
+            return self._validate_X(X, reset=reset)
+        validate_data(self, source.first_block(), accept_sparse="csr", dtype=np.float64,
+                      reset=reset)
+        n = self.n_features_in_
+
+        def check(block):
+            block = check_array(block, accept_sparse="csr", dtype=np.float64)
+            if block.shape[1] != n:
+                raise ValueError(f"A block of X has {block.shape[1]} features, but DBM is "
+                                 f"expecting {n} features as input.")
+            return block
+
+        return _BlockData(source, check)
+
     def _warn_range(self, X):
-        lo, hi = value_range(X)
+        lo, hi = (X.lo, X.hi) if isinstance(X, _BlockData) else value_range(X)
         if X.shape[0] and not in_unit_interval(lo, hi):
             warnings.warn(
                 f"DBM: X has values in [{lo:.3g}, {hi:.3g}], outside [0, 1]; the DBM's "
@@ -329,8 +373,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     def fit(self, X, y=None):
         """Pretrain (unless ``warm_start`` on a fitted DBM) and train jointly.
 
-        {X_params}
-            Training rows, values in [0, 1] (a warning otherwise).
+        {X_dask_params}
+            Training rows, values in [0, 1] (a warning otherwise); a memmap,
+            a dask array or a list of row blocks is streamed (``block_size``).
         {unsupervised_fit_returns}
 
         Raises
@@ -347,7 +392,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         """
         with _fitting.transaction(self):
             warm = self.warm_start and hasattr(self, "coefs_")
-            X = self._validate_X(X, reset=not warm)
+            X = self._training_data(X, reset=not warm)
             self._warn_range(X)
             if warm:
                 self._check_same_layers()
@@ -373,7 +418,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         call ``fit`` first for the pretrained start). Atomic: Ctrl-C or an error
         leaves the DBM as it was.
 
-        {X_params}
+        {X_dask_params}
+            Streamed as in ``fit`` (``block_size``).
         {unsupervised_fit_returns}
 
         Raises
@@ -385,7 +431,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         """
         with _fitting.transaction(self):
             fitted = hasattr(self, "coefs_")
-            X = self._validate_X(X, reset=not fitted)
+            X = self._training_data(X, reset=not fitted)
             self._warn_range(X)
             if fitted:
                 self._check_same_layers()
@@ -428,15 +474,18 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     def transform(self, X):
         """Mean-field posteriors ``q(h_k = 1 | v)``.
 
-        {X_params}
+        {X_dask_params}
 
         Returns
         -------
         H : ndarray of shape (n_samples, n_K) or (n_samples, n_1 + ... + n_K)
             The top layer's posteriors (``transform_layers="top"``), or every
-            hidden layer's, bottom first (``"all"``), float64 in [0, 1].
+            hidden layer's, bottom first (``"all"``), float64 in [0, 1]; for
+            a dask X, a lazy dask array chunked as X's rows.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_method(self, "transform", X)
         X = self._validate_X(X, reset=False)
         mu = self._posteriors(X)
         return mu[-1] if self.transform_layers == "top" else np.hstack(mu)
