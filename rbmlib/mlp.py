@@ -6,7 +6,8 @@ identity, logistic or softmax output layer, trained by mini-batch
 back-propagation with any optimiser of :mod:`rbmlib.optim` (momentum SGD,
 optionally Nesterov; Adagrad; RMSprop; Adam), L2 and L1 penalties, sample
 weights, dropout on the input and hidden layers, a learning-rate schedule and
-early stopping on a held-out validation fraction.
+early stopping on a held-out validation fraction, and max-norm constraints on
+the hidden units' incoming weights.
 
 This module holds the network core, not an estimator: :func:`fit_backprop`
 takes already validated arrays, initial weights and a random generator,
@@ -283,6 +284,12 @@ class BackpropSettings:
         L1 penalty on the weights (subgradient ``alpha_l1 * sign(W)``).
     dropout, input_dropout : float, default=0.0
         Probability of dropping a hidden / an input unit in training.
+    max_norm : float > 0 or None, default=None
+        Max-norm constraint (Srivastava et al. 2014, sec. 5.1): after every
+        update, each hidden unit's incoming weight vector (a column of a
+        hidden layer's ``coefs[l]``, bias excluded; the output layer is not
+        constrained) whose L2 norm exceeds ``max_norm`` is rescaled to norm
+        ``max_norm``. None: no constraint.
     activation : str or list of str, default="logistic"
         Hidden activation(s): "logistic" (alias "sigmoid"), "tanh", "relu",
         "leaky_relu", "identity"; one for all hidden layers or one per layer.
@@ -306,6 +313,7 @@ class BackpropSettings:
     alpha_l1: float = 0.0
     dropout: float = 0.0
     input_dropout: float = 0.0
+    max_norm: object = None
     activation: object = "logistic"
     negative_slope: float = 0.01
     verbose: int = 0
@@ -324,6 +332,23 @@ def _penalty(params, lay, alpha, alpha_l1=0.0):
         if alpha_l1:
             s1 += float(np.abs(W).sum(dtype=np.float64))
     return 0.5 * alpha * s + alpha_l1 * s1
+
+
+def _max_norm_arg(max_norm):
+    """The kernels' ``max_norm`` argument: 0.0 for None (off), else the bound.
+
+    Raises
+    ------
+    ValueError
+        Unless ``max_norm`` is None or a finite real number > 0.
+    """
+    if max_norm is None:
+        return 0.0
+    ok = isinstance(max_norm, (int, float, np.integer, np.floating)) and not isinstance(
+        max_norm, (bool, np.bool_))
+    if not ok or not (math.isfinite(max_norm) and max_norm > 0):
+        raise ValueError(f"max_norm must be None or a finite number > 0; got {max_norm!r}.")
+    return float(max_norm)
 
 
 def _diverged(loss, params, lay, out_activation):
@@ -379,6 +404,7 @@ class _Backprop(_fitting.EpochTrainer):
         self.lay, self.out_activation, self.score, self.rng = lay, out_activation, score, rng
         self.optimizer, self.stopping, self.settings = optimizer, stopping, settings
         self.kinds = hidden_kinds(settings.activation, lay.n_layers - 1)
+        self.max_norm = _max_norm_arg(settings.max_norm)
         self.sw_total = float(SW.sum())
         if not self.sw_total > 0:
             raise ValueError("sample_weight must have a positive sum over the training rows.")
@@ -432,12 +458,12 @@ class _Backprop(_fitting.EpochTrainer):
         entropy = 0.0
         with thread_limits(s.n_jobs):
             if self.XU is None:
-                loss_sum, n_done = _k.train_epoch(*args)
+                loss_sum, n_done = _k.train_epoch(*args, self.max_norm)
             else:
                 n_batches = -(-self.n // self.B)
                 loss_sum, n_done, ent_sum = _k.train_epoch_semi(
                     *args, *self.XUk, self._unlabeled_order(n_batches), self.BU,
-                    self.entropy_weight, self.grads_u, self.xubuf)
+                    self.entropy_weight, self.grads_u, self.xubuf, self.max_norm)
                 entropy = self.entropy_weight * ent_sum / max(int(n_done), 1)
         state.n_updates += int(n_done)
         return (loss_sum / self.sw_total + entropy
@@ -542,7 +568,10 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
     half the squared error summed over outputs for identity outputs. Each
     epoch visits the training rows once (shuffled when ``settings.shuffle``)
     in the fused Numba step of :func:`rbmlib._kernels.mlp.train_epoch`, with
-    the update rule of ``optimizer`` and its learning-rate schedule.
+    the update rule of ``optimizer`` and its learning-rate schedule; with
+    ``settings.max_norm`` each update is followed by the max-norm projection
+    of the hidden units' incoming weights
+    (:func:`rbmlib._kernels.mlp.max_norm_project`).
 
     Training runs in the epoch loop of :func:`rbmlib._fitting.run_epochs`
     (Ctrl-C, divergence, history, the verbose line) and stops as ``stopping``
@@ -610,7 +639,8 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
     ValueError
         If ``early_stopping`` leaves no training rows or fewer than 2
         validation rows ("The validation set is too small", scikit-learn's
-        message), or on an unknown activation.
+        message), on an unknown activation, or if ``settings.max_norm`` is
+        neither None nor a finite number > 0.
     TypeError
         On an unknown option, or an option given with its object.
     DivergenceError
@@ -642,6 +672,7 @@ def fit_backprop(X, Y, coefs, intercepts, *, out_activation, score, rng, optimiz
     lay = _Layout([coefs[0].shape[0]] + [W.shape[1] for W in coefs])
     Y = np.ascontiguousarray(Y, dtype=dtype)
     hidden_kinds(settings.activation, lay.n_layers - 1)  # an unknown name raises first
+    _max_norm_arg(settings.max_norm)  # and a bad max_norm
     SW = (np.ones(X.shape[0]) if sample_weight is None
           else np.asarray(sample_weight, dtype=np.float64))
     X, Y, SW, X_val, Y_val, SW_val = stopping.validation_split(X, Y, SW, rng, stratify)

@@ -113,3 +113,20 @@ def test_optimizer_settings_unchanged():
         Optimizer("newton")
     with pytest.raises(ValueError, match="learning_rate must be one of"):
         Optimizer("sgd", 0.1, "linear")
+
+
+@pytest.mark.parametrize("name", ["DBNClassifier", "DBNRegressor", "DBNAutoencoder",
+                                  "DBMClassifier"])
+def test_max_norm_declared_once_for_every_fine_tuned_network(name):
+    """``max_norm`` (issue 25) is a keyword-only parameter of every network fine-tuned by
+    back-propagation, default None (off), right after ``alpha_l1`` (the FINE_TUNING_MORE
+    group), with one constraint for all of them."""
+    from rbmlib.deep._params import FINE_TUNING_MORE
+
+    cls = getattr(rbmlib, name)
+    params = inspect.signature(cls.__init__).parameters
+    names = list(params)
+    assert names[names.index("alpha_l1") + 1] == "max_norm"
+    assert params["max_norm"].default is None
+    assert params["max_norm"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert cls._parameter_constraints["max_norm"] == FINE_TUNING_MORE.constraints["max_norm"]

@@ -35,6 +35,15 @@ from the counter-based generator of ``sampling``: the uniform of element
 ``(seed, t * (L + 1) + l, r * n_units + j)``, so results do not depend on the
 number of threads.
 
+Max-norm constraints (Srivastava et al. 2014, sec. 5.1): with ``max_norm > 0``
+each update is followed by :func:`max_norm_project`, which rescales every
+hidden unit's incoming weight vector -- column ``j`` of ``W_l`` for the
+hidden layers ``l < L - 1``, biases excluded -- to L2 norm ``max_norm`` when
+its norm exceeds it (a projection onto the ball; the optimiser's moments
+are not touched). The output layer is not constrained: the paper bounds
+the incoming weights "at each hidden unit", and an identity output's
+weights must scale with the targets.
+
 Matrix products go to BLAS through ``np.dot(a, b, out)`` (BLAS brings its
 own threads); the elementwise work around them (bias, sigmoid, dropout,
 softmax, loss, derivative) is fused into single serial loops. They are
@@ -407,11 +416,64 @@ def entropy_delta(p, d, out_kind):
 
 
 @njit(cache=True)
+def max_norm_project(params, sizes, offsets, max_norm, scale):
+    """In place: every hidden unit's incoming weights to L2 norm at most ``max_norm``.
+
+    For each hidden layer ``l < L - 1`` and unit ``j``, the column
+    ``w = W_l[:, j]`` (the bias excluded) becomes ``w * max_norm / ||w||``
+    when ``||w|| > max_norm`` and stays as it is otherwise: the Euclidean
+    projection onto the ball of radius ``max_norm`` (Srivastava et al. 2014,
+    sec. 5.1). The output layer's weights are not constrained.
+
+    Parameters
+    ----------
+    params : ndarray (n_params,)
+        Flat parameters (see the module docstring), modified in place.
+    sizes, offsets : int64 ndarray
+        As in :func:`forward`.
+    max_norm : float
+        The bound, > 0.
+    scale : float64 ndarray (>= max(sizes[1:-1]),)
+        Scratch for the columns' squared norms and factors.
+
+    Returns
+    -------
+    n_clipped : int
+        Number of columns rescaled.
+    """
+    L = sizes.shape[0] - 1
+    n_clipped = 0
+    for l in range(L - 1):
+        W = _weights(params, sizes, offsets, l)
+        n_in, n_out = W.shape
+        for j in range(n_out):
+            scale[j] = 0.0
+        for i in range(n_in):  # row by row: W is C-contiguous
+            for j in range(n_out):
+                w = W[i, j]
+                scale[j] += w * w
+        clipped = 0
+        for j in range(n_out):
+            s = math.sqrt(scale[j])
+            if s > max_norm:
+                scale[j] = max_norm / s
+                clipped += 1
+            else:
+                scale[j] = 1.0
+        if clipped:
+            for i in range(n_in):
+                for j in range(n_out):
+                    W[i, j] = W[i, j] * scale[j]
+        n_clipped += clipped
+    return n_clipped
+
+
+@njit(cache=True)
 def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                 params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
                 xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
                 keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
-                seed, update_index):
+                seed, update_index, max_norm=0.0):
     """:func:`train_epoch_semi` without unlabelled rows; returns ``(loss_sum,
     n_updates)``."""
     no_rows = np.zeros(1, np.int64)
@@ -421,7 +483,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
         xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
         keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
         seed, update_index, X, data, indices, indptr, is_sparse, no_rows, 0, 0.0,
-        grads, xbuf)
+        grads, xbuf, max_norm)
     return total, n_batches
 
 
@@ -431,7 +493,8 @@ def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_si
                      xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
                      keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
                      seed, update_index, XU, data_u, indices_u, indptr_u, is_sparse_u,
-                     order_u, batch_size_u, entropy_weight, grads_u, xubuf):
+                     order_u, batch_size_u, entropy_weight, grads_u, xubuf,
+                     max_norm=0.0):
     """One pass over ``order`` in even mini-batches of at most ``batch_size`` rows.
 
     Each mini-batch is gathered into ``xbuf``/``ybuf``/``wbuf`` (dense rows of
@@ -442,7 +505,7 @@ def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_si
     :mod:`rbmlib._kernels.optim` (state ``opt1``/``opt2``, hyperparameters
     ``hyper``, update number ``update_index + t + 1``). Update ``t`` draws
     its dropout masks from streams ``(update_index + t) * (L + 1) + l``.
-    Allocates nothing.
+    Allocates nothing per mini-batch.
 
     With ``entropy_weight > 0`` (softmax or logistic outputs), each update
     also takes the next ``batch_size_u`` unlabelled rows ``order_u[t *
@@ -454,6 +517,11 @@ def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_si
     ``grads_u``, no penalty) to the labelled gradient before the step: entropy
     minimisation (Grandvalet and Bengio 2005). ``order_u`` holds at least
     ``n_batches * batch_size_u`` row indices.
+
+    With ``max_norm > 0`` every update is followed by
+    :func:`max_norm_project` (the hidden units' incoming weight vectors
+    rescaled to L2 norm at most ``max_norm``; Srivastava et al. 2014). 0
+    (the default): no constraint.
 
     Returns
     -------
@@ -474,6 +542,8 @@ def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_si
     drop_in = keep_input < 1.0
     semi = entropy_weight > 0.0 and out_kind != IDENTITY and batch_size_u > 0
     ent_total = 0.0
+    constrain = max_norm > 0.0
+    scale = np.empty(sizes[1:].max() if constrain else 0, np.float64)
     sw2 = SW.reshape((SW.shape[0], 1))
     wb2 = wbuf.reshape((wbuf.shape[0], 1))
     for t in range(n_batches):
@@ -513,6 +583,8 @@ def train_epoch_semi(X, data, indices, indptr, is_sparse, Y, SW, order, batch_si
             for i in range(grads.shape[0]):
                 grads[i] += entropy_weight * grads_u[i]
         step(solver, params, grads, opt1, opt2, learning_rate, hyper, update_index + t + 1)
+        if constrain:
+            max_norm_project(params, sizes, offsets, max_norm, scale)
         start = stop
     return total, n_batches, ent_total
 

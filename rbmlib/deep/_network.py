@@ -255,6 +255,7 @@ class _BaseNetwork(BaseEstimator):
         settings = BackpropSettings(
             batch_size=batch_size, shuffle=self.shuffle, alpha=self.alpha,
             alpha_l1=self.alpha_l1, dropout=self.dropout, input_dropout=self.input_dropout,
+            max_norm=self.max_norm,
             activation=activations, negative_slope=self.negative_slope,
             verbose=self.verbose, n_jobs=self.n_jobs, name=type(self).__name__)
         return optimizer, stopping, settings
@@ -419,6 +420,7 @@ class _BaseNetwork(BaseEstimator):
         # layers, no record of the DBN nor of the resolved fine-tuning steps (None:
         # partial_fit resolves "auto" again, to_sklearn passes the parameters)
         state = dict(state)
+        state.setdefault("max_norm", None)  # pickled before the max-norm constraint
         if "coefs_" in state:
             state.setdefault("activations_", ["logistic"] * (len(state["coefs_"]) - 1))
             state.setdefault("negative_slope_", 0.01)

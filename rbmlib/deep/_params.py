@@ -85,9 +85,10 @@ ACTIVATION = ParamGroup(
     negative_slope=(0.01, [Interval(Real, 0, None, closed="left")]),
 )
 
-#: The L1 penalty, RMSprop's decay and warm_start.
+#: The L1 penalty, the max-norm constraint (None: off), RMSprop's decay and warm_start.
 FINE_TUNING_MORE = ParamGroup(
     alpha_l1=(0.0, [Interval(Real, 0, None, closed="left")]),
+    max_norm=(None, [None, Interval(Real, 0, None, closed="neither")]),
     rho=(0.9, [Interval(Real, 0, 1, closed="left")]),
     warm_start=(False, ["boolean"]),
 )
