@@ -90,7 +90,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     (``n_iter`` epochs): each mini-batch's data statistics come from the
     mean-field fixed point of its rows, the model's from ``n_chains``
     persistent Gibbs chains. X is expected in [0, 1] (binary data or
-    probabilities, e.g. pixel intensities scaled by 255).
+    probabilities, e.g. pixel intensities scaled by 255): the visible units
+    are Bernoulli units; Gaussian visible units are not implemented (for
+    real-valued data, :class:`~rbmlib.DBN` with ``first_layer="gaussian"``).
 
     Parameters
     ----------
@@ -340,8 +342,10 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         if X.shape[0] and not in_unit_interval(lo, hi):
             warnings.warn(
                 f"DBM: X has values in [{lo:.3g}, {hi:.3g}], outside [0, 1]; the DBM's "
-                f"visible units are binary and X is used as their probabilities. Scale X "
-                f"to [0, 1] first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline).",
+                f"visible units are binary (Bernoulli; Gaussian visible units are not "
+                f"implemented) and X is used as their probabilities. Scale X to [0, 1] "
+                f"first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), or model "
+                f"real-valued data with rbmlib.DBN(first_layer='gaussian').",
                 UserWarning, stacklevel=_user_stacklevel())
 
     # ------------------------------------------------------------------ fit
