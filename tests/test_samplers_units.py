@@ -9,7 +9,8 @@ unit type (Bernoulli, Gaussian, categorical) and hidden unit type with a mean
   Wiskott 2016, in NumPy), for CD, PCD and parallel tempering: the same random
   streams give the same negative particles, so the uncentered step is the CD
   gradient ``g`` and the centered one must be ``centered_gradient(g, mu, lam)``
-  with the offsets moved towards the mini-batch means;
+  with the offsets moved towards the mini-batch means; with Adam, the optimiser's
+  step on the centered gradient carried back to the uncentered parameters;
 * the stationary distribution of the tempered chains for categorical visible
   units and Gaussian hidden units (exact p(v) by enumeration), and the swap rule
   for one-hot states;
@@ -240,3 +241,67 @@ def test_pickle_then_partial_fit_continues_the_offsets_from_their_values(case):
         assert copy._tempering_state[0].shape == pt_before.shape
         assert not np.array_equal(copy._tempering_state[0], pt_before)
         assert len(copy.history_[-1]["swap_acceptance"]) == 2
+
+
+@pytest.mark.parametrize("phase", [PCD, PT], ids=["pcd", "pt"])
+@pytest.mark.parametrize("visible,hidden", [(BERN, 0), (GAUSS, 0), (CAT, 1)])
+def test_centered_update_with_adam_steps_the_centered_gradient(visible, hidden, phase):
+    """With an optimiser the centered step is the optimiser's step on the centered
+    parameters, carried back: Adam's first step (zero moments, bias-corrected) is
+    ``lr g / (|g| + eps / sqrt(1 - beta_2))`` elementwise, on ``G_W`` for the weights
+    and on the bias statistics for the centered biases ``b~ = b + W^T lam``, ``c~ = c
+    + W mu``. The CD statistics ``g`` come from a plain SGD step on the same random
+    streams; the uncentered Adam step on them is checked first."""
+    from rbmlib._kernels.optim import ADAM, H_BETA_1, H_BETA_2, H_EPSILON, N_HYPER
+
+    rng = np.random.RandomState(7 + visible)
+    m = B = 6
+    v0, sigma, offsets, codes = _case(visible, rng, m, 5)
+    V, H, T = v0.shape[1], 4, 3
+    W = rng.normal(0, 0.4, (H, V))
+    c, b = rng.normal(0, 0.5, H), rng.normal(0, 0.5, V)
+    hchain = rng.rand(B, H) < 0.5 if hidden == 0 else rng.normal(0, 1, (B, H))
+    mu0, lam0 = rng.uniform(0.1, 0.6, V), rng.uniform(0.1, 0.6, H)
+    lr, decay, eps, beta_2 = 0.05, 0.7, 0.02, 0.999
+    start = v0[rng.randint(0, m, T * B)] if phase == PT else None
+    hyper = np.zeros(N_HYPER)
+    hyper[H_BETA_1], hyper[H_BETA_2], hyper[H_EPSILON] = 0.9, beta_2, eps
+
+    def run(centered, adam):
+        params = (W.copy(), c.copy(), b.copy(), sigma.copy(), np.zeros(0))
+        vel = (np.zeros_like(W), np.zeros(H), np.zeros(V), np.zeros(0))
+        tempering = (tempering_group(np.geomspace(1.0, 0.3, T), B, H, V, np.float64,
+                                     vchains=start.copy()) if phase == PT else None)
+        centering = (decay, mu0.copy(), lam0.copy(), np.zeros(H), np.zeros(V)) if centered \
+            else None
+        chains = chain_groups(hchain.astype(float), np.full(H, 0.1), tempering, centering)
+        scratch = (np.zeros((2 * B, V)), np.zeros((2 * B, H)), np.zeros((B, H)),
+                   np.zeros((B, V)), np.zeros((1, V)), codes.copy())
+        scratch[0][:m] = v0
+        optim = None
+        if adam:
+            optim = (ADAM, 3, 0.0, hyper,  # t = update_index + 1 - 3 = 1
+                     (np.zeros((H, V)), np.zeros(H), np.zeros(V), np.zeros(0)),
+                     (np.zeros((H, V)), np.zeros(H), np.zeros(V), np.zeros(V)))
+        cd_update(m, (1, phase, visible, hidden, False), np.uint64(9), 3, params, offsets,
+                  vel, chains, scratch, (lr, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0), optim)
+        return params, centering
+
+    plain, _ = run(False, False)
+    g_W, g_c, g_b = [(new - old) / lr for new, old in zip(plain[:3], (W, c, b))]
+
+    def adam1(g):
+        return lr * g / (np.abs(g) + eps / np.sqrt(1 - beta_2))
+
+    tol = {"rtol": 1e-9, "atol": 1e-12}
+    uncentered, _ = run(False, True)
+    for got, p0, g in zip(uncentered[:3], (W, c, b), (g_W, g_c, g_b)):
+        assert_allclose(got, p0 + adam1(g), **tol)
+    cent, centering = run(True, True)
+    mu1, lam1 = centering[1], centering[2]
+    assert_allclose(mu1, decay * mu0 + (1 - decay) * v0.mean(0), rtol=1e-12)
+    G_W = centered_gradient(g_W, g_c, g_b, mu1, lam1)[0]
+    W1 = W + adam1(G_W)
+    assert_allclose(cent[0], W1, **tol)
+    assert_allclose(cent[1], c + adam1(g_c) - (W1 - W) @ mu1, **tol)
+    assert_allclose(cent[2], b + adam1(g_b) - (W1 - W).T @ lam1, **tol)
