@@ -7,6 +7,7 @@ values; GridSearchCV, set_params, partial_fit and pickles. Tiny networks, a few
 epochs.
 """
 
+import itertools
 import pickle
 import warnings
 
@@ -128,7 +129,7 @@ def _kernel_epoch(X, Y, order, B, coefs, ints, lr, mu, max_norm):
 def net():
     rng = np.random.RandomState(3)
     sizes = [7, 6, 5, 3]
-    coefs = [rng.normal(0, 0.6, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    coefs = [rng.normal(0, 0.6, (a, b)) for a, b in itertools.pairwise(sizes)]
     coefs[-1] *= 3  # output columns well above the bound: they must stay there
     ints = [rng.normal(0, 0.1, b) for b in sizes[1:]]
     n = 23
@@ -169,7 +170,7 @@ def test_max_norm_project_is_the_projection():
     rng = np.random.RandomState(0)
     sizes = [9, 8, 4]
     lay = _Layout(sizes)
-    coefs = [rng.normal(0, 0.5, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    coefs = [rng.normal(0, 0.5, (a, b)) for a, b in itertools.pairwise(sizes)]
     ints = [rng.normal(0, 5.0, b) for b in sizes[1:]]
     coefs[1] *= 10
     params = lay.pack(coefs, ints, np.float64)
@@ -195,7 +196,7 @@ def _hidden_norms(est):
     return [np.sqrt((W.astype(np.float64) ** 2).sum(axis=0)) for W in est.coefs_[:-1]]
 
 
-_PRE = dict(n_iter_pretrain=2, batch_size_pretrain=10)
+_PRE = {"n_iter_pretrain": 2, "batch_size_pretrain": 10}
 ESTIMATORS = {
     "DBNClassifier": lambda **kw: DBNClassifier((12, 8), **_PRE, **kw),
     "DBNRegressor": lambda **kw: DBNRegressor((12, 8), **_PRE, **kw),
