@@ -815,3 +815,38 @@ def test_streamed_fit_errors_leave_the_dbm_as_it_was():
     assert pickle.dumps(d) == before
     with pytest.warns(UserWarning, match="MinMaxScaler"):
         DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0).fit([X[:60] * 2, X[60:]])
+
+
+def test_joint_update_with_decays_against_numpy():
+    """One joint-training update (one mini-batch, momentum from rest) against the
+    update written out in NumPy: mean-field data statistics minus the chains'
+    Rao-Blackwellised statistics, L2 weight decay on the weights only, and the
+    step learning_rate / (1 + learning_rate_decay * t), t counting every call."""
+    X = _bars(40)
+    kw = dict(hidden_layer_sizes=(5, 3), n_iter_pretrain=0, batch_size=40, n_chains=7,
+              learning_rate=0.05, learning_rate_decay=0.5, weight_decay=0.01,
+              random_state=0)
+    d = DBM(n_iter=2, **kw).fit(X)
+    assert [h["learning_rate"] for h in d.history_] == [0.05, 0.05 / 1.5]
+    d.partial_fit(X)
+    assert d.history_[-1]["learning_rate"] == pytest.approx(0.05 / 2.0)
+    # from rest: a composed DBM (no joint epoch yet), its velocities zero
+    d0 = DBM(n_iter=0, **kw).fit(X)
+    assert all(not v.any() for v in d0._velocities[0] + d0._velocities[1])
+    W, b = [w.copy() for w in d0.coefs_], [x.copy() for x in d0.intercepts_]
+    h = [c.copy() for c in d0.fantasy_particles_]
+    order = np.random.default_rng([d0._seed, 2, 0]).permutation(40)
+    mu, _ = kd.mean_field(X[np.sort(order)], W, b, d0.n_mean_field, d0.mean_field_tol)
+    p, _ = kd.gibbs_sweeps(h, W, b, d0._seed, d0._stream, 1)
+    e = [p[0], h[1], p[2]]  # even layers: probabilities; odd: the sampled states
+    lr = 0.05  # epoch 0 of joint training
+    W_ref = [W[k] + lr * (mu[k].T @ mu[k + 1] / 40 - e[k].T @ e[k + 1] / 7 - 0.01 * W[k])
+             for k in range(2)]
+    b_ref = [b[k] + lr * (mu[k].mean(0) - e[k].mean(0)) for k in range(3)]
+    d1 = d0.set_params(warm_start=True, n_iter=1).fit(X)
+    for k in range(2):
+        assert_allclose(d1.coefs_[k], W_ref[k], rtol=1e-12, atol=1e-15)
+    for k in range(3):
+        assert_allclose(d1.intercepts_[k], b_ref[k], rtol=1e-12, atol=1e-15)
+    for a, c in zip(d1.fantasy_particles_, h):
+        assert_array_equal(a, c)

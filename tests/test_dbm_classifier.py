@@ -379,3 +379,21 @@ def test_dask_input_streams_the_dbm_fitted_inside(data):
     P = lazy.predict_proba(da.from_array(X, chunks=40))
     assert isinstance(P, da.Array)
     assert_allclose(P.compute(), lazy.predict_proba(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_fine_tuning_options_of_the_network_base(data, dbm, solver):
+    """What DBNClassifier's fine-tuning has: optimisers, dropout, early stopping
+    (the best epoch's weights kept, scored on a stratified hold-out)."""
+    X, y = data
+    kw = dict(dbm=dbm, solver=solver, learning_rate_init=0.01, max_iter=15,
+              random_state=0)
+    with _quiet():
+        plain = DBMClassifier(**kw).fit(X, y)
+        dropped = DBMClassifier(dropout=0.5, input_dropout=0.2, **kw).fit(X, y)
+        early = DBMClassifier(early_stopping=True, n_iter_no_change=3, **kw).fit(X, y)
+    assert not np.allclose(plain.coefs_[0], dropped.coefs_[0])  # dropout changed training
+    assert len(early.validation_scores_) == early.n_iter_
+    assert early.best_validation_score_ == max(early.validation_scores_)
+    for clf in (plain, dropped, early):
+        assert clf.dbm_ is dbm and np.all(np.isfinite(clf.predict_proba(X)))
