@@ -44,16 +44,7 @@ AUTO_BLOCK_ELEMENTS = 2**22
 
 
 def is_dask_collection(X):
-    """Whether X is a dask collection (array, dataframe), without importing dask.
-
-    Parameters
-    ----------
-    X : object
-
-    Returns
-    -------
-    bool
-    """
+    """True if X (any object) is a dask collection (array, dataframe); never imports dask."""
     if "dask" not in sys.modules:  # nothing can be a dask collection yet
         return False
     import dask
@@ -62,15 +53,9 @@ def is_dask_collection(X):
 
 
 def is_memory_mapped(X):
-    """Whether X is a numpy.memmap or an ndarray view of one (validation drops the subclass).
+    """True if X (any object) is a numpy.memmap or an ndarray view of one.
 
-    Parameters
-    ----------
-    X : object
-
-    Returns
-    -------
-    bool
+    Validation drops the memmap subclass, so the test follows ``.base``.
     """
     import mmap
 
@@ -394,10 +379,8 @@ def lazy_method(estimator, method, X):
 
     Parameters
     ----------
-    estimator : fitted estimator
-    method : str
-        "transform", "predict", "predict_proba", "predict_log_proba"...
-    X : dask array of shape (n_samples, n_features)
+    estimator, method, X
+        As :func:`map_rows`.
 
     Returns
     -------
