@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 
 from .. import _fitting
 from .._blocks import compute_rows, is_dask_collection
+from .._docstrings import Substitution
 from .._params import with_init
 from ..exceptions import DivergenceError
 from ..mlp import (
@@ -448,12 +449,11 @@ class _BaseNetwork(BaseEstimator):
                        n_jobs=self.n_jobs,
                        activation=self.activations_, negative_slope=self.negative_slope_)
 
+    @Substitution()
     def hidden_activations(self, X, layer=-1):
         """Activations of a hidden layer of the fine-tuned network.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        {X_params}
         layer : int, default=-1
             Hidden layer index, bottom first; negative values count from the
             top (-1 is the last hidden layer).
