@@ -57,6 +57,7 @@ from .._docstrings import Substitution
 from .._kernels import dbm as _kd
 from .._kernels.units import sigmoid_sample_rows
 from .._parallel import thread_limits
+from .._params import ParamGroup, with_init
 from ..likelihood._estimate import _user_stacklevel
 from ..rbm._common import (
     _IntNotBool,
@@ -75,6 +76,38 @@ from ._dbm_training import (
 __all__ = ["DBM", "MAX_EXACT_UNITS"]
 
 
+#: The DBM's parameters, declared once with their defaults and constraints (``with_init``
+#: writes ``__init__`` from them, as for the RBMs and the networks).
+_DBM_PARAMS = ParamGroup(
+    hidden_layer_sizes=((256, 256), ["array-like"]),
+    n_iter=(10, [_IntNotBool(Integral, 0, None, closed="left")]),
+    n_iter_pretrain=(10, [_IntNotBool(Integral, 0, None, closed="left")]),
+    learning_rate=(0.005, [Interval(Real, 0, None, closed="neither")]),
+    learning_rate_decay=(0.0, [Interval(Real, 0, None, closed="left")]),
+    learning_rate_pretrain=(0.05, [Interval(Real, 0, None, closed="neither")]),
+    momentum=(0.5, [Interval(Real, 0, 1, closed="left")]),
+    weight_decay=(1e-4, [Interval(Real, 0, None, closed="left")]),
+    batch_size=(100, [_IntNotBool(Integral, 1, None, closed="left")]),
+    n_chains=(100, [_IntNotBool(Integral, 1, None, closed="left")]),
+    n_gibbs_steps=(1, [_IntNotBool(Integral, 1, None, closed="left")]),
+    n_mean_field=(10, [_IntNotBool(Integral, 1, None, closed="left")]),
+    mean_field_tol=(1e-05, [Interval(Real, 0, None, closed="left")]),
+    mean_field_damping=(0.0, [Interval(Real, 0, 1, closed="left")]),
+    centered=(False, ["boolean"]),
+    centering_decay=(0.99, [Interval(Real, 0, 1, closed="left")]),
+    transform_layers=("top", [StrOptions({"top", "all"})]),
+    ais_n_runs=(100, [_IntNotBool(Integral, 2, None, closed="left")]),
+    ais_n_betas=("auto", [_IntNotBool(Integral, 2, None, closed="left"), StrOptions({"auto"})]),
+    n_jobs=(1, [None, _IntNotBool(Integral, None, None, closed="neither")]),
+    block_size=("auto", [None, StrOptions({"auto"}),
+                         _IntNotBool(Integral, 1, None, closed="left")]),
+    warm_start=(False, ["boolean"]),
+    random_state=(None, ["random_state"]),
+    verbose=(0, ["verbose"]),
+)
+
+
+@with_init(_DBM_PARAMS)
 class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
           BaseEstimator):
     """Deep Boltzmann Machine with binary units (Salakhutdinov and Hinton 2009).
@@ -253,66 +286,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     (200, 4)
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like"],
-        "n_iter": [_IntNotBool(Integral, 0, None, closed="left")],
-        "n_iter_pretrain": [_IntNotBool(Integral, 0, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_decay": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_pretrain": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [_IntNotBool(Integral, 1, None, closed="left")],
-        "n_chains": [_IntNotBool(Integral, 1, None, closed="left")],
-        "n_gibbs_steps": [_IntNotBool(Integral, 1, None, closed="left")],
-        "n_mean_field": [_IntNotBool(Integral, 1, None, closed="left")],
-        "mean_field_tol": [Interval(Real, 0, None, closed="left")],
-        "mean_field_damping": [Interval(Real, 0, 1, closed="left")],
-        "centered": ["boolean"],
-        "centering_decay": [Interval(Real, 0, 1, closed="left")],
-        "transform_layers": [StrOptions({"top", "all"})],
-        "ais_n_runs": [_IntNotBool(Integral, 2, None, closed="left")],
-        "ais_n_betas": [_IntNotBool(Integral, 2, None, closed="left"), StrOptions({"auto"})],
-        "n_jobs": [None, _IntNotBool(Integral, None, None, closed="neither")],
-        "block_size": [None, StrOptions({"auto"}), _IntNotBool(Integral, 1, None,
-                                                               closed="left")],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(self, hidden_layer_sizes=(256, 256), *, n_iter=10, n_iter_pretrain=10,
-                 learning_rate=0.005, learning_rate_decay=0.0, learning_rate_pretrain=0.05,
-                 momentum=0.5, weight_decay=1e-4, batch_size=100, n_chains=100,
-                 n_gibbs_steps=1, n_mean_field=10, mean_field_tol=1e-5,
-                 mean_field_damping=0.0, centered=False, centering_decay=0.99,
-                 transform_layers="top", ais_n_runs=100,
-                 ais_n_betas="auto", n_jobs=1, block_size="auto", warm_start=False,
-                 random_state=None, verbose=0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_iter = n_iter
-        self.n_iter_pretrain = n_iter_pretrain
-        self.learning_rate = learning_rate
-        self.learning_rate_decay = learning_rate_decay
-        self.learning_rate_pretrain = learning_rate_pretrain
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.n_chains = n_chains
-        self.n_gibbs_steps = n_gibbs_steps
-        self.n_mean_field = n_mean_field
-        self.mean_field_tol = mean_field_tol
-        self.mean_field_damping = mean_field_damping
-        self.centered = centered
-        self.centering_decay = centering_decay
-        self.transform_layers = transform_layers
-        self.ais_n_runs = ais_n_runs
-        self.ais_n_betas = ais_n_betas
-        self.n_jobs = n_jobs
-        self.block_size = block_size
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
+    _parameter_constraints: dict = _DBM_PARAMS.constraints
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset):
