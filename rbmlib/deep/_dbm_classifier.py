@@ -42,7 +42,7 @@ _DBM_MODEL = ParamGroup(
 
 @Substitution()
 @with_init(_DBM_MODEL,
-           FINE_TUNING.with_defaults(learning_rate_init=0.001, alpha=0.0, batch_size=200),
+           FINE_TUNING.with_defaults(alpha=0.0, batch_size=200),
            ACTIVATION, FINE_TUNING_MORE, SEMI_SUPERVISED, RUN.with_defaults(n_jobs=1))
 class DBMClassifier(_NetworkClassifier):
     """Classifier fine-tuned from a Deep Boltzmann Machine (Salakhutdinov and Hinton 2009).
@@ -88,12 +88,18 @@ class DBMClassifier(_NetworkClassifier):
         estimator's.
     solver : {"sgd", "adagrad", "rmsprop", "adam"}, default="adam"
         Optimiser of fine-tuning (:mod:`rbmlib.optim`).
-    learning_rate_init : float or "auto", default=0.001
-        Initial step size of fine-tuning (scikit-learn's MLP default; "auto"
-        as :class:`~rbmlib.DBNClassifier`'s).
+    learning_rate_init : float or "auto", default="auto"
+        Initial step size of fine-tuning; "auto" is
+        :class:`~rbmlib.DBNClassifier`'s: scikit-learn's 0.001, and 0.003 up
+        to 400 labelled rows (better or equal on 7 of 8 table/scaler pairs,
+        at most 0.007 worse, in ``benchmarks/bench_dbm_classifier_defaults.py``:
+        benchmarks/RESULTS.md); the value used is ``learning_rate_init_``.
     {network_solver_params}
     batch_size : int or "auto", default=200
-        Mini-batch rows of fine-tuning (at most the number of labelled rows).
+        Mini-batch rows of fine-tuning (at most the number of labelled rows);
+        "auto" is :class:`~rbmlib.DBNClassifier`'s (32 up to 400 labelled
+        rows), which with ``learning_rate_init="auto"`` lost accuracy on 5 of
+        8 table/scaler pairs (benchmarks/RESULTS.md).
     {network_epoch_params}
     input_dropout : float, default=0.0
         Probability of dropping each input unit (of the augmented input).
