@@ -358,8 +358,9 @@ centered : bool, default=False
     Train the centered parametrisation (Montavon and Mueller 2012;
     Melchior, Fischer and Wiskott 2016): the energy uses ``v - mu`` and
     ``h - lambda`` with offsets ``mu``, ``lambda`` kept as moving averages
-    of the data's visible input and of the hidden means of the data
-    (positive phase), which makes the gradient better conditioned. The
+    of the visible input and of the hidden means (of the data, the model's
+    negative phase, or their average: ``centering_offsets``), which makes
+    the gradient better conditioned. The
     fitted ``components_``, ``intercept_hidden_`` and
     ``intercept_visible_`` are those of the same model uncentered, so every
     method, likelihood, DBN stacking and export is unchanged; the offsets
@@ -369,6 +370,13 @@ centering_decay : float, default=0.99
     The offsets move by ``1 - centering_decay`` of their distance to the
     mini-batch means at every update (Melchior et al.'s sliding factor
     ``nu = 0.01``).
+centering_offsets : {"data", "average", "model"}, default="data"
+    Which means the offsets follow: the data's (the positive phase: visible
+    input and hidden means given it; Melchior et al.'s "dd", their
+    Algorithm 1), the negative phase's (the model's samples and hidden means
+    given them, "mm"), or the average of the two ("aa"; with it the
+    centered gradient is Cho, Raiko and Ilin's 2011 enhanced gradient, as
+    Melchior et al. 2016, sec. 3, show).
 """
 
 FRAGMENTS["rbm_hidden_units"] = """

@@ -188,7 +188,7 @@ def test_pt_swaps_after_every_gibbs_sweep():
 # ------------------------------------------------------------ the centered step
 def _centering_group(mu, lam, decay):
     H, V = lam.shape[0], mu.shape[0]
-    return (decay, mu, lam, np.zeros(H), np.zeros(V))
+    return (decay, mu, lam, np.zeros(H), np.zeros(V), 0.0)  # offsets from the data
 
 
 def test_centered_update_is_the_step_of_melchior_et_al():

@@ -63,10 +63,11 @@ def _case(visible, rng, m, V):
 UNITS = [(BERN, 0), (GAUSS, 0), (CAT, 0), (BERN, 1), (BERN, 2), (CAT, 2)]
 
 
+@pytest.mark.parametrize("model_weight", [0.0, 0.5, 1.0], ids=["data", "average", "model"])
 @pytest.mark.parametrize("phase", [CD, PCD, PT], ids=["cd", "pcd", "pt"])
 @pytest.mark.parametrize("visible,hidden", UNITS)
 def test_centered_update_is_the_reparametrised_cd_step_for_every_unit_type(
-        visible, hidden, phase):
+        visible, hidden, phase, model_weight):
     if phase == PT and hidden == 2:
         pytest.skip("NReLU units have no free energy: parallel tempering refuses them")
     rng = np.random.RandomState(10 * visible + hidden)
@@ -87,8 +88,8 @@ def test_centered_update_is_the_reparametrised_cd_step_for_every_unit_type(
         vel = (np.zeros_like(W), np.zeros(H), np.zeros(V), np.zeros(0))
         tempering = (tempering_group(np.geomspace(1.0, 0.3, T), B, H, V, np.float64,
                                      vchains=start.copy()) if phase == PT else None)
-        centering = (decay, mu0.copy(), lam0.copy(), np.zeros(H), np.zeros(V)) if centered \
-            else None
+        centering = (decay, mu0.copy(), lam0.copy(), np.zeros(H), np.zeros(V),
+                     model_weight) if centered else None
         chains = chain_groups(hchain.astype(float), np.full(H, 0.1), tempering, centering)
         scratch = (np.zeros((2 * B, V)), np.zeros((2 * B, H)), np.zeros((B, H)),
                    np.zeros((B, V)), np.zeros((1, V)), codes.copy())
@@ -104,9 +105,13 @@ def test_centered_update_is_the_reparametrised_cd_step_for_every_unit_type(
     assert_allclose(vk_cent, vk_plain, rtol=1e-14, atol=1e-14)
     assert not np.array_equal(vk_plain, v0)  # (and a real negative phase)
     g_W, g_c, g_b = [(new - old) / lr for new, old in zip(plain[:3], (W, c, b))]
-    # the offsets: moving averages of the data's visible states and hidden means
-    mu1 = decay * mu0 + (1 - decay) * v0.mean(0)
-    lam1 = decay * lam0 + (1 - decay) * _hidden_mean(v0 @ W.T + c, hidden).mean(0)
+    # the offsets: moving averages of the visible states and hidden means of the data
+    # and of the negative phase (mixed by model_weight: data, average, model)
+    w = model_weight
+    mu1 = decay * mu0 + (1 - decay) * ((1 - w) * v0.mean(0) + w * vk_plain.mean(0))
+    lam1 = decay * lam0 + (1 - decay) * (
+        (1 - w) * _hidden_mean(v0 @ W.T + c, hidden).mean(0)
+        + w * _hidden_mean(vk_plain @ W.T + c, hidden).mean(0))
     assert_allclose(centering[1], mu1, rtol=1e-12)
     assert_allclose(centering[2], lam1, rtol=1e-12)
     d_W, d_c, d_b = centered_gradient(g_W, g_c, g_b, mu1, lam1)
@@ -272,7 +277,7 @@ def test_centered_update_with_adam_steps_the_centered_gradient(visible, hidden, 
         vel = (np.zeros_like(W), np.zeros(H), np.zeros(V), np.zeros(0))
         tempering = (tempering_group(np.geomspace(1.0, 0.3, T), B, H, V, np.float64,
                                      vchains=start.copy()) if phase == PT else None)
-        centering = (decay, mu0.copy(), lam0.copy(), np.zeros(H), np.zeros(V)) if centered \
+        centering = (decay, mu0.copy(), lam0.copy(), np.zeros(H), np.zeros(V), 0.0) if centered \
             else None
         chains = chain_groups(hchain.astype(float), np.full(H, 0.1), tempering, centering)
         scratch = (np.zeros((2 * B, V)), np.zeros((2 * B, H)), np.zeros((B, H)),
@@ -305,3 +310,42 @@ def test_centered_update_with_adam_steps_the_centered_gradient(visible, hidden, 
     assert_allclose(cent[0], W1, **tol)
     assert_allclose(cent[1], c + adam1(g_c) - (W1 - W) @ mu1, **tol)
     assert_allclose(cent[2], b + adam1(g_b) - (W1 - W).T @ lam1, **tol)
+
+
+# ----------------------------------------------- centering_offsets, as users use it
+def test_centering_offsets_as_users_use_them():
+    """``centering_offsets`` through the estimator: "data" is the default and the
+    earlier behaviour; "average" (the enhanced gradient) and "model" train a
+    different model, continue their offsets through pickle then partial_fit, and
+    GridSearchCV takes the parameter; a bad value fails fit with a clear error and
+    leaves the RBM as it was."""
+    import pickle
+
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+
+    from rbmlib import BernoulliRBM
+
+    X = (load_digits().data[:300] > 7).astype(float)
+    kw = dict(n_components=16, n_iter=3, batch_size=20, learning_rate=0.05,
+              centered=True, random_state=0)
+    assert BernoulliRBM().centering_offsets == "data"
+    fits = {o: BernoulliRBM(centering_offsets=o, **kw).fit(X)
+            for o in ("data", "average", "model")}
+    assert_array_equal(fits["data"].components_,
+                       BernoulliRBM(**kw).fit(X).components_)
+    for o in ("average", "model"):
+        assert np.abs(fits[o].components_ - fits["data"].components_).max() > 1e-5
+        assert np.all(np.isfinite(fits[o].components_))
+    rbm = fits["average"]
+    again = pickle.loads(pickle.dumps(rbm))
+    rbm.partial_fit(X)
+    again.partial_fit(X)
+    assert_array_equal(again.components_, rbm.components_)
+    grid = GridSearchCV(BernoulliRBM(**kw), {"centering_offsets": ["data", "average"]},
+                        cv=2).fit(X)
+    assert grid.best_params_["centering_offsets"] in ("data", "average")
+    before = rbm.components_.copy()
+    with pytest.raises(ValueError, match="centering_offsets"):
+        rbm.set_params(centering_offsets="mean").fit(X)
+    assert_array_equal(rbm.components_, before)

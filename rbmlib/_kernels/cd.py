@@ -70,7 +70,7 @@ conditional mean and the chains run on their samples. All random numbers
 come from the counter-based generator in ``sampling``.
 
 **Centering** (Montavon and Mueller 2012; Melchior, Fischer and Wiskott 2016,
-JMLR 17(99), Algorithm 1): ``centering = (decay, mu, lam, w_mu, wt_lam)``,
+JMLR 17(99), Algorithm 1): ``centering = (decay, mu, lam, w_mu, wt_lam, model_weight)``,
 offsets ``mu`` (V,) and ``lam`` (H,) of the energy ``E = -(v - mu) b~ - c~ (h -
 lam) - (h - lam)^T W (v - mu)``. The kernels keep the UNCENTERED parameters
 ``W = W~``, ``b = b~ - W^T lam``, ``c = c~ - W mu`` (the same model), so the
@@ -601,7 +601,7 @@ def chain_groups(hchain, sparse_q, tempering=None, centering=None):
         ``(vchains, betas, labels, swap_counts, round_trips, bias_h, bias_v)``
         (:mod:`rbmlib._kernels.negative`).
     centering : tuple or None
-        ``(decay, mu, lam, w_mu, wt_lam)`` (module docstring).
+        ``(decay, mu, lam, w_mu, wt_lam, model_weight)`` (module docstring).
 
     Returns
     -------
@@ -616,7 +616,7 @@ def chain_groups(hchain, sparse_q, tempering=None, centering=None):
                      np.zeros(0, dtype))
     if centering is None:
         e = np.zeros(0, dtype)
-        centering = (0.0, e, e, e, e)
+        centering = (0.0, e, e, e, e, 0.0)
     return (hchain, sparse_q, tempering, centering)
 
 
@@ -659,9 +659,9 @@ def _ov_center_begin(m, centering, W, Vcat, Hcat):
         return lambda m, centering, W, Vcat, Hcat: None
 
     def impl(m, centering, W, Vcat, Hcat):
-        decay, mu, lam, w_mu, wt_lam = centering
+        decay, mu, lam, w_mu, wt_lam, model_weight = centering
         if mu.shape[0] > 0:
-            update_offsets(m, decay, mu, lam, Vcat, Hcat)
+            update_offsets(m, decay, model_weight, mu, lam, Vcat, Hcat)
             offset_products(W, mu, lam, w_mu, wt_lam)
     return impl
 
@@ -691,21 +691,35 @@ def _ov_center_end(centering, W, c, b):
 
 
 @njit(cache=True)
-def update_offsets(m, decay, mu, lam, V0, H0):
-    """``mu <- decay mu + (1 - decay) mean_r V0[r]`` and the same for ``lam`` and
-    ``H0`` over the first ``m`` rows (the offsets' moving averages; Melchior et
-    al. 2016, Algorithm 1)."""
+def update_offsets(m, decay, model_weight, mu, lam, V0, H0):
+    """``mu <- decay mu + (1 - decay) target`` with ``target`` the mean of ``V0``'s
+    first ``m`` rows (the data), or with ``model_weight`` > 0 ``(1 - model_weight)``
+    of it plus ``model_weight`` times the mean of rows ``m .. 2m`` (the negative
+    phase); the same for ``lam`` and ``H0`` (the offsets' moving averages; Melchior
+    et al. 2016, Algorithm 1 and its model-mean and average variants)."""
     inv_m = 1.0 / m
     for i in range(mu.shape[0]):
         s = 0.0
         for r in range(m):
             s += V0[r, i]
-        mu[i] = decay * mu[i] + (1.0 - decay) * (s * inv_m)
+        target = s * inv_m
+        if model_weight != 0.0:
+            s_model = 0.0
+            for r in range(m, 2 * m):
+                s_model += V0[r, i]
+            target = (1.0 - model_weight) * target + model_weight * (s_model * inv_m)
+        mu[i] = decay * mu[i] + (1.0 - decay) * target
     for j in range(lam.shape[0]):
         s = 0.0
         for r in range(m):
             s += H0[r, j]
-        lam[j] = decay * lam[j] + (1.0 - decay) * (s * inv_m)
+        target = s * inv_m
+        if model_weight != 0.0:
+            s_model = 0.0
+            for r in range(m, 2 * m):
+                s_model += H0[r, j]
+            target = (1.0 - model_weight) * target + model_weight * (s_model * inv_m)
+        lam[j] = decay * lam[j] + (1.0 - decay) * target
 
 
 @njit(cache=True)

@@ -71,6 +71,9 @@ def _tempering_record(counts, round_trips):
 RBM_CLASSES = {}
 
 
+#: ``centering_offsets``: the weight of the negative phase's means in the offsets' target.
+_MODEL_MEAN_WEIGHT = {"data": 0.0, "average": 0.5, "model": 1.0}
+
 class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
                ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the RBM estimators (not public).
@@ -115,6 +118,7 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
     inverse_temperatures = None
     centered = False
     centering_decay = 0.99
+    centering_offsets = "data"
     swap_acceptance_target = None
     # ... and the hidden units of a model made before the hidden_units parameter
     # existed (a pickle of an earlier release: Bernoulli units)
@@ -275,7 +279,8 @@ class _BaseRBM(_fitting.EpochTrainer, _RBMState, _RBMInference,
                                         vchains=state.pt_v, labels=state.pt_labels)
         if state.center_mu is not None:
             centering = (float(self.centering_decay), state.center_mu, state.center_lam,
-                         np.zeros(H, dtype), np.zeros(V, dtype))
+                         np.zeros(H, dtype), np.zeros(V, dtype),
+                         _MODEL_MEAN_WEIGHT[self.centering_offsets])
         # (hchain, sparse_q), or with the groups of tempering and centering
         chains = chain_groups(state.hchain, state.sparse_q, tempering, centering)
         optim = self._optimizer_args(state, opt_scratch)

@@ -80,4 +80,5 @@ TEMPERING = ParamGroup(
 CENTERING = ParamGroup(
     centered=(False, ["boolean"]),
     centering_decay=(0.99, [Interval(Real, 0, 1, closed="left")]),
+    centering_offsets=("data", [StrOptions({"data", "average", "model"})]),
 )
