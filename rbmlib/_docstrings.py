@@ -374,9 +374,10 @@ centering_offsets : {"data", "average", "model"}, default="data"
     Which means the offsets follow: the data's (the positive phase: visible
     input and hidden means given it; Melchior et al.'s "dd", their
     Algorithm 1), the negative phase's (the model's samples and hidden means
-    given them, "mm"), or the average of the two ("aa"; with it the
-    centered gradient is Cho, Raiko and Ilin's 2011 enhanced gradient, as
-    Melchior et al. 2016, sec. 3, show).
+    given them, "mm"), or the average of the two ("aa"; with offsets of
+    the current mini-batch, ``centering_decay=0``, the centered gradient is
+    then Cho, Raiko and Ilin's 2011 enhanced gradient, as Melchior et al.
+    2016 show; the moving average approximates it).
 """
 
 FRAGMENTS["rbm_hidden_units"] = """
