@@ -7,8 +7,7 @@ back-propagation of the reconstruction loss.
 
 import os
 import pickle
-import signal
-import threading
+import sys
 import time
 import warnings
 
@@ -31,6 +30,9 @@ import rbmlib.mlp as mlp_module
 from rbmlib import DBN, DBNAutoencoder, DivergenceError
 from rbmlib._kernels import mlp as K
 from rbmlib.mlp import _Layout, hidden_kinds
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _workflow import sigint_after as _sigint_after  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -372,12 +374,6 @@ def test_failed_fit_leaves_the_model_unchanged(digits):
     ae.set_params(pretrain_params=None)
     assert pickle.dumps(ae) == before
     assert_array_equal(ae.transform(Xtr), codes)
-
-
-def _sigint_after(delay):
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    return timer
 
 
 def test_real_ctrl_c_in_fine_tuning_keeps_a_usable_model(digits):

@@ -8,6 +8,7 @@ odd/even sums.
 import os
 import pickle
 import signal
+import sys
 import threading
 import warnings
 
@@ -24,6 +25,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from rbmlib import DBM, DBMClassifier
 from rbmlib._kernels import dbm as kd
 from rbmlib.deep import dbm as dbm_module
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _workflow import bars_labelled  # noqa: E402
 
 SIZES = (6, 4, 3)
 
@@ -516,20 +520,6 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 # ------------------------------------------------------------------ fine-tuning
-def _bars_labelled(n=200, seed=0):
-    rng = np.random.RandomState(seed)
-    X = np.zeros((n, 16))
-    y = rng.randint(0, 2, n)
-    for i in range(n):
-        img = np.zeros((4, 4))
-        on = rng.rand(4) < 0.5
-        on[rng.randint(4)] = True  # at least one bar
-        if y[i]:
-            img[on, :] = 1
-        else:
-            img[:, on] = 1
-        X[i] = img.ravel()
-    return X, y
 
 
 _CLF_DBM = {"n_iter": 3, "n_iter_pretrain": 3, "n_chains": 20}
@@ -538,7 +528,7 @@ _CLF_DBM = {"n_iter": 3, "n_iter_pretrain": 3, "n_chains": 20}
 def test_classifier_first_forward_pass_is_the_mean_field_up_pass():
     from rbmlib.mlp import forward
 
-    X, y = _bars_labelled(100)
+    X, y = bars_labelled(100)
     dbm = DBM((8, 5), n_mean_field=500, mean_field_tol=1e-12, random_state=0,
               **_CLF_DBM).fit(X)
     clf = DBMClassifier(dbm=dbm, random_state=0)
@@ -552,7 +542,7 @@ def test_classifier_first_forward_pass_is_the_mean_field_up_pass():
 
 
 def test_classifier_learns_and_reuses_a_fitted_dbm():
-    X, y = _bars_labelled(300)
+    X, y = bars_labelled(300)
     labels = np.array(["vertical", "horizontal"])[y]
     dbm = DBM((10, 6), n_iter=10, n_iter_pretrain=10, batch_size=20, learning_rate=0.02,
               learning_rate_pretrain=0.1, n_chains=20, random_state=0).fit(X[:200])
@@ -575,7 +565,7 @@ def test_classifier_learns_and_reuses_a_fitted_dbm():
 
 
 def test_classifier_in_grid_search_fits_its_own_dbm():
-    X, y = _bars_labelled(120)
+    X, y = bars_labelled(120)
     grid = GridSearchCV(DBMClassifier((6, 4), dbm_params=_CLF_DBM, max_iter=20,
                                       random_state=0),
                         {"learning_rate_init": [0.001, 0.01]}, cv=2)
@@ -624,7 +614,7 @@ def test_default_n_jobs_is_one_thread(monkeypatch):
                         dbm_params={"n_iter": 1, "n_iter_pretrain": 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # max_iter=2 does not converge
-        clf.fit(*_bars_labelled(40))
+        clf.fit(*bars_labelled(40))
     assert clf.dbm_.n_jobs == 1
 
 
@@ -670,7 +660,7 @@ def test_range_warning_points_at_the_callers_line():
                     method)(_bars(20) * 2)
         assert rec[0].filename == __file__, (method, rec[0].filename)
     # and from the DBM fitted inside a DBMClassifier (it named _dbm_classifier.py)
-    X, y = _bars_labelled(40)
+    X, y = bars_labelled(40)
     clf = DBMClassifier((3, 2), max_iter=2, random_state=0,
                         dbm_params={"n_iter": 1, "n_iter_pretrain": 1})
     with pytest.warns(UserWarning, match="MinMaxScaler") as rec:

@@ -3,7 +3,9 @@ pickle, clone, Pipeline, GridSearchCV), its input map in every predict path,
 and to_sklearn's refusal. Tiny DBMs, a few epochs: each test well under a second
 or two."""
 
+import os
 import pickle
+import sys
 import warnings
 from contextlib import contextmanager
 
@@ -19,22 +21,9 @@ from sklearn.preprocessing import MinMaxScaler
 
 from rbmlib import DBM, DBMClassifier
 
-
-def _bars_labelled(n=120, seed=0):
-    """4x4 images of horizontal (1) or vertical (0) bars: no linear rule separates them."""
-    rng = np.random.RandomState(seed)
-    y = rng.randint(0, 2, n)
-    X = np.zeros((n, 16))
-    for i in range(n):
-        img = np.zeros((4, 4))
-        on = rng.rand(4) < 0.5
-        on[rng.randint(4)] = True
-        if y[i]:
-            img[on, :] = 1
-        else:
-            img[:, on] = 1
-        X[i] = img.ravel()
-    return X, y
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _workflow import bars_labelled  # noqa: E402
+from _workflow import run_with_sigint as _run_with_sigint  # noqa: E402
 
 
 _DBM = {"n_iter": 2, "n_iter_pretrain": 2, "n_chains": 20}
@@ -42,7 +31,7 @@ _DBM = {"n_iter": 2, "n_iter_pretrain": 2, "n_chains": 20}
 
 @pytest.fixture(scope="module")
 def data():
-    return _bars_labelled()
+    return bars_labelled(120)
 
 
 @pytest.fixture(scope="module")
@@ -288,28 +277,6 @@ def test_plots_of_a_fine_tuned_dbm_classifier(data, dbm):
 
 
 # ------------------------------------------------------------------ Ctrl-C: real SIGINTs
-def _run_with_sigint(delay, fn):
-    """fn() with a real SIGINT after ``delay`` seconds: ('done', result, messages) or
-    ('raised', exc, messages). A signal arriving after fn returned fails the test."""
-    import os
-    import signal
-    import threading
-    import time
-
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with warnings.catch_warnings(record=True) as rec:
-            warnings.simplefilter("always")
-            try:
-                out = ("done", fn())
-            except KeyboardInterrupt as exc:
-                out = ("raised", exc)
-            timer.join()
-            time.sleep(0.05)  # a late signal is delivered here, inside the guard
-    except KeyboardInterrupt:  # pragma: no cover - the fit ended before the signal
-        pytest.fail(f"the fit finished before the SIGINT after {delay} s")
-    return out + ([str(w.message) for w in rec],)
 
 
 @pytest.mark.parametrize("delay", [0.5, 1.5])

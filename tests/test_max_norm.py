@@ -8,7 +8,9 @@ epochs.
 """
 
 import itertools
+import os
 import pickle
+import sys
 import warnings
 
 import numpy as np
@@ -23,29 +25,15 @@ from rbmlib._kernels import mlp as K
 from rbmlib.mlp import BackpropSettings, _Layout, fit_backprop
 from rbmlib.optim import Optimizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _workflow import bars_labelled  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few epochs on purpose
         yield
-
-
-def _bars(n=120, seed=0):
-    """4x4 binary images of horizontal (1) or vertical (0) bars."""
-    rng = np.random.RandomState(seed)
-    y = rng.randint(0, 2, n)
-    X = np.zeros((n, 16))
-    for i in range(n):
-        on = rng.rand(4) < 0.5
-        on[rng.randint(4)] = True
-        img = np.zeros((4, 4))
-        if y[i]:
-            img[on, :] = 1
-        else:
-            img[:, on] = 1
-        X[i] = img.ravel()
-    return X, y
 
 
 # ----------------------------------------------------------------------------
@@ -208,7 +196,7 @@ ESTIMATORS = {
 
 
 def _fit(name, **kw):
-    X, y = _bars()
+    X, y = bars_labelled(120)
     est = ESTIMATORS[name](max_iter=15, learning_rate_init=0.05, random_state=0, **kw)
     if name == "DBNAutoencoder":
         return est.fit(X)
@@ -244,7 +232,7 @@ def test_none_is_the_unconstrained_fit_bit_for_bit(name):
 
 @pytest.mark.parametrize("name", ["DBNClassifier", "DBMClassifier"])
 def test_bad_max_norm_raises_in_fit_and_keeps_the_fitted_model(name):
-    X, y = _bars(40)
+    X, y = bars_labelled(40)
     est = ESTIMATORS[name](max_iter=2, random_state=0).fit(X, y)
     before = [W.copy() for W in est.coefs_]
     for bad in [0, 0.0, -1.0, np.nan, np.inf, "3", [3.0]]:
@@ -267,7 +255,7 @@ def test_fit_backprop_checks_max_norm(bad):
 
 
 def test_grid_search_over_max_norm():
-    X, y = _bars(90)
+    X, y = bars_labelled(90)
     grid = GridSearchCV(DBNClassifier((8,), **_PRE, max_iter=5, random_state=0),
                         {"max_norm": [None, 0.5, 2.0]}, cv=3).fit(X, y)
     assert len(grid.cv_results_["params"]) == 3
@@ -280,7 +268,7 @@ def test_grid_search_over_max_norm():
 
 
 def test_set_params_then_refit_equals_a_fresh_fit_and_pickles():
-    X, y = _bars()
+    X, y = bars_labelled(120)
     est = _fit("DBNClassifier")
     c = 0.6 * max(nrm.max() for nrm in _hidden_norms(est))
     est.set_params(max_norm=c).fit(X, y)
@@ -300,7 +288,7 @@ def test_set_params_then_refit_equals_a_fresh_fit_and_pickles():
 
 
 def test_partial_fit_keeps_the_bound_and_old_pickles_load_without_it():
-    X, y = _bars()
+    X, y = bars_labelled(120)
     est = DBNClassifier((12, 8), **_PRE, learning_rate_init=0.05, random_state=0,
                         max_norm=0.8)
     for _ in range(3):

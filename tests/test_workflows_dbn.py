@@ -11,7 +11,7 @@ import os
 import pickle
 import re
 import signal
-import threading
+import sys
 import time
 import warnings
 from contextlib import contextmanager, redirect_stdout
@@ -31,9 +31,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import rbmlib.mlp as mlp_module
-import rbmlib.rbm as rbm_module
 from rbmlib import (DBN, BernoulliRBM, DBNClassifier, DBNRegressor, DivergenceError,
                     GaussianBernoulliRBM)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _workflow import run_with_sigint as _run_with_sigint  # noqa: E402
 
 
 def _minmax(X):
@@ -300,30 +302,6 @@ def test_failed_dbn_refit_leaves_it_unchanged(iris):
 # ----------------------------------------------------------------------------
 # 6. Ctrl-C: real SIGINTs
 # ----------------------------------------------------------------------------
-
-
-def _sigint_after(delay):
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    return timer
-
-
-def _run_with_sigint(delay, fn):
-    """fn() with a real SIGINT after ``delay`` seconds: ('done', result, warnings) or
-    ('raised', exc, warnings). A signal arriving after fn returned fails the test."""
-    timer = _sigint_after(delay)
-    try:
-        with warnings.catch_warnings(record=True) as rec:
-            warnings.simplefilter("always")
-            try:
-                out = ("done", fn())
-            except KeyboardInterrupt as exc:
-                out = ("raised", exc)
-            timer.join()
-            time.sleep(0.05)  # let a late signal be delivered here, inside the guard
-    except KeyboardInterrupt:  # pragma: no cover - the fit ended before the signal
-        pytest.fail(f"the fit finished before the SIGINT after {delay} s")
-    return out + ([str(w.message) for w in rec],)
 
 
 def _returns(fn):
