@@ -697,29 +697,25 @@ def update_offsets(m, decay, model_weight, mu, lam, V0, H0):
     of it plus ``model_weight`` times the mean of rows ``m .. 2m`` (the negative
     phase); the same for ``lam`` and ``H0`` (the offsets' moving averages; Melchior
     et al. 2016, Algorithm 1 and its model-mean and average variants)."""
+    _move_offsets(m, decay, model_weight, mu, V0)
+    _move_offsets(m, decay, model_weight, lam, H0)
+
+
+@njit(inline="always", cache=True)
+def _move_offsets(m, decay, model_weight, off, S):
+    """One offset vector's step of :func:`update_offsets`, from the statistics ``S``."""
     inv_m = 1.0 / m
-    for i in range(mu.shape[0]):
+    for i in range(off.shape[0]):
         s = 0.0
         for r in range(m):
-            s += V0[r, i]
+            s += S[r, i]
         target = s * inv_m
         if model_weight != 0.0:
             s_model = 0.0
             for r in range(m, 2 * m):
-                s_model += V0[r, i]
+                s_model += S[r, i]
             target = (1.0 - model_weight) * target + model_weight * (s_model * inv_m)
-        mu[i] = decay * mu[i] + (1.0 - decay) * target
-    for j in range(lam.shape[0]):
-        s = 0.0
-        for r in range(m):
-            s += H0[r, j]
-        target = s * inv_m
-        if model_weight != 0.0:
-            s_model = 0.0
-            for r in range(m, 2 * m):
-                s_model += H0[r, j]
-            target = (1.0 - model_weight) * target + model_weight * (s_model * inv_m)
-        lam[j] = decay * lam[j] + (1.0 - decay) * target
+        off[i] = decay * off[i] + (1.0 - decay) * target
 
 
 @njit(cache=True)
