@@ -189,17 +189,20 @@ class RowBlocks:
     def __iter__(self):
         return self.blocks()
 
-    def blocks(self, rng=None):
+    def blocks(self, rng=None, shuffle_rows=True):
         """Yield the blocks, one at a time.
 
         Parameters
         ----------
-        rng : numpy.random.RandomState or None, default=None
+        rng : numpy.random.RandomState, numpy.random.Generator or None, default=None
             When given, array blocks are visited in a random order and the
             rows of every block are shuffled (one permutation per block, drawn
             from ``rng`` in that order); an iterable's blocks keep their order
             and only their rows are shuffled. None yields the blocks in order,
             rows unshuffled.
+        shuffle_rows : bool, default=True
+            False: with ``rng``, only the order of the blocks is random (for a
+            caller that shuffles the rows itself).
 
         Yields
         ------
@@ -234,7 +237,7 @@ class RowBlocks:
                                  f"{width}; every block must have the same features.")
             if block.shape[0] == 0:
                 continue
-            if rng is not None:
+            if rng is not None and shuffle_rows:
                 block = block[rng.permutation(block.shape[0])]
             yield block
 

@@ -69,17 +69,9 @@ class _BlockData:
     def blocks(self, order_seed=None):
         """The validated blocks: in storage order, or (array sources) in a random
         order drawn from ``np.random.default_rng(order_seed)``."""
-        src = self.source
-        if src.n_blocks is None:
-            for block in src.blocks():
-                yield self._check(block)
-            return
-        order = (np.arange(src.n_blocks) if order_seed is None
-                 else np.random.default_rng(order_seed).permutation(src.n_blocks))
-        for i in order:
-            block = self._check(src._read(*src._bounds[i]))
-            if block.shape[0]:
-                yield block
+        rng = None if order_seed is None else np.random.default_rng(order_seed)
+        for block in self.source.blocks(rng, shuffle_rows=False):
+            yield self._check(block)
 
     def __getitem__(self, rows):
         """Rows ``rows`` (integer array, repeats allowed), in that order, dense."""
