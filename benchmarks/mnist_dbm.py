@@ -70,6 +70,14 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=0.005, help="joint-training learning rate")
     p.add_argument("--lr-decay", type=float, default=0.1,
                    help="epoch t of joint training steps lr / (1 + lr_decay * t)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="joint-training budget in minutes (epochs run until it is spent or "
+                        "--epochs are done); with --lr-final the rate falls linearly from "
+                        "--lr to --lr-final over the budget instead of lr / (1 + decay t)")
+    p.add_argument("--lr-final", type=float, default=None,
+                   help="joint-training rate at the end of --minutes")
+    p.add_argument("--float32", action="store_true",
+                   help="train on float32 rows (a float32 DBM; likelihoods still float64)")
     p.add_argument("--momentum", type=float, default=0.5)
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--batch-size", type=int, default=100)
@@ -114,8 +122,9 @@ def load(args):
     Xtr, ytr = load_mnist(args.data, "train")
     Xte, yte = load_mnist(args.data, "test")
     Xtr, Xte = Xtr[: args.n_train] / 255.0, Xte[: args.n_test] / 255.0
-    Btr = (rng.random_sample(Xtr.shape) < Xtr).astype(np.float64)
-    Bte = (rng.random_sample(Xte.shape) < Xte).astype(np.float64)
+    dt = np.float32 if args.float32 else np.float64
+    Btr = (rng.random_sample(Xtr.shape) < Xtr).astype(dt)
+    Bte = (rng.random_sample(Xte.shape) < Xte).astype(dt)
     return Btr, ytr[: args.n_train], Bte, yte[: args.n_test]
 
 
@@ -174,11 +183,18 @@ def main(argv=None):
         f"{args.finetune_epochs} epochs. "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), n_jobs={n_jobs}.")
     log()
+    if args.minutes is not None:
+        log(f"Joint training within {args.minutes} minutes (epochs one at a time), lr "
+            + (f"{args.lr} -> {args.lr_final} linearly over the budget." if args.lr_final
+               is not None else f"{args.lr} / (1 + {args.lr_decay} t)."))
+        log()
     log("| model | stage | wall time (s) | result |")
     log("|---|---|---|---|")
 
     t0 = time.time()
     chunk = args.bound_every if 0 < args.bound_every < args.epochs else args.epochs
+    if args.minutes is not None:
+        chunk = 1
     dbm = DBM(hidden, n_iter=chunk, n_iter_pretrain=args.pretrain_epochs,
               learning_rate=args.lr, learning_rate_decay=args.lr_decay,
               learning_rate_pretrain=args.pretrain_lr, momentum=args.momentum,
@@ -188,7 +204,18 @@ def main(argv=None):
               ais_n_betas=args.ais_betas, n_jobs=n_jobs, random_state=args.seed,
               verbose=args.verbose).fit(Xtr)
     t_checkpoints, trajectory = 0.0, []
+    t_joint0 = time.time() - sum(h["seconds"] for h in dbm.history_ if h["stage"] == "joint")
     while dbm.n_iter_ < args.epochs:
+        if args.minutes is not None:
+            frac = (time.time() - t_joint0 - t_checkpoints) / (60.0 * args.minutes)
+            if frac >= 1.0:
+                break
+            if args.lr_final is not None:
+                dbm.set_params(learning_rate=args.lr + frac * (args.lr_final - args.lr),
+                               learning_rate_decay=0.0)
+            if not (args.bound_every and dbm.n_iter_ % args.bound_every == 0):
+                dbm.set_params(warm_start=True, n_iter=1).fit(Xtr)
+                continue
         tc = time.time()
         dbm.set_params(ais_n_betas=args.checkpoint_betas)
         b = dbm.score(Xte[:args.checkpoint_rows])

@@ -78,6 +78,8 @@ def parse_args(argv=None):
     p.add_argument("--alpha", type=float, default=1e-5, help="L2 penalty")
     p.add_argument("--dropout", type=float, default=0.1, help="hidden dropout")
     p.add_argument("--input-dropout", type=float, default=0.0)
+    p.add_argument("--max-norm", type=float, default=None,
+                   help="max-norm bound on hidden units' incoming weights (default none)")
     p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=1,
@@ -112,7 +114,8 @@ def finetune(args, Xtr, ytr, Xte, yte, dbn, label, log):
         hidden_layer_sizes=tuple(hidden), n_iter_pretrain=0, solver=args.solver,
         learning_rate_init=args.lr, learning_rate=args.schedule, momentum=args.momentum,
         alpha=args.alpha, batch_size=args.batch_size, dropout=args.dropout,
-        input_dropout=args.input_dropout, random_state=args.seed, verbose=args.verbose,
+        input_dropout=args.input_dropout, max_norm=args.max_norm, random_state=args.seed,
+        verbose=args.verbose,
         tol=0.0, n_iter_no_change=np.inf, n_jobs=args.n_jobs, early_stopping=False,
         nesterovs_momentum=True, shuffle=True, alpha_l1=args.alpha_l1,
         activation=(args.activation.split(",") if "," in args.activation
@@ -161,7 +164,8 @@ def main(argv=None):
         f"({args.schedule}), momentum "
         f"{args.momentum} (Nesterov), batch {args.batch_size}, L2 {args.alpha}, "
         f"L1 {args.alpha_l1}, "
-        f"dropout {args.dropout} (input {args.input_dropout}), {args.epochs} epochs. "
+        f"dropout {args.dropout} (input {args.input_dropout}), max-norm {args.max_norm}, "
+        f"{args.epochs} epochs. "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
         f"n_jobs={args.n_jobs}.")
     log()

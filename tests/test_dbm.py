@@ -742,9 +742,9 @@ def test_streamed_fit_reads_blocks_and_agrees_across_sources(tmp_path, monkeypat
     seen = []
     real = _dbm_training._dense
 
-    def spy(A):  # every block's mini-batches pass through _dense
+    def spy(A, *args):  # every block's mini-batches pass through _dense
         seen.append(A.shape[0])
-        return real(A)
+        return real(A, *args)
 
     monkeypatch.setattr(_dbm_training, "_dense", spy)
     fits = _blocked_fits(X, tmp_path / "bars.dat", **kw)

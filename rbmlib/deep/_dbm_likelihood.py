@@ -36,6 +36,12 @@ _AUTO_MAX_DOUBLINGS = 3
 class _DBMLikelihood:
     """``log_partition``, ``score_samples`` and ``score`` (a mixin of :class:`rbmlib.DBM`)."""
 
+    def _params64(self):
+        """Weights and biases in float64 (a float32 DBM's likelihoods are computed
+        in float64 all the same)."""
+        return ([np.asarray(w, dtype=np.float64) for w in self.coefs_],
+                [np.asarray(x, dtype=np.float64) for x in self.intercepts_])
+
     def _n_exact_units(self):
         sizes = [len(x) for x in self.intercepts_]
         return min(sum(sizes[0::2]), sum(sizes[1::2]))
@@ -120,7 +126,7 @@ class _DBMLikelihood:
                     f"log_partition(method='exact') enumerates 2**{n} states (the units of "
                     f"the smaller parity of layers {sizes}); at most 2**{MAX_EXACT_UNITS} "
                     f"are allowed. Use method='ais'.")
-            lz = _kd.exact_log_z(self.coefs_, self.intercepts_)
+            lz = _kd.exact_log_z(*self._params64())
             return PartitionEstimate(lz, 0.0, lz, lz, "exact")
         R = self.ais_n_runs if n_runs is None else n_runs
         T = self.ais_n_betas if n_betas is None else n_betas
@@ -143,8 +149,7 @@ class _DBMLikelihood:
         doublings = 0
         while True:
             with thread_limits(self.n_jobs):
-                log_w, log_z0 = _kd.ais_log_weights(self.coefs_, self.intercepts_,
-                                                    _betas(T), R, seed)
+                log_w, log_z0 = _kd.ais_log_weights(*self._params64(), _betas(T), R, seed)
             est = PartitionEstimate.from_log_weights(log_w, log_z0, n_betas=T)
             if target_ess is None or est.ess >= target_ess or doublings >= max_doublings:
                 break
@@ -227,7 +232,7 @@ class _DBMLikelihood:
 
     def _bound_unnormalised(self, X):
         """``E_q[-E(v, h)] + H(q)`` of each row, in nats."""
-        W, b = self.coefs_, self.intercepts_
+        W, b = self._params64()
         out = np.empty(X.shape[0])
         for start in range(0, X.shape[0], _BLOCK_ROWS):
             xb = _dense(X[start:start + _BLOCK_ROWS])

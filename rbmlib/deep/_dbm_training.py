@@ -35,8 +35,16 @@ def _check_layer_sizes(sizes):
     return sizes
 
 
-def _dense(X):
-    return np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+def _dense(X, dtype=np.float64):
+    """Dense C-ordered rows of ``X`` in ``dtype`` (the DBM's: float64 or float32)."""
+    return np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=dtype)
+
+
+def _model_dtype(X):
+    """The DBM's float type for training data ``X``: float32 data gives a float32
+    DBM (half the memory, about 1.5 times the speed of its products); anything
+    else float64."""
+    return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
 
 
 class _BlockData:
@@ -45,13 +53,17 @@ class _BlockData:
     of the whole: ``shape``, the column means (one pass over the blocks, in
     ``__init__``) and the rows that start the persistent chains (another pass).
 
-    ``check`` validates a block (float64, finite, the fitted number of features)."""
+    ``check`` validates a block (float64 or float32, finite, the fitted number of
+    features); ``dtype`` is the first block's."""
 
     def __init__(self, source, check):
         self.source, self._check = source, check
         n, total = 0, None
         self.lo, self.hi = np.inf, -np.inf
+        self.dtype = None
         for block in self.blocks():
+            if self.dtype is None:
+                self.dtype = block.dtype
             total = block.sum(axis=0) if total is None else total + block.sum(axis=0)
             n += block.shape[0]
             if block.shape[0]:
@@ -61,9 +73,8 @@ class _BlockData:
             raise ValueError("X holds no rows; at least one sample is required.")
         self.shape = (n, int(np.asarray(total).size))
         self._mean = np.asarray(total, dtype=np.float64).ravel() / n
-        self.dtype = np.dtype(np.float64)
 
-    def mean(self, axis=0):
+    def mean(self, axis=0, dtype=None):
         return self._mean
 
     def blocks(self, order_seed=None):
@@ -76,13 +87,13 @@ class _BlockData:
     def __getitem__(self, rows):
         """Rows ``rows`` (integer array, repeats allowed), in that order, dense."""
         rows = np.asarray(rows)
-        out = np.empty((len(rows), self.shape[1]))
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
         start = 0
         for block in self.blocks():
             stop = start + block.shape[0]
             sel = (rows >= start) & (rows < stop)
             if sel.any():
-                out[sel] = _dense(block[rows[sel] - start])
+                out[sel] = _dense(block[rows[sel] - start], self.dtype)
             start = stop
         return out
 
@@ -138,17 +149,18 @@ class _DBMTraining(_fitting.EpochTrainer):
         for the DBM and its pretraining RBMs."""
         sizes = [X.shape[1]] + _check_layer_sizes(self.hidden_layer_sizes)
         K = len(sizes) - 1
-        W = [rng.normal(0.0, 0.01, (sizes[k], sizes[k + 1])) for k in range(K)]
-        p = np.clip(np.asarray(X.mean(axis=0), dtype=np.float64).ravel(), 0.01, 0.99)
-        b = [np.log(p) - np.log1p(-p)] + [np.zeros(s) for s in sizes[1:]]
+        dt = _model_dtype(X)
+        W = [rng.normal(0.0, 0.01, (sizes[k], sizes[k + 1])).astype(dt) for k in range(K)]
+        p = np.clip(np.asarray(X.mean(axis=0, dtype=np.float64)).ravel(), 0.01, 0.99)
+        b = [(np.log(p) - np.log1p(-p)).astype(dt)] + [np.zeros(s, dt) for s in sizes[1:]]
         seed = int(rng.randint(0, 2**62))
         st = _DBMState(W=W, b=b, vW=[np.zeros_like(w) for w in W],
                        vb=[np.zeros_like(x) for x in b], seed=seed, stream=0, n_updates=0,
                        n_pretrain=0, n_iter=0, history=[])
         if pretrain:
             st.rW = [w.copy() for w in W]
-            st.rbv = [b[0].copy()] + [np.zeros(sizes[k]) for k in range(1, K)]
-            st.rbh = [np.zeros(sizes[k + 1]) for k in range(K)]
+            st.rbv = [b[0].copy()] + [np.zeros(sizes[k], dt) for k in range(1, K)]
+            st.rbh = [np.zeros(sizes[k + 1], dt) for k in range(K)]
         return st
 
     def _fitted_state(self):
@@ -185,10 +197,11 @@ class _DBMTraining(_fitting.EpochTrainer):
         # the chains start at training rows and their sampled mean-field posteriors
         n = X.shape[0]
         rows = np.random.default_rng([state.seed, 1]).integers(0, n, self.n_chains)
-        mu, _ = _kd.mean_field(_dense(X[rows]), state.W, state.b, self.n_mean_field,
+        dt = state.W[0].dtype
+        mu, _ = _kd.mean_field(_dense(X[rows], dt), state.W, state.b, self.n_mean_field,
                                self.mean_field_tol, self.mean_field_damping)
         draw = np.random.default_rng([state.seed, 3, state.n_iter])
-        state.chains = [(draw.random(m.shape) < m).astype(np.float64) for m in mu]
+        state.chains = [(draw.random(m.shape) < m).astype(dt) for m in mu]
 
     # ------------------------------------------------------------------ epochs
     def _order(self, state, n):
@@ -204,11 +217,12 @@ class _DBMTraining(_fitting.EpochTrainer):
         the mini-batches of the in-memory epoch.
         """
         X = data.X
+        dt = state.W[0].dtype
         if not isinstance(X, _BlockData):
             V = self._layer_input(state, data, l)
             order = self._order(state, V.shape[0])
             for start in range(0, len(order), self.batch_size):
-                yield _dense(V[np.sort(order[start:start + self.batch_size])])
+                yield _dense(V[np.sort(order[start:start + self.batch_size])], dt)
             return
         gen = np.random.default_rng([state.seed, 2, state.n_iter])
         for block in X.blocks([state.seed, 4, state.n_iter]):
@@ -216,14 +230,15 @@ class _DBMTraining(_fitting.EpochTrainer):
                 block = self._rbm_up(state, block, k)
             perm = gen.permutation(block.shape[0])
             for start in range(0, len(perm), self.batch_size):
-                yield _dense(block[np.sort(perm[start:start + self.batch_size])])
+                yield _dense(block[np.sort(perm[start:start + self.batch_size])], dt)
 
     def _rbm_up(self, state, V, l):
         """Hidden probabilities of pretraining RBM ``l`` given its input rows ``V``."""
         up, _ = self._factors(l, len(state.W))
-        out = np.empty((V.shape[0], state.rW[l].shape[1]))
+        dt = state.rW[l].dtype
+        out = np.empty((V.shape[0], state.rW[l].shape[1]), dtype=dt)
         for start in range(0, V.shape[0], _BLOCK_ROWS):
-            blk = _dense(V[start:start + _BLOCK_ROWS]) @ state.rW[l]
+            blk = _dense(V[start:start + _BLOCK_ROWS], dt) @ state.rW[l]
             blk *= up
             sigmoid_rows(blk, state.rbh[l], blk)
             out[start:start + _BLOCK_ROWS] = blk
@@ -293,7 +308,8 @@ class _DBMTraining(_fitting.EpochTrainer):
             pos_W, pos_b = _kd.data_statistics(mu)
             if self.centered and state.offsets is None:
                 # the visible units' data means; the hidden layers' means on this batch
-                state.offsets = [np.asarray(X.mean(axis=0), dtype=np.float64).ravel()] + [
+                state.offsets = [np.asarray(X.mean(axis=0, dtype=np.float64),
+                                            dtype=xb.dtype).ravel()] + [
                     m.mean(axis=0) for m in mu[1:]]
             p, n_streams = _kd.gibbs_sweeps(state.chains, state.W, state.b, state.seed,
                                             state.stream, self.n_gibbs_steps)

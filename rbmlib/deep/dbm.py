@@ -75,6 +75,9 @@ from ._dbm_training import (
 
 __all__ = ["DBM", "MAX_EXACT_UNITS"]
 
+#: Accepted input dtypes: float32 is kept (a float32 DBM), anything else becomes float64.
+_FLOATS = [np.float64, np.float32]
+
 
 #: The DBM's parameters, declared once with their defaults and constraints (``with_init``
 #: writes ``__init__`` from them, as for the RBMs and the networks).
@@ -290,20 +293,19 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset)
-        return X
+        return validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, reset=reset)
 
     def _training_data(self, X, reset):
         """Validated X in memory, or a :class:`_BlockData` of its blocks (``block_size``)."""
         source = streaming_source(X, self.block_size)
         if source is None:
             return self._validate_X(X, reset=reset)
-        validate_data(self, source.first_block(), accept_sparse="csr", dtype=np.float64,
+        validate_data(self, source.first_block(), accept_sparse="csr", dtype=_FLOATS,
                       reset=reset)
         n = self.n_features_in_
 
         def check(block):
-            block = check_array(block, accept_sparse="csr", dtype=np.float64)
+            block = check_array(block, accept_sparse="csr", dtype=_FLOATS)
             if block.shape[1] != n:
                 raise ValueError(f"A block of X has {block.shape[1]} features, but DBM is "
                                  f"expecting {n} features as input.")
@@ -352,7 +354,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         """Pretrain (unless ``warm_start`` on a fitted DBM) and train jointly.
 
         {X_dask_params}
-            Training rows, values in [0, 1] (a warning otherwise); a memmap,
+            Training rows, values in [0, 1] (a warning otherwise); float32
+            rows train a float32 DBM (``coefs_`` float32; its likelihoods are
+            still computed in float64), anything else a float64 one; a memmap,
             a dask array or a list of row blocks is streamed (``block_size``).
         {unsupervised_fit_returns}
 
@@ -438,10 +442,11 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     def _posteriors(self, X):
         """Mean-field posteriors of every hidden layer, a block of rows at a time."""
         K = len(self.coefs_)
-        out = [np.empty((X.shape[0], w.shape[1])) for w in self.coefs_]
+        dt = self.coefs_[0].dtype
+        out = [np.empty((X.shape[0], w.shape[1]), dtype=dt) for w in self.coefs_]
         with thread_limits(self.n_jobs):
             for start in range(0, X.shape[0], _BLOCK_ROWS):
-                xb = _dense(X[start:start + _BLOCK_ROWS])
+                xb = _dense(X[start:start + _BLOCK_ROWS], dt)
                 mu, _ = _kd.mean_field(xb, self.coefs_, self.intercepts_, self.n_mean_field,
                                        self.mean_field_tol, self.mean_field_damping)
                 for k in range(K):
@@ -458,7 +463,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         -------
         H : ndarray of shape (n_samples, n_K) or (n_samples, n_1 + ... + n_K)
             The top layer's posteriors (``transform_layers="top"``), or every
-            hidden layer's, bottom first (``"all"``), float64 in [0, 1]; for
+            hidden layer's, bottom first (``"all"``), in [0, 1], in the DBM's
+            float type (float32 for a DBM fitted on float32 rows); for
             a dask X, a lazy dask array chunked as X's rows.
         """
         check_is_fitted(self)
@@ -504,7 +510,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         seed = int(check_random_state(random_state).randint(0, 2**62))
         h = []
         for k, bk in enumerate(self.intercepts_):
-            s = np.empty((n_samples, len(bk)))
+            s = np.empty((n_samples, len(bk)), dtype=bk.dtype)
             sigmoid_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False)
             h.append(s)
         with thread_limits(self.n_jobs):
@@ -514,4 +520,5 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
