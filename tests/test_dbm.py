@@ -449,13 +449,14 @@ def test_transform_options_pipeline_and_grid_search():
 def test_range_warning_names_the_remedy():
     with pytest.warns(UserWarning, match="MinMaxScaler") as rec:
         DBM((3, 2), n_iter=1, n_iter_pretrain=0, random_state=0).fit(_bars(20) * 2)
-    # standardised (real-valued) data: the message says which visible units exist
+    # standardised (real-valued) data: the message names the Gaussian visible units,
+    # which take such data without the warning
     msg = str(rec[0].message)
-    assert "Bernoulli" in msg and "Gaussian visible units are not implemented" in msg
-    assert "DBN(first_layer='gaussian')" in msg
-    from rbmlib import DBN
-
-    DBN((3,), first_layer="gaussian", n_iter=1, random_state=0).fit(_bars(20) * 2 - 1)
+    assert "visible_units='bernoulli'" in msg and "DBM(visible_units='gaussian')" in msg
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DBM((3, 2), visible_units="gaussian", n_iter=1, n_iter_pretrain=0,
+            random_state=0).fit(_bars(20) * 2 - 1)
 
 
 def test_plot_history():

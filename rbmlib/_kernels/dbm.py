@@ -6,7 +6,13 @@ units), weights ``W[k]`` of shape ``(n_k, n_{k+1})`` between layers ``k`` and
 
     E(h_0, ..., h_K) = - sum_k b_k . h_k - sum_k h_k W_k h_{k+1}
 
-(Salakhutdinov and Hinton 2009). Given its two neighbours, layer ``k`` is a
+(Salakhutdinov and Hinton 2009). With Gaussian visible units (``gaussian=True``
+in the functions that draw or sum over layer 0) the visible term is
+``sum_i (h_0i - b_0i)^2 / 2`` instead of ``-b_0 . h_0`` (unit variance, the
+Gaussian-Bernoulli DBM of Cho, Raiko and Ilin 2013, IJCNN, with ``sigma = 1``;
+Salakhutdinov and Hinton 2009 model NORB's pixels so), so that
+``p(h_0 | h_1) = N(b_0 + h_1 W_0^T, I)``; the hidden layers are unchanged and
+mean field, which clamps layer 0, is the same. Given its two neighbours, layer ``k`` is a
 layer of independent logistic units with pre-activation
 ``b_k + h_{k-1} W_{k-1} + h_{k+1} W_k^T``; the odd layers are independent given
 the even ones and the reverse, which makes block Gibbs sampling over odd and
@@ -15,7 +21,8 @@ analytically (for AIS and exact enumeration) possible.
 
 The products are NumPy ``@`` (BLAS); the logistic passes and Bernoulli draws
 are the Numba kernels of the unit table (:func:`rbmlib._kernels.units.sigmoid_rows`,
-:func:`~rbmlib._kernels.units.sigmoid_sample_rows`), whose uniforms come from
+:func:`~rbmlib._kernels.units.sigmoid_sample_rows`; the Gaussian draws of layer 0
+:func:`~rbmlib._kernels.units.hidden_sample_rows` of the linear units), whose uniforms come from
 the counter-based streams of :mod:`rbmlib._kernels.sampling` (a draw depends on
 ``(seed, stream, element)`` only). No scikit-learn here.
 """
@@ -26,7 +33,15 @@ import numpy as np
 
 from ._jit import njit
 from .sampling import fast_sigmoid, stream_key
-from .units import sigmoid_rows, sigmoid_sample_rows
+from .units import (
+    GAUSSIAN_HIDDEN,
+    hidden_sample_rows,
+    sigmoid_rows,
+    sigmoid_sample_rows,
+)
+
+#: ``log(2 pi) / 2``: a unit-variance Gaussian unit's share of ``log Z`` (its integral).
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def key(seed, stream):
@@ -91,8 +106,7 @@ def sigmoid_change(pre, bias, old, damping):
             if damping != 0.0:
                 p = (1.0 - damping) * p + damping * old[r, j]
             d = abs(p - old[r, j])
-            if d > delta:
-                delta = d
+            delta = max(delta, d)
             pre[r, j] = p
     return delta
 
@@ -206,19 +220,30 @@ def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
     return mu, n_done
 
 
-def gibbs_sweeps(h, W, b, seed, stream, n_steps, beta=1.0):
+def draw_layer(pre, bias, out, key, gaussian=False):
+    """``out`` = a draw of one layer given its input ``pre`` (biases excluded):
+    Bernoulli units ``u < sigmoid(pre + bias)``, Gaussian (``gaussian``, layer 0
+    only) ``N(pre + bias, 1)``; ``pre`` becomes the conditional mean."""
+    if gaussian:
+        hidden_sample_rows(pre, bias, out, key, True, GAUSSIAN_HIDDEN)
+    else:
+        sigmoid_sample_rows(pre, bias, out, key, True)
+
+
+def gibbs_sweeps(h, W, b, seed, stream, n_steps, beta=1.0, gaussian=False):
     """``n_steps`` sweeps of block Gibbs sampling, odd layers then even ones.
 
-    ``h`` (a list of binary states of every layer, layer 0 the visible units)
+    ``h`` (a list of the states of every layer, layer 0 the visible units)
     is updated in place. The DBM has weights ``beta * W`` (``beta = 1``: the
     model itself; AIS anneals it). Sweep ``s`` draws layer ``k`` from stream
-    ``stream + s * (K + 1) + k`` of ``seed``.
+    ``stream + s * (K + 1) + k`` of ``seed``; ``gaussian``: layer 0 from
+    ``N(b_0 + beta h_1 W_0^T, 1)``.
 
     Returns
     -------
     p : list of ndarray or None
-        The conditional probabilities that drew the even layers in the last
-        sweep (entries of the odd layers are None): the Rao-Blackwellised
+        The conditional means (probabilities) that drew the even layers in the
+        last sweep (entries of the odd layers are None): the Rao-Blackwellised
         statistics of the chains use them.
     n_streams : int
         Streams used, ``n_steps * (K + 1)``.
@@ -229,7 +254,8 @@ def gibbs_sweeps(h, W, b, seed, stream, n_steps, beta=1.0):
         for first in (1, 0):
             for k in range(first, K + 1, 2):
                 pre = input_of(h, W, k, beta)
-                sigmoid_sample_rows(pre, b[k], h[k], key(seed, stream + s * (K + 1) + k), True)
+                draw_layer(pre, b[k], h[k], key(seed, stream + s * (K + 1) + k),
+                           gaussian and k == 0)
                 p[k] = pre
     return p, n_steps * (K + 1)
 
@@ -241,6 +267,8 @@ def chain_statistics(h, p, W):
     conditional probabilities given them (exact conditional expectation, so
     an unbiased, lower-variance estimate than two samples); the bias
     statistics are the even layers' probabilities and the odd layers' samples.
+    Gaussian visible units: ``p[0]`` is their conditional mean, which plays the
+    same part (the gradient of ``b_0`` is ``E[v]_data - E[v]_model`` too).
 
     Returns
     -------
@@ -272,7 +300,7 @@ def _softplus(x):
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def log_unnormalised(h, W, b, parity, beta=1.0):
+def log_unnormalised(h, W, b, parity, beta=1.0, gaussian=False):
     """``log sum_{layers of the other parity} exp(-E)`` of each row of ``h``.
 
     The layers of parity ``parity`` (0: even, layer 0 the visible units
@@ -280,6 +308,11 @@ def log_unnormalised(h, W, b, parity, beta=1.0):
     ignored); those of the other parity are summed out analytically, each
     unit contributing ``softplus(b_j + beta * input_j)``. The weights are
     ``beta * W``.
+
+    Gaussian visible units (``gaussian``): given, layer 0 contributes
+    ``-|v - b_0|^2 / 2``; summed out (``parity == 1``), it is integrated:
+    ``int exp(-|v - b_0|^2 / 2 + v . a) dv = (2 pi)^(n_0 / 2) exp(b_0 . a +
+    |a|^2 / 2)`` with ``a = beta h_1 W_0^T``.
 
     Returns
     -------
@@ -290,7 +323,13 @@ def log_unnormalised(h, W, b, parity, beta=1.0):
     n = next(x for x in h if x is not None).shape[0]
     out = np.zeros(n)
     for k in range(K + 1):
-        if k % 2 == parity:
+        if gaussian and k == 0:
+            if parity == 0:
+                out -= 0.5 * ((h[0] - b[0]) ** 2).sum(axis=1)
+            else:
+                a = input_of(h, W, 0, beta)
+                out += a @ b[0] + 0.5 * (a * a).sum(axis=1) + len(b[0]) * _HALF_LOG_2PI
+        elif k % 2 == parity:
             out += h[k] @ b[k]
         else:
             out += _softplus(input_of(h, W, k, beta) + b[k]).sum(axis=1)
@@ -303,11 +342,20 @@ def all_states(n_bits, start, stop):
     return ((idx[:, None] >> np.arange(n_bits, dtype=np.int64)) & 1).astype(np.float64)
 
 
-def exact_log_z(W, b, chunk=1 << 14):
+def n_enumerated(sizes, gaussian=False):
+    """Units of the parity :func:`exact_log_z` enumerates (``2 **`` that many
+    states): the smaller parity, the odd one with Gaussian visible units."""
+    n_par = [sum(sizes[0::2]), sum(sizes[1::2])]
+    return n_par[1] if gaussian else min(n_par)
+
+
+def exact_log_z(W, b, chunk=1 << 14, gaussian=False):
     """``log Z`` by enumerating the layers of one parity and summing the others out.
 
     Enumerates the parity with fewer units, ``2 ** n`` states in chunks of
-    ``chunk`` rows. The caller bounds ``n``.
+    ``chunk`` rows; with Gaussian visible units (``gaussian``) the odd layers,
+    the visible units integrated out analytically (:func:`log_unnormalised`).
+    The caller bounds ``n``.
 
     Returns
     -------
@@ -317,7 +365,7 @@ def exact_log_z(W, b, chunk=1 << 14):
     K = len(W)
     sizes = [len(bk) for bk in b]
     n_par = [sum(sizes[k] for k in range(K + 1) if k % 2 == q) for q in (0, 1)]
-    parity = 0 if n_par[0] <= n_par[1] else 1
+    parity = 1 if gaussian else (0 if n_par[0] <= n_par[1] else 1)
     layers = [k for k in range(K + 1) if k % 2 == parity]
     n_bits = n_par[parity]
     total = 1 << n_bits
@@ -329,18 +377,20 @@ def exact_log_z(W, b, chunk=1 << 14):
         for k in layers:
             h[k] = np.ascontiguousarray(states[:, col:col + sizes[k]])
             col += sizes[k]
-        lp = log_unnormalised(h, W, b, parity)
+        lp = log_unnormalised(h, W, b, parity, gaussian=gaussian)
         m = float(np.max(lp))
         acc = np.logaddexp(acc, m + math.log(float(np.sum(np.exp(lp - m)))))
     return float(acc)
 
 
-def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
+def ais_log_weights(W, b, betas, n_runs, seed, progress=None, gaussian=False):
     """Log importance weights of AIS runs from the independent units to the DBM.
 
     The intermediate models are the DBM with weights ``beta * W`` and its own
     biases; at ``beta = 0`` every unit is independent (``log Z_0 = sum_k
-    sum_j softplus(b_kj)``) and sampled exactly. The state of a run is its
+    sum_j softplus(b_kj)``; Gaussian visible units, ``gaussian``: ``v ~
+    N(b_0, I)``, whose share of ``log Z_0`` is ``(n_0 / 2) log(2 pi)``) and
+    sampled exactly. The state of a run is its
     even layers (the odd ones summed out analytically, Salakhutdinov and
     Hinton 2009, sec. 4): the weight gains ``log p*_{beta_t}(x) - log
     p*_{beta_{t-1}}(x)`` of :func:`log_unnormalised`, then ``x`` moves by one
@@ -356,12 +406,19 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
         ``log Z_0`` in nats.
     """
     K = len(W)
-    log_z_base = float(sum(_softplus(bk).sum() for bk in b))
+    if gaussian:
+        log_z_base = float(len(b[0]) * _HALF_LOG_2PI
+                           + sum(_softplus(bk).sum() for bk in b[1:]))
+    else:
+        log_z_base = float(sum(_softplus(bk).sum() for bk in b))
     h = []
     for k in range(K + 1):
         pre = np.zeros((n_runs, len(b[k])))
         s = np.empty_like(pre)
-        sigmoid_sample_rows(pre, b[k], s, key(seed, k), False)
+        if gaussian and k == 0:
+            hidden_sample_rows(pre, b[k], s, key(seed, k), False, GAUSSIAN_HIDDEN)
+        else:
+            sigmoid_sample_rows(pre, b[k], s, key(seed, k), False)
         h.append(s)
     stream = K + 1
     log_w = np.zeros(n_runs)
@@ -377,7 +434,11 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None):
             sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
         for k in range(0, K + 1, 2):
             x = input_of(h, W, k, beta)
-            sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
+            if gaussian and k == 0:
+                hidden_sample_rows(x, b[k], h[k], key(seed, stream + k), False,
+                                   GAUSSIAN_HIDDEN)
+            else:
+                sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
         stream += K + 1
         prev = beta
         if progress is not None:

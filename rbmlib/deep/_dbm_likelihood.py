@@ -43,8 +43,7 @@ class _DBMLikelihood:
                 [np.asarray(x, dtype=np.float64) for x in self.intercepts_])
 
     def _n_exact_units(self):
-        sizes = [len(x) for x in self.intercepts_]
-        return min(sum(sizes[0::2]), sum(sizes[1::2]))
+        return _kd.n_enumerated([len(x) for x in self.intercepts_], self._gaussian())
 
     def log_partition(self, method="auto", *, n_runs=None, n_betas=None, random_state=None,
                       target_ess=None, max_doublings=4):
@@ -58,7 +57,11 @@ class _DBMLikelihood:
         temperature moves the state by one Gibbs sweep (Salakhutdinov and
         Hinton 2009, sec. 4). The exact method enumerates the ``2 ** n``
         states of the layers of one parity (the one with fewer units, ``n``)
-        and sums the others out.
+        and sums the others out; with Gaussian visible units it enumerates
+        the odd layers (``n`` their units) and integrates the visible units
+        out analytically, and the AIS base model draws them from
+        ``N(intercepts_[0], 1)`` (its ``log Z_0`` includes ``(n_0 / 2) log(2
+        pi)``).
 
         Parameters
         ----------
@@ -122,11 +125,12 @@ class _DBMLikelihood:
         if method == "exact" or (method == "auto" and n <= MAX_EXACT_UNITS):
             if n > MAX_EXACT_UNITS:
                 sizes = [len(x) for x in self.intercepts_]
+                which = ("odd layers" if self._gaussian() else "smaller parity")
                 raise ValueError(
                     f"log_partition(method='exact') enumerates 2**{n} states (the units of "
-                    f"the smaller parity of layers {sizes}); at most 2**{MAX_EXACT_UNITS} "
+                    f"the {which} of layers {sizes}); at most 2**{MAX_EXACT_UNITS} "
                     f"are allowed. Use method='ais'.")
-            lz = _kd.exact_log_z(*self._params64())
+            lz = _kd.exact_log_z(*self._params64(), gaussian=self._gaussian())
             return PartitionEstimate(lz, 0.0, lz, lz, "exact")
         R = self.ais_n_runs if n_runs is None else n_runs
         T = self.ais_n_betas if n_betas is None else n_betas
@@ -149,7 +153,8 @@ class _DBMLikelihood:
         doublings = 0
         while True:
             with thread_limits(self.n_jobs):
-                log_w, log_z0 = _kd.ais_log_weights(*self._params64(), _betas(T), R, seed)
+                log_w, log_z0 = _kd.ais_log_weights(*self._params64(), _betas(T), R, seed,
+                                                    gaussian=self._gaussian())
             est = PartitionEstimate.from_log_weights(log_w, log_z0, n_betas=T)
             if target_ess is None or est.ess >= target_ess or doublings >= max_doublings:
                 break
@@ -176,12 +181,15 @@ class _DBMLikelihood:
         optimistic by about its error).
 
         {X_dask_params}
-            Rows with values in [0, 1] (binary rows for a likelihood).
+            Rows with values in [0, 1] (binary rows for a likelihood); with
+            Gaussian visible units, real rows scaled as for fit.
 
         Returns
         -------
         bound : ndarray of shape (n_samples,)
             In nats; for a dask X, a lazy dask array (``log Z`` computed first).
+            With Gaussian visible units a bound on the log-density of X, in
+            nats per row (of the standardised data).
 
         Raises
         ------
@@ -191,11 +199,11 @@ class _DBMLikelihood:
         Warns
         -----
         UserWarning
-            If more than 5% of the values of X lie outside [0, 1] (unscaled or
-            standardised data), for which the numbers are no log-likelihoods
-            (on digits shifted by -0.5 they came out positive). A few values
-            just outside, as a ``MinMaxScaler`` fitted on other rows gives a
-            held-out fold, pass silently.
+            Bernoulli visible units: if more than 5% of the values of X lie
+            outside [0, 1] (unscaled or standardised data), for which the
+            numbers are no log-likelihoods (on digits shifted by -0.5 they came
+            out positive). A few values just outside, as a ``MinMaxScaler``
+            fitted on other rows gives a held-out fold, pass silently.
         """
         check_is_fitted(self)
         if is_dask_collection(X):
@@ -203,7 +211,7 @@ class _DBMLikelihood:
             return lazy_method(self, "score_samples", X)
         X = self._validate_X(X, reset=False)
         lo, hi = value_range(X)
-        if X.shape[0] and not in_unit_interval(lo, hi):
+        if X.shape[0] and not self._gaussian() and not in_unit_interval(lo, hi):
             vals = X.data if sp.issparse(X) else X
             share = np.count_nonzero((vals < 0) | (vals > 1)) / (X.shape[0] * X.shape[1])
             if share > _HELD_OUT_OUTSIDE_SHARE:
@@ -238,7 +246,11 @@ class _DBMLikelihood:
             xb = _dense(X[start:start + _BLOCK_ROWS])
             mu, _ = _kd.mean_field(xb, W, b, self.n_mean_field, self.mean_field_tol,
                                    self.mean_field_damping)
-            val = sum(m @ bk for m, bk in zip(mu, b))
+            if self._gaussian():  # -|v - b_0|^2 / 2 for the visible units
+                val = sum(m @ bk for m, bk in zip(mu[1:], b[1:]))
+                val = val - 0.5 * ((xb - b[0]) ** 2).sum(axis=1)
+            else:
+                val = sum(m @ bk for m, bk in zip(mu, b))
             for k in range(len(W)):
                 val = val + np.einsum("ij,ij->i", mu[k] @ W[k], mu[k + 1])
             for m in mu[1:]:

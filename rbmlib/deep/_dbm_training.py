@@ -14,7 +14,12 @@ import scipy.sparse as sp
 
 from .. import _fitting
 from .._kernels import dbm as _kd
-from .._kernels.units import sigmoid_rows, sigmoid_sample_rows
+from .._kernels.units import (
+    GAUSSIAN_HIDDEN,
+    hidden_sample_rows,
+    sigmoid_rows,
+    sigmoid_sample_rows,
+)
 
 #: Rows of one mean-field block in transform and score_samples.
 _BLOCK_ROWS = 1024
@@ -76,6 +81,14 @@ class _BlockData:
 
     def mean(self, axis=0, dtype=None):
         return self._mean
+
+    def variance(self):
+        """Column variances in float64 (one more pass over the blocks)."""
+        ss = np.zeros(self.shape[1])
+        for block in self.blocks():
+            d = _dense(block, np.float64) - self._mean
+            ss += np.einsum("ij,ij->j", d, d)
+        return ss / self.shape[0]
 
     def blocks(self, order_seed=None):
         """The validated blocks: in storage order, or (array sources) in a random
@@ -142,17 +155,27 @@ class _DBMTraining(_fitting.EpochTrainer):
     """The DBM's state and epoch step (a mixin of :class:`rbmlib.DBM`, whose
     parameters it reads)."""
 
+    def _gaussian_training(self):
+        """Whether the DBM being trained has Gaussian visible units."""
+        return self.visible_units == "gaussian"
+
     # ------------------------------------------------------------------ state
     def _new_state(self, X, rng, pretrain):
         """Weights ~ N(0, 0.01^2), hidden biases 0, visible biases the log-odds of
-        the data means clipped to [0.01, 0.99] (Hinton's practical guide, sec. 8),
+        the data means clipped to [0.01, 0.99] (Hinton's practical guide, sec. 8;
+        Gaussian visible units: the data means, as GaussianBernoulliRBM's),
         for the DBM and its pretraining RBMs."""
         sizes = [X.shape[1]] + _check_layer_sizes(self.hidden_layer_sizes)
         K = len(sizes) - 1
         dt = _model_dtype(X)
         W = [rng.normal(0.0, 0.01, (sizes[k], sizes[k + 1])).astype(dt) for k in range(K)]
-        p = np.clip(np.asarray(X.mean(axis=0, dtype=np.float64)).ravel(), 0.01, 0.99)
-        b = [(np.log(p) - np.log1p(-p)).astype(dt)] + [np.zeros(s, dt) for s in sizes[1:]]
+        col_mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        if self._gaussian_training():
+            b0 = col_mean.astype(dt)
+        else:
+            p = np.clip(col_mean, 0.01, 0.99)
+            b0 = (np.log(p) - np.log1p(-p)).astype(dt)
+        b = [b0] + [np.zeros(s, dt) for s in sizes[1:]]
         seed = int(rng.randint(0, 2**62))
         st = _DBMState(W=W, b=b, vW=[np.zeros_like(w) for w in W],
                        vb=[np.zeros_like(x) for x in b], seed=seed, stream=0, n_updates=0,
@@ -202,6 +225,8 @@ class _DBMTraining(_fitting.EpochTrainer):
                                self.mean_field_tol, self.mean_field_damping)
         draw = np.random.default_rng([state.seed, 3, state.n_iter])
         state.chains = [(draw.random(m.shape) < m).astype(dt) for m in mu]
+        if self._gaussian_training():  # real-valued visible units start at the rows
+            state.chains[0] = np.array(mu[0], dtype=dt)
 
     # ------------------------------------------------------------------ epochs
     def _order(self, state, n):
@@ -255,7 +280,12 @@ class _DBMTraining(_fitting.EpochTrainer):
 
     def _pretrain_epoch(self, state, data, l):
         """One epoch of CD-1 for pretraining RBM ``l`` (modified: its upward
-        input doubled at the bottom, its downward input doubled at the top)."""
+        input doubled at the bottom, its downward input doubled at the top).
+
+        With Gaussian visible units the bottom RBM is Gaussian-Bernoulli (unit
+        variance): its reconstruction is a draw of ``N(b + h W^T, 1)``, as
+        GaussianBernoulliRBM's CD step samples its visible units, and its
+        error is that of the mean ``b + h W^T``."""
         K = len(state.W)
         up, down = self._factors(l, K)
         W, bv, bh = state.rW[l], state.rbv[l], state.rbh[l]
@@ -274,7 +304,16 @@ class _DBMTraining(_fitting.EpochTrainer):
             state.stream += 1
             v1 = np.ascontiguousarray(hs @ W.T)
             v1 *= down
-            sigmoid_rows(v1, bv, v1)
+            if l == 0 and self._gaussian_training():
+                vs = np.empty_like(v1)  # v1 becomes the mean, vs the draw
+                hidden_sample_rows(v1, bv, vs, _kd.key(state.seed, state.stream), True,
+                                   GAUSSIAN_HIDDEN)
+                state.stream += 1
+                err += float(np.sum((v0 - v1) ** 2))
+                v1 = vs
+            else:
+                sigmoid_rows(v1, bv, v1)
+                err += float(np.sum((v0 - v1) ** 2))
             h1 = v1 @ W
             h1 *= up
             sigmoid_rows(h1, bh, h1)
@@ -288,7 +327,6 @@ class _DBMTraining(_fitting.EpochTrainer):
             vbh *= mom
             vbh += lr * (h0.mean(axis=0) - h1.mean(axis=0))
             bh += vbh
-            err += float(np.sum((v0 - v1) ** 2))
             state.n_updates += 1
         return err / max(n_rows * W.shape[0], 1)
 
@@ -312,7 +350,8 @@ class _DBMTraining(_fitting.EpochTrainer):
                                             dtype=xb.dtype).ravel()] + [
                     m.mean(axis=0) for m in mu[1:]]
             p, n_streams = _kd.gibbs_sweeps(state.chains, state.W, state.b, state.seed,
-                                            state.stream, self.n_gibbs_steps)
+                                            state.stream, self.n_gibbs_steps,
+                                            gaussian=self._gaussian_training())
             state.stream += n_streams
             neg_W, neg_b = _kd.chain_statistics(state.chains, p, state.W)
             if state.offsets is not None:
@@ -327,7 +366,10 @@ class _DBMTraining(_fitting.EpochTrainer):
                     _kd.momentum_step(state.b[k], state.vb[k], pos_b[k], neg_b[k], lr, mom,
                                       0.0)
             rec = np.ascontiguousarray(mu[1] @ state.W[0].T)
-            sigmoid_rows(rec, state.b[0], rec)
+            if self._gaussian_training():
+                rec += state.b[0]
+            else:
+                sigmoid_rows(rec, state.b[0], rec)
             err += float(np.sum((xb - rec) ** 2))
             n_mf += used
             n_batches += 1

@@ -1,7 +1,8 @@
 """Deep Boltzmann Machines: greedy pretraining, joint mean-field/persistent-chain training.
 
 :class:`DBM` is an undirected model of binary units in ``K >= 2`` hidden
-layers above binary visible units (Salakhutdinov and Hinton 2009). Unlike a
+layers above binary visible units (Salakhutdinov and Hinton 2009), or
+Gaussian ones of unit variance (Cho, Raiko and Ilin 2013). Unlike a
 DBN, every layer's inference is shaped by the layer above as well as the one
 below: the posterior over the hidden layers is approximated by mean field,
 whose fixed point feeds the top-down input back into every layer.
@@ -31,6 +32,9 @@ R. Salakhutdinov and G. E. Hinton, "Deep Boltzmann Machines", AISTATS 2009.
 R. Salakhutdinov and G. E. Hinton, "An efficient learning procedure for deep
 Boltzmann machines", Neural Computation 24(8), 2012.
 
+K. Cho, T. Raiko and A. Ilin, "Gaussian-Bernoulli deep Boltzmann machine",
+IJCNN 2013.
+
 R. M. Neal, "Annealed importance sampling", Statistics and Computing 11, 2001;
 R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
 networks", ICML 2008 (AIS for RBMs and the schedule of inverse temperatures).
@@ -41,6 +45,7 @@ from numbers import Integral, Real
 from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -49,13 +54,14 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import _fitting
 from .._blocks import is_dask_collection, lazy_method, streaming_source
 from .._docstrings import Substitution
 from .._kernels import dbm as _kd
-from .._kernels.units import sigmoid_sample_rows
+from .._kernels.units import GAUSSIAN_HIDDEN, hidden_sample_rows, sigmoid_sample_rows
 from .._parallel import thread_limits
 from .._params import ParamGroup, with_init
 from ..likelihood._estimate import _user_stacklevel
@@ -64,6 +70,7 @@ from ..rbm._common import (
     in_unit_interval,
     value_range,
 )
+from ..rbm.gaussian import MAX_FEATURE_MEAN, MAX_FEATURE_STD, _column_variance
 from ._dbm_likelihood import MAX_EXACT_UNITS, _DBMLikelihood
 from ._dbm_training import (
     _BLOCK_ROWS,
@@ -83,6 +90,7 @@ _FLOATS = [np.float64, np.float32]
 #: writes ``__init__`` from them, as for the RBMs and the networks).
 _DBM_PARAMS = ParamGroup(
     hidden_layer_sizes=((256, 256), ["array-like"]),
+    visible_units=("bernoulli", [StrOptions({"bernoulli", "gaussian"})]),
     n_iter=(10, [_IntNotBool(Integral, 0, None, closed="left")]),
     n_iter_pretrain=(10, [_IntNotBool(Integral, 0, None, closed="left")]),
     learning_rate=(0.005, [Interval(Real, 0, None, closed="neither")]),
@@ -113,7 +121,7 @@ _DBM_PARAMS = ParamGroup(
 @with_init(_DBM_PARAMS)
 class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
           BaseEstimator):
-    """Deep Boltzmann Machine with binary units (Salakhutdinov and Hinton 2009).
+    """Deep Boltzmann Machine with binary hidden units (Salakhutdinov and Hinton 2009).
 
     An undirected model of binary visible units ``v = h_0`` and ``K >= 2``
     layers of binary hidden units ``h_1, ..., h_K`` with energy
@@ -121,26 +129,49 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         E(v, h) = - sum_k b_k . h_k - sum_k h_k W_k h_{k+1},
 
     ``W_k = coefs_[k]`` of shape ``(n_k, n_{k+1})`` and ``b_k = intercepts_[k]``.
+    With ``visible_units="gaussian"`` the visible units are real-valued, of
+    unit variance (the Gaussian-Bernoulli DBM of Cho, Raiko and Ilin 2013 with
+    ``sigma = 1``):
+
+        E(v, h) = sum_i (v_i - b_0i)^2 / 2 - v W_0 h_1 - sum_{k>=1} b_k . h_k
+                  - sum_{k>=1} h_k W_k h_{k+1},
+
+    so that ``p(v | h_1) = N(b_0 + h_1 W_0^T, I)``; **standardise the data**
+    (zero mean, unit variance per feature), e.g.
+    ``make_pipeline(StandardScaler(), DBM(visible_units="gaussian"))``.
     Fitting pretrains a stack of modified RBMs greedily (``n_iter_pretrain``
     epochs each), composes them into the DBM and trains all layers jointly
     (``n_iter`` epochs): each mini-batch's data statistics come from the
     mean-field fixed point of its rows, the model's from ``n_chains``
-    persistent Gibbs chains. X is expected in [0, 1] (binary data or
-    probabilities, e.g. pixel intensities scaled by 255): the visible units
-    are Bernoulli units; Gaussian visible units are not implemented (for
-    real-valued data, :class:`~rbmlib.DBN` with ``first_layer="gaussian"``).
+    persistent Gibbs chains. With Bernoulli visible units X is expected in
+    [0, 1] (binary data or probabilities, e.g. pixel intensities scaled by
+    255; a warning otherwise).
 
     Parameters
     ----------
     hidden_layer_sizes : sequence of int, default=(256, 256)
         Units of each hidden layer, bottom first; at least two layers.
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        The visible units, named as the unit table :mod:`rbmlib.units` and
+        ``DBN(first_layer=...)`` name them. "bernoulli": binary units, X in
+        [0, 1]. "gaussian": linear units with Gaussian noise of unit variance
+        for standardised real-valued X; the bottom pretraining RBM is then a
+        Gaussian-Bernoulli RBM (its reconstruction a draw of ``N(b_0 + h_1
+        W_0^T, 1)``, as :class:`~rbmlib.GaussianBernoulliRBM`'s CD step),
+        the chains draw the visible units from that normal, ``sample``
+        returns its means, and ``log Z`` integrates them out analytically.
+        As for GaussianBernoulliRBM, ``fit`` and ``partial_fit`` raise a
+        ValueError naming the feature when a feature of X has a standard
+        deviation above ``MAX_FEATURE_STD`` (10), and warn when one has a
+        mean far from 0 (``|mean| > 10 + 2 std``).
     n_iter : int, default=10
         Epochs of joint training in ``fit``.
     n_iter_pretrain : int, default=10
         Epochs of CD-1 for each pretraining RBM; 0 starts joint training from
         small random weights (``N(0, 0.01^2)``), zero hidden biases and the
         visible biases ``log(p / (1 - p))`` of the data means ``p`` (clipped to
-        [0.01, 0.99]), the start of every pretraining RBM too.
+        [0.01, 0.99]; Gaussian visible units: the data means), the start of
+        every pretraining RBM too.
     learning_rate : float, default=0.005
         Step size of joint training at epoch 0.
     learning_rate_decay : float, default=0.0
@@ -278,6 +309,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     R. Salakhutdinov and G. E. Hinton, "An efficient learning procedure for
     deep Boltzmann machines", Neural Computation 24(8), 2012.
 
+    K. Cho, T. Raiko and A. Ilin, "Gaussian-Bernoulli deep Boltzmann
+    machine", IJCNN 2013.
+
     Examples
     --------
     >>> import numpy as np
@@ -286,6 +320,17 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     >>> dbm = DBM(hidden_layer_sizes=(8, 4), n_iter=2, n_iter_pretrain=2,
     ...           random_state=0).fit(X)
     >>> dbm.transform(X).shape
+    (200, 4)
+
+    Real-valued data, standardised for Gaussian visible units:
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> Z = np.random.RandomState(0).normal(50.0, 20.0, size=(200, 6))
+    >>> model = make_pipeline(StandardScaler(), DBM(
+    ...     hidden_layer_sizes=(8, 4), visible_units="gaussian", n_iter=2,
+    ...     n_iter_pretrain=2, random_state=0)).fit(Z)
+    >>> model.transform(Z).shape
     (200, 4)
     """
 
@@ -313,15 +358,57 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
 
         return _BlockData(source, check)
 
+    def _gaussian(self):
+        """Whether the fitted DBM's visible units are Gaussian (a DBM pickled
+        before ``visible_units`` existed has Bernoulli ones)."""
+        return getattr(self, "_visible_units", "bernoulli") == "gaussian"
+
+    def _check_input(self, X):
+        """Warn for X outside [0, 1] (Bernoulli visible units); check that X is
+        standardised (Gaussian visible units), as GaussianBernoulliRBM does."""
+        if self._gaussian_training():
+            self._check_standardised(X)
+        else:
+            self._warn_range(X)
+
+    def _check_standardised(self, X):
+        if X.shape[0] < 2:
+            return
+        if isinstance(X, _BlockData):
+            mean, var = X.mean(), X.variance()
+        elif sp.issparse(X):
+            mean, var = mean_variance_axis(X, axis=0)
+        else:
+            mean, var = X.mean(axis=0, dtype=np.float64), _column_variance(X)
+        mean = np.asarray(mean, dtype=np.float64).ravel()
+        std = np.sqrt(np.asarray(var, dtype=np.float64).ravel())
+        remedy = ("Standardise X first (zero mean, unit variance per feature), for example "
+                  "with make_pipeline(StandardScaler(), DBM(visible_units='gaussian')).")
+        i = int(np.argmax(std))
+        if std[i] > MAX_FEATURE_STD:
+            raise ValueError(
+                f"DBM(visible_units='gaussian') expects standardised features (zero mean, "
+                f"unit variance); feature {i} of X has standard deviation {std[i]:.4g}, "
+                f"more than {MAX_FEATURE_STD:g}. {remedy}")
+        excess = np.abs(mean) - (MAX_FEATURE_MEAN + 2 * std)
+        i = int(np.argmax(excess))
+        if excess[i] > 0:
+            what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
+            warnings.warn(
+                f"DBM(visible_units='gaussian') expects standardised features (zero mean, "
+                f"unit variance); feature {i} of X has mean {mean[i]:.4g} ({what}), far "
+                f"from 0 for its spread: the data are not centred. {remedy}",
+                UserWarning, stacklevel=_user_stacklevel())
+
     def _warn_range(self, X):
         lo, hi = (X.lo, X.hi) if isinstance(X, _BlockData) else value_range(X)
         if X.shape[0] and not in_unit_interval(lo, hi):
             warnings.warn(
                 f"DBM: X has values in [{lo:.3g}, {hi:.3g}], outside [0, 1]; the DBM's "
-                f"visible units are binary (Bernoulli; Gaussian visible units are not "
-                f"implemented) and X is used as their probabilities. Scale X to [0, 1] "
+                f"visible units are binary (visible_units='bernoulli') and X is used as "
+                f"their probabilities. Scale X to [0, 1] "
                 f"first (e.g. sklearn.preprocessing.MinMaxScaler in a Pipeline), or model "
-                f"real-valued data with rbmlib.DBN(first_layer='gaussian').",
+                f"standardised real-valued data with DBM(visible_units='gaussian').",
                 UserWarning, stacklevel=_user_stacklevel())
 
     # ------------------------------------------------------------------ fit
@@ -346,6 +433,7 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         self.n_iter_ = state.n_iter - state.n_pretrain
         self.history_ = state.history
         self.interrupted_ = interrupted
+        self._visible_units = self.visible_units
         self._log_z_memo = {}
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -354,7 +442,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         """Pretrain (unless ``warm_start`` on a fitted DBM) and train jointly.
 
         {X_dask_params}
-            Training rows, values in [0, 1] (a warning otherwise); float32
+            Training rows, values in [0, 1] (a warning otherwise; Gaussian
+            visible units: standardised features, see ``visible_units``); float32
             rows train a float32 DBM (``coefs_`` float32; its likelihoods are
             still computed in float64), anything else a float64 one; a memmap,
             a dask array or a list of row blocks is streamed (``block_size``).
@@ -364,7 +453,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         ------
         ValueError
             Bad parameters or X (NaN, inf, no rows, fewer than two hidden
-            layers, a different number of features under ``warm_start``).
+            layers, a different number of features or ``visible_units`` under
+            ``warm_start``; with Gaussian visible units, a feature of standard
+            deviation above 10).
         rbmlib.DivergenceError
             When the weights stop being finite; the DBM is left as it was.
         KeyboardInterrupt
@@ -375,9 +466,10 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         with _fitting.transaction(self):
             warm = self.warm_start and hasattr(self, "coefs_")
             X = self._training_data(X, reset=not warm)
-            self._warn_range(X)
             if warm:
                 self._check_same_layers()
+            self._check_input(X)
+            if warm:
                 state = self._fitted_state()
                 self._train(X, state, self.n_iter, 0, keep_partial=True)
             else:
@@ -407,16 +499,18 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         Raises
         ------
         ValueError
-            Bad X, or a number of features that differs from the fitted one.
+            Bad X (as in ``fit``), or a number of features or ``visible_units``
+            that differs from the fitted one.
         rbmlib.DivergenceError
             As in ``fit``.
         """
         with _fitting.transaction(self):
             fitted = hasattr(self, "coefs_")
             X = self._training_data(X, reset=not fitted)
-            self._warn_range(X)
             if fitted:
                 self._check_same_layers()
+            self._check_input(X)
+            if fitted:
                 state = self._fitted_state()
             else:
                 state = self._new_state(X, check_random_state(self.random_state),
@@ -427,6 +521,11 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         return self
 
     def _check_same_layers(self):
+        have_units = getattr(self, "_visible_units", "bernoulli")
+        if self.visible_units != have_units:
+            raise ValueError(
+                f"visible_units is {self.visible_units!r} but the fitted DBM has "
+                f"{have_units!r} visible units; set warm_start=False to refit.")
         sizes = _check_layer_sizes(self.hidden_layer_sizes)
         have = [w.shape[1] for w in self.coefs_]
         if sizes != have:
@@ -483,7 +582,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         """Draw visible vectors by block Gibbs sampling of the DBM.
 
         ``n_samples`` independent chains start with every unit drawn from its
-        bias alone and run ``n_gibbs`` sweeps (odd layers, then even ones).
+        bias alone (Gaussian visible units from ``N(intercepts_[0], 1)``) and
+        run ``n_gibbs`` sweeps (odd layers, then even ones).
 
         Parameters
         ----------
@@ -496,7 +596,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         Returns
         -------
         V : ndarray of shape (n_samples, n_features_in_)
-            The visible units' probabilities given the last sweep's layer 1.
+            The visible units' probabilities (Gaussian visible units: their
+            means ``b_0 + h_1 W_0^T``) given the last sweep's layer 1, in the
+            DBM's float type.
 
         Raises
         ------
@@ -508,13 +610,19 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
             if not isinstance(val, Integral) or isinstance(val, bool) or val < 1:
                 raise ValueError(f"{name} must be a positive integer; got {val!r}.")
         seed = int(check_random_state(random_state).randint(0, 2**62))
+        gaussian = self._gaussian()
         h = []
         for k, bk in enumerate(self.intercepts_):
             s = np.empty((n_samples, len(bk)), dtype=bk.dtype)
-            sigmoid_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False)
+            if gaussian and k == 0:
+                hidden_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False,
+                                   GAUSSIAN_HIDDEN)
+            else:
+                sigmoid_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False)
             h.append(s)
         with thread_limits(self.n_jobs):
-            p, _ = _kd.gibbs_sweeps(h, self.coefs_, self.intercepts_, seed, len(h), n_gibbs)
+            p, _ = _kd.gibbs_sweeps(h, self.coefs_, self.intercepts_, seed, len(h), n_gibbs,
+                                    gaussian=gaussian)
         return p[0]
 
     def __sklearn_tags__(self):
