@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from rbmlib import DBM, DBMClassifier
 from rbmlib._kernels import dbm as kd
@@ -62,10 +63,11 @@ def _hidden_neg_energy(W, b, h):
     return val
 
 
-def _grid_log_weights(W, b, half_width=15.0, n_grid=1201):
+def _grid_log_weights(W, b, half_width=15.0, n_grid=301):
     """log int exp(-E(v, h)) dv of every hidden state h, v integrated numerically
-    over a square grid (2 visible units; a Riemann sum, exact to rounding for a
-    Gaussian integrand this smooth), and the hidden states."""
+    over a square grid (2 visible units; a Riemann sum of step 0.1, whose error
+    on a unit-variance Gaussian integrand, about exp(-2 pi^2 / 0.1^2), is far
+    below rounding), and the hidden states."""
     sizes = [len(x) for x in b]
     assert sizes[0] == 2
     g = np.linspace(-half_width, half_width, n_grid)
@@ -329,6 +331,30 @@ def test_pickle_then_partial_fit_continues_and_units_are_checked():
     b.set_params(visible_units="bernoulli", warm_start=True)
     with pytest.raises(ValueError, match="visible_units"):
         b.fit(X)
+
+
+def test_centered_gaussian_dbm_trains_without_pretraining():
+    X = StandardScaler().fit_transform(_real_data()[0])
+    kw = {**_KW, "n_iter_pretrain": 0, "n_iter": 10, "learning_rate": 0.05}
+    before = DBM(**{**kw, "n_iter": 0}).fit(X).score(X)
+    d = DBM(**kw, centered=True).fit(X)
+    # the visible offsets are the data means (the same in the Gaussian energy: its
+    # linear term in v is b_0 . v, as the Bernoulli energy's)
+    assert_allclose(d.offsets_[0], X.mean(0), atol=1e-12)
+    assert all(np.isfinite(w).all() for w in d.coefs_ + d.intercepts_)
+    # the bound in nats per row (exact log Z): from independent N(0, 1) features'
+    # -8.51 to -7.59 (the two clusters found)
+    assert d.score(X) > before + 0.5
+
+
+@parametrize_with_checks([DBM(visible_units="gaussian", n_iter=2, n_iter_pretrain=2,
+                              ais_n_betas=200, ais_n_runs=20, n_jobs=1, random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    # as test_dbm's checks; some checks fit data centred at 100, which the
+    # Gaussian DBM fits with the warning GaussianBernoulliRBM gives
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DBM\\(visible_units='gaussian'\\) expects")
+        check(estimator)
 
 
 def test_float32_gaussian_dbm():
