@@ -132,10 +132,13 @@ def _loops():
     return sigmoids, copies, fork_joins
 
 
-def _n_parallel_regions(m, V, H):
-    """Numba parallel regions one CD-1 update enters (its threaded passes)."""
+def _n_parallel_regions(m, V, H, fused):
+    """Numba parallel regions one CD-1 update enters (its threaded passes; two when
+    the update runs fused on Numba's threads, ``cd._fused_pcd1_update``)."""
     from rbmlib._kernels.units import PARALLEL_MIN_ELEMENTS
 
+    if fused:
+        return 2
     passes = [m * V, m * H, m * H, H * V]  # v_k, ph0, ph_k, W += vel_W
     return sum(1 for s in passes if s >= PARALLEL_MIN_ELEMENTS)
 
@@ -168,13 +171,14 @@ def profile(X, H, B, repeats):
     gemms, sampled, update, _ = _profile_loops()
     sigmoids, copies, fork_joins = _loops()
     _, floor5 = _numba_gemms()
-    n_regions = _n_parallel_regions(B, V, H)
     region_buf = np.zeros(64)
     # the groups of rbmlib._kernels.cd (its module docstring): PCD-1, Bernoulli units
     settings = (1, PCD, BERNOULLI_VISIBLE, BERNOULLI_HIDDEN, False)
     params = (W, c, b, sigma, sigma[:0])
     velocities = (*vel, sigma[:0])
     chains = (hchain, sq)
+    fused = hasattr(K, "fused_blocks") and K.fused_blocks(settings, chains, W) > 0
+    n_regions = _n_parallel_regions(B, V, H, fused)
     scratch = (Vcat, Hcat, hs, pre_v, grad, np.zeros((0, 0), np.int32))
     hyper = (_LR, 0.0, 0.0, 0.1, 0.0, 0.9, 0.0, 0.0)
     batch = (X, np.zeros(1, dt), np.zeros(1, np.int32), np.zeros(2, np.int32), False)
@@ -207,6 +211,7 @@ def profile(X, H, B, repeats):
     med["remainder"] = med["whole"] - (med["GEMMs"] + med["elementwise"] + med["sampling"]
                                        + med["update"])
     med["n_regions"] = n_regions
+    med["fused"] = fused
     return med
 
 
@@ -277,7 +282,8 @@ def main(argv=None):
                 f" ({100 * med[k] / med['whole']:.0f}%)"
             cells.append(f"{v:.3f}{share}")
         print(f"| {nt} | {B} | " + " | ".join(cells)
-              + f" | {med['whole'] / med['floor']:.2f} | {med['n_regions']} |")
+              + f" | {med['whole'] / med['floor']:.2f} | {med['n_regions']}"
+              + (" (fused)" if med["fused"] else "") + " |")
     return 0
 
 

@@ -25,10 +25,18 @@ epoch at two threads ran 7x slower than at one on a 2-core machine.  It takes
 effect only if no OpenMP runtime in the process has started before rbmlib is
 imported (Numba starts its own at the first parallel call).
 
+One pool at a time: on more than one Numba thread the persistent CD-1 epoch
+(``rbmlib._kernels.cd.cd_epoch``, momentum SGD) runs each update in Numba's
+pool alone: every thread computes a block of columns of each product with a
+single-threaded BLAS call and the elementwise work on it, while the kernel
+holds the BLAS it calls (SciPy's OpenBLAS) at one thread and gives it its
+count back at the end of the epoch (``rbmlib._kernels.threads``).
+
 Reproducibility: the kernels write their own rows and draw their random
 numbers from a counter-based generator, so nothing in rbmlib's own code
 depends on the number of threads.  BLAS does: a threaded GEMM may split and
-round a product differently from a serial one, and Gibbs chains amplify the
+round a product differently from a serial one (and the fused CD update splits
+its products into one block per thread), and Gibbs chains amplify the
 last-bit differences over epochs (2000 x 784 float32 binary data, 100 hidden,
 batch 100: max |dW| ~ 5e-7 after 10 epochs between ``n_jobs=1`` and 2).  So
 the same data, ``random_state`` and ``n_jobs`` give bit-identical models (on

@@ -101,10 +101,14 @@ from numba.extending import overload
 
 from ._jit import njit, prange
 from .blas import gemm
-from .negative import negative_phase
+from .negative import PCD, PCD_MEAN_FIELD, negative_phase
 from .optim import ADAM, SGD
 from .optim import step as optimizer_step
+from .sampling import stream_key
+from .threads import blas_threads, num_threads, set_blas_threads
 from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
+    BERNOULLI_VISIBLE,
+    GAUSSIAN_VISIBLE,
     PARALLEL_MIN_ELEMENTS,
     _sample_row,
     _sigmoid_rows,
@@ -112,10 +116,13 @@ from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
     _sigmoid_sample_rows,
     _sigmoid_sample_rows_par,
     _use_threads,
+    hidden_mean_row,
     hidden_mean_rows,
+    hidden_sample_row,
     hidden_sample_rows,
     sigmoid_rows,
     sigmoid_sample_rows,
+    visible_sample_row,
 )
 
 
@@ -196,6 +203,18 @@ def cd_epoch(batch, order, batch_size, settings, seed, update_index,
     Vcat = scratch[0]
     n = order.shape[0]
     n_batches = (n + batch_size - 1) // batch_size
+    blocks = 0
+    if optim is None:
+        blocks = _fused_blocks(settings, chains, params[0])
+    blas_before = 0
+    if blocks > 0:
+        # the fused update's products run one block per Numba thread, each on a
+        # single-threaded BLAS call; the BLAS's own threads get their count back below
+        blas_before = blas_threads()
+        if blas_before < 1:
+            blocks = 0  # the BLAS's thread count cannot be set: its own threads
+        elif blas_before != 1:
+            set_blas_threads(1)
     start = 0
     for t in range(n_batches):
         # even slices, as sklearn.utils.gen_even_slices
@@ -203,10 +222,177 @@ def cd_epoch(batch, order, batch_size, settings, seed, update_index,
         stop = start + size
         _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
                     gaussian_units, sigma, Vcat)
-        cd_update(size, settings, seed, update_index + t, params, offsets, velocities, chains,
-                  scratch, hyper, optim)
+        if blocks > 0:
+            _fused_pcd1_update(size, blocks, settings, seed, update_index + t, params,
+                               velocities, chains, scratch, hyper)
+        else:
+            cd_update(size, settings, seed, update_index + t, params, offsets, velocities,
+                      chains, scratch, hyper, optim)
         start = stop
+    if blocks > 0 and blas_before != 1:
+        set_blas_threads(blas_before)
     return n_batches
+
+
+# ------------------------------------------------- the fused update on Numba's threads
+#: Below this many weights the fused update is not used (as the threaded passes).
+FUSED_MIN_WEIGHTS = PARALLEL_MIN_ELEMENTS
+
+
+def _plain_chains(chains):
+    """Whether ``chains`` is the 2-group tuple (no tempering, no centering); Numba only."""
+    raise NotImplementedError("callable from Numba code only")
+
+
+@overload(_plain_chains, inline="always")
+def _ov_plain_chains(chains):
+    if len(chains.types) == 2:
+        return lambda chains: True
+    return lambda chains: False
+
+
+@njit(inline="always", cache=True)
+def _fused_blocks(settings, chains, W):
+    """Blocks of the fused update (:func:`_fused_pcd1_update`) for this epoch, 0 when
+    the update must run unfused.
+
+    Fused: persistent CD-1 (sampled or mean-field visible states), Bernoulli or
+    Gaussian visible units, any hidden units, momentum SGD (no optimiser group,
+    no L1, no learned log-variances), no tempering or centering, at least
+    ``FUSED_MIN_WEIGHTS`` weights and more than one Numba thread. One block per
+    thread, each at least 32 columns wide.
+    """
+    k, phase, visible_units, _hidden_units, learn_log_var = settings
+    if not _plain_chains(chains) or learn_log_var or k != 1:
+        return 0
+    if phase != PCD and phase != PCD_MEAN_FIELD:
+        return 0
+    if visible_units != BERNOULLI_VISIBLE and visible_units != GAUSSIAN_VISIBLE:
+        return 0
+    H, V = W.shape
+    if H * V < FUSED_MIN_WEIGHTS:
+        return 0
+    nt = num_threads()
+    if nt < 2:
+        return 0
+    return max(1, min(nt, min(H, V) // 32))
+
+
+@njit(cache=True)
+def fused_blocks(settings, chains, W):
+    """:func:`_fused_blocks` callable from Python (tests, benchmarks)."""
+    return _fused_blocks(settings, chains, W)
+
+
+@njit(inline="always", cache=True)
+def _block(n, blocks, p):
+    """Columns ``[lo, hi)`` of block ``p`` of ``blocks``: boundaries on multiples of 16
+    elements (a 64-byte cache line of float32), the last block ending at ``n``."""
+    q = (n + 15) // 16
+    lo = min(n, (q * p // blocks) * 16)
+    hi = min(n, (q * (p + 1) // blocks) * 16)
+    return lo, hi
+
+
+@njit(inline="always", cache=True)
+def _fused_pcd1_update(m, blocks, settings, seed, update_index, params, velocities, chains,
+                       scratch, hyper):
+    """One persistent CD-1 update in two parallel regions of ``blocks`` blocks.
+
+    The same update as :func:`cd_update` (``_pcd_chain`` then
+    :func:`parameter_step` with momentum SGD): the same random numbers (streams
+    ``(seed, 3 t + 1)`` and ``(seed, 3 t + 2)``, element ``(r, j)`` number ``r * n +
+    j``) and, element for element, the same arithmetic; only the matrix products
+    are split into column blocks, each a single-threaded BLAS call on the thread
+    that then works on the block while it is in cache:
+
+    1. :func:`_fused_visible` -- per block of visible units ``i``: ``pre_v = h W``,
+       ``v_k`` sampled (or its means), the visible biases' momentum step
+       (``b`` is not read again in the update) and, with a sparsity cost, the mean
+       visible vector;
+    2. :func:`_fused_hidden` -- per block of hidden units ``j``: ``[v0; v_k] W_j^T``,
+       ``ph0``, ``ph_k`` and the chain's new states ``hchain[:m]``, the hidden biases'
+       step and the sparsity estimate, the rows ``W_j`` of the gradient product with
+       the momentum step in BLAS's ``beta``, and ``W_j += vel_W_j``. A block
+       reads and writes only its own rows of ``W``, so the update needs no third
+       region.
+
+    A thread's products (rows or columns of the unsplit ones) may round their
+    sums in another order than the unsplit, multi-threaded products, so a model
+    trained on several threads agrees with the one-thread model closely, not
+    necessarily bit for bit (see :mod:`rbmlib._parallel`).
+    """
+    _k, phase, visible_units, hidden_units, _learn_log_var = settings
+    W, c, b, sigma = params[0], params[1], params[2], params[3]
+    vel_W, vel_c, vel_b = velocities[0], velocities[1], velocities[2]
+    hchain, sparse_q = chains[0], chains[1]
+    Vcat, Hcat, pre_v, vm = scratch[0], scratch[1], scratch[3], scratch[4][0]
+    (learning_rate, momentum, weight_decay, sparsity_target, sparsity_cost,
+     sparsity_decay, _, _) = hyper
+    base = np.uint64(update_index) * np.uint64(3)
+    _fused_visible(blocks, m, hchain, W, b, sigma, vel_b, Vcat, pre_v, vm,
+                   stream_key(seed, base + np.uint64(1)), phase == PCD_MEAN_FIELD,
+                   visible_units, learning_rate, momentum, sparsity_cost > 0.0)
+    _fused_hidden(blocks, m, W, c, vel_W, vel_c, sparse_q, hchain, Vcat, Hcat, vm,
+                  stream_key(seed, base + np.uint64(2)), hidden_units, learning_rate,
+                  momentum, weight_decay, sparsity_target, sparsity_cost, sparsity_decay)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _fused_visible(blocks, m, hchain, W, b, sigma, vel_b, Vcat, pre_v, vm, key, mean_only,
+                   visible_units, learning_rate, momentum, do_sparse):
+    """Region 1 of :func:`_fused_pcd1_update` (the visible half of the Gibbs step)."""
+    V = W.shape[1]
+    inv_m = 1.0 / m
+    for p in prange(blocks):
+        i0, i1 = _block(V, blocks, p)
+        if i1 > i0:
+            gemm(False, False, 1.0, hchain[:m], W[:, i0:i1], 0.0, pre_v[:m, i0:i1])
+            for r in range(m):
+                visible_sample_row(pre_v[r][i0:i1], b[i0:i1], sigma[i0:i1], Vcat[m + r][i0:i1],
+                                   key, r * V + i0, mean_only, visible_units)
+            for i in range(i0, i1):
+                vel_b[i] = (momentum * vel_b[i]
+                            + learning_rate * _visible_statistic(m, i, Vcat) * inv_m)
+                b[i] += vel_b[i]
+            if do_sparse:  # column_mean of v0 on the block
+                for i in range(i0, i1):
+                    vm[i] = 0.0
+                for r in range(m):
+                    for i in range(i0, i1):
+                        vm[i] += Vcat[r, i]
+                for i in range(i0, i1):
+                    vm[i] *= inv_m
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _fused_hidden(blocks, m, W, c, vel_W, vel_c, sparse_q, hchain, Vcat, Hcat, vm, key,
+                  hidden_units, learning_rate, momentum, weight_decay, sparsity_target,
+                  sparsity_cost, sparsity_decay):
+    """Region 2 of :func:`_fused_pcd1_update` (the hidden half and the parameter step)."""
+    H = W.shape[0]
+    inv_m = 1.0 / m
+    do_sparse = sparsity_cost > 0.0
+    lr_wd = learning_rate * weight_decay
+    lr_sc = learning_rate * sparsity_cost
+    for p in prange(blocks):
+        j0, j1 = _block(H, blocks, p)
+        if j1 > j0:
+            gemm(False, True, 1.0, Vcat[:2 * m], W[j0:j1], 0.0, Hcat[:2 * m, j0:j1])
+            for r in range(m):
+                hidden_mean_row(Hcat[r][j0:j1], c[j0:j1], Hcat[r][j0:j1], hidden_units)
+                hidden_sample_row(Hcat[m + r][j0:j1], c[j0:j1], hchain[r][j0:j1], key,
+                                  r * H + j0, True, hidden_units)
+            for j in range(j0, j1):
+                d = _hidden_statistic(m, j, inv_m, Hcat, sparse_q, sparsity_decay)
+                g = d - sparsity_cost * (sparse_q[j] - sparsity_target)
+                vel_c[j] = momentum * vel_c[j] + learning_rate * g
+                c[j] += vel_c[j]
+            gemm(True, False, learning_rate * inv_m, Hcat[:2 * m, j0:j1], Vcat[:2 * m],
+                 momentum, vel_W[j0:j1])
+            for j in range(j0, j1):
+                _weight_row(W[j], vel_W[j], vm, lr_wd, lr_sc * (sparse_q[j] - sparsity_target),
+                            do_sparse)
 
 
 # ------------------------------------------------------------ the parameter step

@@ -262,6 +262,57 @@ def hidden_sample_rows(x, bias, s_out, key, keep_p, unit):
         _noisy_sample_rows(x, bias, s_out, key, keep_p, unit)
 
 
+# ------------------------------------------- one row (a block of one row) at a time
+# For kernels that share the columns of a pass among threads (the fused CD
+# update of ``cd.py``): ``x``, ``bias``, ``out`` are 1-D (a block of columns of
+# one row) and ``offset`` is the counter of the block's first element, ``r * n +
+# j0`` for columns ``j0 ..`` of row ``r`` of an ``(m, n)`` pass. Element for
+# element the same arithmetic and random numbers as the 2-D dispatchers above.
+@njit(inline="always", cache=True)
+def hidden_mean_row(x, bias, out, unit):
+    """out = E[h | x + bias] for one row of hidden units of id ``unit`` (``out`` may be ``x``)."""
+    n = x.shape[0]
+    if unit == BERNOULLI_HIDDEN:
+        for j in range(n):
+            out[j] = fast_sigmoid(x[j] + bias[j])
+    elif unit == GAUSSIAN_HIDDEN:
+        for j in range(n):
+            out[j] = x[j] + bias[j]
+    else:
+        for j in range(n):
+            mu = x[j] + bias[j]
+            out[j] = mu if mu > 0.0 else 0.0
+
+
+@njit(inline="always", cache=True)
+def hidden_sample_row(x, bias, s_out, key, offset, keep_p, unit):
+    """s_out = a sample of one row of hidden units of id ``unit`` (numbers ``offset + j``
+    of ``key``); with ``keep_p`` the means go back into ``x``."""
+    if unit == BERNOULLI_HIDDEN:
+        _sample_row(x, bias, s_out, key, offset, keep_p)
+    elif unit == GAUSSIAN_HIDDEN:
+        _linear_sample_row(x, bias, s_out, key, offset, keep_p)
+    else:
+        _nrelu_sample_row(x, bias, s_out, key, offset, keep_p)
+
+
+@njit(inline="always", cache=True)
+def visible_sample_row(pre, b, sigma, v, key, offset, mean_only, unit):
+    """One row of :func:`visible_sample_rows` for Bernoulli and Gaussian visible units
+    (numbers ``offset + i`` of ``key``); ``sigma`` the row's standard deviations."""
+    n = pre.shape[0]
+    if unit == GAUSSIAN_VISIBLE:
+        for i in range(n):
+            s = sigma[i]
+            noise = 0.0 if mean_only else s * gaussian(key, offset + i)
+            v[i] = (b[i] + pre[i] + noise) / (s * s)
+    elif mean_only:
+        for i in range(n):
+            v[i] = fast_sigmoid(pre[i] + b[i])
+    else:
+        _sample_row(pre, b, v, key, offset, False)
+
+
 # ------------------------------------------------- vectorisable log / softplus
 # Cephes log.c (Moshier 1989): log(1 + x) = x - x^2/2 + x^3 P(x)/Q(x) on
 # [sqrt(1/2) - 1, sqrt(2) - 1]; ln 2 split in two as in exp.
