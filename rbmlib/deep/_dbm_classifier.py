@@ -311,7 +311,10 @@ or list of them, default="auto"
         re-raised.
 
         {X_params}
-            Values in [0, 1] (the DBM's visible probabilities).
+            Values in [0, 1] (the DBM's visible probabilities), or
+            standardised features for a DBM with Gaussian visible units
+            (``dbm_params=dict(visible_units="gaussian")``, e.g. after a
+            StandardScaler in a Pipeline).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (``unlabeled_label`` marks unlabelled rows, which the
             DBM is trained on but fine-tuning leaves out), or a multilabel
