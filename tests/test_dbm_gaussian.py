@@ -357,6 +357,23 @@ def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 
 
+def test_streamed_blocks_match_in_memory_and_are_checked(tmp_path):
+    X = StandardScaler().fit_transform(_real_data()[0])
+    path = tmp_path / "x.dat"
+    m = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    m[:] = X
+    m.flush()
+    r = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    whole = DBM(block_size=200, **_KW).fit(X)  # one block: the in-memory fit
+    streamed = DBM(block_size=200, **_KW).fit(r)
+    for a, c in zip(whole.coefs_ + whole.fantasy_particles_,
+                    streamed.coefs_ + streamed.fantasy_particles_):
+        assert_array_equal(a, c)
+    blocks = [X[:70] * 30.0, X[70:] * 30.0]  # unscaled, in a list of blocks
+    with pytest.raises(ValueError, match="standard deviation"):
+        DBM(**_KW).fit(blocks)
+
+
 def test_float32_gaussian_dbm():
     X = StandardScaler().fit_transform(_real_data()[0])
     d64 = DBM(**_KW).fit(X)
