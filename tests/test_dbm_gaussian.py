@@ -374,6 +374,19 @@ def test_streamed_blocks_match_in_memory_and_are_checked(tmp_path):
         DBM(**_KW).fit(blocks)
 
 
+def test_dbm_pickled_before_visible_units_is_bernoulli():
+    X = (np.random.RandomState(0).rand(60, 8) < 0.3).astype(float)
+    d = DBM((4, 3), n_iter=1, n_iter_pretrain=1, n_chains=10, random_state=0).fit(X)
+    old = pickle.loads(pickle.dumps(d))
+    del old.visible_units, old._visible_units  # as an earlier release pickled it
+    old = pickle.loads(pickle.dumps(old))
+    assert old.get_params()["visible_units"] == "bernoulli" and not old._gaussian()
+    d.partial_fit(X)
+    old.partial_fit(X)
+    for a, c in zip(d.coefs_ + d.fantasy_particles_, old.coefs_ + old.fantasy_particles_):
+        assert_array_equal(a, c)
+
+
 def test_float32_gaussian_dbm():
     X = StandardScaler().fit_transform(_real_data()[0])
     d64 = DBM(**_KW).fit(X)

@@ -335,6 +335,9 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
     """
 
     _parameter_constraints: dict = _DBM_PARAMS.constraints
+    # the visible units of a DBM pickled before visible_units existed (the
+    # instance attribute that __init__ sets hides it)
+    visible_units = "bernoulli"
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset):
