@@ -159,11 +159,15 @@ def test_fused_momentum_update_matches_numpy(dtype, weight_decay, sparsity_cost)
     np.testing.assert_allclose(q_k, q_new, **tol)
 
 
+@pytest.mark.parametrize("k", [2, 1])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
+def test_cd_epoch_same_result_on_one_and_two_threads(dtype, k):
     """The elementwise passes and the weight step run on Numba's threads (rows split among
     them) when a pass is big enough; every element draws its own counter-based uniform,
-    so the parameters are bit-identical whatever the thread count."""
+    so the parameters are bit-identical whatever the thread count (PCD-2). PCD-1 on two
+    threads runs fused (``cd._fused_pcd1_update``): its products are split into one block
+    per thread, which BLAS may round differently, so there the chains agree and the
+    parameters agree to rounding."""
     import numba
 
     from rbmlib._kernels.cd import PARALLEL_MIN_ELEMENTS, cd_epoch
@@ -184,7 +188,7 @@ def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
         try:
             e = np.zeros(0, dtype)
             cd_epoch((X, np.zeros(1, dtype), np.zeros(1, np.int64), np.zeros(2, np.int64),
-                      False), np.arange(n), B, (1, PCD, 0, 0, False), np.uint64(4), 0,
+                      False), np.arange(n), B, (k, PCD, 0, 0, False), np.uint64(4), 0,
                      (*state[:4], e), np.zeros(1, np.int64), (*state[4:7], e),
                      tuple(state[7:]), (*bufs, np.zeros((0, 0), np.int32)),
                      (0.05, 0.5, 1e-4, 0.1, 0.1, 0.9, 0.0, 0.0))
@@ -192,7 +196,10 @@ def test_cd_epoch_same_result_on_one_and_two_threads(dtype):
             numba.set_num_threads(old)
         results.append(state)
     for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+        if k == 2:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 if dtype == np.float32 else 1e-12)
     assert np.abs(results[0][0] - 0.01).max() > 1e-4  # it trained
 
 
