@@ -45,7 +45,6 @@ from numbers import Integral, Real
 from types import SimpleNamespace
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -54,7 +53,6 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import _fitting
@@ -70,7 +68,7 @@ from ..rbm._common import (
     in_unit_interval,
     value_range,
 )
-from ..rbm.gaussian import MAX_FEATURE_MEAN, MAX_FEATURE_STD, _column_variance
+from ..rbm.gaussian import column_moments, standardisation_problem
 from ._dbm_likelihood import MAX_EXACT_UNITS, _DBMLikelihood
 from ._dbm_training import (
     _BLOCK_ROWS,
@@ -378,30 +376,14 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         if X.shape[0] < 2:
             return
         if isinstance(X, _BlockData):
-            mean, var = X.mean(), X.variance()
-        elif sp.issparse(X):
-            mean, var = mean_variance_axis(X, axis=0)
+            mean = np.asarray(X.mean(), dtype=np.float64).ravel()
+            std = np.sqrt(np.asarray(X.variance(), dtype=np.float64).ravel())
         else:
-            mean, var = X.mean(axis=0, dtype=np.float64), _column_variance(X)
-        mean = np.asarray(mean, dtype=np.float64).ravel()
-        std = np.sqrt(np.asarray(var, dtype=np.float64).ravel())
-        remedy = ("Standardise X first (zero mean, unit variance per feature), for example "
-                  "with make_pipeline(StandardScaler(), DBM(visible_units='gaussian')).")
-        i = int(np.argmax(std))
-        if std[i] > MAX_FEATURE_STD:
-            raise ValueError(
-                f"DBM(visible_units='gaussian') expects standardised features (zero mean, "
-                f"unit variance); feature {i} of X has standard deviation {std[i]:.4g}, "
-                f"more than {MAX_FEATURE_STD:g}. {remedy}")
-        excess = np.abs(mean) - (MAX_FEATURE_MEAN + 2 * std)
-        i = int(np.argmax(excess))
-        if excess[i] > 0:
-            what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
-            warnings.warn(
-                f"DBM(visible_units='gaussian') expects standardised features (zero mean, "
-                f"unit variance); feature {i} of X has mean {mean[i]:.4g} ({what}), far "
-                f"from 0 for its spread: the data are not centred. {remedy}",
-                UserWarning, stacklevel=_user_stacklevel())
+            mean, std = column_moments(X)
+        message = standardisation_problem(mean, std, "DBM(visible_units='gaussian')",
+                                          "DBM(visible_units='gaussian')")
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
 
     def _warn_range(self, X):
         lo, hi = (X.lo, X.hi) if isinstance(X, _BlockData) else value_range(X)

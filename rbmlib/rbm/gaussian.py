@@ -57,6 +57,44 @@ def _column_variance(X, chunk_elements=2**15):
     return np.where(np.isnan(var), np.inf, var)
 
 
+def column_moments(X):
+    """Per-feature mean and standard deviation of X (dense or sparse), float64 of shape (n_features,)."""
+    if sp.issparse(X):
+        mean, var = mean_variance_axis(X, axis=0)
+    else:
+        mean, var = X.mean(axis=0, dtype=np.float64), _column_variance(X)
+    return (np.asarray(mean, dtype=np.float64).ravel(),
+            np.sqrt(np.asarray(var, dtype=np.float64).ravel()))
+
+
+def standardisation_problem(mean, std, who, example):
+    """Check per-feature ``mean`` and ``std`` of data for unit-variance Gaussian units.
+
+    Raises ValueError naming a feature whose standard deviation exceeds
+    MAX_FEATURE_STD; returns a message naming a feature whose mean is far
+    from 0 for its spread (``|mean| > MAX_FEATURE_MEAN + 2 std``: uncentred,
+    or constant far from 0), for the caller to warn with, or None. ``who``
+    names the estimator in the messages, ``example`` its constructor in the
+    StandardScaler remedy.
+    """
+    remedy = ("Standardise X first (zero mean, unit variance per feature), for example "
+              f"with make_pipeline(StandardScaler(), {example}).")
+    i = int(np.argmax(std))
+    if std[i] > MAX_FEATURE_STD:
+        raise ValueError(
+            f"{who} expects standardised features (zero mean, unit variance); feature "
+            f"{i} of X has standard deviation {std[i]:.4g}, more than "
+            f"{MAX_FEATURE_STD:g}. {remedy}")
+    excess = np.abs(mean) - (MAX_FEATURE_MEAN + 2 * std)
+    i = int(np.argmax(excess))
+    if excess[i] > 0:
+        what = "constant" if std[i] == 0 else f"standard deviation {std[i]:.4g}"
+        return (f"{who} expects standardised features (zero mean, unit variance); feature "
+                f"{i} of X has mean {mean[i]:.4g} ({what}), far from 0 for its spread: the "
+                f"data are not centred. {remedy}")
+    return None
+
+
 #: The parameter only GaussianBernoulliRBM has (between n_jobs and hidden_units).
 _OWN = ParamGroup(learn_sigma=(False, ["boolean"]))
 
@@ -184,6 +222,9 @@ class GaussianBernoulliRBM(_BaseRBM, visible_units=VISIBLE_UNITS["gaussian"]):
         """
         if X.shape[0] < 2:
             return None
+        mean, std = column_moments(X)
+        return standardisation_problem(mean, std, "GaussianBernoulliRBM",
+                                       "GaussianBernoulliRBM(...)")
         if sp.issparse(X):
             mean, var = mean_variance_axis(X, axis=0)
             mean = np.asarray(mean, dtype=np.float64)
