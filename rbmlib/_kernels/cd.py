@@ -107,8 +107,10 @@ from .optim import step as optimizer_step
 from .sampling import stream_key
 from .threads import blas_threads, num_threads, set_blas_threads
 from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
+    BERNOULLI_HIDDEN,
     BERNOULLI_VISIBLE,
     GAUSSIAN_VISIBLE,
+    NRELU_HIDDEN,
     PARALLEL_MIN_ELEMENTS,
     _sample_row,
     _sigmoid_rows,
@@ -262,13 +264,15 @@ def _fused_blocks(settings, chains, W):
     ``FUSED_MIN_WEIGHTS`` weights and more than one Numba thread. One block per
     thread, each at least 32 columns wide.
     """
-    k, phase, visible_units, _hidden_units, learn_log_var = settings
+    k, phase, visible_units, hidden_units, learn_log_var = settings
     if not _plain_chains(chains) or learn_log_var or k != 1:
         return 0
     if phase != PCD and phase != PCD_MEAN_FIELD:
         return 0
     if visible_units != BERNOULLI_VISIBLE and visible_units != GAUSSIAN_VISIBLE:
         return 0
+    if hidden_units < BERNOULLI_HIDDEN or hidden_units > NRELU_HIDDEN:
+        return 0  # a unit type without a branch in the one-row kernels (units.py)
     H, V = W.shape
     if H * V < FUSED_MIN_WEIGHTS:
         return 0
