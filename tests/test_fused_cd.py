@@ -10,6 +10,9 @@ rounding may differ, never the random numbers); the BLAS's thread count comes
 back after a fit.
 """
 
+import os
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -24,24 +27,8 @@ from rbmlib._kernels.threads import BLAS_CONTROL, blas_threads, set_blas_threads
 needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2 or not BLAS_CONTROL,
                                reason="needs two Numba threads and OpenBLAS behind SciPy")
 
-_G = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(z):
-    z = np.asarray(z, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _uniforms(seed, stream, shape):
-    """The kernels' counter-based uniforms of stream (seed, stream), in NumPy."""
-    with np.errstate(over="ignore"):
-        key = _mix64(np.uint64(seed) ^ _mix64(np.uint64(stream) * _G + _G))
-        i = np.arange(int(np.prod(shape)), dtype=np.uint64)
-        z = _mix64(key + i * _G)
-    return ((z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53).reshape(shape)
+sys.path.insert(0, os.path.dirname(__file__))
+from _streams import uniforms as _uniforms  # noqa: E402
 
 
 def _sigmoid(z):

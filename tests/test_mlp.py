@@ -1,7 +1,9 @@
 """Tests of the backprop network: Numba kernels against NumPy references,
 gradients against finite differences, and the fine-tuning loop."""
 
+import os
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -17,26 +19,8 @@ from rbmlib.mlp import _Layout, fit_backprop, forward, glorot_uniform
 # ----------------------------------------------------------------------------
 # NumPy references
 # ----------------------------------------------------------------------------
-_G = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix64(z):
-    z = np.asarray(z, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-def _uniforms(seed, stream, shape):
-    """The kernels' counter-based uniforms of stream (seed, stream), in NumPy."""
-    with np.errstate(over="ignore"):
-        key = _mix64(np.uint64(seed) ^ _mix64(np.uint64(stream) * _G + _G))
-        i = np.arange(int(np.prod(shape)), dtype=np.uint64)
-        z = _mix64(key + i * _G)
-    return ((z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53).reshape(shape)
+sys.path.insert(0, os.path.dirname(__file__))
+from _streams import uniforms as _uniforms  # noqa: E402
 
 
 def _sigmoid(z):
