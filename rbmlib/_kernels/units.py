@@ -214,16 +214,8 @@ def _noisy_sample_rows_par(x, bias, s_out, key, keep_p, unit):
 @njit(cache=True, error_model="numpy")
 def _mean_rows(x, bias, out, unit):
     """out = mean of the units of id ``unit`` at pre-activation x + bias (not Bernoulli)."""
-    m, n = x.shape
-    if unit == GAUSSIAN_HIDDEN:
-        for r in range(m):
-            for j in range(n):
-                out[r, j] = x[r, j] + bias[j]
-    else:
-        for r in range(m):
-            for j in range(n):
-                mu = x[r, j] + bias[j]
-                out[r, j] = mu if mu > 0.0 else 0.0
+    for r in range(x.shape[0]):
+        hidden_mean_row(x[r], bias, out[r], unit)
 
 
 # --------------------------------------------------------------- dispatchers
@@ -548,10 +540,7 @@ def _gaussian_visible_rows(pre, b, sigma, v, key, mean_only):
     element ``(r, i)`` draws normal deviate ``r * V + i`` of ``key``."""
     m, V = pre.shape
     for r in range(m):
-        for i in range(V):
-            s = sigma[i]
-            noise = 0.0 if mean_only else s * gaussian(key, r * V + i)
-            v[r, i] = (b[i] + pre[r, i] + noise) / (s * s)
+        visible_sample_row(pre[r], b, sigma, v[r], key, r * V, mean_only, GAUSSIAN_VISIBLE)
 
 
 @njit(inline="always", cache=True)
