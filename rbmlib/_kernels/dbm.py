@@ -220,14 +220,15 @@ def mean_field(X, W, b, n_iter, tol, damping=0.0, mu=None):
     return mu, n_done
 
 
-def draw_layer(pre, bias, out, key, gaussian=False):
+def draw_layer(pre, bias, out, key, gaussian=False, keep_mean=True):
     """``out`` = a draw of one layer given its input ``pre`` (biases excluded):
     Bernoulli units ``u < sigmoid(pre + bias)``, Gaussian (``gaussian``, layer 0
-    only) ``N(pre + bias, 1)``; ``pre`` becomes the conditional mean."""
+    only) ``N(pre + bias, 1)``; with ``keep_mean`` ``pre`` becomes the
+    conditional mean."""
     if gaussian:
-        hidden_sample_rows(pre, bias, out, key, True, GAUSSIAN_HIDDEN)
+        hidden_sample_rows(pre, bias, out, key, keep_mean, GAUSSIAN_HIDDEN)
     else:
-        sigmoid_sample_rows(pre, bias, out, key, True)
+        sigmoid_sample_rows(pre, bias, out, key, keep_mean)
 
 
 def gibbs_sweeps(h, W, b, seed, stream, n_steps, beta=1.0, gaussian=False):
@@ -415,10 +416,7 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None, gaussian=False):
     for k in range(K + 1):
         pre = np.zeros((n_runs, len(b[k])))
         s = np.empty_like(pre)
-        if gaussian and k == 0:
-            hidden_sample_rows(pre, b[k], s, key(seed, k), False, GAUSSIAN_HIDDEN)
-        else:
-            sigmoid_sample_rows(pre, b[k], s, key(seed, k), False)
+        draw_layer(pre, b[k], s, key(seed, k), gaussian and k == 0, keep_mean=False)
         h.append(s)
     stream = K + 1
     log_w = np.zeros(n_runs)
@@ -434,11 +432,8 @@ def ais_log_weights(W, b, betas, n_runs, seed, progress=None, gaussian=False):
             sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
         for k in range(0, K + 1, 2):
             x = input_of(h, W, k, beta)
-            if gaussian and k == 0:
-                hidden_sample_rows(x, b[k], h[k], key(seed, stream + k), False,
-                                   GAUSSIAN_HIDDEN)
-            else:
-                sigmoid_sample_rows(x, b[k], h[k], key(seed, stream + k), False)
+            draw_layer(x, b[k], h[k], key(seed, stream + k), gaussian and k == 0,
+                       keep_mean=False)
         stream += K + 1
         prev = beta
         if progress is not None:

@@ -15,8 +15,6 @@ import scipy.sparse as sp
 from .. import _fitting
 from .._kernels import dbm as _kd
 from .._kernels.units import (
-    GAUSSIAN_HIDDEN,
-    hidden_sample_rows,
     sigmoid_rows,
     sigmoid_sample_rows,
 )
@@ -306,8 +304,7 @@ class _DBMTraining(_fitting.EpochTrainer):
             v1 *= down
             if l == 0 and self._gaussian_training():
                 vs = np.empty_like(v1)  # v1 becomes the mean, vs the draw
-                hidden_sample_rows(v1, bv, vs, _kd.key(state.seed, state.stream), True,
-                                   GAUSSIAN_HIDDEN)
+                _kd.draw_layer(v1, bv, vs, _kd.key(state.seed, state.stream), True)
                 state.stream += 1
                 err += float(np.sum((v0 - v1) ** 2))
                 v1 = vs

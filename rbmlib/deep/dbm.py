@@ -59,7 +59,6 @@ from .. import _fitting
 from .._blocks import is_dask_collection, lazy_method, streaming_source
 from .._docstrings import Substitution
 from .._kernels import dbm as _kd
-from .._kernels.units import GAUSSIAN_HIDDEN, hidden_sample_rows, sigmoid_sample_rows
 from .._parallel import thread_limits
 from .._params import ParamGroup, with_init
 from ..likelihood._estimate import _user_stacklevel
@@ -599,11 +598,8 @@ class DBM(_DBMTraining, _DBMLikelihood, ClassNamePrefixFeaturesOutMixin, Transfo
         h = []
         for k, bk in enumerate(self.intercepts_):
             s = np.empty((n_samples, len(bk)), dtype=bk.dtype)
-            if gaussian and k == 0:
-                hidden_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False,
-                                   GAUSSIAN_HIDDEN)
-            else:
-                sigmoid_sample_rows(np.zeros_like(s), bk, s, _kd.key(seed, k), False)
+            _kd.draw_layer(np.zeros_like(s), bk, s, _kd.key(seed, k), gaussian and k == 0,
+                           keep_mean=False)
             h.append(s)
         with thread_limits(self.n_jobs):
             p, _ = _kd.gibbs_sweeps(h, self.coefs_, self.intercepts_, seed, len(h), n_gibbs,
