@@ -78,10 +78,27 @@ def _use_threads(n_elements):
 
 
 # ------------------------------------------------------------- Bernoulli units
+@njit(inline="always", cache=True)
+def _in_place(x, out):
+    """Whether ``out`` is ``x`` (the same first element): an in-place pass.
+
+    Such a pass gets a loop that names one array only. With ``x`` and ``out``
+    as two names of the same memory, LLVM's runtime overlap check failed and
+    the loop ran scalar, 7-8x slower than the vectorised loop (the sigmoid of
+    ``ph0``, 0.32 against 0.042 ms per CD-1 update at batch 100 x 500).
+    """
+    return x.ctypes.data == out.ctypes.data
+
+
 @njit(cache=True, error_model="numpy")
 def _sigmoid_rows(x, bias, out):
     """out = sigmoid(x + bias), row by row (``out`` may be ``x``)."""
     m, n = x.shape
+    if _in_place(x, out):
+        for r in range(m):
+            for j in range(n):  # one array named: vectorised (_in_place)
+                x[r, j] = fast_sigmoid(x[r, j] + bias[j])
+        return
     for r in range(m):
         for j in range(n):  # branch-free, no libm call: vectorised
             out[r, j] = fast_sigmoid(x[r, j] + bias[j])
@@ -115,6 +132,11 @@ def _sigmoid_sample_rows(x, bias, s_out, key, keep_p):
 def _sigmoid_rows_par(x, bias, out):
     """:func:`_sigmoid_rows` with the rows shared among Numba's threads."""
     m, n = x.shape
+    if _in_place(x, out):
+        for r in prange(m):
+            for j in range(n):
+                x[r, j] = fast_sigmoid(x[r, j] + bias[j])
+        return
     for r in prange(m):
         for j in range(n):
             out[r, j] = fast_sigmoid(x[r, j] + bias[j])
@@ -266,7 +288,18 @@ def hidden_sample_rows(x, bias, s_out, key, keep_p, unit):
 def hidden_mean_row(x, bias, out, unit):
     """out = E[h | x + bias] for one row of hidden units of id ``unit`` (``out`` may be ``x``)."""
     n = x.shape[0]
-    if unit == BERNOULLI_HIDDEN:
+    if _in_place(x, out):  # one array named: vectorised (_in_place)
+        if unit == BERNOULLI_HIDDEN:
+            for j in range(n):
+                x[j] = fast_sigmoid(x[j] + bias[j])
+        elif unit == GAUSSIAN_HIDDEN:
+            for j in range(n):
+                x[j] = x[j] + bias[j]
+        else:
+            for j in range(n):
+                mu = x[j] + bias[j]
+                x[j] = mu if mu > 0.0 else 0.0
+    elif unit == BERNOULLI_HIDDEN:
         for j in range(n):
             out[j] = fast_sigmoid(x[j] + bias[j])
     elif unit == GAUSSIAN_HIDDEN:
