@@ -28,7 +28,7 @@ needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2 or not BLAS_CO
                                reason="needs two Numba threads and OpenBLAS behind SciPy")
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _streams import uniforms as _uniforms  # noqa: E402
+from _streams import uniforms as _uniforms
 
 
 def _sigmoid(z):
@@ -169,3 +169,40 @@ def test_fit_gives_the_blas_its_threads_back():
     rbm.fit(X)
     assert scipy_blas_threads() == before
     assert np.all(np.isfinite(rbm.components_))
+
+
+@numba.njit
+def _mean_rows_in_place(x, bias, unit):
+    for r in range(x.shape[0]):
+        K.hidden_mean_row(x[r], bias, x[r], unit)
+
+
+@numba.njit
+def _mean_rows_apart(x, bias, out, unit):
+    for r in range(x.shape[0]):
+        K.hidden_mean_row(x[r], bias, out[r], unit)
+
+
+@pytest.mark.parametrize("unit", [0, 1, 2])  # Bernoulli, Gaussian, NReLU hidden units
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_unit_passes_equal_the_passes_into_another_array(unit, dtype):
+    """The in-place passes (their own vectorised loop, units._in_place) give the bits of
+    the same pass written to a second array, and the means of the units' definition."""
+    rng = np.random.default_rng(unit)
+    for m, n in ((3, 37), (40, 500)):  # the 2-D sigmoid pass serial, then threaded by rows
+        x = (3.0 * rng.standard_normal((m, n))).astype(dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        apart = np.full_like(x, np.nan)
+        _mean_rows_apart(x, bias, apart, unit)
+        want = {0: _sigmoid(x.astype(np.float64) + bias), 1: x.astype(np.float64) + bias,
+                2: np.maximum(x.astype(np.float64) + bias, 0.0)}[unit]
+        assert_allclose(apart, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+        inplace = x.copy()
+        _mean_rows_in_place(inplace, bias, unit)
+        assert_array_equal(inplace, apart)
+        if unit == 0:
+            inplace2, apart2 = x.copy(), np.full_like(x, np.nan)
+            K.sigmoid_rows(inplace2, bias, inplace2)
+            K.sigmoid_rows(x, bias, apart2)
+            assert_array_equal(inplace2, apart)
+            assert_array_equal(apart2, apart)
