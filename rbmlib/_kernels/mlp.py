@@ -53,16 +53,30 @@ per activation), and a fork-join per mini-batch alongside BLAS's own thread
 pool made fine-tuning up to 30-80x slower on a loaded 2-core machine
 (OpenMP workers spinning against OpenBLAS threads). Serial loops also make
 every reduction's order fixed, so results do not depend on thread counts.
+
+That is the one-thread path. On more than one Numba thread :func:`train_epoch`
+runs :func:`train_epoch_fused` instead (issue 25): each update in Numba's pool
+only, every thread computing one block of each product with a
+single-threaded BLAS call and then that block's elementwise work (bias,
+activation, dropout, derivative, penalty, optimiser step, max-norm) while
+it is in cache, the BLAS held at one thread for the epoch, as the fused CD
+update of :mod:`.cd`. The random numbers are the same; split products may
+round in another order, so results agree with the one-thread path to
+rounding. :func:`train_epoch_semi` (entropy minimisation) keeps the
+one-thread path on any thread count.
 """
 
 import math
 
 import numpy as np
-from ._jit import njit
+from ._jit import njit, prange
 
-from .cd import gather_csr, gather_dense
+from .blas import gemm
+from .cd import _block, gather_csr, gather_dense
 from .optim import ADAM, SGD, adam_step, sgd_step, step  # noqa: F401  (re-exported)
 from .sampling import sigmoid, softplus, stream_key, uniform
+from .threads import blas_threads, num_threads, set_blas_threads
+from .units import PARALLEL_MIN_ELEMENTS
 
 # output activations
 IDENTITY = 0
@@ -475,7 +489,29 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                 keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
                 seed, update_index, max_norm=0.0):
     """:func:`train_epoch_semi` without unlabelled rows; returns ``(loss_sum,
-    n_updates)``."""
+    n_updates)``.
+
+    On more than one Numba thread (with a BLAS whose thread count can be set,
+    and at least ``FUSED_MIN_PARAMS`` parameters) the epoch runs
+    :func:`train_epoch_fused` instead: the same updates with each product split
+    into one block per thread, the BLAS held at one thread for the epoch and
+    its thread count restored after it.
+    """
+    blocks = _fused_blocks(params.shape[0])
+    if blocks > 0:
+        blas_before = blas_threads()
+        if blas_before >= 1:
+            if blas_before != 1:
+                set_blas_threads(1)
+            res = train_epoch_fused(
+                X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+                xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+                keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+                seed, update_index, max_norm, blocks)
+            if blas_before != 1:
+                set_blas_threads(blas_before)
+            return res
     no_rows = np.zeros(1, np.int64)
     total, n_batches, _ = train_epoch_semi(
         X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
@@ -616,3 +652,334 @@ def predict(X, data, indices, indptr, is_sparse, params, sizes, offsets, a_off,
         for r in range(m):
             for j in range(k):
                 out[start + r, j] = a[r, j]
+
+
+# ------------------------------------------------- the fused epoch on Numba's threads
+#: Below this many parameters the fused epoch is not used (as the CD update's).
+FUSED_MIN_PARAMS = PARALLEL_MIN_ELEMENTS
+
+
+@njit(inline="always", cache=True)
+def _fused_blocks(n_params):
+    """Blocks of :func:`train_epoch_fused` (one per Numba thread), 0 when the epoch
+    runs unfused: one thread, or fewer than ``FUSED_MIN_PARAMS`` parameters."""
+    if n_params < FUSED_MIN_PARAMS:
+        return 0
+    nt = num_threads()
+    if nt < 2:
+        return 0
+    return nt
+
+
+@njit(cache=True)
+def fused_blocks(n_params):
+    """:func:`_fused_blocks` callable from Python (tests, benchmarks)."""
+    return _fused_blocks(n_params)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_block(p, blocks, X, data, indices, indptr, is_sparse, order, start, stop, xbuf,
+                 drop_in, keep, key):
+    """Block ``p`` of :func:`_fused_input`."""
+    m = stop - start
+    n = xbuf.shape[1]
+    inv_keep = 1.0 / keep
+    r0 = m * p // blocks
+    r1 = m * (p + 1) // blocks
+    if r1 > r0:
+        if is_sparse:
+            gather_csr(data, indices, indptr, order, start + r0, start + r1, xbuf[r0:r1])
+        else:
+            gather_dense(X, order, start + r0, start + r1, xbuf[r0:r1])
+        if drop_in:
+            for r in range(r0, r1):
+                for i in range(n):
+                    u = uniform(key, r * n + i)
+                    xbuf[r, i] = xbuf[r, i] * inv_keep if u < keep else 0.0
+
+
+@njit(parallel=True, cache=True)
+def _fused_input(blocks, X, data, indices, indptr, is_sparse, order, start, stop, xbuf,
+                 drop_in, keep, key):
+    """Rows ``order[start:stop]`` into ``xbuf`` and their input dropout, by row blocks
+    (the same uniforms as :func:`input_dropout`)."""
+    for p in prange(blocks):
+        _input_block(p, blocks, X, data, indices, indptr, is_sparse, order, start, stop,
+                     xbuf, drop_in, keep, key)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_block(p, blocks, prev, m, W, b, z, keep, key, dropout, kind, slope):
+    """Block ``p`` of :func:`_fused_forward`."""
+    n = z.shape[1]
+    j0, j1 = _block(n, blocks, p)
+    if j1 > j0:
+        gemm(False, False, 1.0, prev, W[:, j0:j1], 0.0, z[:, j0:j1])
+        inv_keep = 1.0 / keep
+        if kind == H_LOGISTIC:
+            # sampling.sigmoid without its branch, so that the loop vectorises (about 4x
+            # faster with dropout): the same numerator, denominator and rounding
+            for r in range(m):
+                if dropout:
+                    for j in range(j0, j1):
+                        t = z[r, j] + b[j]
+                        e = math.exp(-abs(t))
+                        a = (1.0 if t >= 0 else e) / (1.0 + e)
+                        u = uniform(key, r * n + j)
+                        z[r, j] = a * inv_keep if u < keep else 0.0
+                else:
+                    for j in range(j0, j1):
+                        t = z[r, j] + b[j]
+                        e = math.exp(-abs(t))
+                        z[r, j] = (1.0 if t >= 0 else e) / (1.0 + e)
+        else:
+            for r in range(m):
+                for j in range(j0, j1):
+                    a = _activate(z[r, j] + b[j], kind, slope)
+                    if dropout:
+                        u = uniform(key, r * n + j)
+                        a = a * inv_keep if u < keep else 0.0
+                    z[r, j] = a
+
+
+@njit(parallel=True, cache=True)
+def _fused_forward(blocks, l, prev, m, params, sizes, offsets, acts, a_off, keep, key,
+                   dropout, kind, slope):
+    """Hidden layer ``l`` of :func:`forward` by blocks of its units: per block
+    ``z_j = prev W_j`` (one single-threaded gemm), then bias, activation and
+    dropout on the block (:func:`_bias_act_dropout`'s arithmetic and uniforms).
+    Each block is a separately compiled function (:func:`_forward_block`): loops
+    compiled inside a parallel region ran about 3x slower."""
+    W = _weights(params, sizes, offsets, l)
+    b = _bias(params, sizes, offsets, l)
+    z = _rows(acts, sizes, a_off, l, m)
+    for p in prange(blocks):
+        _forward_block(p, blocks, prev, m, W, b, z, keep, key, dropout, kind, slope)
+
+
+@njit(cache=True, error_model="numpy")
+def _delta_block(p, blocks, k, m, params, sizes, offsets, acts, deltas, a_off, keep, key,
+                 dropout, kind, slope):
+    """Block ``p`` of the delta of hidden layer ``k - 1``: ``dp_i = d_k W_k[i]^T`` for
+    its units ``i`` (rows of ``W_k``), times the derivative (:func:`_hidden_backward`)."""
+    d = _rows(deltas, sizes, a_off, k, m)
+    W = _weights(params, sizes, offsets, k)
+    dp = _rows(deltas, sizes, a_off, k - 1, m)
+    a = _rows(acts, sizes, a_off, k - 1, m)
+    n = dp.shape[1]
+    i0, i1 = _block(n, blocks, p)
+    if i1 > i0:
+        gemm(False, True, 1.0, d, W[i0:i1], 0.0, dp[:, i0:i1])
+        inv_keep = 1.0 / keep
+        for r in range(m):
+            if dropout:
+                for j in range(i0, i1):
+                    g = dp[r, j] * _derivative(keep * a[r, j], kind, slope) * inv_keep
+                    u = uniform(key, r * n + j)
+                    dp[r, j] = g if u < keep else 0.0
+            else:
+                for j in range(i0, i1):
+                    dp[r, j] = dp[r, j] * _derivative(a[r, j], kind, slope)
+
+
+@njit(cache=True)
+def _penalty_row(g, w, alpha, alpha_l1):
+    """g += alpha * w + alpha_l1 * sign(w) on one row segment (a 1-D loop vectorises;
+    the same arithmetic as :func:`_penalty_and_bias_grad`)."""
+    for j in range(g.shape[0]):
+        x = w[j]
+        sgn = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+        g[j] += alpha * x + alpha_l1 * sgn
+
+
+@njit(cache=True)
+def _sum_squares_row(w, acc):
+    """acc += w * w on one row segment (:func:`max_norm_project`'s arithmetic)."""
+    for j in range(w.shape[0]):
+        x = w[j]
+        acc[j] += x * x
+
+
+@njit(cache=True)
+def _scale_row(w, factor):
+    """w *= factor on one row segment."""
+    for j in range(w.shape[0]):
+        w[j] = w[j] * factor[j]
+
+
+@njit(cache=True)
+def _step_block(p, blocks, k, prev, m, params, grads, opt1, opt2, sizes, offsets, deltas,
+                a_off, alpha, alpha_l1, solver, learning_rate, hyper, t, max_norm, scale):
+    """Block ``p`` of layer ``k``'s gradient and optimiser step: ``gW = prev^T d_k`` on a
+    block of columns of ``W_k`` (hidden layers under max-norm, or wide layers) or of
+    rows (otherwise), the penalties, a block of the bias gradient, the step of
+    :func:`rbmlib._kernels.optim.step` on those parameters and, under max-norm, the
+    projection of the block's columns (:func:`max_norm_project`'s arithmetic)."""
+    L = sizes.shape[0] - 1
+    d = _rows(deltas, sizes, a_off, k, m)
+    W = _weights(params, sizes, offsets, k)
+    gW = _weights(grads, sizes, offsets, k)
+    gb = _bias(grads, sizes, offsets, k)
+    n_in, n_out = W.shape
+    ow = offsets[2 * k]
+    ob = offsets[2 * k + 1]
+    constrain = max_norm > 0.0 and k < L - 1
+    if constrain or n_out >= 32 * blocks:
+        c0, c1 = _block(n_out, blocks, p)
+        i0, i1 = 0, n_in
+    else:
+        c0, c1 = 0, n_out
+        i0, i1 = _block(n_in, blocks, p)
+    if i1 > i0 and c1 > c0:
+        gemm(True, False, 1.0, prev[:, i0:i1], d[:, c0:c1], 0.0, gW[i0:i1, c0:c1])
+        if alpha != 0.0 or alpha_l1 != 0.0:
+            for i in range(i0, i1):
+                _penalty_row(gW[i, c0:c1], W[i, c0:c1], alpha, alpha_l1)
+        if c0 == 0 and c1 == n_out:
+            a0 = ow + i0 * n_out
+            a1 = ow + i1 * n_out
+            step(solver, params[a0:a1], grads[a0:a1], opt1[a0:a1], opt2[a0:a1],
+                 learning_rate, hyper, t)
+        else:
+            for i in range(i0, i1):
+                a0 = ow + i * n_out + c0
+                a1 = ow + i * n_out + c1
+                step(solver, params[a0:a1], grads[a0:a1], opt1[a0:a1], opt2[a0:a1],
+                     learning_rate, hyper, t)
+        if constrain:
+            sc = scale[c0:c1]
+            sc[:] = 0.0
+            for i in range(n_in):
+                _sum_squares_row(W[i, c0:c1], sc)
+            clipped = 0
+            for j in range(c0, c1):
+                s = math.sqrt(scale[j])
+                if s > max_norm:
+                    scale[j] = max_norm / s
+                    clipped += 1
+                else:
+                    scale[j] = 1.0
+            if clipped:
+                for i in range(n_in):
+                    _scale_row(W[i, c0:c1], sc)
+    b0, b1 = _block(n_out, blocks, p)
+    if b1 > b0:
+        for j in range(b0, b1):
+            s = 0.0
+            for r in range(m):
+                s += d[r, j]
+            gb[j] = s
+        step(solver, params[ob + b0:ob + b1], grads[ob + b0:ob + b1], opt1[ob + b0:ob + b1],
+             opt2[ob + b0:ob + b1], learning_rate, hyper, t)
+
+
+@njit(parallel=True, cache=True)
+def _fused_backward(blocks, ka, kb, kc, x, m, params, grads, opt1, opt2, sizes, offsets,
+                    acts, deltas, a_off, keep, seed, stream0, hid_kinds, slope, alpha,
+                    alpha_l1, solver, learning_rate, hyper, t, max_norm, scale):
+    """One region of the fused backward pass: per block, with ``ka >= 1`` the delta of
+    layer ``ka - 1`` (:func:`_delta_block`, reading ``W_ka`` not yet stepped); then the
+    gradient and step of layers ``kb`` and ``kc`` (:func:`_step_block`; ``-1``: none),
+    whose deltas are complete and whose weights no other block of the region reads."""
+    dropout = keep < 1.0
+    key = stream_key(seed, np.uint64(stream0 + max(ka, 1)))
+    kind = hid_kinds[ka - 1] if ka >= 1 else 0
+    pb = _rows(acts, sizes, a_off, max(kb, 1) - 1, m) if kb >= 1 else x
+    pc = _rows(acts, sizes, a_off, max(kc, 1) - 1, m) if kc >= 1 else x
+    for p in prange(blocks):
+        if ka >= 1:
+            _delta_block(p, blocks, ka, m, params, sizes, offsets, acts, deltas, a_off, keep,
+                         key, dropout, kind, slope)
+        if kb >= 0:
+            _step_block(p, blocks, kb, pb, m, params, grads, opt1, opt2, sizes, offsets,
+                        deltas, a_off, alpha, alpha_l1, solver, learning_rate, hyper, t,
+                        max_norm, scale[max(kb, 0)])
+        if kc >= 0:
+            _step_block(p, blocks, kc, pc, m, params, grads, opt1, opt2, sizes, offsets,
+                        deltas, a_off, alpha, alpha_l1, solver, learning_rate, hyper, t,
+                        max_norm, scale[max(kc, 0)])
+
+
+@njit(cache=True)
+def train_epoch_fused(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                      params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+                      xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+                      keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+                      seed, update_index, max_norm, blocks):
+    """:func:`train_epoch` with each update's matrix products split into ``blocks``
+    blocks on Numba's threads; returns ``(loss_sum, n_updates)``.
+
+    The same updates as :func:`train_epoch_semi` without unlabelled rows: the
+    same mini-batches, random numbers (dropout uniform of element ``(r, j)`` of
+    layer ``l`` number ``r * n + j`` of stream ``(seed, t (L + 1) + l)``) and,
+    element for element, the same arithmetic. Each block's product is a
+    single-threaded BLAS call on the thread that then works on the block while
+    it is in cache (as the fused CD update, :func:`rbmlib._kernels.cd.cd_epoch`):
+
+    * the mini-batch's gather and input dropout, by rows;
+    * per hidden layer ``l``, ``z = a_{l-1} W_l`` by blocks of its units, with
+      bias, activation and dropout on the block (:func:`_fused_forward`);
+    * the output layer (a few columns) and its delta, serially;
+    * from the top, one region per hidden layer ``k``: the delta of layer
+      ``k - 1`` by blocks of its units (``d_k W_k^T`` with ``W_k`` not yet
+      stepped) together with layer ``k + 1``'s weight gradient, penalties,
+      optimiser step and max-norm projection by blocks of ``W_{k+1}``
+      (:func:`_fused_backward`); a last region steps layers 1 and 0.
+
+    Split products may round their sums in another order than whole ones, so
+    the result agrees with :func:`train_epoch`'s one-thread result to
+    rounding, not necessarily bit for bit. The caller holds the BLAS at one
+    thread (:func:`train_epoch` does). Any solver of :mod:`.optim`.
+    """
+    n = order.shape[0]
+    L = sizes.shape[0] - 1
+    n_batches = (n + batch_size - 1) // batch_size
+    total = 0.0
+    start = 0
+    drop_in = keep_input < 1.0
+    dropout = keep_hidden < 1.0
+    scale = np.empty((L, sizes[1:].max()), np.float64)  # a row per layer: a region
+    # steps two layers, whose column blocks differ
+    sw2 = SW.reshape((SW.shape[0], 1))
+    wb2 = wbuf.reshape((wbuf.shape[0], 1))
+    n0 = xbuf.shape[1]
+    xflat = xbuf.reshape(xbuf.shape[0] * n0)
+    W_out = _weights(params, sizes, offsets, L - 1)
+    b_out = _bias(params, sizes, offsets, L - 1)
+    for t in range(n_batches):
+        size = n // n_batches + (1 if t < n % n_batches else 0)
+        stop = start + size
+        stream0 = (update_index + t) * (L + 1)
+        _fused_input(blocks, X, data, indices, indptr, is_sparse, order, start, stop, xbuf,
+                     drop_in, keep_input, stream_key(seed, np.uint64(stream0)))
+        gather_dense(Y, order, start, stop, ybuf)
+        gather_dense(sw2, order, start, stop, wb2)
+        x = xflat[:size * n0].reshape((size, n0))
+        y = ybuf[:size]
+        for l in range(L - 1):
+            prev = x if l == 0 else _rows(acts, sizes, a_off, l - 1, size)
+            _fused_forward(blocks, l, prev, size, params, sizes, offsets, acts, a_off,
+                           keep_hidden, stream_key(seed, np.uint64(stream0 + l + 1)),
+                           dropout, hid_kinds[l], slope)
+        z = _rows(acts, sizes, a_off, L - 1, size)
+        prev = x if L == 1 else _rows(acts, sizes, a_off, L - 2, size)
+        np.dot(prev, W_out, z)
+        _output(z, b_out, y, out_kind, rowloss, True)
+        wsum = 0.0
+        for r in range(size):
+            total += wbuf[r] * rowloss[r]
+            wsum += wbuf[r]
+        inv_wsum = 1.0 / wsum if wsum > 0.0 else 0.0
+        _output_delta(z, y, _rows(deltas, sizes, a_off, L - 1, size), wbuf, inv_wsum)
+        tt = update_index + t + 1
+        for k in range(L - 1, 0, -1):
+            _fused_backward(blocks, k, k + 1 if k + 1 <= L - 1 else -1, -1, x, size, params,
+                            grads, opt1, opt2, sizes, offsets, acts, deltas, a_off,
+                            keep_hidden, seed, stream0, hid_kinds, slope, alpha, alpha_l1,
+                            solver, learning_rate, hyper, tt, max_norm, scale)
+        _fused_backward(blocks, 0, 1 if L >= 2 else -1, 0, x, size, params, grads, opt1,
+                        opt2, sizes, offsets, acts, deltas, a_off, keep_hidden, seed,
+                        stream0, hid_kinds, slope, alpha, alpha_l1, solver, learning_rate,
+                        hyper, tt, max_norm, scale)
+        start = stop
+    return total, n_batches
