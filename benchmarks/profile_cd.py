@@ -175,7 +175,7 @@ def _loops():
             "block_gemms": block_gemms, "gather": gather, "fork_joins": fork_joins}
 
 
-def profile(X, H, B, repeats, pause, nt):
+def profile(X, H, B, repeats, pause):
     """Seconds per mini-batch of each part (medians of ``repeats`` timed runs), each
     part in a block of its own from the same start, a pause before every run."""
     from rbmlib._kernels import cd as K
@@ -328,7 +328,7 @@ def main(argv=None):
         with threadpool_limits(limits=nt, user_api="blas"):
             print(f"# {nt} thread(s), BLAS: " + "; ".join(_blas_lines()))
             for B in map(int, args.batch_sizes.split(",")):
-                med = profile(X, H, B, args.repeats, args.pause, nt)
+                med = profile(X, H, B, args.repeats, args.pause)
                 rows.append((nt, B, med))
                 runs = "; ".join(f"{k[:-5]} " + " ".join(f"{1e3 * t:.3f}" for t in v)
                                  for k, v in med.items() if k.endswith(" runs"))
