@@ -36,7 +36,9 @@ not NumPy's (``numpy.libs``); both are printed with their versions.
 time of its GEMMs alone, of its elementwise passes alone (sigmoids, Bernoulli
 sampling) and of its parameter update alone, each timed over the epoch's
 mini-batches with the kernel's own functions, all called from compiled code
-(one BLAS library, as in the kernel).
+(one BLAS library, as in the kernel). Each part starts from the same
+parameters. "whole" is the unfused ``cd_update``; the fused update a fit runs on
+more than one thread is profiled part by part by ``benchmarks/profile_cd.py``.
 """
 
 import argparse
@@ -260,15 +262,28 @@ def profile_cd(X, H, batch_size, repeats):
             lambda k: whole(k, B, settings, params, offsets, velocities, chains, scratch,
                             hyper),
     }
+    # The parts have no data term to hold the weights: "update" adds the momentum
+    # step that "GEMMs" left, round after round, and on weights grown to 1e4 the
+    # update runs 2-4x slower (RESULTS.md, issue 25, session 11). Every timed run
+    # therefore starts from the same parameters, velocities and chains.
+    state = (W, c, b, *vel, Vcat, Hcat, hs, pre_v, grad, hchain, sq)
+    start = [a.copy() for a in state]
+
+    def reset():
+        for a, a0 in zip(state, start):
+            a[...] = a0
+
     out = {}
     for name, fn in parts.items():
         fn(1)  # compile
         ts = []
         for _ in range(repeats):
+            reset()
             t0 = time.perf_counter()
             fn(nb)
             ts.append((time.perf_counter() - t0) / nb)
         out[name] = float(np.median(ts))
+    reset()
     return out
 
 
