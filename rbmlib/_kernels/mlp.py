@@ -459,26 +459,7 @@ def max_norm_project(params, sizes, offsets, max_norm, scale):
     n_clipped = 0
     for l in range(L - 1):
         W = _weights(params, sizes, offsets, l)
-        n_in, n_out = W.shape
-        for j in range(n_out):
-            scale[j] = 0.0
-        for i in range(n_in):  # row by row: W is C-contiguous
-            for j in range(n_out):
-                w = W[i, j]
-                scale[j] += w * w
-        clipped = 0
-        for j in range(n_out):
-            s = math.sqrt(scale[j])
-            if s > max_norm:
-                scale[j] = max_norm / s
-                clipped += 1
-            else:
-                scale[j] = 1.0
-        if clipped:
-            for i in range(n_in):
-                for j in range(n_out):
-                    W[i, j] = W[i, j] * scale[j]
-        n_clipped += clipped
+        n_clipped += _max_norm_columns(W, 0, W.shape[1], max_norm, scale)
     return n_clipped
 
 
@@ -808,6 +789,31 @@ def _scale_row(w, factor):
 
 
 @njit(cache=True)
+def _max_norm_columns(W, c0, c1, max_norm, scale):
+    """Columns ``c0:c1`` of ``W`` rescaled in place to L2 norm at most ``max_norm``;
+    returns how many were rescaled. ``scale[c0:c1]`` (float64) is scratch. Row by
+    row (``W`` is C-contiguous, so the loops vectorise), each column's squares
+    summed in row order: the arithmetic of :func:`max_norm_project` for one thread's
+    block of units or for a whole layer."""
+    sc = scale[c0:c1]
+    sc[:] = 0.0
+    for i in range(W.shape[0]):
+        _sum_squares_row(W[i, c0:c1], sc)
+    clipped = 0
+    for j in range(c1 - c0):
+        s = math.sqrt(sc[j])
+        if s > max_norm:
+            sc[j] = max_norm / s
+            clipped += 1
+        else:
+            sc[j] = 1.0
+    if clipped:
+        for i in range(W.shape[0]):
+            _scale_row(W[i, c0:c1], sc)
+    return clipped
+
+
+@njit(cache=True)
 def _step_block(p, blocks, k, prev, m, params, grads, opt1, opt2, sizes, offsets, deltas,
                 a_off, alpha, alpha_l1, solver, learning_rate, hyper, t, max_norm, scale):
     """Block ``p`` of layer ``k``'s gradient and optimiser step: ``gW = prev^T d_k`` on a
@@ -847,21 +853,7 @@ def _step_block(p, blocks, k, prev, m, params, grads, opt1, opt2, sizes, offsets
                 step(solver, params[a0:a1], grads[a0:a1], opt1[a0:a1], opt2[a0:a1],
                      learning_rate, hyper, t)
         if constrain:
-            sc = scale[c0:c1]
-            sc[:] = 0.0
-            for i in range(n_in):
-                _sum_squares_row(W[i, c0:c1], sc)
-            clipped = 0
-            for j in range(c0, c1):
-                s = math.sqrt(scale[j])
-                if s > max_norm:
-                    scale[j] = max_norm / s
-                    clipped += 1
-                else:
-                    scale[j] = 1.0
-            if clipped:
-                for i in range(n_in):
-                    _scale_row(W[i, c0:c1], sc)
+            _max_norm_columns(W, c0, c1, max_norm, scale)
     b0, b1 = _block(n_out, blocks, p)
     if b1 > b0:
         for j in range(b0, b1):
