@@ -73,7 +73,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +80,7 @@ import numpy as np
 # the floor and the data, reused from bench_rbm.py (not copied)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rbm import _LR, _numba_gemms, load_X
+from _timing import time_parts
 
 
 def _loops():
@@ -260,19 +260,7 @@ def profile(X, H, B, repeats, pause):
     }
     bufs = (np.empty((B, H), dt), np.empty((B, V), dt), np.empty((B, H), dt),
             np.empty((H, V), dt), np.empty((H, V), dt))
-    med = {}
-    for name, fn in parts.items():
-        reset()
-        fn(2)  # compile (and warm the buffers)
-        ts = []
-        for _ in range(repeats):
-            reset()
-            time.sleep(pause)
-            t0 = time.perf_counter()
-            fn(nb)
-            ts.append((time.perf_counter() - t0) / nb)
-        med[name] = float(np.median(ts))
-        med[name + " runs"] = ts
+    med = time_parts(parts, reset, nb, repeats, pause)
     med["elementwise"] = med["region 1"] + med["region 2"] - med["block GEMMs"]
     med["remainder"] = med["whole"] - (med["region 1"] + med["region 2"] + med["gather"])
     med["blocks"] = blocks

@@ -95,9 +95,11 @@ import ctypes.util
 import os
 import platform
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import time_parts  # noqa: E402
 
 SETTINGS = {
     # name: learning rate, L2, keep_input, keep_hidden, max_norm
@@ -531,32 +533,26 @@ def profile(X, Y, sizes, B, setting, repeats, pause, L_):
             k, blocks, *r, B, c["params"], c["grads"], sz, off, c["acts"], c["deltas"], a_off,
             c["xbuf"], max_norm))((ka, kb, kc))
 
-    med = {}
     sit = np.zeros((repeats, 2 * L + 1))
-    for name, fn in parts.items():
-        reset()
-        fn(2)  # compile (and warm the buffers)
-        ts_ = []
-        for i in range(repeats):
-            reset()
-            time.sleep(pause)
-            t0 = time.perf_counter()
-            fn(nb)
-            ts_.append((time.perf_counter() - t0) / nb)
-            if name == "in situ":
-                sit[i] = acc / nb * 1e-9
-        med[name] = float(np.median(ts_))
-        med[name + " runs"] = ts_
-        if name == "fused":
-            fused_params = cur["params"].copy()
+    fused_params = []
+
+    def after_run(name, i):
         if name == "in situ":
-            med["in situ same bits"] = bool(np.array_equal(fused_params, cur["params"]))
+            sit[i] = acc / nb * 1e-9
+
+    def after_part(name, med):
+        if name == "fused":
+            fused_params.append(cur["params"].copy())
+        if name == "in situ":
+            med["in situ same bits"] = bool(np.array_equal(fused_params[-1], cur["params"]))
         if name == "bwd 0":  # the last region alone: how far its repeated steps went
             W0 = K._weights(cur["params"], sz, off, 0)
             W0s = K._weights(start["params"], sz, off, 0)
             med["max |W0| start/after"] = (float(np.abs(W0s).max()), float(np.abs(W0).max()))
             norms = np.sqrt((W0.astype(np.float64) ** 2).sum(0))
             med["max col norm W0 after"] = float(norms.max())
+
+    med = time_parts(parts, reset, nb, repeats, pause, after_run, after_part)
     names = ["input"] + [f"fwd {l}" for l in range(L - 1)] + ["serial"] + \
         [f"bwd {r[0]}" for r in bwd]
     for i, name in enumerate(names):
