@@ -103,3 +103,57 @@ def test_sigint_in_two_thread_fine_tuning_keeps_the_last_epoch_and_the_blas(digi
     assert any("interrupted by the user" in m for m in msgs), msgs
     assert _fused(clf)
     assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+# ---------------------------------------------- the fused persistent CD-1 update (cd.py)
+def _digits01(digits):
+    X, y = digits
+    return X / np.float32(16.0), y
+
+
+def test_rbm_pipeline_grid_search_at_two_threads_defaults(digits):
+    """BernoulliRBM() at its defaults on digits (256 x 64 weights) runs the fused update."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import MinMaxScaler
+
+    from rbmlib.rbm import BernoulliRBM
+
+    X, y = digits
+    pipe = make_pipeline(MinMaxScaler(), BernoulliRBM(n_jobs=2, random_state=0),
+                         LogisticRegression(max_iter=2000))
+    before = blas_threads()
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        search = GridSearchCV(pipe, {"bernoullirbm__learning_rate": [0.01, 0.05]},
+                              cv=2).fit(X, y)
+    assert not [str(w.message) for w in rec if f"{os.sep}rbmlib{os.sep}" in w.filename]
+    assert blas_threads() == before
+    rbm = search.best_estimator_[1]
+    from rbmlib._kernels import cd as C
+
+    # above the fused update's size threshold, two blocks of at least 32 columns
+    assert C.FUSED_MIN_WEIGHTS <= rbm.components_.size and min(rbm.components_.shape) >= 64
+    one = clone(search.best_estimator_).set_params(bernoullirbm__n_jobs=1).fit(X, y)
+    assert np.mean(search.best_estimator_.predict(X) == one.predict(X)) >= 0.97
+    assert search.best_estimator_.score(X, y) > 0.7  # chance: 0.1
+
+
+def test_rbm_pickle_then_partial_fit_and_sigint_at_two_threads(digits):
+    from rbmlib.rbm import BernoulliRBM
+
+    X, _ = _digits01(digits)
+    rbm = BernoulliRBM(n_jobs=2, n_iter=2, random_state=0).fit(X)
+    copy = pickle.loads(pickle.dumps(rbm))
+    rbm.partial_fit(X)
+    copy.partial_fit(X)
+    assert_allclose(rbm.components_, copy.components_, rtol=1e-6, atol=1e-7)
+
+    slow = BernoulliRBM(n_jobs=2, n_iter=10**6, random_state=0)
+    before = blas_threads()
+    kind, out, msgs = run_with_sigint(1.0, lambda: slow.fit(X))
+    assert blas_threads() == before
+    if kind == "raised":  # before the first epoch completed
+        assert not hasattr(slow, "components_")
+        return
+    assert slow.interrupted_ and 1 <= slow.n_iter_ < 10**6
+    assert np.all(np.isfinite(slow.components_))
