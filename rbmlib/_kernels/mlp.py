@@ -752,15 +752,30 @@ def _delta_block(p, blocks, k, m, params, sizes, offsets, acts, deltas, a_off, k
     if i1 > i0:
         gemm(False, True, 1.0, d, W[i0:i1], 0.0, dp[:, i0:i1])
         inv_keep = 1.0 / keep
-        for r in range(m):
-            if dropout:
-                for j in range(i0, i1):
-                    g = dp[r, j] * _derivative(keep * a[r, j], kind, slope) * inv_keep
-                    u = uniform(key, r * n + j)
-                    dp[r, j] = g if u < keep else 0.0
-            else:
-                for j in range(i0, i1):
-                    dp[r, j] = dp[r, j] * _derivative(a[r, j], kind, slope)
+        if kind == H_LOGISTIC:
+            # _derivative's logistic case written out: without the kind's branches
+            # in the inner loop it vectorises (the same arithmetic)
+            for r in range(m):
+                if dropout:
+                    for j in range(i0, i1):
+                        f = keep * a[r, j]
+                        g = dp[r, j] * (f * (1.0 - f)) * inv_keep
+                        u = uniform(key, r * n + j)
+                        dp[r, j] = g if u < keep else 0.0
+                else:
+                    for j in range(i0, i1):
+                        f = a[r, j]
+                        dp[r, j] = dp[r, j] * (f * (1.0 - f))
+        else:
+            for r in range(m):
+                if dropout:
+                    for j in range(i0, i1):
+                        g = dp[r, j] * _derivative(keep * a[r, j], kind, slope) * inv_keep
+                        u = uniform(key, r * n + j)
+                        dp[r, j] = g if u < keep else 0.0
+                else:
+                    for j in range(i0, i1):
+                        dp[r, j] = dp[r, j] * _derivative(a[r, j], kind, slope)
 
 
 @njit(cache=True)
@@ -799,6 +814,15 @@ def _max_norm_columns(W, c0, c1, max_norm, scale):
     sc[:] = 0.0
     for i in range(W.shape[0]):
         _sum_squares_row(W[i, c0:c1], sc)
+    return _clip_columns(W, c0, c1, max_norm, scale)
+
+
+@njit(cache=True)
+def _clip_columns(W, c0, c1, max_norm, scale):
+    """The second half of :func:`_max_norm_columns`: ``scale[c0:c1]`` holds the
+    columns' sums of squares; those with a norm above ``max_norm`` are rescaled.
+    Returns how many."""
+    sc = scale[c0:c1]
     clipped = 0
     for j in range(c1 - c0):
         s = math.sqrt(sc[j])
@@ -838,22 +862,34 @@ def _step_block(p, blocks, k, prev, m, params, grads, opt1, opt2, sizes, offsets
         i0, i1 = _block(n_in, blocks, p)
     if i1 > i0 and c1 > c0:
         gemm(True, False, 1.0, prev[:, i0:i1], d[:, c0:c1], 0.0, gW[i0:i1, c0:c1])
-        if alpha != 0.0 or alpha_l1 != 0.0:
-            for i in range(i0, i1):
-                _penalty_row(gW[i, c0:c1], W[i, c0:c1], alpha, alpha_l1)
-        if c0 == 0 and c1 == n_out:
+        penalty = alpha != 0.0 or alpha_l1 != 0.0
+        if c0 == 0 and c1 == n_out and not constrain:
+            # whole (narrow) rows: one step over the block
+            if penalty:
+                for i in range(i0, i1):
+                    _penalty_row(gW[i, c0:c1], W[i, c0:c1], alpha, alpha_l1)
             a0 = ow + i0 * n_out
             a1 = ow + i1 * n_out
             step(solver, params[a0:a1], grads[a0:a1], opt1[a0:a1], opt2[a0:a1],
                  learning_rate, hyper, t)
         else:
+            # one pass per row segment while it is in cache: penalty, step and the
+            # columns' squares for max-norm (each element's arithmetic, and the order
+            # of the sums, as in separate passes)
+            sc = scale[c0:c1]
+            if constrain:
+                sc[:] = 0.0
             for i in range(i0, i1):
+                if penalty:
+                    _penalty_row(gW[i, c0:c1], W[i, c0:c1], alpha, alpha_l1)
                 a0 = ow + i * n_out + c0
                 a1 = ow + i * n_out + c1
                 step(solver, params[a0:a1], grads[a0:a1], opt1[a0:a1], opt2[a0:a1],
                      learning_rate, hyper, t)
-        if constrain:
-            _max_norm_columns(W, c0, c1, max_norm, scale)
+                if constrain:
+                    _sum_squares_row(W[i, c0:c1], sc)
+            if constrain:
+                _clip_columns(W, c0, c1, max_norm, scale)
     b0, b1 = _block(n_out, blocks, p)
     if b1 > b0:
         for j in range(b0, b1):
