@@ -198,6 +198,15 @@ def main(argv=None):
         if torch is not None:
             torch_fit_time(hidden, s, min(args.batch_size, 200), args.alpha, X[:200], y[:200],
                            args.n_jobs)
+    # the kernels that run (after the warm-up, so that every library has loaded its BLAS)
+    from threadpoolctl import threadpool_info
+
+    print("# BLAS: " + "; ".join(
+        f"{os.path.basename(d['filepath'])}: {d['internal_api']} {d.get('version')} "
+        f"{d.get('architecture')} ({d['num_threads']} threads)"
+        for d in threadpool_info() if d["user_api"] == "blas")
+        + (f"; torch CPU capability {torch.backends.cpu.get_cpu_capability()}"
+           if torch is not None else ""))
 
     runs = {}
     for rep in range(args.repeats):
