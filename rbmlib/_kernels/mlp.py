@@ -463,7 +463,6 @@ def max_norm_project(params, sizes, offsets, max_norm, scale):
     return n_clipped
 
 
-@njit(cache=True)
 def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                 params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
                 xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
@@ -476,23 +475,40 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
     and at least ``FUSED_MIN_PARAMS`` parameters) the epoch runs
     :func:`train_epoch_fused` instead: the same updates with each product split
     into one block per thread, the BLAS held at one thread for the epoch and
-    its thread count restored after it.
+    its thread count restored after it. Otherwise it runs
+    :func:`train_epoch_unfused`.
+
+    A Python function, not a compiled one: the choice is made here so that
+    compiling the one-thread epoch does not compile the fused one (about 40 s
+    per dtype on a fresh cache) for a process that never runs it.
     """
-    blocks = _fused_blocks(params.shape[0])
+    args = (X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+            params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+            xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+            keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+            seed, update_index, max_norm)
+    blocks = fused_blocks(params.shape[0])
     if blocks > 0:
         blas_before = blas_threads()
         if blas_before >= 1:
             if blas_before != 1:
                 set_blas_threads(1)
-            res = train_epoch_fused(
-                X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
-                params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
-                xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
-                keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
-                seed, update_index, max_norm, blocks)
-            if blas_before != 1:
-                set_blas_threads(blas_before)
-            return res
+            try:
+                return train_epoch_fused(*args, blocks)
+            finally:
+                if blas_before != 1:
+                    set_blas_threads(blas_before)
+    return train_epoch_unfused(*args)
+
+
+@njit(cache=True)
+def train_epoch_unfused(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                        params, grads, opt1, opt2, sizes, offsets, a_off, acts, deltas,
+                        xbuf, ybuf, wbuf, rowloss, out_kind, hid_kinds, slope, keep_input,
+                        keep_hidden, alpha, alpha_l1, solver, learning_rate, hyper,
+                        seed, update_index, max_norm=0.0):
+    """:func:`train_epoch`'s one-thread path (:func:`train_epoch_semi` without
+    unlabelled rows), on any thread count."""
     no_rows = np.zeros(1, np.int64)
     total, n_batches, _ = train_epoch_semi(
         X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
