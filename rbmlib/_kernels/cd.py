@@ -105,7 +105,8 @@ from .negative import PCD, PCD_MEAN_FIELD, negative_phase
 from .optim import ADAM, SGD
 from .optim import step as optimizer_step
 from .sampling import stream_key
-from .threads import blas_threads, num_threads, set_blas_threads
+from .threads import at_one_blas_thread, num_threads
+from .threads import blas_threads, set_blas_threads  # noqa: F401  (re-exported: profile_cd.py)
 from .units import (  # noqa: F401  (the Bernoulli passes, re-exported)
     BERNOULLI_HIDDEN,
     BERNOULLI_VISIBLE,
@@ -187,7 +188,6 @@ def cd_update(m, settings, seed, update_index, params, offsets, velocities, chai
                    optim)
 
 
-@njit(cache=True)
 def cd_epoch(batch, order, batch_size, settings, seed, update_index,
              params, offsets, velocities, chains, scratch, hyper, optim=None):
     """Run CD updates over ``order`` in even mini-batches of at most ``batch_size``.
@@ -198,41 +198,68 @@ def cd_epoch(batch, order, batch_size, settings, seed, update_index,
     divided by the current ``sigma^2`` as they are gathered. The other groups
     (and ``optim``) are those of :func:`cd_update`. Returns the number of updates performed
     (the caller adds it to ``update_index``). Allocates nothing.
+
+    Where :func:`fused_blocks` allows it (persistent CD-1 with momentum SGD on
+    more than one Numba thread, and a BLAS whose thread count can be set) the
+    updates run fused (:func:`cd_epoch_fused`), the BLAS held at one thread for
+    the epoch and its thread count restored after it; otherwise
+    :func:`cd_epoch_unfused`. A Python function, not a compiled one, so that
+    compiling the one-thread epoch does not compile the fused update's parallel
+    regions in a process that never runs them.
     """
+    blocks = 0 if optim is not None else fused_blocks(settings, chains, params[0])
+    if blocks > 0:
+        ran, n_batches = at_one_blas_thread(
+            cd_epoch_fused, batch, order, batch_size, settings, seed, update_index, params,
+            velocities, chains, scratch, hyper, blocks)
+        if ran:
+            return n_batches
+    return cd_epoch_unfused(batch, order, batch_size, settings, seed, update_index,
+                            params, offsets, velocities, chains, scratch, hyper, optim)
+
+
+@njit(inline="always", cache=True)
+def _batch_bounds(n, n_batches, t, start):
+    """Rows ``[start, stop)`` of mini-batch ``t``: even slices, as
+    sklearn.utils.gen_even_slices."""
+    return start + n // n_batches + (1 if t < n % n_batches else 0)
+
+
+@njit(cache=True)
+def cd_epoch_unfused(batch, order, batch_size, settings, seed, update_index,
+                     params, offsets, velocities, chains, scratch, hyper, optim=None):
+    """:func:`cd_epoch`'s updates one :func:`cd_update` at a time (any thread count)."""
     X, data, indices, indptr, is_sparse = batch
-    gaussian_units = settings[2] == 1
-    sigma = params[3]
-    Vcat = scratch[0]
     n = order.shape[0]
     n_batches = (n + batch_size - 1) // batch_size
-    blocks = 0
-    if optim is None:
-        blocks = _fused_blocks(settings, chains, params[0])
-    blas_before = 0
-    if blocks > 0:
-        # the fused update's products run one block per Numba thread, each on a
-        # single-threaded BLAS call; the BLAS's own threads get their count back below
-        blas_before = blas_threads()
-        if blas_before < 1:
-            blocks = 0  # the BLAS's thread count cannot be set: its own threads
-        elif blas_before != 1:
-            set_blas_threads(1)
     start = 0
     for t in range(n_batches):
-        # even slices, as sklearn.utils.gen_even_slices
-        size = n // n_batches + (1 if t < n % n_batches else 0)
-        stop = start + size
+        stop = _batch_bounds(n, n_batches, t, start)
         _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
-                    gaussian_units, sigma, Vcat)
-        if blocks > 0:
-            _fused_pcd1_update(size, blocks, settings, seed, update_index + t, params,
-                               velocities, chains, scratch, hyper)
-        else:
-            cd_update(size, settings, seed, update_index + t, params, offsets, velocities,
-                      chains, scratch, hyper, optim)
+                    settings[2] == 1, params[3], scratch[0])
+        cd_update(stop - start, settings, seed, update_index + t, params, offsets, velocities,
+                  chains, scratch, hyper, optim)
         start = stop
-    if blocks > 0 and blas_before != 1:
-        set_blas_threads(blas_before)
+    return n_batches
+
+
+@njit(cache=True)
+def cd_epoch_fused(batch, order, batch_size, settings, seed, update_index,
+                   params, velocities, chains, scratch, hyper, blocks):
+    """:func:`cd_epoch`'s updates as :func:`_fused_pcd1_update` on ``blocks`` blocks (one
+    per Numba thread, each product a single-threaded BLAS call: the caller holds the
+    BLAS at one thread)."""
+    X, data, indices, indptr, is_sparse = batch
+    n = order.shape[0]
+    n_batches = (n + batch_size - 1) // batch_size
+    start = 0
+    for t in range(n_batches):
+        stop = _batch_bounds(n, n_batches, t, start)
+        _load_batch(X, data, indices, indptr, is_sparse, order, start, stop,
+                    settings[2] == 1, params[3], scratch[0])
+        _fused_pcd1_update(stop - start, blocks, settings, seed, update_index + t, params,
+                           velocities, chains, scratch, hyper)
+        start = stop
     return n_batches
 
 

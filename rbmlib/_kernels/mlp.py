@@ -75,7 +75,7 @@ from .blas import gemm
 from .cd import _block, gather_csr, gather_dense
 from .optim import ADAM, SGD, adam_step, sgd_step, step  # noqa: F401  (re-exported)
 from .sampling import sigmoid, softplus, stream_key, uniform
-from .threads import blas_threads, num_threads, set_blas_threads
+from .threads import at_one_blas_thread, num_threads
 from .units import PARALLEL_MIN_ELEMENTS
 
 # output activations
@@ -489,15 +489,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
             seed, update_index, max_norm)
     blocks = fused_blocks(params.shape[0])
     if blocks > 0:
-        blas_before = blas_threads()
-        if blas_before >= 1:
-            if blas_before != 1:
-                set_blas_threads(1)
-            try:
-                return train_epoch_fused(*args, blocks)
-            finally:
-                if blas_before != 1:
-                    set_blas_threads(blas_before)
+        ran, res = at_one_blas_thread(train_epoch_fused, *args, blocks)
+        if ran:
+            return res
     return train_epoch_unfused(*args)
 
 

@@ -153,3 +153,24 @@ def set_blas_threads(n):
     """Set the thread count of the kernels' BLAS (nothing when not OpenBLAS).
     Callable from Python and from Numba code."""
     _set_blas_threads(n)
+
+
+def at_one_blas_thread(kernel, *args):
+    """Call ``kernel(*args)`` with the kernels' BLAS held at one thread, its thread
+    count restored afterwards (also when ``kernel`` raises); from Python only.
+
+    For the fused epochs, whose every product is a single-threaded BLAS call on one
+    of Numba's threads. Returns ``(True, result)``, or ``(False, None)`` without
+    calling ``kernel`` when the BLAS's thread count cannot be read (not OpenBLAS):
+    the caller then runs its unfused path.
+    """
+    before = blas_threads()
+    if before < 1:
+        return False, None
+    if before != 1:
+        set_blas_threads(1)
+    try:
+        return True, kernel(*args)
+    finally:
+        if before != 1:
+            set_blas_threads(before)
