@@ -280,10 +280,11 @@ def _ov_plain_chains(chains):
     return lambda chains: False
 
 
-@njit(inline="always", cache=True)
-def _fused_blocks(settings, chains, W):
+@njit(cache=True)
+def fused_blocks(settings, chains, W):
     """Blocks of the fused update (:func:`_fused_pcd1_update`) for this epoch, 0 when
-    the update must run unfused.
+    the update must run unfused (:func:`cd_epoch` asks from Python; tests and
+    benchmarks too).
 
     Fused: persistent CD-1 (sampled or mean-field visible states), Bernoulli or
     Gaussian visible units, any hidden units, momentum SGD (no optimiser group,
@@ -307,12 +308,6 @@ def _fused_blocks(settings, chains, W):
     if nt < 2:
         return 0
     return max(1, min(nt, min(H, V) // 32))
-
-
-@njit(cache=True)
-def fused_blocks(settings, chains, W):
-    """:func:`_fused_blocks` callable from Python (tests, benchmarks)."""
-    return _fused_blocks(settings, chains, W)
 
 
 @njit(inline="always", cache=True)

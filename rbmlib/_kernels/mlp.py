@@ -650,22 +650,17 @@ def predict(X, data, indices, indptr, is_sparse, params, sizes, offsets, a_off,
 FUSED_MIN_PARAMS = PARALLEL_MIN_ELEMENTS
 
 
-@njit(inline="always", cache=True)
-def _fused_blocks(n_params):
+@njit(cache=True)
+def fused_blocks(n_params):
     """Blocks of :func:`train_epoch_fused` (one per Numba thread), 0 when the epoch
-    runs unfused: one thread, or fewer than ``FUSED_MIN_PARAMS`` parameters."""
+    runs unfused: one thread, or fewer than ``FUSED_MIN_PARAMS`` parameters
+    (:func:`train_epoch` asks from Python; tests and benchmarks too)."""
     if n_params < FUSED_MIN_PARAMS:
         return 0
     nt = num_threads()
     if nt < 2:
         return 0
     return nt
-
-
-@njit(cache=True)
-def fused_blocks(n_params):
-    """:func:`_fused_blocks` callable from Python (tests, benchmarks)."""
-    return _fused_blocks(n_params)
 
 
 @njit(cache=True, error_model="numpy")

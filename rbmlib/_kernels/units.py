@@ -282,7 +282,7 @@ def hidden_sample_rows(x, bias, s_out, key, keep_p, unit):
 # one row) and ``offset`` is the counter of the block's first element, ``r * n +
 # j0`` for columns ``j0 ..`` of row ``r`` of an ``(m, n)`` pass. Element for
 # element the same arithmetic and random numbers as the 2-D dispatchers above.
-# A new hidden unit type needs its branch here too (``cd._fused_blocks`` runs
+# A new hidden unit type needs its branch here too (``cd.fused_blocks`` runs
 # only ids up to ``NRELU_HIDDEN`` fused).
 @njit(inline="always", cache=True)
 def hidden_mean_row(x, bias, out, unit):
